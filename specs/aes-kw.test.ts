@@ -229,6 +229,9 @@ describe('refusals: every failure is a KeyWrapError', () => {
       for (const mli of [0, size - 8, size + 1, size + 8, 0x8000_0000, 0xffff_ffff]) {
         integrityFailure(() => aesKeyUnwrapPad(kek, craftKwp(0xa65959a6, mli, data)));
       }
+      // a whole zero block of "padding" (MLI = 8(n-1)) is out of bounds even though it is zero
+      const zeroTail = new Uint8Array(size).fill(0x5a).fill(0, size - 8);
+      integrityFailure(() => aesKeyUnwrapPad(kek, craftKwp(0xa65959a6, size - 8, zeroTail)));
       for (let used = 1; used < 8; used++) {
         for (let at = used; at < 8; at++) {
           const padded = new Uint8Array(size).fill(0x5a);
