@@ -73,9 +73,8 @@ export interface Dasd {
   compareAndSetClusterRecord(expected: ClusterRecord, next: ClusterRecord, ctx: WriteContext): boolean;
 }
 
-/** Streams every record of a data set, one page at a time. */
-export function* streamRecords(dasd: Dasd, name: string, page = 64): Generator<TkdsRecord> {
-  let after: Handle | null = null;
+/** Streams the records of a data set after `after` (null: all of them), one page at a time. */
+export function* streamRecords(dasd: Dasd, name: string, after: Handle | null = null, page = 64): Generator<TkdsRecord> {
   for (;;) {
     const batch = dasd.scan(name, after, page);
     yield* batch;

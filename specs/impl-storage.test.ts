@@ -90,7 +90,7 @@ test('MemoryDasd: scan streams in handle order through puts and deletes', () => 
       if (isPut) { d.put('X', objectRecord('T', seq, { label: 'l', class: 'data', keyType: null, length: 1 }, { type: 'clear', bytes: new Uint8Array(1) }), { by: 'M' }); model.add(h); }
       else { d.delete('X', h, { by: 'M' }); model.delete(h); }
     }
-    const streamed = [...streamRecords(d, 'X', page)].map((r) => r.handle);
+    const streamed = [...streamRecords(d, 'X', null, page)].map((r) => r.handle);
     assert.deepEqual(streamed, [...model].sort());
     assert.equal(d.count('X'), model.size);
   }));

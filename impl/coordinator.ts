@@ -1,0 +1,564 @@
+// The initiator of a coordinated change (DESIGN.md "The protocol"): its eight steps, each a
+// method named after the step (`validate`, `beginRouting`, `reencipher`, `suspend`, `applyDelta`,
+// `reload`, `commit`, `switch`, `finish`, `resume`), and the failure paths (`backout` before
+// `commit`, roll-forward after it, `takeover` by the first surviving member by name, `fence`
+// when backout cannot finish).
+//
+// Each step runs as its own scheduler action, so faults can fall between steps. A step that asks
+// every member for its part (beginRouting, reload, switch, finish, backout, fence) sends the
+// request to every member in the group and waits for the acknowledgements; on a `timeout` it
+// sends again to the members still silent, and after the retry budget such a member counts as
+// lost: before `commit` that means `backout`; from `commit` on (and in backout and fence) the
+// member is expelled from the group, so it stops serving until it rejoins and passes its restart
+// check. A member that leaves the group before `commit` also means `backout`.
+
+import { CoprocessorError, type Coprocessor } from './coprocessor.ts';
+import { DasdIoError, type ClusterRecord } from './dasd.ts';
+import { withValue, type Handle, type TkdsRecord } from './tkds.ts';
+import { writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
+import { MIN_LEVEL, type Cluster } from './cluster.ts';
+import type { Member } from './member.ts';
+import type { Message } from './sysplex.ts';
+import type { MessageType, Outcome, RefusalReason, StepName } from './trace.ts';
+
+/** The initiator's statechart states (docs/protocol.md "States"). */
+export type InitiatorStep = 'idle' | 'validate' | 'refused' | StepName | 'completed' | 'backedOut' | 'fenced';
+
+/** One reason `validate` refuses, naming the member or data set. */
+export interface Refusal { readonly subject: string; readonly reason: RefusalReason; readonly message: string }
+
+/** `validate`: every refusal (nothing changes). */
+export function validate(cluster: Cluster, initiator: Member, target: string, archive: string | null): Refusal[] {
+  const out: Refusal[] = [];
+  const refuse = (subject: string, reason: RefusalReason, message: string): void => { out.push({ subject, reason, message }); };
+  const { dasd, sysplex } = cluster;
+  const record = dasd.readClusterRecord();
+  if (record.change !== 'none') {
+    refuse(record.initiator ?? 'cluster', 'changeRunning', `change ${record.changeId} of ${record.active} to ${record.target} by ${record.initiator} is ${record.change}`);
+  }
+  for (const name of cluster.names()) {
+    const m = cluster.member(name);
+    if (m.phase !== 'up' || m.fenced || !sysplex.inGroup(name)) {
+      refuse(name, 'memberNotActive', `${name} is not active (${m.fenced ? 'fenced' : m.phase}); work is not queued for inactive members`);
+      continue;
+    }
+    if (m.level < MIN_LEVEL) refuse(name, 'levelBelowHCR77A0', `${name} is at ${m.level}, below ${MIN_LEVEL}`);
+    if (!m.hasActiveCoprocessor()) {
+      refuse(name, 'noActiveCoprocessor', `${name} has no active Enterprise PKCS #11 coprocessor`);
+      continue;
+    }
+    if (m.new.status !== 'committed') {
+      refuse(name, 'newNotCommitted', `${name}: the new master key register is ${m.new.status}${m.new.partsLoaded ? ` (${m.new.partsLoaded} parts)` : ''}, not committed`);
+    } else if (name !== initiator.name && initiator.new.status === 'committed' && m.new.mkvp !== initiator.new.mkvp) {
+      refuse(name, 'newMkvpDiffers', `${name}: new master key MKVP ${m.new.mkvp} differs from the initiator ${initiator.name}'s ${initiator.new.mkvp}`);
+    }
+  }
+  if (!dasd.exists(target)) refuse(target, 'targetMissing', `target data set ${target} does not exist`);
+  else if (target === record.active || target === initiator.active) refuse(target, 'targetIsActive', `target data set ${target} is the active data set`);
+  else {
+    const h = dasd.header(target);
+    if (dasd.count(target) > 0 || h.mkvp !== null || !h.usable) {
+      refuse(target, 'targetNotEmpty', `target data set ${target} is not empty (${dasd.count(target)} records${h.usable ? '' : ', marked unusable by a backout'})`);
+    }
+  }
+  if (archive !== null && dasd.exists(archive)) refuse(archive, 'archiveExists', `archive name ${archive} exists`);
+  return out;
+}
+
+const ACK: Partial<Record<MessageType, MessageType>> = {
+  beginRouting: 'beginRoutingAck', reload: 'reloadAck', switch: 'switchAck', finish: 'finishAck', backout: 'backoutAck', fence: 'fenceAck',
+};
+
+interface Fanout {
+  readonly step: StepName | 'fence';
+  readonly type: MessageType;
+  readonly body: object;
+  readonly waiting: Set<string>;
+  readonly tries: Map<string, number>;
+  timer: number | null;
+  readonly done: () => void;
+}
+
+export class Coordinator {
+  readonly change: string;
+  readonly target: string;
+  readonly old: string;
+  readonly #cluster: Cluster;
+  readonly #member: Member;
+  #phase: InitiatorStep = 'idle';
+  committed = false;
+  suspended = false;
+  #routingStarted = false;
+  #backingOut = false;
+  #takingOver = false;
+  readonly #delta: { req: UpdateRequest; writes: readonly RecordWrite[] }[] = [];
+  readonly #waiting: UpdateRequest[] = [];
+  #cursor: Handle | null = null;
+  #fanout: Fanout | null = null;
+  #open: { step: StepName; tick: number; wall: number } | null = null;
+
+  private constructor(cluster: Cluster, member: Member, change: string, old: string, target: string) {
+    this.#cluster = cluster;
+    this.#member = member;
+    this.change = change;
+    this.old = old;
+    this.target = target;
+    member.coordinator = this;
+  }
+
+  get phase(): InitiatorStep { return this.#phase; }
+  /** The step a fault `at` matches: the phase, or 'takeover' while the takeover writes the record. */
+  get faultStep(): InitiatorStep | 'takeover' { return this.#takingOver ? 'takeover' : this.#phase; }
+  get me(): string { return this.#member.name; }
+
+  #setPhase(p: InitiatorStep): void {
+    this.#phase = p;
+    this.#member.initiatorStep = p;
+  }
+
+  // ---- starting a change ----
+
+  /** The operator starts a change at `member`: `validate`, then (if nothing is refused) the steps. */
+  static start(cluster: Cluster, member: Member): { change: string; refusals: Refusal[] } {
+    const change = cluster.nextChangeId();
+    const { target, archive } = cluster.settings;
+    member.initiatorStep = 'validate';
+    const t0 = { tick: cluster.tick, wall: performance.now() };
+    cluster.emit({ event: 'step', actor: member.name, step: 'validate', phase: 'start', change });
+    cluster.hooks.stepStarting('validate', member.name);
+    const refusals = validate(cluster, member, target, archive);
+    cluster.emit({
+      event: 'step', actor: member.name, step: 'validate', phase: 'done', change, result: refusals.length ? 'refused' : 'ok',
+      members: cluster.names(), active: member.active, target, ...(refusals.length ? { refusals: refusals.map(({ subject, reason }) => ({ subject, reason })) } : {}),
+    });
+    cluster.steps.push({ step: 'validate', actor: member.name, startTick: t0.tick, endTick: cluster.tick, wallMs: performance.now() - t0.wall });
+    if (refusals.length) {
+      member.initiatorStep = 'refused';
+      cluster.outcomes.set(change, 'refused');
+      cluster.emit({ event: 'outcome', actor: member.name, change, outcome: 'refused' });
+      return { change, refusals };
+    }
+    const co = new Coordinator(cluster, member, change, member.active, target);
+    co.#setPhase('validate');
+    co.#next('beginRouting', () => co.beginRouting());
+    return { change, refusals };
+  }
+
+  /**
+   * `takeover` (DESIGN.md): the initiator is lost; the first surviving member by name reads the
+   * cluster record: `running` means backout, `committed` means roll forward (switch, finish).
+   */
+  static takeover(cluster: Cluster, member: Member, record: ClusterRecord): void {
+    const co = new Coordinator(cluster, member, record.changeId!, record.active, record.target!);
+    const rollForward = record.change === 'committed';
+    co.#setPhase(rollForward ? 'switch' : 'backout');
+    cluster.emit({ event: 'takeover', actor: member.name, change: co.change, from: record.initiator!, record: rollForward ? 'committed' : 'running', then: rollForward ? 'rollForward' : 'backout' });
+    cluster.hooks.stepStarting('takeover', member.name);
+    if (!co.#alive()) return;
+    co.#routingStarted = true;
+    co.suspended = true; // updates wait until `resume`
+    if (record.initiator !== member.name) {
+      co.#takingOver = true;
+      try {
+        const ok = cluster.dasd.compareAndSetClusterRecord(record, { ...record, initiator: member.name }, { by: member.name });
+        if (!ok) return co.#abandon('the cluster record changed under the takeover');
+      } catch (e) {
+        if (!(e instanceof DasdIoError)) throw e;
+        return rollForward ? co.#retryLater(() => Coordinator.takeover(cluster, member, record)) : co.fence(`takeover could not write the cluster record: ${e.message}`);
+      } finally {
+        co.#takingOver = false;
+      }
+    }
+    if (!rollForward) return co.backout(`initiator ${record.initiator} lost before commit`);
+    co.committed = true;
+    if (!member.switchTo(co.change, co.target)) return co.#abandon(`${member.name} cannot switch`);
+    co.#next('switch', () => co.switch());
+  }
+
+  // ---- steps ----
+
+  /** `beginRouting`: the cluster record goes none -> running; every member routes updates here. */
+  beginRouting(): void {
+    if (!this.#enter('beginRouting')) return;
+    const c = this.#cluster;
+    const record = c.dasd.readClusterRecord();
+    let ok: boolean;
+    try {
+      ok = record.change === 'none' && c.dasd.compareAndSetClusterRecord(record, { active: this.old, change: 'running', initiator: this.me, target: this.target, changeId: this.change }, { by: this.me });
+    } catch (e) {
+      return this.#failed('beginRouting', e);
+    }
+    if (!ok) {
+      const now = c.dasd.readClusterRecord();
+      c.emit({ event: 'step', actor: this.me, step: 'beginRouting', phase: 'done', change: this.change, result: 'refused', refusals: [{ subject: now.initiator ?? 'cluster', reason: 'changeRunning' }] });
+      this.#closeStep();
+      return this.#end('refused');
+    }
+    this.#routingStarted = true;
+    this.#member.routing = true;
+    this.#member.change = this.change;
+    c.emit({ event: 'beginRouting', actor: this.me, change: this.change });
+    this.#fanOut('beginRouting', 'beginRouting', {}, () => {
+      this.#done('beginRouting', { members: c.sysplex.group(), active: this.old, target: this.target });
+      this.#next('reencipher', () => this.reencipher());
+    });
+  }
+
+  /** `reencipher`: every record of the active data set into the target, secure values rewrapped cur -> new; one chunk per action. */
+  reencipher(): void {
+    const c = this.#cluster;
+    if (this.#cursor === null && this.#phase !== 'reencipher') {
+      if (!this.#enter('reencipher')) return;
+      c.counts.records = c.dasd.count(this.old);
+    }
+    try {
+      const page = c.dasd.scan(this.old, this.#cursor, c.timing.chunk);
+      const cp = this.#member.cp();
+      for (const r of page) {
+        c.dasd.put(this.target, this.#rewrapped(r, cp), { by: this.me });
+        if (r.kind === 'object' && r.value.type === 'secure') c.counts.rewrapped++;
+        else c.counts.copied++;
+      }
+      if (page.length > 0) this.#cursor = page[page.length - 1]!.handle;
+      const done = c.counts.rewrapped + c.counts.copied;
+      c.emit({ event: 'reencipher', actor: this.me, change: this.change, from: this.old, to: this.target, done, total: Math.max(done, c.dasd.count(this.old)), rewrapped: c.counts.rewrapped, copied: c.counts.copied });
+      if (page.length < c.timing.chunk) {
+        this.#done('reencipher', { records: done, rewrapped: c.counts.rewrapped, copied: c.counts.copied });
+        return this.#next('suspend', () => this.suspend());
+      }
+    } catch (e) {
+      return this.#failed('reencipher', e);
+    }
+    this.#next('reencipher', () => this.reencipher());
+  }
+
+  #rewrapped(r: TkdsRecord, cp: Coprocessor): TkdsRecord {
+    return r.kind === 'object' && r.value.type === 'secure' ? withValue(r, { type: 'secure', blob: cp.rewrap(r.value.blob) }) : r;
+  }
+
+  /** `suspend`: dynamic update processing pauses; requests wait (or fail if dynamic updates are disallowed). */
+  suspend(): void {
+    if (!this.#enter('suspend')) return;
+    this.suspended = true;
+    this.#cluster.suspension = { startTick: this.#cluster.tick, endTick: this.#cluster.tick, wallMs: 0, startWall: performance.now() };
+    this.#done('suspend', {});
+    this.#next('applyDelta', () => this.applyDelta());
+  }
+
+  /** `applyDelta`: the updates routed here since `beginRouting` go to the target; the target header gets the new MKVP. */
+  applyDelta(): void {
+    if (!this.#enter('applyDelta')) return;
+    const c = this.#cluster;
+    try {
+      const cp = this.#member.cp();
+      for (const { req, writes } of this.#delta) {
+        const rewritten = writes.map((w) => (w.record === null ? w : { handle: w.handle, record: this.#rewrapped(w.record, cp) }));
+        writeRecords(c.dasd, this.target, rewritten, { by: this.me, update: req.id });
+        c.emit({ event: 'update', actor: this.me, phase: 'apply', id: req.id, op: req.op.op, handle: writes[writes.length - 1]!.handle, dataSet: this.target, origin: req.origin });
+        c.counts.deltaApplied++;
+      }
+      c.dasd.writeHeader(this.target, this.#member.new.mkvp!, { by: this.me });
+    } catch (e) {
+      return this.#failed('applyDelta', e);
+    }
+    this.#done('applyDelta', { delta: this.#delta.length, mkvp: this.#member.new.mkvp!, target: this.target });
+    this.#next('reload', () => this.reload());
+  }
+
+  /** `reload` (phase 1): every member, this one too, builds a staged copy from the target and acknowledges. */
+  reload(): void {
+    if (!this.#enter('reload')) return;
+    const c = this.#cluster;
+    const m = this.#member;
+    m.staged = m.readCopy(this.target);
+    c.emit({ event: 'reload', actor: this.me, change: this.change, dataSet: this.target, mkvp: m.staged.mkvp, records: m.staged.size });
+    this.#fanOut('reload', 'reload', { target: this.target, mkvp: m.staged.mkvp }, () => {
+      this.#done('reload', { target: this.target, members: c.sysplex.group() });
+      this.#next('commit', () => this.commit());
+    });
+  }
+
+  /** `commit`: the point of no return. Record running -> committed first; then this member switches. */
+  commit(): void {
+    if (!this.#enter('commit')) return;
+    const c = this.#cluster;
+    const record = c.dasd.readClusterRecord();
+    try {
+      const ok = record.changeId === this.change && record.change === 'running' && record.initiator === this.me
+        && c.dasd.compareAndSetClusterRecord(record, { ...record, change: 'committed' }, { by: this.me });
+      if (!ok) return this.#abandon('the cluster record no longer shows this change running here');
+    } catch (e) {
+      return this.#failed('commit', e);
+    }
+    this.committed = true;
+    if (!this.#member.switchTo(this.change, this.target)) return this.#abandon(`${this.me} cannot switch`);
+    this.#done('commit', { target: this.target, mkvp: this.#member.cur.mkvp! });
+    this.#next('switch', () => this.switch());
+  }
+
+  /** `switch` (phase 2): every member sets its master key, makes the target active and its staged copy live. */
+  switch(): void {
+    if (!this.#enter('switch')) return;
+    this.#fanOut('switch', 'switch', { target: this.target }, () => {
+      this.#done('switch', { target: this.target });
+      this.#next('finish', () => this.finish());
+    });
+  }
+
+  /** `finish`: optional archive of the old data set; the record names the target active, change none; routing ends. */
+  finish(): void {
+    if (this.#phase !== 'finish' && !this.#enter('finish')) return;
+    const c = this.#cluster;
+    try {
+      const record = c.dasd.readClusterRecord();
+      if (record.changeId === this.change) {
+        const ok = c.dasd.compareAndSetClusterRecord(record, { active: this.target, change: 'none', initiator: null, target: null, changeId: null }, { by: this.me });
+        if (!ok) return this.#abandon('the cluster record changed under finish');
+      }
+      this.#archive();
+    } catch (e) {
+      if (!(e instanceof DasdIoError)) throw e;
+      c.emit({ event: 'step', actor: this.me, step: 'finish', phase: 'done', change: this.change, result: 'failed', reason: `${e.message}; finish is retried` });
+      return this.#retryLater(() => this.finish());
+    }
+    const m = this.#member;
+    m.routing = false;
+    m.switched = false;
+    m.change = null;
+    c.emit({ event: 'finish', actor: this.me, change: this.change, active: this.target });
+    this.#fanOut('finish', 'finish', { active: this.target }, () => {
+      this.#done('finish', { active: this.target });
+      this.#next('resume', () => this.resume('completed'));
+    });
+  }
+
+  /** After the record names the target: the old data set gets its archive name (never deleted; an existing name is never overwritten). */
+  #archive(): void {
+    const c = this.#cluster;
+    const to = c.settings.archive;
+    if (to === null || !c.dasd.exists(this.old)) return; // no archive asked, or done already
+    if (c.dasd.exists(to)) {
+      c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'failed', reason: `${to} exists; ${this.old} is kept under its name` });
+      return;
+    }
+    try {
+      c.dasd.rename(this.old, to, { by: this.me });
+      c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'ok' });
+    } catch (e) {
+      if (!(e instanceof DasdIoError)) throw e;
+      c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'failed', reason: `${e.message}; ${this.old} is kept under its name` });
+    }
+  }
+
+  /** `resume`: the suspension ends; waiting updates are processed against the (new or old) active data set. */
+  resume(outcome: 'completed' | 'backedOut'): void {
+    if (!this.#enter('resume')) return;
+    const c = this.#cluster;
+    this.suspended = false;
+    if (c.suspension) {
+      c.suspension.endTick = c.tick;
+      c.suspension.wallMs = performance.now() - c.suspension.startWall;
+    }
+    const waiting = this.#waiting.splice(0);
+    this.#member.coordinator = null; // updates are processed as usual from here on
+    for (const req of waiting) this.#member.answer(req, this.#member.write(req, this.#member.active).result);
+    this.#done('resume', { waiting: waiting.length, active: this.#member.active });
+    this.#end(outcome);
+  }
+
+  /** `backout` (before `commit` only): staged copies dropped, target marked unusable, routing ends, record running -> none. */
+  backout(reason: string): void {
+    if (this.committed) throw new Error(`NoBackoutAfterCommit: change ${this.change} is committed; ${this.me} must roll forward (${reason})`);
+    if (this.#backingOut || this.#phase === 'fenced') return;
+    this.#backingOut = true;
+    this.#cancelFanout();
+    if (!this.#enter('backout', reason)) return;
+    const c = this.#cluster;
+    const m = this.#member;
+    this.suspended = true;
+    m.staged = null;
+    try {
+      if (c.dasd.exists(this.target)) c.dasd.markUnusable(this.target, { by: this.me });
+      const record = c.dasd.readClusterRecord();
+      if (record.changeId === this.change && record.change === 'running') {
+        c.dasd.compareAndSetClusterRecord(record, { active: this.old, change: 'none', initiator: null, target: null, changeId: null }, { by: this.me });
+      }
+    } catch (e) {
+      if (!(e instanceof DasdIoError)) throw e;
+      c.emit({ event: 'step', actor: this.me, step: 'backout', phase: 'done', change: this.change, result: 'failed', reason: e.message });
+      this.#closeStep();
+      return this.fence(`backout could not finish: ${e.message}`);
+    }
+    m.routing = false;
+    m.change = null;
+    c.emit({ event: 'backout', actor: this.me, change: this.change });
+    this.#fanOut('backout', 'backout', {}, () => {
+      this.#done('backout', { active: this.old });
+      this.#next('resume', () => this.resume('backedOut'));
+    });
+  }
+
+  /** `fence`: backout cannot finish; every member refuses secure work rather than run with mixed keys. */
+  fence(reason: string): void {
+    const c = this.#cluster;
+    this.#cancelFanout();
+    this.#setPhase('fenced');
+    for (const req of this.#waiting.splice(0)) this.#member.answer(req, { ok: false, reason: 'fenced' });
+    this.#member.fence(this.change, reason);
+    c.outcomes.set(this.change, 'fenced');
+    c.emit({ event: 'outcome', actor: this.me, change: this.change, outcome: 'fenced' });
+    this.#fanOut('fence', 'fence', { reason }, () => { this.#member.coordinator = null; });
+  }
+
+  // ---- updates, acknowledgements, membership ----
+
+  /** A dynamic update reaches the initiator: processed against the active data set (kept in the delta), or held by the suspension. */
+  takeUpdate(req: UpdateRequest): void {
+    const c = this.#cluster;
+    const m = this.#member;
+    const done = m.writtenResult(req.id);
+    if (done) return m.answer(req, done);
+    if (this.#phase === 'fenced') return m.answer(req, { ok: false, reason: 'fenced' });
+    if (!this.#routingStarted) return m.answer(req, m.write(req, m.active).result);
+    if (this.suspended) {
+      if (!c.settings.dynamicUpdates) return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' });
+      if (this.#waiting.some((w) => w.id === req.id)) return;
+      this.#waiting.push(req);
+      c.counts.waited++;
+      c.emit({ event: 'update', actor: this.me, phase: 'wait', id: req.id, op: req.op.op, origin: req.origin });
+      return;
+    }
+    const w = m.write(req, this.old);
+    if (w.writes) this.#delta.push({ req, writes: w.writes });
+    m.answer(req, w.result);
+  }
+
+  acknowledged(msg: Message): void {
+    const f = this.#fanout;
+    if (!f || msg.change !== this.change || ACK[f.type] !== msg.type || !f.waiting.delete(msg.from)) return;
+    this.#checkFanout();
+  }
+
+  memberLost(lost: string): void {
+    if (!this.committed && !this.#backingOut && this.#phase !== 'fenced') return this.backout(`member ${lost} lost before commit`);
+    if (this.#fanout?.waiting.delete(lost)) this.#checkFanout();
+  }
+
+  memberJoined(joined: string): void {
+    const f = this.#fanout;
+    if (!f || !(this.committed || f.step === 'backout' || f.step === 'fence')) return;
+    f.waiting.add(joined);
+    this.#send(f, joined);
+  }
+
+  // ---- machinery ----
+
+  #alive(): boolean {
+    return this.#member.coordinator === this && this.#member.up;
+  }
+
+  /** Starts a step: trace, timing, and the faults set at it. false if this initiator did not survive them. */
+  #enter(step: StepName, reason?: string): boolean {
+    const c = this.#cluster;
+    this.#setPhase(step);
+    c.emit({ event: 'step', actor: this.me, step, phase: 'start', change: this.change, ...(reason ? { reason } : {}) });
+    this.#open = { step, tick: c.tick, wall: performance.now() };
+    c.hooks.stepStarting(step, this.me);
+    return this.#alive();
+  }
+
+  #done(step: StepName, fields: Record<string, unknown>): void {
+    this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'ok', ...fields });
+    this.#closeStep();
+  }
+
+  #closeStep(): void {
+    const o = this.#open;
+    if (!o) return;
+    this.#cluster.steps.push({ step: o.step, actor: this.me, startTick: o.tick, endTick: this.#cluster.tick, wallMs: performance.now() - o.wall });
+    this.#open = null;
+  }
+
+  #next(label: StepName, run: () => void): void {
+    this.#cluster.scheduler.add('work', `${label} ${this.me}`, () => { if (this.#alive()) run(); }, { owner: this.me });
+  }
+
+  #retryLater(run: () => void): void {
+    this.#cluster.scheduler.add('timer', `retry ${this.#phase} ${this.me}`, () => { if (this.#alive()) run(); }, { delay: this.#cluster.timing.ackTimeout, owner: this.me });
+  }
+
+  /** A step failed before commit (I/O error, coprocessor refusal): back out. */
+  #failed(step: StepName, e: unknown): void {
+    if (!(e instanceof DasdIoError) && !(e instanceof CoprocessorError)) throw e;
+    this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'failed', reason: e.message });
+    this.#closeStep();
+    this.backout(`${step} failed: ${e.message}`);
+  }
+
+  /** This member is no longer the initiator the record names (it was taken over): stop. */
+  #abandon(reason: string): void {
+    this.#cancelFanout();
+    this.#member.coordinator = null;
+    this.#member.fence(this.change, `stops coordinating: ${reason}`);
+  }
+
+  #end(outcome: Outcome): void {
+    const c = this.#cluster;
+    this.#setPhase(outcome === 'refused' ? 'refused' : outcome === 'completed' ? 'completed' : 'backedOut');
+    this.#member.coordinator = null;
+    c.outcomes.set(this.change, outcome);
+    c.emit({ event: 'outcome', actor: this.me, change: this.change, outcome });
+  }
+
+  #fanOut(step: Fanout['step'], type: MessageType, body: object, done: () => void): void {
+    const c = this.#cluster;
+    const targets = c.sysplex.group().filter((n) => n !== this.me);
+    const f: Fanout = { step, type, body, waiting: new Set(targets), tries: new Map(), timer: null, done };
+    this.#fanout = f;
+    for (const m of targets) this.#send(f, m);
+    this.#checkFanout();
+  }
+
+  #send(f: Fanout, to: string): void {
+    this.#cluster.sysplex.send(this.me, to, f.type, this.change, f.body);
+    this.#armTimer(f);
+  }
+
+  #armTimer(f: Fanout): void {
+    const c = this.#cluster;
+    c.scheduler.cancel(f.timer);
+    f.timer = c.scheduler.add('timer', `timeout ${f.step} at ${this.me}`, () => this.#timeout(f), { delay: c.timing.ackTimeout, owner: this.me });
+  }
+
+  #timeout(f: Fanout): void {
+    const c = this.#cluster;
+    f.timer = null;
+    if (this.#fanout !== f) return;
+    const silent = [...f.waiting].sort();
+    const retry = Math.max(0, ...silent.map((m) => f.tries.get(m) ?? 0)) + 1;
+    c.emit({ event: 'timeout', actor: this.me, step: f.step, waitingFor: silent, retry });
+    for (const m of silent) {
+      const tries = (f.tries.get(m) ?? 0) + 1;
+      f.tries.set(m, tries);
+      if (tries <= c.timing.retries) { this.#send(f, m); continue; }
+      if (!this.committed && f.step !== 'backout' && f.step !== 'fence') return this.backout(`${m} did not acknowledge ${f.type} after ${c.timing.retries} retries`);
+      f.waiting.delete(m);
+      c.emit({ event: 'expel', actor: this.me, member: m });
+      c.hooks.expelled(m);
+    }
+    this.#checkFanout();
+  }
+
+  #checkFanout(): void {
+    const f = this.#fanout;
+    if (!f || f.waiting.size > 0) return;
+    this.#cluster.scheduler.cancel(f.timer);
+    this.#fanout = null;
+    f.done();
+  }
+
+  #cancelFanout(): void {
+    if (this.#fanout) this.#cluster.scheduler.cancel(this.#fanout.timer);
+    this.#fanout = null;
+  }
+}

@@ -1,0 +1,15 @@
+// The public API of the reference implementation (the contract the CLI, the model-based tests and
+// the trace checkers use). See impl/simulation.ts for the stepwise Simulation and simulateChange,
+// impl/trace.ts for the trace format (docs/trace-format.md) and impl/invariants.ts for the checks.
+
+export { Simulation, simulateChange } from './simulation.ts';
+export type { Fault, MemberSpec, SimulateOptions, SimulationResult } from './simulation.ts';
+export type { ClusterView, MemberView } from './view.ts';
+export type { MemberState } from './member.ts';
+export type { InitiatorStep, Refusal } from './coordinator.ts';
+export type { UpdateOp } from './updates.ts';
+export { checkTrace, checkState, TraceChecker, INVARIANT_NAMES } from './invariants.ts';
+export type { InvariantName, InvariantResult } from './invariants.ts';
+export { parseTrace, toNdjson, formatEvent, validateEvent, traceJsonSchema, TraceFormatError, STEP_NAMES, MESSAGE_TYPES, REFUSAL_REASONS, UPDATE_OPS, UPDATE_PHASES, OUTCOMES } from './trace.ts';
+export type { StepName, MessageType, Outcome, RefusalReason, TraceEvent, TraceEventName, TraceEventOf } from './trace.ts';
+export type { Mkvp, RegisterView } from './coprocessor.ts';

@@ -1,0 +1,419 @@
+// The invariants of DESIGN.md, each a function under its DESIGN name.
+//
+// State form (`checkState`): over the global simulated state at a moment (AuditState: the
+// ClusterView, the DASD, the in-store copies, and the ledger a checker needs).
+// Trace form (`checkTrace`, `TraceChecker`): over a trace (docs/trace-format.md), so that another
+// implementation's trace can be checked too. NoLostUpdate, SingleWriter, NoEarlyActivation,
+// StagedBeforeSwitch, NoBackoutAfterCommit and OldDataSetPreserved are natural over a trace;
+// KeyAgreement, OneChangeAtATime and UniqueHandles have both forms; SettledOutcome,
+// SecureValuesPreserved and ClearObjectsUnchanged need the state (key check values, bytes).
+// A result names the first violation; a trace result gives its line (1-based).
+
+import { blobMkvp, type Mkvp } from './coprocessor.ts';
+import { streamRecords, type Dasd } from './dasd.ts';
+import type { Handle, InStoreCopy, TkdsRecord } from './tkds.ts';
+import type { TraceEvent } from './trace.ts';
+import type { UpdateOp } from './updates.ts';
+import type { ClusterView } from './view.ts';
+
+export const INVARIANT_NAMES = [
+  'NoLostUpdate', 'KeyAgreement', 'SingleWriter', 'OneChangeAtATime', 'NoEarlyActivation', 'StagedBeforeSwitch',
+  'NoBackoutAfterCommit', 'OldDataSetPreserved', 'SettledOutcome', 'SecureValuesPreserved', 'ClearObjectsUnchanged',
+  'UniqueHandles', 'EventuallySettled',
+] as const;
+export type InvariantName = (typeof INVARIANT_NAMES)[number];
+
+export interface InvariantResult {
+  name: InvariantName;
+  ok: boolean;
+  detail?: string;   // the first violation
+  line?: number;     // trace form: the line of the first violation
+  form: 'state' | 'trace' | 'state+trace' | 'run';
+}
+
+/** The value a stored object had when it was made: a secure key's KCV or a clear object's bytes. */
+export type Original = { readonly kcv: string } | { readonly bytes: Uint8Array };
+
+/** An acknowledged dynamic update; `superseded` when a later-applied update touched its handle. */
+export interface AckedUpdate { readonly id: string; readonly op: UpdateOp; readonly handle: Handle | null; readonly superseded: boolean }
+
+export interface AuditState {
+  readonly view: ClusterView;
+  readonly dasd: Dasd;
+  readonly copies: readonly { readonly member: string; readonly kind: 'live' | 'staged'; readonly copy: InStoreCopy }[];
+  readonly coordinators: readonly { readonly member: string; readonly change: string }[];
+  /** The KCV of a blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
+  readonly kcv: (blob: Uint8Array) => string | null;
+  readonly originals: ReadonlyMap<Handle, Original>;
+  readonly acked: readonly AckedUpdate[];
+  /** The old data set of the change, once one began: its name, archive name, header MKVP. */
+  readonly old: { readonly name: string; readonly archive: string | null; readonly mkvp: Mkvp } | null;
+  /** Nothing is in flight: no pending action. */
+  readonly quiet: boolean;
+}
+
+type Check = (s: AuditState) => string | null;
+
+const mkvpCache = new WeakMap<Uint8Array, Mkvp>();
+function mkvpOfBlob(blob: Uint8Array): Mkvp {
+  let m = mkvpCache.get(blob);
+  if (m === undefined) { m = blobMkvp(blob); mkvpCache.set(blob, m); }
+  return m;
+}
+
+/** Every place records are kept: data sets on DASD and in-store copies. */
+function* stores(s: AuditState): Generator<{ where: string; records: Iterable<TkdsRecord> }> {
+  for (const name of s.dasd.names()) yield { where: `data set ${name}`, records: streamRecords(s.dasd, name, null, 256) };
+  for (const c of s.copies) yield { where: `${c.member}'s ${c.kind} copy of ${c.copy.dataSet}`, records: c.copy.records() };
+}
+
+/** The data set that survives as things stand: the target once committed, else the active one. */
+function survivingDataSet(v: ClusterView): string {
+  return v.record.change === 'committed' ? v.record.target! : v.record.active;
+}
+
+/** NoLostUpdate: every acknowledged dynamic update is in the data set that ends up active. */
+export const NoLostUpdate: Check = (s) => {
+  const d = survivingDataSet(s.view);
+  if (!s.dasd.exists(d)) return `the surviving data set ${d} does not exist`;
+  for (const u of s.acked) {
+    if (u.superseded) continue;
+    const op = u.op;
+    const r = u.handle ? s.dasd.get(d, u.handle) : undefined;
+    const bad = (what: string): string => `acknowledged update ${u.id} (${op.op} ${u.handle ?? ''}) is lost: ${what} in ${d}`;
+    switch (op.op) {
+      case 'createObject': case 'updateObject':
+        if (!r || r.kind !== 'object') return bad('no such object');
+        if (r.attrs.label !== op.label) return bad(`label is ${r.attrs.label}, not ${op.label}`);
+        break;
+      case 'destroyObject': if (r) return bad('the object is still there'); break;
+      case 'createToken': if (!r) return bad('no token record'); break;
+      case 'deleteToken': if (r) return bad('the token record is still there'); break;
+    }
+  }
+  return null;
+};
+
+/**
+ * KeyAgreement: a serving member's cur MKVP equals the MKVP of its live copy and of its active
+ * data set's header, every secure blob in its live copy is under that MKVP, and it serves from a
+ * data set the cluster record names.
+ */
+export const KeyAgreement: Check = (s) => {
+  const rec = s.view.record;
+  for (const m of s.view.members) {
+    if (!m.up || m.state === 'restartCheck' || m.fenced || !m.live) continue;
+    if (m.live.dataSet !== m.active) return `${m.name} serves a live copy of ${m.live.dataSet} but its active data set is ${m.active}`;
+    if (m.cur.mkvp !== m.live.mkvp) return `${m.name}: cur MKVP ${m.cur.mkvp} differs from its live copy's ${m.live.mkvp}`;
+    if (!s.dasd.exists(m.active)) return `${m.name} serves ${m.active}, which no longer exists`;
+    const h = s.dasd.header(m.active).mkvp;
+    if (h !== m.live.mkvp) return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${m.active}`;
+    if (m.active !== rec.active && !(rec.change === 'committed' && m.active === rec.target)) return `${m.name} serves ${m.active}, which the cluster record does not name`;
+  }
+  for (const c of s.copies) {
+    if (c.kind !== 'live') continue;
+    for (const r of c.copy.records()) {
+      if (r.kind === 'object' && r.value.type === 'secure' && mkvpOfBlob(r.value.blob) !== c.copy.mkvp) {
+        return `${c.member}'s live copy holds ${r.handle} under MKVP ${mkvpOfBlob(r.value.blob)}, not ${c.copy.mkvp}`;
+      }
+    }
+  }
+  return null;
+};
+
+/** OneChangeAtATime: at most one coordinated change runs per cluster, driven by the initiator the record names. */
+export const OneChangeAtATime: Check = (s) => {
+  if (s.coordinators.length > 1) return `${s.coordinators.length} members drive a change: ${s.coordinators.map((c) => `${c.member} (${c.change})`).join(', ')}`;
+  const rec = s.view.record;
+  const co = s.coordinators[0];
+  if (co && rec.change !== 'none' && (co.member !== rec.initiator || co.change !== rec.changeId)) {
+    return `${co.member} drives ${co.change} but the cluster record shows ${rec.changeId} by ${rec.initiator}`;
+  }
+  return null;
+};
+
+/** NoEarlyActivation (state form): a target active anywhere has its header MKVP, written last by applyDelta. */
+export const NoEarlyActivationState: Check = (s) => {
+  const rec = s.view.record;
+  const target = rec.target;
+  if (target === null) return null;
+  const activeSomewhere = rec.change === 'committed' || s.view.members.some((m) => m.up && m.active === target);
+  if (activeSomewhere && (!s.dasd.exists(target) || s.dasd.header(target).mkvp === null)) return `target ${target} is active before the delta was applied`;
+  return null;
+};
+
+/** OldDataSetPreserved (state form): the old data set still exists (under its name or its archive name), header unchanged and usable. */
+export const OldDataSetPreservedState: Check = (s) => {
+  if (!s.old) return null;
+  const names = [s.old.name, ...(s.old.archive ? [s.old.archive] : [])].filter((n) => s.dasd.exists(n));
+  if (names.length === 0) return `the old data set ${s.old.name} is gone`;
+  const h = s.dasd.header(names[0]!);
+  if (h.mkvp !== s.old.mkvp || !h.usable) return `the header of the old data set ${names[0]} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
+  return null;
+};
+
+/**
+ * SettledOutcome: once nothing is in flight, every member that is up is on (target, new key), or
+ * every one on (old data set, old key), or fenced; and the cluster record agrees.
+ */
+export const SettledOutcome: Check = (s) => {
+  if (!s.quiet) return null;
+  const rec = s.view.record;
+  const serving = s.view.members.filter((m) => m.up && !m.fenced);
+  if (serving.length === 0) return null;
+  if (rec.change !== 'none') return `nothing is in flight but the cluster record shows change ${rec.changeId} ${rec.change}`;
+  for (const m of serving) {
+    if (m.state !== 'serving') return `${m.name} is ${m.state}, not serving, with nothing in flight`;
+    if (m.active !== rec.active) return `${m.name} is on ${m.active}, the cluster record names ${rec.active}`;
+    if (!m.live || m.cur.mkvp !== s.dasd.header(rec.active).mkvp) return `${m.name}'s cur MKVP ${m.cur.mkvp} is not the MKVP of ${rec.active}`;
+  }
+  return null;
+};
+
+function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
+  for (const { where, records } of stores(s)) {
+    for (const r of records) {
+      if (r.kind !== 'object' || r.value.type !== kind) continue;
+      const o = s.originals.get(r.handle);
+      if (r.value.type === 'secure') {
+        if (!o || !('kcv' in o)) return `${where}: secure object ${r.handle} was never made as one`;
+        const k = s.kcv(r.value.blob);
+        if (k !== o.kcv) return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${o.kcv}`;
+      } else {
+        if (!o || !('bytes' in o)) return `${where}: clear object ${r.handle} was never made as one`;
+        const a = r.value.bytes;
+        const b = o.bytes;
+        if (a !== b && (a.length !== b.length || a.some((x, i) => x !== b[i]))) return `${where}: clear object ${r.handle} is not byte-identical to what was stored`;
+      }
+    }
+  }
+  return null;
+}
+
+/** SecureValuesPreserved: every secure key has the same value (same key check value), wherever it is stored. */
+export const SecureValuesPreserved: Check = (s) => valueCheck(s, 'secure');
+
+/** ClearObjectsUnchanged: every clear object is byte-identical to what was stored. */
+export const ClearObjectsUnchanged: Check = (s) => valueCheck(s, 'clear');
+
+/**
+ * UniqueHandles: no handle twice in a data set or copy; in the active data set and the live
+ * copies every object's token record exists and has given out its sequence number.
+ */
+export const UniqueHandles: Check = (s) => {
+  for (const { where, records } of stores(s)) {
+    let prev: Handle | null = null;
+    for (const r of records) {
+      if (prev !== null && r.handle <= prev) return `${where}: handle ${r.handle} repeats or is out of order`;
+      prev = r.handle;
+    }
+  }
+  const active = s.view.record.active;
+  const full: { where: string; get: (h: Handle) => TkdsRecord | undefined; records: Iterable<TkdsRecord> }[] = [
+    ...(s.dasd.exists(active) ? [{ where: `data set ${active}`, get: (h: Handle) => s.dasd.get(active, h), records: streamRecords(s.dasd, active, null, 256) }] : []),
+    ...s.copies.filter((c) => c.kind === 'live').map((c) => ({ where: `${c.member}'s live copy`, get: (h: Handle) => c.copy.get(h), records: c.copy.records() })),
+  ];
+  for (const f of full) {
+    for (const r of f.records) {
+      if (r.kind !== 'object') continue;
+      const t = f.get(`${r.token}:00000000:T`);
+      if (!t || t.kind !== 'token' || t.lastSeq < r.seq) return `${f.where}: ${r.handle} is beyond its token's last sequence number`;
+    }
+  }
+  return null;
+};
+
+const STATE_CHECKS: readonly [InvariantName, Check][] = [
+  ['NoLostUpdate', NoLostUpdate], ['KeyAgreement', KeyAgreement], ['OneChangeAtATime', OneChangeAtATime],
+  ['NoEarlyActivation', NoEarlyActivationState], ['OldDataSetPreserved', OldDataSetPreservedState], ['SettledOutcome', SettledOutcome],
+  ['SecureValuesPreserved', SecureValuesPreserved], ['ClearObjectsUnchanged', ClearObjectsUnchanged], ['UniqueHandles', UniqueHandles],
+];
+
+/** Every invariant that has a state form, over one state. */
+export function checkState(s: AuditState): InvariantResult[] {
+  return STATE_CHECKS.map(([name, check]) => {
+    const detail = check(s);
+    return detail === null ? { name, ok: true, form: 'state' } : { name, ok: false, detail, form: 'state' };
+  });
+}
+
+// ---- the trace form ----
+
+interface ChangeInTrace {
+  id: string;
+  old: string;
+  target: string;
+  participants: Set<string> | null; // the group at beginRouting
+  staged: Set<string>;
+  deltaApplied: boolean;
+  committed: boolean;
+  firstCopySeq: number | null;     // the first reencipher chunk
+}
+
+/**
+ * Checks a trace event by event (feed them in order). `results()` gives the trace-form invariants
+ * so far; NoLostUpdate is judged against the data set active at the end of what was fed.
+ */
+export class TraceChecker {
+  #line = 0;
+  readonly #first = new Map<InvariantName, { line: number; detail: string }>();
+  #record: { change: string; active: string; initiator: string | null; target: string | null; changeId: string | null } | null = null;
+  readonly #changes = new Map<string, ChangeInTrace>();
+  readonly #headers = new Map<string, string>();
+  readonly #applies = new Map<string, { dataSet: string; line: number }[]>();
+  readonly #acked: { id: string; line: number }[] = [];
+  readonly #createdHandles = new Map<Handle, string>();
+
+  #violate(name: InvariantName, detail: string): void {
+    if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
+  }
+
+  #changeOf(id: string | null | undefined): ChangeInTrace | undefined {
+    return id ? this.#changes.get(id) : undefined;
+  }
+
+  feed(e: TraceEvent): void {
+    this.#line++;
+    switch (e.event) {
+      case 'record': {
+        const prev = this.#record;
+        if (prev && prev.change !== e.from) this.#violate('OneChangeAtATime', `cluster record written from ${e.from} while it was ${prev.change}`);
+        if (e.from === 'none' && e.to === 'running') {
+          if (prev && prev.change !== 'none') this.#violate('OneChangeAtATime', `change ${e.change} starts while ${prev.changeId} is ${prev.change}`);
+          this.#changes.set(e.change!, { id: e.change!, old: e.active, target: e.target!, participants: null, staged: new Set(), deltaApplied: false, committed: false, firstCopySeq: null });
+        }
+        const ch = this.#changeOf(e.change);
+        if (ch && e.to === 'committed') {
+          if (!ch.deltaApplied) this.#violate('NoEarlyActivation', `change ${ch.id} commits before its delta was applied`);
+          this.#stagedCheck(ch, `${e.actor} commits`);
+          ch.committed = true;
+        }
+        this.#record = { change: e.to, active: e.active, initiator: e.initiator, target: e.target, changeId: e.to === 'none' ? null : e.change };
+        return;
+      }
+      case 'write': {
+        const r = this.#record;
+        if (r && r.change !== 'none') {
+          if (e.actor !== r.initiator) this.#violate('SingleWriter', `${e.actor} writes ${e.dataSet} (${e.op}) during change ${r.changeId}, whose initiator is ${r.initiator}`);
+          const ch = this.#changeOf(r.changeId);
+          if (ch && e.dataSet === ch.old && !((e.op === 'put' || e.op === 'delete') && e.update !== undefined)) {
+            this.#violate('OldDataSetPreserved', `${e.actor} writes the old data set ${ch.old} (${e.op}${e.handle ? ` ${e.handle}` : ''}) other than by a routed update`);
+          }
+        }
+        if (e.op === 'header' && e.mkvp !== undefined) this.#headers.set(e.dataSet, e.mkvp);
+        return;
+      }
+      case 'step': {
+        const ch = this.#changeOf(e.change);
+        if (!ch) return;
+        if (e.step === 'beginRouting' && e.phase === 'done' && e.result === 'ok' && e.members) ch.participants = new Set(e.members);
+        if (e.step === 'applyDelta' && e.phase === 'done' && e.result === 'ok') ch.deltaApplied = true;
+        if (e.step === 'backout' && ch.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} starts backout of ${ch.id} after it committed`);
+        return;
+      }
+      case 'reencipher': {
+        const ch = this.#changeOf(e.change);
+        if (ch && ch.firstCopySeq === null) ch.firstCopySeq = this.#line;
+        return;
+      }
+      case 'reload': {
+        const ch = this.#changeOf(e.change);
+        if (ch) ch.staged.add(e.actor);
+        if (ch && !ch.deltaApplied) this.#violate('NoEarlyActivation', `${e.actor} reloads the target of ${ch.id} before the delta was applied`);
+        const h = this.#headers.get(e.dataSet);
+        if (h !== undefined && h !== e.mkvp) this.#violate('KeyAgreement', `${e.actor} staged ${e.dataSet} under ${e.mkvp}, its header is ${h}`);
+        return;
+      }
+      case 'switch': {
+        const ch = this.#changeOf(e.change);
+        if (ch) {
+          if (!ch.deltaApplied) this.#violate('NoEarlyActivation', `${e.actor} switches to ${e.dataSet} before the delta was applied`);
+          this.#stagedCheck(ch, `${e.actor} switches`);
+        }
+        const h = this.#headers.get(e.dataSet);
+        if (h !== undefined && h !== e.cur) this.#violate('KeyAgreement', `${e.actor} switches to ${e.dataSet} with cur ${e.cur}, its header is ${h}`);
+        return;
+      }
+      case 'backout': {
+        const ch = this.#changeOf(e.change);
+        if (ch?.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} backs out ${ch.id} after it committed`);
+        return;
+      }
+      case 'restartCheck': {
+        const key = e.result === 'serve' ? e.cur : e.result === 'setMasterKey' ? e.new : null;
+        if (key !== null && key !== e.header) this.#violate('KeyAgreement', `${e.actor} restarts to serve ${e.active} (header ${e.header}) with key ${key}`);
+        const pending = [...this.#changes.values()].find((c) => c.target === e.active && !c.deltaApplied);
+        if (pending && e.result !== 'fenced') this.#violate('NoEarlyActivation', `${e.actor} serves the target ${e.active} of ${pending.id} before its delta was applied`);
+        return;
+      }
+      case 'update': {
+        if (e.phase === 'apply' && e.dataSet) {
+          const list = this.#applies.get(e.id) ?? [];
+          list.push({ dataSet: e.dataSet, line: this.#line });
+          this.#applies.set(e.id, list);
+          if (e.op === 'createObject' && e.handle) {
+            const before = this.#createdHandles.get(e.handle);
+            if (before !== undefined && before !== e.id) this.#violate('UniqueHandles', `${e.id} creates ${e.handle}, which ${before} created`);
+            this.#createdHandles.set(e.handle, e.id);
+          }
+          if (e.op === 'deleteToken' && e.token) for (const h of [...this.#createdHandles.keys()]) if (h.startsWith(`${e.token}:`)) this.#createdHandles.delete(h);
+        }
+        if (e.phase === 'ack') this.#acked.push({ id: e.id, line: this.#line });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #stagedCheck(ch: ChangeInTrace, what: string): void {
+    const missing = [...(ch.participants ?? [])].filter((m) => !ch.staged.has(m));
+    if (missing.length) this.#violate('StagedBeforeSwitch', `${what} in ${ch.id} before ${missing.join(', ')} staged the target`);
+  }
+
+  /** NoLostUpdate over the trace: every acked update reached the final active data set by an apply, or by a re-encipherment that began after it. */
+  #lostUpdate(): { line: number; detail: string } | null {
+    const r = this.#record;
+    if (!r) return null;
+    const d = r.change === 'committed' ? r.target! : r.active;
+    for (const a of this.#acked) {
+      const applies = this.#applies.get(a.id) ?? [];
+      if (applies.length === 0) return { line: a.line, detail: `update ${a.id} is acknowledged but never applied` };
+      if (applies.some((x) => x.dataSet === d)) continue;
+      const carried = applies.some((x) => [...this.#changes.values()].some((c) => c.old === x.dataSet && c.target === d && c.firstCopySeq !== null && c.firstCopySeq > x.line));
+      if (!carried) return { line: a.line, detail: `acknowledged update ${a.id} was applied to ${applies.map((x) => x.dataSet).join(', ')} and never reached ${d}` };
+    }
+    return null;
+  }
+
+  results(): InvariantResult[] {
+    const lost = this.#lostUpdate();
+    const names: InvariantName[] = ['NoLostUpdate', 'KeyAgreement', 'SingleWriter', 'OneChangeAtATime', 'NoEarlyActivation', 'StagedBeforeSwitch', 'NoBackoutAfterCommit', 'OldDataSetPreserved', 'UniqueHandles'];
+    return names.map((name) => {
+      const v = name === 'NoLostUpdate' ? (this.#first.get(name) ?? lost) : this.#first.get(name);
+      return v ? { name, ok: false, detail: v.detail, line: v.line, form: 'trace' } : { name, ok: true, form: 'trace' };
+    });
+  }
+}
+
+/** The trace-form invariants over a whole trace; a violation names its line. */
+export function checkTrace(events: readonly TraceEvent[]): InvariantResult[] {
+  const c = new TraceChecker();
+  for (const e of events) c.feed(e);
+  return c.results();
+}
+
+/** State and trace results merged per invariant name (a name fails if either form fails). */
+export function mergeResults(state: readonly InvariantResult[], trace: readonly InvariantResult[]): InvariantResult[] {
+  const out = new Map<InvariantName, InvariantResult>();
+  for (const r of [...state, ...trace]) {
+    const prev = out.get(r.name);
+    if (!prev) { out.set(r.name, { ...r }); continue; }
+    const merged: InvariantResult = { name: r.name, ok: prev.ok && r.ok, form: 'state+trace' };
+    const bad = !prev.ok ? prev : !r.ok ? r : null;
+    if (bad?.detail !== undefined) merged.detail = bad.detail;
+    if (bad?.line !== undefined) merged.line = bad.line;
+    out.set(r.name, merged);
+  }
+  return INVARIANT_NAMES.filter((n) => out.has(n)).map((n) => out.get(n)!);
+}

@@ -1,0 +1,465 @@
+// A member (DESIGN.md "member"): one ICSF instance with a release level, its coprocessors (all
+// with the same registers), the name of its active TKDS, and its in-store copies (live, staged).
+//
+// It serves PKCS #11-style requests (createToken, deleteToken, createObject, updateObject,
+// destroyObject as dynamic updates; readObject and keyCheckValue from the live copy), and it
+// handles every protocol message of docs/protocol.md idempotently: a duplicate or a resent
+// message finds the work done and is acknowledged again; a message of a change the cluster record
+// no longer shows is ignored. The cluster record is a member's serialization point: it reads the
+// record before it writes a data set, and while a change is running or committed it routes the
+// update to the initiator the record names instead (so only the initiator writes: SingleWriter).
+
+import type { Coprocessor, RegisterView } from './coprocessor.ts';
+import { DasdIoError, streamRecords, type ClusterRecord } from './dasd.ts';
+import { InStoreCopy, newObject, type Handle, type TkdsRecord } from './tkds.ts';
+import { planUpdate, writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
+import { Coordinator, type InitiatorStep } from './coordinator.ts';
+import type { Cluster } from './cluster.ts';
+import type { Message } from './sysplex.ts';
+import type { MessageType } from './trace.ts';
+
+/** docs/protocol.md member states. */
+export type MemberState = 'down' | 'restartCheck' | 'serving' | 'routing' | 'staged' | 'switched' | 'fenced';
+
+export type UpdateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/** What a write did: its result and, when it was made, the record writes (for the delta). */
+export interface Written { readonly result: UpdateResult; readonly handle?: Handle; readonly writes?: readonly RecordWrite[] }
+
+interface Caller { readonly req: UpdateRequest; routedTo: string | null; timer: number | null }
+
+export class Member {
+  readonly name: string;
+  readonly level: string;
+  readonly coprocessors: readonly Coprocessor[];
+  readonly #cluster: Cluster;
+  /** down: not running; restartCheck: restarting; up: in the group. */
+  phase: 'down' | 'restartCheck' | 'up' = 'down';
+  fenced = false;
+  active: string;
+  live: InStoreCopy | null = null;
+  staged: InStoreCopy | null = null;
+  routing = false;
+  switched = false;
+  change: string | null = null;
+  coordinator: Coordinator | null = null;
+  /** The initiator's statechart state while this member drives (or last drove) a change. */
+  initiatorStep: InitiatorStep | null = null;
+  /** Updates asked of this member by its callers and not yet answered. */
+  readonly #callers = new Map<string, Caller>();
+  /** Updates this member wrote, with their results (to answer a resent request again). */
+  readonly #written = new Map<string, UpdateResult>();
+  /** liveUpdates sent and not yet acknowledged: update id -> members still to acknowledge. */
+  readonly #liveOut = new Map<string, { waiting: Set<string>; dataSet: string; handles: Handle[]; timer: number | null }>();
+
+  constructor(cluster: Cluster, name: string, level: string, coprocessors: Coprocessor[], active: string) {
+    this.#cluster = cluster;
+    this.name = name;
+    this.level = level;
+    this.coprocessors = coprocessors;
+    this.active = active;
+  }
+
+  get up(): boolean { return this.phase !== 'down'; }
+
+  get state(): MemberState {
+    if (this.phase !== 'up') return this.phase;
+    if (this.fenced) return 'fenced';
+    if (this.switched) return 'switched';
+    if (this.staged) return 'staged';
+    return this.routing ? 'routing' : 'serving';
+  }
+
+  /** The registers (every coprocessor of a member holds the same ones). */
+  get cur(): RegisterView { return this.coprocessors[0]!.cur; }
+  get new(): RegisterView { return this.coprocessors[0]!.new; }
+
+  hasActiveCoprocessor(): boolean { return this.coprocessors.some((c) => c.active); }
+
+  /** The coprocessor that does this member's secure work. */
+  cp(): Coprocessor {
+    const c = this.coprocessors.find((x) => x.active);
+    if (!c) throw new Error(`${this.name} has no active coprocessor`);
+    return c;
+  }
+
+  // ---- serving secure work from the live copy ----
+
+  #serving(what: string): InStoreCopy {
+    if (this.phase !== 'up') throw new Error(`${this.name} cannot ${what}: it is ${this.phase}`);
+    if (this.fenced || !this.live) throw new Error(`${this.name} cannot ${what}: it is fenced and refuses secure work`);
+    return this.live;
+  }
+
+  readObject(handle: Handle): TkdsRecord {
+    const r = this.#serving(`read ${handle}`).get(handle);
+    if (!r) throw new Error(`${this.name}: no object ${handle} in its live copy of ${this.live!.dataSet}`);
+    return r;
+  }
+
+  /** The key check value of a secure object, computed by this member's coprocessor. */
+  keyCheckValue(handle: Handle): string {
+    const live = this.#serving(`compute the key check value of ${handle}`);
+    const r = live.get(handle);
+    if (!r || r.kind !== 'object' || r.value.type !== 'secure') throw new Error(`${this.name}: ${handle} is not a secure object in ${live.dataSet}`);
+    if (this.cur.mkvp !== live.mkvp) throw new Error(`${this.name}: cur MKVP ${this.cur.mkvp} differs from its live copy's ${live.mkvp}; refusing secure work`);
+    return this.cp().keyCheckValue(r.value.blob);
+  }
+
+  // ---- dynamic updates ----
+
+  /** A caller at this member asks for an update. */
+  submit(req: UpdateRequest): void {
+    const c = this.#cluster;
+    c.counts.updatesRequested++;
+    c.emit({ event: 'update', actor: this.name, phase: 'request', id: req.id, op: req.op.op, ...opFields(req) });
+    if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
+    if (this.fenced) return this.#report(req, { ok: false, reason: 'fenced' }, true);
+    this.#callers.set(req.id, { req, routedTo: null, timer: null });
+    this.take(req);
+  }
+
+  /** An update to process here: written now, or routed to the initiator while a change runs. */
+  take(req: UpdateRequest): void {
+    const done = this.writtenResult(req.id);
+    if (done) return this.answer(req, done);
+    if (this.coordinator) return this.coordinator.takeUpdate(req);
+    if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
+    const c = this.#cluster;
+    const record = c.dasd.readClusterRecord();
+    if (record.change === 'none') return this.answer(req, this.write(req, this.active).result);
+    // A change is running: route to the initiator the record names. A caller whose update went to
+    // an initiator that is gone, or was replaced by a takeover, cannot know its outcome.
+    const initiator = record.initiator!;
+    const routedTo = this.#callers.get(req.id)?.routedTo ?? null;
+    if (routedTo !== null && routedTo !== initiator) return this.#report(req, 'unknown');
+    if (initiator === this.name || !c.sysplex.inGroup(initiator)) {
+      return routedTo === null ? this.answer(req, { ok: false, reason: 'initiatorLost' }) : this.#report(req, 'unknown');
+    }
+    this.routing = true;
+    this.#route(req, initiator);
+  }
+
+  /** The result of an update this member wrote already (a resent request is answered again). */
+  writtenResult(id: string): UpdateResult | undefined { return this.#written.get(id); }
+
+  #route(req: UpdateRequest, to: string): void {
+    const caller = this.#callers.get(req.id);
+    if (caller) {
+      if (caller.routedTo === null) {
+        this.#cluster.counts.updatesRouted++;
+        this.#cluster.emit({ event: 'update', actor: this.name, phase: 'route', id: req.id, op: req.op.op, origin: req.origin, ...opFields(req) });
+      }
+      caller.routedTo = to;
+      this.#cluster.scheduler.cancel(caller.timer);
+      caller.timer = this.#cluster.scheduler.add('timer', `routeRetry ${req.id} at ${this.name}`, () => {
+        caller.timer = null;
+        this.take(req);
+      }, { delay: this.#cluster.timing.routeRetry, owner: this.name });
+    }
+    this.#cluster.sysplex.send(this.name, to, 'routeUpdate', null, { req }, req.id);
+  }
+
+  /** Writes an update to a data set (this member is the writer) and tells the others' live copies. */
+  write(req: UpdateRequest, dataSet: string): Written {
+    const c = this.#cluster;
+    const plan = planUpdate(req.op, c.dasd, dataSet, (token, seq, secure, label) => newObject(c.rng, token, seq, secure, label, (v) => this.cp().wrap(v)));
+    let written: Written;
+    if (!plan.ok) written = { result: { ok: false, reason: plan.reason } };
+    else {
+      try {
+        writeRecords(c.dasd, dataSet, plan.writes, { by: this.name, update: req.id });
+        c.emit({ event: 'update', actor: this.name, phase: 'apply', id: req.id, op: req.op.op, ...opFields(req), handle: plan.handle, dataSet, origin: req.origin });
+        this.refreshLive(dataSet, plan.writes.map((w) => w.handle));
+        this.#tellLive(req.id, dataSet, plan.writes);
+        written = { result: { ok: true }, handle: plan.handle, writes: plan.writes };
+      } catch (e) {
+        if (!(e instanceof DasdIoError)) throw e;
+        written = { result: { ok: false, reason: 'ioError' } };
+      }
+    }
+    this.#written.set(req.id, written.result);
+    return written;
+  }
+
+  /** The update's result goes to its caller: here, or at the member it came from. */
+  answer(req: UpdateRequest, result: UpdateResult): void {
+    if (req.origin === this.name) this.#report(req, result);
+    else this.#cluster.sysplex.send(this.name, req.origin, 'updateResult', null, { id: req.id, result }, req.id);
+  }
+
+  #report(req: UpdateRequest, result: UpdateResult | 'unknown', notTaken = false): void {
+    const caller = this.#callers.get(req.id);
+    if (!caller && !notTaken) return; // answered already (a duplicate result)
+    if (caller) {
+      this.#cluster.scheduler.cancel(caller.timer);
+      this.#callers.delete(req.id);
+    }
+    const c = this.#cluster;
+    if (result === 'unknown') {
+      c.counts.unknown++;
+      c.emit({ event: 'update', actor: this.name, phase: 'unknown', id: req.id, op: req.op.op, reason: 'the initiator or this member was lost before answering', ...opFields(req) });
+    } else if (result.ok) {
+      c.counts.acked++;
+      c.emit({ event: 'update', actor: this.name, phase: 'ack', id: req.id, op: req.op.op, ...opFields(req) });
+    } else {
+      c.counts.failed++;
+      c.emit({ event: 'update', actor: this.name, phase: 'fail', id: req.id, op: req.op.op, reason: result.reason, ...opFields(req) });
+    }
+  }
+
+  /** Callers whose updates went to `initiator` (or every caller) learn the outcome is unknown. */
+  #unknownOutcomes(initiator: string | null): void {
+    for (const caller of [...this.#callers.values()]) {
+      if (initiator === null || caller.routedTo === initiator) this.#report(caller.req, 'unknown');
+    }
+  }
+
+  // ---- live copies ----
+
+  /** Re-reads some records of the live copy from disk (if the live copy is of that data set). */
+  refreshLive(dataSet: string, handles: readonly Handle[]): void {
+    if (!this.live || this.live.dataSet !== dataSet) return;
+    for (const h of handles) {
+      const r = this.#cluster.dasd.get(dataSet, h);
+      if (r) this.live.put(r);
+      else this.live.delete(h);
+    }
+  }
+
+  #tellLive(id: string, dataSet: string, writes: readonly RecordWrite[]): void {
+    const others = this.#cluster.sysplex.group().filter((n) => n !== this.name);
+    if (others.length === 0) return;
+    const out = { waiting: new Set(others), dataSet, handles: writes.map((w) => w.handle), timer: null as number | null };
+    this.#liveOut.set(id, out);
+    this.#sendLive(id);
+  }
+
+  #sendLive(id: string): void {
+    const out = this.#liveOut.get(id)!;
+    for (const to of out.waiting) this.#cluster.sysplex.send(this.name, to, 'liveUpdate', null, { dataSet: out.dataSet, handles: out.handles }, id);
+    out.timer = this.#cluster.scheduler.add('timer', `liveUpdate retry ${id} at ${this.name}`, () => this.#sendLive(id), { delay: this.#cluster.timing.routeRetry, owner: this.name });
+  }
+
+  #liveAcked(id: string, from: string): void {
+    const out = this.#liveOut.get(id);
+    if (!out) return;
+    out.waiting.delete(from);
+    if (out.waiting.size === 0) {
+      this.#cluster.scheduler.cancel(out.timer);
+      this.#liveOut.delete(id);
+    }
+  }
+
+  /** Reads a data set into a new in-store copy. */
+  readCopy(dataSet: string): InStoreCopy {
+    const header = this.#cluster.dasd.header(dataSet);
+    if (header.mkvp === null) throw new Error(`data set ${dataSet} has no MKVP in its header`);
+    return new InStoreCopy(dataSet, header.mkvp, streamRecords(this.#cluster.dasd, dataSet));
+  }
+
+  // ---- the member's part of the steps ----
+
+  /** `switch` (and the initiator's part of `commit`): set the master key, make the target active, its staged copy live. */
+  switchTo(change: string, target: string): boolean {
+    const c = this.#cluster;
+    if (this.switched && this.active === target) return true;
+    const header = c.dasd.header(target);
+    if (this.cur.mkvp !== header.mkvp && !this.#setMasterKeyFor(header.mkvp)) {
+      this.fence(change, `its new master key does not match the MKVP of ${target}`);
+      return false;
+    }
+    this.live = this.staged?.dataSet === target ? this.staged : this.readCopy(target);
+    this.staged = null;
+    this.active = target;
+    this.switched = true;
+    this.change = change;
+    c.emit({ event: 'switch', actor: this.name, change, dataSet: target, cur: this.cur.mkvp!, records: this.live.size });
+    return true;
+  }
+
+  /** Sets the master key on every active coprocessor if the committed `new` is `mkvp`. */
+  #setMasterKeyFor(mkvp: string | null): boolean {
+    if (mkvp === null || this.new.status !== 'committed' || this.new.mkvp !== mkvp) return false;
+    for (const cp of this.coprocessors) if (cp.active) cp.setMasterKey();
+    return true;
+  }
+
+  fence(change: string | null, reason: string): void {
+    if (this.fenced) return;
+    this.fenced = true;
+    this.live = null;
+    this.staged = null;
+    this.routing = false;
+    this.#cluster.emit({ event: 'fence', actor: this.name, change, reason });
+    this.#unknownOutcomes(null);
+  }
+
+  // ---- messages ----
+
+  onMessage(m: Message): void {
+    const c = this.#cluster;
+    const body = m.body as Record<string, unknown>;
+    const ack = (type: MessageType, extra: object = {}): void => c.sysplex.send(this.name, m.from, type, m.change, extra);
+    switch (m.type) {
+      case 'routeUpdate': return this.take(body.req as UpdateRequest);
+      case 'updateResult': {
+        const caller = this.#callers.get(body.id as string);
+        if (caller) this.#report(caller.req, body.result as UpdateResult);
+        return;
+      }
+      case 'liveUpdate':
+        this.refreshLive(body.dataSet as string, body.handles as Handle[]);
+        return c.sysplex.send(this.name, m.from, 'liveUpdateAck', null, {}, m.update);
+      case 'liveUpdateAck': return this.#liveAcked(m.update!, m.from);
+      case 'beginRouting': {
+        if (!this.#isCurrent(m, ['running'])) return;
+        if (!this.routing || this.change !== m.change) {
+          this.routing = true;
+          this.change = m.change;
+          c.emit({ event: 'beginRouting', actor: this.name, change: m.change! });
+        }
+        return ack('beginRoutingAck');
+      }
+      case 'reload': {
+        if (!this.#isCurrent(m, ['running']) || this.fenced) return;
+        const target = body.target as string;
+        if (this.staged?.dataSet !== target) {
+          this.staged = this.readCopy(target);
+          this.change = m.change;
+          c.emit({ event: 'reload', actor: this.name, change: m.change!, dataSet: target, mkvp: this.staged.mkvp, records: this.staged.size });
+        }
+        return ack('reloadAck');
+      }
+      case 'switch': {
+        if (!this.#isCurrent(m, ['committed']) || this.fenced) return;
+        if (this.switchTo(m.change!, body.target as string)) ack('switchAck');
+        return;
+      }
+      case 'finish': {
+        const active = body.active as string;
+        if (this.fenced || c.dasd.readClusterRecord().active !== active) return;
+        if (this.active !== active && !this.switchTo(m.change!, active)) return;
+        if (this.routing || this.switched) {
+          this.routing = false;
+          this.switched = false;
+          this.change = null;
+          c.emit({ event: 'finish', actor: this.name, change: m.change!, active });
+        }
+        return ack('finishAck');
+      }
+      case 'backout': {
+        const record = c.dasd.readClusterRecord();
+        if (record.changeId === m.change && record.change === 'committed') return; // never back out after commit
+        if (this.change === m.change || this.routing || this.staged) {
+          this.staged = null;
+          this.routing = false;
+          this.change = null;
+          c.emit({ event: 'backout', actor: this.name, change: m.change! });
+        }
+        return ack('backoutAck');
+      }
+      case 'fence':
+        this.fence(m.change, body.reason as string);
+        return ack('fenceAck');
+      case 'beginRoutingAck': case 'reloadAck': case 'switchAck': case 'finishAck': case 'backoutAck': case 'fenceAck':
+        this.coordinator?.acknowledged(m);
+        return;
+    }
+  }
+
+  /** Whether the cluster record still shows the message's change in one of `states`. */
+  #isCurrent(m: Message, states: ClusterRecord['change'][]): boolean {
+    const r = this.#cluster.dasd.readClusterRecord();
+    return r.changeId === m.change && states.includes(r.change);
+  }
+
+  memberLost(lost: string): void {
+    for (const id of [...this.#liveOut.keys()]) this.#liveAcked(id, lost);
+    this.#unknownOutcomes(lost);
+    if (this.coordinator) return this.coordinator.memberLost(lost);
+    this.maybeTakeover();
+  }
+
+  memberJoined(joined: string): void {
+    this.coordinator?.memberJoined(joined);
+  }
+
+  /** DESIGN.md: if the initiator is lost, the first surviving member by name reads the record and takes over. */
+  maybeTakeover(): void {
+    const c = this.#cluster;
+    const record = c.dasd.readClusterRecord();
+    if (record.change === 'none' || this.coordinator || this.fenced || this.phase !== 'up') return;
+    const initiatorGone = !c.sysplex.inGroup(record.initiator!) || record.initiator === this.name;
+    if (!initiatorGone) return;
+    if (record.initiator !== this.name && c.takeoverCandidate() !== this.name) return;
+    Coordinator.takeover(c, this, record);
+  }
+
+  // ---- crash, restart, restart check ----
+
+  /** The member goes down (crash, partition, expel): in-memory state is gone; callers learn nothing more. */
+  goDown(): void {
+    const c = this.#cluster;
+    if (this.phase === 'down') return;
+    this.#unknownOutcomes(null);
+    this.phase = 'down';
+    this.coordinator = null;
+    this.initiatorStep = null;
+    this.live = null;
+    this.staged = null;
+    this.routing = false;
+    this.switched = false;
+    this.change = null;
+    this.#written.clear();
+    this.#liveOut.clear();
+    c.scheduler.cancelOwnedBy(this.name);
+    c.sysplex.leave(this.name);
+  }
+
+  /** The member starts again: its restart check runs as its next action. */
+  startUp(): void {
+    if (this.phase !== 'down') return;
+    this.phase = 'restartCheck';
+    this.fenced = false;
+    this.#cluster.scheduler.add('work', `restartCheck ${this.name}`, () => this.restartCheck(), { owner: this.name });
+  }
+
+  /**
+   * `restartCheck` (DESIGN.md): learn the active data set from the cluster record (the target, if
+   * a change is committed), then check the coprocessor against its header: `cur` matches: serve;
+   * a committed `new` matches: set the master key first; otherwise stay fenced.
+   */
+  restartCheck(): void {
+    const c = this.#cluster;
+    const record = c.dasd.readClusterRecord();
+    const active = record.change === 'committed' ? record.target! : record.active;
+    const header = c.dasd.exists(active) ? c.dasd.header(active) : null;
+    const fields = { active, record: record.change, header: header?.mkvp ?? null, cur: this.cur.mkvp, new: this.new.mkvp };
+    let result: 'serve' | 'setMasterKey' | 'fenced';
+    let reason: string | undefined;
+    if (!header || !header.usable || header.mkvp === null) { result = 'fenced'; reason = `data set ${active} is missing, unusable or has no MKVP`; }
+    else if (!this.hasActiveCoprocessor()) { result = 'fenced'; reason = 'no active coprocessor'; }
+    else if (this.cur.mkvp === header.mkvp) result = 'serve';
+    else if (this.#setMasterKeyFor(header.mkvp)) result = 'setMasterKey';
+    else { result = 'fenced'; reason = `neither cur nor a committed new matches the header MKVP of ${active}`; }
+    c.emit({ event: 'restartCheck', actor: this.name, ...fields, result, ...(reason ? { reason } : {}) });
+    this.phase = 'up';
+    this.active = active;
+    if (result === 'fenced') {
+      this.fenced = true;
+      c.emit({ event: 'fence', actor: this.name, change: record.changeId, reason: reason! });
+    } else {
+      this.live = this.readCopy(active);
+      this.routing = record.change !== 'none';
+      this.switched = record.change === 'committed';
+      this.change = record.changeId;
+    }
+    c.sysplex.join(this.name);
+    this.maybeTakeover();
+  }
+}
+
+function opFields(req: UpdateRequest): { handle?: string; token?: string } {
+  const op = req.op;
+  return 'handle' in op ? { handle: op.handle } : { token: op.token };
+}

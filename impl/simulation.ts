@@ -1,0 +1,532 @@
+// The Simulation: a cluster of members on a shared DASD, driven step by step (the form the CLI,
+// the model-based tests and the property tests use), and `simulateChange`, which runs one
+// coordinated change to its end on the seeded driver.
+//
+// Stepwise control: `startChange()` runs `validate` at the initiator (and schedules the steps);
+// `pending()` lists the pending actions and `fire(id)` runs a chosen one; `step()` lets the seeded
+// driver pick; `runUntilQuiet()` runs until nothing is pending. Environment controls act at once:
+// `crash`, `restart`, `partition`, `heal`, `drop`/`duplicate` of a pending delivery, `clearNew`
+// (an operator clears a member's new register with the TKE). `observe()` gives the ClusterView;
+// `checkInvariants()` the invariants (state and trace forms) as things stand.
+//
+// Everything random is drawn from the seed (schedules, faults, workload, key material), so the
+// same options give the same trace, byte for byte. Key material stays inside coprocessors; an
+// auditor pair of coprocessors (one per master key of the run) computes key check values for
+// SecureValuesPreserved and the KCV report.
+
+import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
+import { MemoryDasd, streamRecords, type DasdWrite } from './dasd.ts';
+import { Rng } from './rng.ts';
+import { Scheduler, Sysplex, type MessageFaultRule, type PendingAction } from './sysplex.ts';
+import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
+import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
+import { Cluster, LEVEL, type StepTiming, type Timing } from './cluster.ts';
+import { Coordinator, type Refusal } from './coordinator.ts';
+import { Member } from './member.ts';
+import { checkState, mergeResults, TraceChecker, type AckedUpdate, type AuditState, type InvariantResult, type Original } from './invariants.ts';
+import { STEP_NAMES, MESSAGE_TYPES, type MessageType, type Outcome, type StepName, type TraceEvent, type TraceEventInput } from './trace.ts';
+import type { ClusterView } from './view.ts';
+
+export interface MemberSpec {
+  name: string;
+  level?: string;                 // default 'HCR77A1'
+  coprocessors?: number;          // default 1
+  activeCoprocessors?: number;    // default: all of them
+  started?: boolean;              // default true
+  newKey?: 'committed' | 'uncommitted' | 'differs' | 'empty'; // default 'committed'
+}
+
+export type Fault =
+  | { kind: 'crash' | 'partition'; member: string; at: StepName | 'takeover'; restartAfter?: number }
+  | { kind: 'drop' | 'duplicate' | 'delay'; message: MessageType; to?: string; count?: number }
+  | { kind: 'ioError'; at: StepName | 'takeover'; count?: number }
+  | { kind: 'random'; rate: number; stopAfter?: number };
+
+export interface SimulateOptions {
+  seed?: number;
+  members?: MemberSpec[];                 // default SYSA, SYSB, SYSC
+  initiator?: string;                     // default the first member
+  dataSet?: { tokens?: number; objects?: number; secureFraction?: number };
+  active?: string;                        // default 'CSF.TKDS'
+  target?: string;                        // default 'CSF.TKDS.NEW'
+  targetState?: 'empty' | 'missing' | 'notEmpty' | 'active';
+  updates?: { count?: number; every?: number };   // default none; every: ticks between arrivals (default 5)
+  dynamicUpdates?: boolean;               // default true; false: updates during the suspension fail
+  faults?: Fault[];
+  archive?: string;
+  chunk?: number;                         // records per reencipher action (default 25)
+  timing?: Partial<Omit<Timing, 'chunk'>>;
+  onEvent?: (e: TraceEvent) => void;
+}
+
+export interface SimulationResult {
+  outcome: Outcome;
+  refusals: Refusal[];
+  invariants: InvariantResult[];
+  counts: {
+    records: number; rewrapped: number; copied: number; updatesRequested: number; updatesRouted: number;
+    deltaApplied: number; waited: number; acked: number; failed: number; unknown: number;
+    messages: number; dropped: number; duplicated: number;
+  };
+  steps: StepTiming[];
+  suspension: { startTick: number; endTick: number; wallMs: number } | null;
+  kcv: { before: Record<string, string>; after: Record<string, string> };
+  trace: TraceEvent[];
+}
+
+const DEFAULT_TIMING: Omit<Timing, 'chunk'> = { ackTimeout: 20, retries: 3, rejoinAfter: 40, routeRetry: 20 };
+const NAME = /^[A-Z#@$][A-Z0-9#@$]{0,7}$/;
+const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
+
+/** Computes key check values inside coprocessors that hold the run's master keys. */
+class Auditor {
+  readonly #cps = new Map<Mkvp, Coprocessor>();
+  readonly #cache = new WeakMap<Uint8Array, string>();
+  add(cp: Coprocessor): void { this.#cps.set(cp.cur.mkvp!, cp); }
+  kcv(blob: Uint8Array): string | null {
+    let k = this.#cache.get(blob);
+    if (k === undefined) {
+      const cp = this.#cps.get(blobMkvp(blob));
+      if (!cp) return null;
+      k = cp.keyCheckValue(blob);
+      this.#cache.set(blob, k);
+    }
+    return k;
+  }
+}
+
+function loadKey(cp: Coprocessor, parts: readonly Uint8Array[], commit: boolean): void {
+  parts.forEach((p, i) => cp.loadNewKeyPart(i === 0 ? 'first' : i === parts.length - 1 ? 'last' : 'middle', p));
+  if (commit) cp.commitNew();
+}
+
+export class Simulation {
+  readonly trace: TraceEvent[] = [];
+  readonly #opts: SimulateOptions;
+  readonly #cluster: Cluster;
+  readonly #scheduler = new Scheduler();
+  readonly #dasd: MemoryDasd;
+  readonly #sysplex: Sysplex;
+  readonly #schedule: Rng;
+  readonly #work: Rng;
+  readonly #auditor = new Auditor();
+  readonly #checker = new TraceChecker();
+  readonly #faults: { fault: Fault; left: number }[];
+  readonly #initiator: string;
+  // the ledger of dynamic updates, kept from the trace as it is written
+  readonly #ops = new Map<string, UpdateOp>();
+  readonly #applied = new Set<string>();
+  readonly #handleOf = new Map<string, Handle>();
+  readonly #lastTouch = new Map<Handle, string>();
+  readonly #pendingWrites = new Map<string, Handle[]>();
+  readonly #destroyed = new Set<Handle>();
+  readonly #acked: string[] = [];
+  readonly #originals = new Map<Handle, Original>();
+  #nextUpdate = 1;
+  #freshTokens = 0;
+  #change: { id: string; refusals: Refusal[] } | null = null;
+  #old: AuditState['old'] = null;
+  #kcvBefore: Record<string, string> = {};
+  #quietReached = false;
+
+  constructor(options: SimulateOptions = {}) {
+    this.#opts = options;
+    const seed = options.seed ?? 1;
+    const root = new Rng(seed);
+    const keys = root.fork();
+    const data = root.fork();
+    this.#schedule = root.fork();
+    this.#work = root.fork();
+    const messages = root.fork();
+
+    const specs = options.members ?? [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }];
+    checkSpecs(specs);
+    this.#initiator = options.initiator ?? specs[0]!.name;
+    if (!specs.some((s) => s.name === this.#initiator)) throw new Error(`initiator ${this.#initiator} is not a member (${specs.map((s) => s.name).join(', ')})`);
+    const active = options.active ?? 'CSF.TKDS';
+    const target = options.targetState === 'active' ? active : options.target ?? 'CSF.TKDS.NEW';
+    for (const [what, n] of [['active', active], ['target', target], ['archive', options.archive]] as const) {
+      if (n !== undefined && !DATA_SET.test(n)) throw new Error(`${what} data set name ${JSON.stringify(n)} is not a valid data set name`);
+    }
+    const chunk = options.chunk ?? 25;
+    if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`chunk must be a positive integer, got ${chunk}`);
+    const faults = options.faults ?? [];
+    faults.forEach((f) => checkFault(f, specs));
+    this.#faults = faults.map((fault) => ({ fault, left: fault.kind === 'ioError' ? (fault.count ?? 1) : 1 }));
+    const random = faults.find((f) => f.kind === 'random');
+    const timing: Timing = { ...DEFAULT_TIMING, ...options.timing, chunk };
+
+    this.#dasd = new MemoryDasd(active);
+    const emit = (e: TraceEventInput): void => this.#emit(e);
+    this.#sysplex = new Sysplex(this.#scheduler, messages, emit, {
+      rules: faults.filter((f): f is Extract<Fault, { kind: 'drop' | 'duplicate' | 'delay' }> => f.kind === 'drop' || f.kind === 'duplicate' || f.kind === 'delay')
+        .map((f): MessageFaultRule => ({ kind: f.kind, message: f.message, ...(f.to ? { to: f.to } : {}), ...(f.count ? { count: f.count } : {}) })),
+      randomRate: random?.kind === 'random' ? random.rate : 0,
+      randomStopAfter: random?.kind === 'random' ? (random.stopAfter ?? Infinity) : 0,
+      latency: 0,
+      delayBy: timing.ackTimeout * 2,
+    });
+    this.#cluster = new Cluster(this.#dasd, this.#sysplex, this.#scheduler, this.#work, timing,
+      { target, archive: options.archive ?? null, dynamicUpdates: options.dynamicUpdates ?? true }, emit,
+      { stepStarting: (step, actor) => this.#stepStarting(step, actor), expelled: (m) => this.#expelled(m) });
+
+    // Master keys: the current (old) one in every coprocessor's cur, the new one loaded (TKE-style, in parts) into new.
+    const part = (): Uint8Array => keys.bytes(MASTER_KEY_BYTES);
+    const oldParts = [part(), part()];
+    const newParts = [part(), part()];
+    const otherParts = [part(), part()];
+    const [auditOld] = [['AUDIT.OLD', oldParts], ['AUDIT.NEW', newParts]].map(([serial, parts]) => {
+      const cp = new Coprocessor(serial as string);
+      loadKey(cp, parts as Uint8Array[], true);
+      cp.setMasterKey();
+      this.#auditor.add(cp);
+      return cp;
+    });
+    for (const s of specs) {
+      const cps = Array.from({ length: s.coprocessors ?? 1 }, (_, i) => new Coprocessor(`${s.name}.CP${i}`));
+      for (const cp of cps) {
+        loadKey(cp, oldParts, true);
+        cp.setMasterKey();
+        const nk = s.newKey ?? 'committed';
+        if (nk !== 'empty') loadKey(cp, nk === 'differs' ? otherParts : newParts, nk !== 'uncommitted');
+      }
+      cps.slice(s.activeCoprocessors ?? cps.length).forEach((cp) => { cp.active = false; });
+      const m = new Member(this.#cluster, s.name, s.level ?? 'HCR77A1', cps, active);
+      this.#cluster.members.set(s.name, m);
+      this.#sysplex.register(s.name, (msg) => m.onMessage(msg), (x) => m.memberLost(x), (x) => m.memberJoined(x));
+    }
+    for (const p of [...oldParts, ...newParts, ...otherParts]) p.fill(0);
+
+    // The active data set (setup writes are not traced: the trace starts with the cluster in place).
+    const setup = { by: 'setup' };
+    const oldAudit = auditOld!;
+    this.#dasd.allocate(active, setup);
+    for (const r of generateRecords(data, options.dataSet ?? {}, (v) => oldAudit.wrap(v))) {
+      this.#dasd.put(active, r, setup);
+      this.#remember(r);
+    }
+    this.#dasd.writeHeader(active, oldAudit.cur.mkvp!, setup);
+    const ts = options.targetState ?? 'empty';
+    if (ts === 'empty' || ts === 'notEmpty') this.#dasd.allocate(target, setup);
+    if (ts === 'notEmpty') this.#dasd.put(target, tokenRecord('LEFTOVER', 0), setup);
+    this.#dasd.onWrite = (w) => this.#onWrite(w);
+    this.#dasd.failWrite = (w) => this.#ioFault(w);
+
+    for (const s of specs) {
+      const m = this.#cluster.member(s.name);
+      if (s.started === false) continue;
+      m.phase = 'up';
+      m.live = m.readCopy(active);
+      this.#sysplex.join(s.name, false);
+    }
+
+    const count = options.updates?.count ?? 0;
+    const every = options.updates?.every ?? 5;
+    if (!Number.isInteger(count) || count < 0) throw new Error(`updates.count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(every) || every < 0) throw new Error(`updates.every must be a non-negative integer, got ${every}`);
+    for (let i = 0; i < count; i++) this.#arrival(this.#work.pick(specs).name, undefined, every * (i + 1));
+  }
+
+  // ---- stepwise control ----
+
+  /** The operator starts the change at the initiator (or `at`): `validate` runs now. Returns the refusals. */
+  startChange(at?: string): Refusal[] {
+    const m = this.#cluster.member(at ?? this.#initiator);
+    const oldName = m.active;
+    const { change, refusals } = Coordinator.start(this.#cluster, m);
+    if (this.#change === null) {
+      this.#change = { id: change, refusals };
+      if (this.#dasd.exists(oldName)) {
+        this.#old = refusals.length ? null : { name: oldName, archive: this.#cluster.settings.archive, mkvp: this.#dasd.header(oldName).mkvp! };
+        this.#kcvBefore = this.#kcvOf(oldName);
+      }
+    }
+    return refusals;
+  }
+
+  /** A caller at `member` asks for a dynamic update (random if no op is given); it arrives as a pending action. Returns its id. */
+  submitUpdate(member: string, op?: UpdateOp): string {
+    this.#cluster.member(member);
+    if (op) checkUpdateOp(op);
+    return this.#arrival(member, op, 0);
+  }
+
+  #arrival(member: string, op: UpdateOp | undefined, delay: number): string {
+    const id = `u${this.#nextUpdate++}`;
+    this.#scheduler.add('arrival', `update ${id} at ${member}`, () => {
+      const record = this.#dasd.readClusterRecord();
+      const d = record.change === 'committed' ? record.target! : record.active;
+      const chosen = op ?? randomUpdateOp(this.#work, this.#dasd, d, () => `NEW${++this.#freshTokens}`);
+      this.#ops.set(id, chosen);
+      this.#cluster.member(member).submit({ id, origin: member, op: chosen });
+    }, { delay });
+    return id;
+  }
+
+  pending(): { id: number; kind: string; label: string; due: number }[] {
+    return this.#scheduler.pending().map((a: PendingAction) => ({ id: a.id, kind: a.kind, label: a.label, due: a.due }));
+  }
+
+  fire(id: number): void { this.#scheduler.fire(id); }
+
+  /** The seeded driver runs one action; false when nothing is pending. */
+  step(): boolean {
+    const id = this.#scheduler.pickNext(this.#schedule);
+    if (id === null) return false;
+    this.#scheduler.fire(id);
+    return true;
+  }
+
+  /** Runs the seeded driver until nothing is pending (true), or `maxSteps` ran out (false). */
+  runUntilQuiet(maxSteps = 1_000_000): boolean {
+    for (let i = 0; i < maxSteps; i++) {
+      if (!this.step()) return (this.#quietReached = true);
+    }
+    return this.#scheduler.size === 0;
+  }
+
+  crash(member: string): void { this.#down(member, 'crash'); }
+  partition(member: string): void { this.#down(member, 'partition'); }
+  restart(member: string): void { this.#up(member, 'restart'); }
+  heal(member: string): void { this.#up(member, 'heal'); }
+
+  #down(member: string, how: 'crash' | 'partition'): void {
+    const m = this.#cluster.member(member);
+    if (!m.up) return;
+    this.#emit({ event: how, actor: 'env', member });
+    m.goDown();
+  }
+
+  #up(member: string, how: 'restart' | 'heal'): void {
+    const m = this.#cluster.member(member);
+    if (m.up) return;
+    this.#emit({ event: how, actor: 'env', member });
+    m.startUp();
+  }
+
+  drop(pendingId: number): void { this.#sysplex.drop(pendingId); }
+  duplicate(pendingId: number): void { this.#sysplex.duplicate(pendingId); }
+
+  /** The operator clears a member's new master key register with the TKE (for restart-check tests). */
+  clearNew(member: string): void {
+    for (const cp of this.#cluster.member(member).coprocessors) cp.clearNew();
+  }
+
+  /** PKCS #11 reads served by a member from its live copy (clear attributes; never key values). */
+  readObject(member: string, handle: Handle): { handle: Handle; label: string; class: string; keyType: string | null; length: number; secure: boolean } {
+    const r = this.#cluster.member(member).readObject(handle);
+    if (r.kind !== 'object') throw new Error(`${handle} is a token record, not an object`);
+    return { handle, label: r.attrs.label, class: r.attrs.class, keyType: r.attrs.keyType, length: r.attrs.length, secure: r.value.type === 'secure' };
+  }
+
+  keyCheckValue(member: string, handle: Handle): string {
+    return this.#cluster.member(member).keyCheckValue(handle);
+  }
+
+  /** The outcome of the first change started (null before it ends). */
+  get outcome(): Outcome | null {
+    return this.#change ? (this.#cluster.outcomes.get(this.#change.id) ?? null) : null;
+  }
+
+  // ---- observation and checks ----
+
+  observe(): ClusterView {
+    const d = this.#dasd;
+    const r = d.readClusterRecord();
+    const copy = (c: { dataSet: string; mkvp: Mkvp; size: number } | null) => (c ? { dataSet: c.dataSet, mkvp: c.mkvp, records: c.size } : null);
+    return {
+      tick: this.#scheduler.tick,
+      record: { active: r.active, change: r.change, initiator: r.initiator, target: r.target, changeId: r.changeId },
+      dataSets: d.names().map((name) => ({ name, mkvp: d.header(name).mkvp, usable: d.header(name).usable, records: d.count(name) })),
+      members: this.#cluster.names().map((n) => {
+        const m = this.#cluster.member(n);
+        return {
+          name: n, up: m.up, state: m.state, initiatorStep: m.initiatorStep, level: m.level, cur: m.cur, new: m.new, active: m.active,
+          live: copy(m.live), staged: copy(m.staged), routing: m.routing, suspended: m.coordinator?.suspended ?? false, fenced: m.fenced,
+        };
+      }),
+    };
+  }
+
+  #audit(): AuditState {
+    const members = this.#cluster.names().map((n) => this.#cluster.member(n));
+    return {
+      view: this.observe(),
+      dasd: this.#dasd,
+      copies: members.flatMap((m) => [
+        ...(m.live ? [{ member: m.name, kind: 'live' as const, copy: m.live }] : []),
+        ...(m.staged ? [{ member: m.name, kind: 'staged' as const, copy: m.staged }] : []),
+      ]),
+      coordinators: members.filter((m) => m.coordinator).map((m) => ({ member: m.name, change: m.coordinator!.change })),
+      kcv: (blob) => this.#auditor.kcv(blob),
+      originals: this.#originals,
+      acked: this.#acked.map((id): AckedUpdate => {
+        const handle = this.#handleOf.get(id) ?? null;
+        return { id, op: this.#ops.get(id)!, handle, superseded: handle !== null && this.#lastTouch.get(handle) !== id };
+      }),
+      old: this.#old,
+      quiet: this.#scheduler.size === 0,
+    };
+  }
+
+  /** Every invariant (state and trace forms merged) as things stand. */
+  checkInvariants(): InvariantResult[] {
+    return mergeResults(checkState(this.#audit()), this.#checker.results());
+  }
+
+  /** The result of the run so far (simulateChange calls it once the run is quiet). */
+  result(): SimulationResult {
+    const invariants = this.checkInvariants();
+    const settled = invariants.find((r) => r.name === 'SettledOutcome')!;
+    const outcome: Outcome = this.outcome ?? 'unresolved';
+    const eventually: InvariantResult = this.#quietReached && settled.ok && outcome !== 'unresolved'
+      ? { name: 'EventuallySettled', ok: true, form: 'run' }
+      : { name: 'EventuallySettled', ok: false, form: 'run', detail: !this.#quietReached ? 'the run did not become quiet' : outcome === 'unresolved' ? 'the change never reached an outcome (no member left to finish it)' : settled.detail! };
+    const r = this.#dasd.readClusterRecord();
+    const after = this.#kcvOf(r.change === 'committed' ? r.target! : r.active);
+    const before = Object.fromEntries(Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)));
+    const s = this.#cluster.suspension;
+    return {
+      outcome,
+      refusals: this.#change?.refusals ?? [],
+      invariants: [...invariants, eventually],
+      counts: { ...this.#cluster.counts, ...this.#sysplex.counts },
+      steps: this.#cluster.steps.map((x) => ({ ...x })),
+      suspension: s ? { startTick: s.startTick, endTick: s.endTick, wallMs: s.wallMs } : null,
+      kcv: { before, after },
+      trace: this.trace,
+    };
+  }
+
+  #kcvOf(dataSet: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (!this.#dasd.exists(dataSet)) return out;
+    for (const r of streamRecords(this.#dasd, dataSet, null, 256)) {
+      if (r.kind === 'object' && r.value.type === 'secure') out[r.handle] = this.#auditor.kcv(r.value.blob) ?? '(unknown key)';
+    }
+    return out;
+  }
+
+  // ---- the trace and the ledger ----
+
+  #emit(e: TraceEventInput): void {
+    const full = { seq: this.trace.length + 1, tick: this.#scheduler.tick, ...e } as TraceEvent;
+    this.trace.push(full);
+    this.#checker.feed(full);
+    if (full.event === 'update') {
+      if (full.phase === 'apply' && !this.#applied.has(full.id)) {
+        this.#applied.add(full.id);
+        if (full.handle) this.#handleOf.set(full.id, full.handle);
+        for (const h of this.#pendingWrites.get(full.id) ?? []) this.#lastTouch.set(h, full.id);
+        if (full.op === 'createObject' && full.handle && full.dataSet) this.#remember(this.#dasd.get(full.dataSet, full.handle)!);
+      }
+      if (full.phase === 'apply') this.#pendingWrites.delete(full.id);
+      if (full.phase === 'ack') this.#acked.push(full.id);
+    }
+    this.#opts.onEvent?.(full);
+  }
+
+  #remember(r: TkdsRecord): void {
+    if (r.kind !== 'object') return;
+    this.#originals.set(r.handle, r.value.type === 'secure' ? { kcv: this.#auditor.kcv(r.value.blob)! } : { bytes: r.value.bytes });
+  }
+
+  #onWrite(w: DasdWrite): void {
+    if (w.op === 'record') {
+      const from = w.from!;
+      const next = w.next!;
+      this.#emit({ event: 'record', actor: w.by, from: from.change, to: next.change, active: next.active, initiator: next.initiator, target: next.target, change: next.changeId ?? from.changeId });
+      return;
+    }
+    if (w.update && !this.#applied.has(w.update) && w.handle) {
+      const list = this.#pendingWrites.get(w.update) ?? [];
+      list.push(w.handle);
+      this.#pendingWrites.set(w.update, list);
+      if (w.op === 'delete') this.#destroyed.add(w.handle);
+    }
+    this.#emit({
+      event: 'write', actor: w.by, dataSet: w.dataSet, op: w.op,
+      ...(w.handle ? { handle: w.handle } : {}), ...(w.mkvp ? { mkvp: w.mkvp } : {}), ...(w.to ? { to: w.to } : {}), ...(w.update ? { update: w.update } : {}),
+    });
+  }
+
+  // ---- faults ----
+
+  #stepStarting(step: StepName | 'takeover', _actor: string): void {
+    for (const f of this.#faults) {
+      const fault = f.fault;
+      if ((fault.kind !== 'crash' && fault.kind !== 'partition') || fault.at !== step || f.left === 0) continue;
+      f.left = 0;
+      const back = fault.kind === 'crash' ? 'restart' : 'heal';
+      this.#down(fault.member, fault.kind);
+      if (fault.restartAfter !== undefined) {
+        this.#scheduler.add('restart', `${back} ${fault.member}`, () => this.#up(fault.member, back), { delay: fault.restartAfter });
+      }
+    }
+  }
+
+  #ioFault(w: DasdWrite): boolean {
+    if (w.by === 'setup') return false;
+    const step = this.#cluster.members.get(w.by)?.coordinator?.faultStep;
+    for (const f of this.#faults) {
+      if (f.fault.kind !== 'ioError' || f.fault.at !== step || f.left === 0) continue;
+      f.left--;
+      this.#emit({ event: 'ioError', actor: w.by, dataSet: w.dataSet, op: w.op, step });
+      return true;
+    }
+    return false;
+  }
+
+  #expelled(member: string): void {
+    this.#cluster.member(member).goDown();
+    this.#scheduler.add('restart', `rejoin ${member}`, () => this.#up(member, 'heal'), { delay: this.#cluster.timing.rejoinAfter });
+  }
+}
+
+function checkSpecs(specs: MemberSpec[]): void {
+  if (!Array.isArray(specs) || specs.length === 0) throw new Error('members must list at least one member');
+  const seen = new Set<string>();
+  for (const s of specs) {
+    if (!NAME.test(s.name)) throw new Error(`member name ${JSON.stringify(s.name)} must be 1-8 of A-Z 0-9 # @ $, starting with a letter`);
+    if (seen.has(s.name)) throw new Error(`member ${s.name} is listed twice`);
+    seen.add(s.name);
+    if (s.level !== undefined && !LEVEL.test(s.level)) throw new Error(`${s.name}: level ${JSON.stringify(s.level)} is not an ICSF FMID like HCR77A1`);
+    const n = s.coprocessors ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`${s.name}: coprocessors must be 1-16, got ${n}`);
+    const a = s.activeCoprocessors ?? n;
+    if (!Number.isInteger(a) || a < 0 || a > n) throw new Error(`${s.name}: activeCoprocessors must be 0-${n}, got ${a}`);
+    if (s.newKey !== undefined && !['committed', 'uncommitted', 'differs', 'empty'].includes(s.newKey)) throw new Error(`${s.name}: newKey must be committed, uncommitted, differs or empty, got ${JSON.stringify(s.newKey)}`);
+  }
+}
+
+function checkFault(f: Fault, specs: MemberSpec[]): void {
+  const member = (m: string | undefined): void => {
+    if (m !== undefined && !specs.some((s) => s.name === m)) throw new Error(`fault ${JSON.stringify(f)}: no member named ${m}`);
+  };
+  const at = (s: string): void => {
+    if (s !== 'takeover' && !(STEP_NAMES as readonly string[]).includes(s)) throw new Error(`fault ${JSON.stringify(f)}: at must be a step name or takeover, got ${s}`);
+  };
+  switch (f.kind) {
+    case 'crash': case 'partition':
+      member(f.member); at(f.at);
+      if (f.restartAfter !== undefined && !(Number.isInteger(f.restartAfter) && f.restartAfter >= 0)) throw new Error(`fault ${JSON.stringify(f)}: restartAfter must be a non-negative integer`);
+      return;
+    case 'drop': case 'duplicate': case 'delay':
+      if (!(MESSAGE_TYPES as readonly string[]).includes(f.message)) throw new Error(`fault ${JSON.stringify(f)}: unknown message type ${f.message}`);
+      member(f.to);
+      return;
+    case 'ioError': at(f.at); return;
+    case 'random':
+      if (!(f.rate >= 0 && f.rate <= 1)) throw new Error(`fault ${JSON.stringify(f)}: rate must be in [0, 1]`);
+      return;
+    default: throw new Error(`unknown fault kind in ${JSON.stringify(f)}`);
+  }
+}
+
+/** Runs one coordinated change to its end on the seeded driver and reports it. */
+export function simulateChange(options: SimulateOptions = {}): SimulationResult {
+  const sim = new Simulation(options);
+  sim.startChange();
+  sim.runUntilQuiet();
+  return sim.result();
+}

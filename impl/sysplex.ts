@@ -1,0 +1,243 @@
+// Sysplex messaging and group membership (DESIGN.md "sysplex messaging"), run by a deterministic
+// scheduler.
+//
+// The scheduler holds PENDING ACTIONS: a message delivery, a timer, a chunk of work, an arriving
+// update request, a membership notification, a restart. Each has a stable id, a readable label
+// (`deliver reloadAck SYSB->SYSA #17`), a due tick and an owner (the member whose crash cancels
+// it). Logical time (`tick`) advances by one per fired action, or jumps to the next due action
+// when nothing is due. Two drivers share the scheduler: the seeded random driver (`pickNext`,
+// which prefers due non-timer actions in random order and lets a timer fire only when nothing
+// else is due, as timeouts are long next to message latency; membership notifications reach a
+// member in the order they happened) and manual control (`fire(id)` of
+// any pending action, due or not).
+//
+// Message faults: a matching fault rule drops, duplicates or delays a message when it is sent;
+// the random fault rate does the same at random until it stops; `drop`/`duplicate` of a pending
+// delivery act on the spot. A message to a member outside the group is dropped on delivery.
+
+import type { Rng } from './rng.ts';
+import type { MessageType, TraceEventInput } from './trace.ts';
+
+export type ActionKind = 'deliver' | 'timer' | 'work' | 'arrival' | 'notify' | 'restart';
+
+export interface PendingAction {
+  readonly id: number;
+  readonly kind: ActionKind;
+  readonly label: string;
+  readonly due: number;
+  readonly owner: string | null;
+  readonly message?: Message;
+}
+
+interface Action extends PendingAction {
+  run(): void;
+}
+
+export class Scheduler {
+  tick = 0;
+  #nextId = 1;
+  readonly #actions = new Map<number, Action>();
+
+  add(kind: ActionKind, label: string, run: () => void, opts: { delay?: number; owner?: string | null; message?: Message } = {}): number {
+    const id = this.#nextId++;
+    this.#actions.set(id, { id, kind, label: `${label} #${id}`, due: this.tick + (opts.delay ?? 0), owner: opts.owner ?? null, run, ...(opts.message ? { message: opts.message } : {}) });
+    return id;
+  }
+
+  cancel(id: number | null): void {
+    if (id !== null) this.#actions.delete(id);
+  }
+
+  /** Cancels every action a member owns (its timers and work: a crash ends them). */
+  cancelOwnedBy(member: string): void {
+    for (const [id, a] of this.#actions) if (a.owner === member) this.#actions.delete(id);
+  }
+
+  get(id: number): PendingAction | undefined { return this.#actions.get(id); }
+
+  /** Every pending action, by id. */
+  pending(): PendingAction[] {
+    return [...this.#actions.values()].sort((a, b) => a.id - b.id);
+  }
+
+  get size(): number { return this.#actions.size; }
+
+  /** Runs one pending action now; logical time moves on by one tick, or to its due tick. */
+  fire(id: number): void {
+    const a = this.#actions.get(id);
+    if (!a) throw new Error(`no pending action #${id}`);
+    this.#actions.delete(id);
+    this.tick = Math.max(this.tick + 1, a.due);
+    a.run();
+  }
+
+  /** The seeded driver's choice: a random due non-timer action; else the earliest due one. */
+  pickNext(rng: Rng): number | null {
+    if (this.#actions.size === 0) return null;
+    const all = this.pending();
+    // Membership notifications reach each member in the order they happened (FIFO per member).
+    const firstNotify = new Map<string | null, number>();
+    for (const a of all) if (a.kind === 'notify' && !firstNotify.has(a.owner)) firstNotify.set(a.owner, a.id);
+    const due = all.filter((a) => a.kind !== 'timer' && a.due <= this.tick + 1 && (a.kind !== 'notify' || firstNotify.get(a.owner) === a.id));
+    if (due.length > 0) return rng.pick(due).id;
+    const earliest = Math.min(...all.map((a) => a.due));
+    return all.find((a) => a.due === earliest)!.id;
+  }
+}
+
+/** A message between members. `body` never holds key material (blobs at most, never in traces). */
+export interface Message {
+  readonly id: string;     // m1, m2, ...; a duplicate keeps its id
+  readonly type: MessageType;
+  readonly from: string;
+  readonly to: string;
+  readonly change: string | null;
+  readonly update?: string;
+  readonly body: unknown;
+}
+
+/** A fault rule on messages (SimulateOptions.faults: drop, duplicate, delay). */
+export interface MessageFaultRule {
+  kind: 'drop' | 'duplicate' | 'delay';
+  message: MessageType;
+  to?: string;
+  count?: number; // default 1
+}
+
+export interface SysplexOptions {
+  rules: MessageFaultRule[];
+  randomRate: number;       // 0..1 per message
+  randomStopAfter: number;  // messages after which random faults stop (Infinity: never)
+  latency: number;          // ticks a message takes (0: due at once)
+  delayBy: number;          // ticks a delayed message waits
+}
+
+export interface MessageCounts { messages: number; dropped: number; duplicated: number }
+
+type Emit = (e: TraceEventInput) => void;
+
+export class Sysplex {
+  readonly scheduler: Scheduler;
+  readonly #rng: Rng;
+  readonly #emit: Emit;
+  readonly #opts: SysplexOptions;
+  readonly #rules: { rule: MessageFaultRule; left: number }[];
+  readonly #group = new Set<string>();
+  readonly #handlers = new Map<string, (m: Message) => void>();
+  readonly #watchers = new Map<string, { lost: (m: string) => void; joined: (m: string) => void }>();
+  #nextMessage = 1;
+  readonly counts: MessageCounts = { messages: 0, dropped: 0, duplicated: 0 };
+
+  constructor(scheduler: Scheduler, rng: Rng, emit: Emit, opts: SysplexOptions) {
+    this.scheduler = scheduler;
+    this.#rng = rng;
+    this.#emit = emit;
+    this.#opts = opts;
+    this.#rules = opts.rules.map((rule) => ({ rule, left: rule.count ?? 1 }));
+  }
+
+  /** A member's message handler and membership watchers (called once per member). */
+  register(member: string, onMessage: (m: Message) => void, onLost: (m: string) => void, onJoined: (m: string) => void): void {
+    this.#handlers.set(member, onMessage);
+    this.#watchers.set(member, { lost: onLost, joined: onJoined });
+  }
+
+  inGroup(member: string): boolean { return this.#group.has(member); }
+  /** The members in the group, by name. */
+  group(): string[] { return [...this.#group].sort(); }
+
+  /** A member joins the group; every other member in it is told (`memberJoined`). */
+  join(member: string, notify = true): void {
+    this.#group.add(member);
+    if (notify) this.#notify(member, 'joined');
+  }
+
+  /** A member leaves the group (crash, partition, expel); every member still in it is told (`memberLost`). */
+  leave(member: string): void {
+    if (!this.#group.delete(member)) return;
+    this.#notify(member, 'lost');
+  }
+
+  #notify(member: string, what: 'lost' | 'joined'): void {
+    for (const observer of this.group()) {
+      if (observer === member) continue;
+      this.scheduler.add('notify', `notify member${what === 'lost' ? 'Lost' : 'Joined'} ${member} -> ${observer}`, () => {
+        this.#emit({ event: what === 'lost' ? 'memberLost' : 'memberJoined', actor: observer, member });
+        this.#watchers.get(observer)![what](member);
+      }, { owner: observer });
+    }
+  }
+
+  send(from: string, to: string, type: MessageType, change: string | null, body: unknown = {}, update?: string): void {
+    const msg: Message = { id: `m${this.#nextMessage++}`, type, from, to, change, body, ...(update ? { update } : {}) };
+    this.counts.messages++;
+    this.#emit({ event: 'send', actor: from, ...this.#fields(msg) });
+    let fault = this.#ruleFault(msg);
+    if (fault === null && this.counts.messages <= this.#opts.randomStopAfter && this.#opts.randomRate > 0 && this.#rng.chance(this.#opts.randomRate)) {
+      fault = this.#rng.pick(['drop', 'duplicate', 'delay'] as const);
+    }
+    if (fault === 'drop') {
+      this.counts.dropped++;
+      this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'fault' });
+      return;
+    }
+    if (fault === 'delay') {
+      this.#emit({ event: 'delay', actor: 'env', ...this.#fields(msg), until: this.scheduler.tick + this.#opts.delayBy });
+      this.#schedule(msg, this.#opts.delayBy);
+      return;
+    }
+    this.#schedule(msg, this.#opts.latency);
+    if (fault === 'duplicate') this.#duplicate(msg);
+  }
+
+  /** Drops a pending delivery now (manual control). */
+  drop(actionId: number): void {
+    const msg = this.#deliveryAt(actionId);
+    this.scheduler.cancel(actionId);
+    this.counts.dropped++;
+    this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'fault' });
+  }
+
+  /** Adds a second delivery of a pending message (manual control). */
+  duplicate(actionId: number): void {
+    this.#duplicate(this.#deliveryAt(actionId));
+  }
+
+  #deliveryAt(actionId: number): Message {
+    const a = this.scheduler.get(actionId);
+    if (!a || a.kind !== 'deliver' || !a.message) throw new Error(`pending action #${actionId} is not a message delivery`);
+    return a.message;
+  }
+
+  #duplicate(msg: Message): void {
+    this.counts.duplicated++;
+    this.#emit({ event: 'duplicate', actor: 'env', ...this.#fields(msg) });
+    this.#schedule(msg, this.#opts.latency);
+  }
+
+  #ruleFault(msg: Message): 'drop' | 'duplicate' | 'delay' | null {
+    for (const r of this.#rules) {
+      if (r.left > 0 && r.rule.message === msg.type && (r.rule.to === undefined || r.rule.to === msg.to)) {
+        r.left--;
+        return r.rule.kind;
+      }
+    }
+    return null;
+  }
+
+  #schedule(msg: Message, delay: number): void {
+    this.scheduler.add('deliver', `deliver ${msg.type} ${msg.from}->${msg.to}`, () => {
+      if (!this.#group.has(msg.to)) {
+        this.counts.dropped++;
+        this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'down' });
+        return;
+      }
+      this.#emit({ event: 'deliver', actor: msg.to, ...this.#fields(msg) });
+      this.#handlers.get(msg.to)!(msg);
+    }, { delay, message: msg });
+  }
+
+  #fields(msg: Message) {
+    return { msg: msg.type, id: msg.id, from: msg.from, to: msg.to, change: msg.change, ...(msg.update ? { update: msg.update } : {}) };
+  }
+}

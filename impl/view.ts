@@ -1,0 +1,30 @@
+// What anyone may observe of a simulated cluster at a moment (Simulation.observe()): the cluster
+// record, the data sets, and every member's registers, copies and flags. MKVPs and counts only.
+
+import type { Mkvp, RegisterView } from './coprocessor.ts';
+import type { InitiatorStep } from './coordinator.ts';
+import type { ChangeState } from './dasd.ts';
+import type { MemberState } from './member.ts';
+
+export interface MemberView {
+  name: string;
+  up: boolean;
+  state: MemberState;                      // docs/protocol.md member states
+  initiatorStep: InitiatorStep | null;     // the initiator's statechart state, if it drives (or drove) a change
+  level: string;
+  cur: RegisterView;
+  new: RegisterView;
+  active: string;
+  live: { dataSet: string; mkvp: Mkvp; records: number } | null;
+  staged: { dataSet: string; mkvp: Mkvp; records: number } | null;
+  routing: boolean;
+  suspended: boolean;                      // true at the initiator while the suspension holds
+  fenced: boolean;
+}
+
+export interface ClusterView {
+  tick: number;
+  record: { active: string; change: ChangeState; initiator: string | null; target: string | null; changeId: string | null };
+  dataSets: { name: string; mkvp: Mkvp | null; usable: boolean; records: number }[];
+  members: MemberView[];
+}
