@@ -1,0 +1,427 @@
+// The cluster view: one initiator role and up to three members (SYSA initiates; SYSB, SYSC),
+// composed from the two statecharts without copying them. The context holds each part's state
+// (value + context); an event steps the part it reaches with XState's pure `transition`, and
+// the named actions the part's statechart takes become the cluster's effects: messages put in
+// flight, a member's own part of a step, group membership (memberLost, memberJoined, takeover).
+import { and, assign, initialTransition, setup, type AnyMachineSnapshot, type AnyStateMachine, type AnyTransitionDefinition, type EventObject, type StateValue } from 'xstate';
+import { awaited, initiatorMachine, type Ack, type InitiatorContext, type InitiatorEvent, type Request } from './initiator.ts';
+import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
+import { step, type Effect } from './step.ts';
+import { UPDATE_BOUND } from './supply.ts';
+
+/** Faults (crash, drop, ioError) per generated path. */
+export const FAULT_BUDGET = 1;
+
+export const DEFAULT_CLUSTER = ['SYSA', 'SYSB', 'SYSC'] as const;
+
+/** A part's state as plain data, so that the cluster's context serializes to JSON. */
+export interface Part<C> {
+  readonly value: StateValue;
+  readonly context: C;
+}
+
+export type MessageType = Request | Ack | 'routeUpdate';
+
+/** A message in flight (sysplex messaging); `id` names the update a routeUpdate carries. */
+export interface Message {
+  readonly type: MessageType;
+  readonly from: string;
+  readonly to: string;
+  readonly id?: string;
+}
+
+export interface ClusterContext {
+  /** The initiator's role; `initiator.context.self` names the member playing it. */
+  readonly initiator: Part<InitiatorContext>;
+  readonly members: Readonly<Record<string, Part<MemberContext>>>;
+  /** Messages in flight, sorted. */
+  readonly network: readonly Message[];
+  readonly faults: number;
+  readonly updates: number;
+}
+
+export interface ClusterInput {
+  readonly members?: readonly string[];
+}
+
+export type LocalStep = 'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout' | 'ioError';
+
+export type ClusterEvent =
+  | { type: 'startChange' }
+  | { [T in LocalStep]: { type: T } }[LocalStep]
+  | { type: 'refuse'; member: string; reason: 'newMkvpDiffers' }
+  | { [T in MessageType]: { type: T; from: string; to: string; id?: string } }[MessageType]
+  | { type: 'drop'; message: Message }
+  | { type: 'crash'; member: string }
+  | { type: 'restart'; member: string }
+  | { type: 'update'; member: string };
+
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  'beginRouting',
+  'beginRoutingAck',
+  'reload',
+  'reloadAck',
+  'switch',
+  'switchAck',
+  'finish',
+  'finishAck',
+  'backout',
+  'backoutAck',
+  'routeUpdate',
+];
+
+const messageKey = (m: Message) => `${m.type} ${m.from}>${m.to} ${m.id ?? ''}`;
+const sameMessage = (a: Message, b: Message) => messageKey(a) === messageKey(b);
+
+export function initialClusterContext(input: ClusterInput = {}): ClusterContext {
+  const names = [...(input.members ?? DEFAULT_CLUSTER)].sort();
+  if (names.length === 0) throw new Error('a cluster needs at least one member');
+  const [first] = initialTransition(initiatorMachine, { self: names[0], cluster: names });
+  const members = Object.fromEntries(names.map((name) => [name, partOf(initialTransition(memberMachine, {})[0])]));
+  return { initiator: partOf(first), members, network: [], faults: 0, updates: 0 };
+}
+
+function partOf<C>(snapshot: { value: StateValue; context: C }): Part<C> {
+  return { value: snapshot.value, context: snapshot.context };
+}
+
+type Stepped<C> = { part: Part<C>; effects: readonly Effect[]; transitions: readonly AnyTransitionDefinition[] } | null;
+/** Steps are pure, and the same few part states recur on many paths: remember them. */
+const remembered = new Map<string, Stepped<unknown>>();
+
+/** One step of a part's statechart; null when it has no transition for the event. */
+function advance<C>(machine: AnyStateMachine, part: Part<C>, event: { type: string }): Stepped<C> {
+  const key = JSON.stringify([machine.id, part, event]);
+  if (!remembered.has(key)) {
+    const snapshot = machine.resolveState({ value: part.value, context: part.context });
+    const enabled = machine.getTransitionData(snapshot, event).length > 0;
+    const result = enabled ? step(machine, snapshot, event) : null;
+    remembered.set(key, result && { part: partOf(result.next), effects: result.effects, transitions: result.transitions });
+  }
+  return remembered.get(key) as Stepped<C>;
+}
+
+/** The state name of a part: its deepest active state (`reload`, `staged`, `down`...). */
+export function leafOf(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  const [key, child] = Object.entries(value)[0]!;
+  return child === undefined ? key : leafOf(child as StateValue);
+}
+
+export const isUp = (part: Part<MemberContext>) => typeof part.value !== 'string';
+
+const SELF_PART: Readonly<Record<string, Request>> = {
+  routeSelf: 'beginRouting',
+  stageSelf: 'reload',
+  switchSelf: 'switch',
+  finishSelf: 'finish',
+  backoutSelf: 'backout',
+};
+
+function isRequest(type: MessageType): type is Request {
+  return !type.endsWith('Ack') && type !== 'routeUpdate';
+}
+
+function addMessages(network: readonly Message[], messages: readonly Message[]): Message[] {
+  const all = [...network];
+  for (const m of messages) if (!all.some((x) => sameMessage(x, m))) all.push(m);
+  return all.sort((a, b) => messageKey(a).localeCompare(messageKey(b)));
+}
+
+const messageOf = (event: ClusterEvent): Message | null => {
+  if (event.type === 'drop') return event.message;
+  if (!(MESSAGE_TYPES as readonly string[]).includes(event.type)) return null;
+  const { type, from, to, id } = event as Message;
+  return id === undefined ? { type, from, to } : { type, from, to, id };
+};
+
+const memberOf = (event: ClusterEvent): string => ('member' in event ? event.member : '');
+
+function initiatorEventOf(context: ClusterContext, event: ClusterEvent): InitiatorEvent | null {
+  switch (event.type) {
+    case 'startChange':
+    case 'validated':
+    case 'reencipherDone':
+    case 'commitDone':
+    case 'timeout':
+    case 'ioError':
+    case 'refuse':
+      return event;
+    case 'applyDeltaDone':
+      return { type: 'applyDeltaDone', applied: context.initiator.context.delta };
+    default:
+      return null;
+  }
+}
+
+function initiatorAccepts(context: ClusterContext, event: ClusterEvent): boolean {
+  const local = initiatorEventOf(context, event);
+  return local !== null && advance(initiatorMachine, context.initiator, local) !== null;
+}
+
+/** Told every transition a part's statechart takes inside the cluster (for coverage). */
+export type Probe = (transitions: readonly AnyTransitionDefinition[]) => void;
+
+/** The cluster's reaction to its events, built around an optional probe. */
+function compose(probe?: Probe) {
+  const stepPart = <C>(machine: AnyStateMachine, part: Part<C>, event: { type: string }): Stepped<C> => {
+    const stepped = advance(machine, part, event);
+    if (stepped && probe) probe(stepped.transitions);
+    return stepped;
+  };
+
+  /** Steps the initiator's role with an event, then carries out its effects. */
+  const toInitiator = (context: ClusterContext, event: InitiatorEvent): ClusterContext => {
+    const stepped = stepPart(initiatorMachine, context.initiator, event);
+    if (!stepped) return context;
+    return stepped.effects.reduce(initiatorEffect, { ...context, initiator: stepped.part });
+  };
+
+  /** Steps a member's statechart with an event, then carries out its effects. */
+  const toMember = (context: ClusterContext, name: string, event: MemberEvent): ClusterContext => {
+    const part = context.members[name];
+    if (!part) throw new Error(`no member named ${name} in the cluster`);
+    const stepped = stepPart(memberMachine, part, event);
+    if (!stepped) return context;
+    const next = { ...context, members: { ...context.members, [name]: stepped.part } };
+    return stepped.effects.reduce((c, e) => memberEffect(c, name, e, event), next);
+  };
+
+  const initiatorEffect = (context: ClusterContext, effect: Effect): ClusterContext => {
+    const self = context.initiator.context.self;
+    const selfPart = SELF_PART[effect.type];
+    if (selfPart) return toMember(context, self, { type: selfPart });
+    if (effect.type === 'send') {
+      const message = (effect.params as { message: Request }).message;
+      // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored.
+      const current = context.network.filter((m) => m.type === message || m.type === `${message}Ack` || m.type === 'routeUpdate');
+      const sent = awaited(context.initiator.context).map((to) => ({ type: message, from: self, to }));
+      return { ...context, network: addMessages(current, sent) };
+    }
+    if (effect.type === 'fence') {
+      return Object.keys(context.members).reduce((c, name) => toMember(c, name, { type: 'fence' }), context);
+    }
+    return context;
+  };
+
+  const memberEffect = (context: ClusterContext, name: string, effect: Effect, cause: MemberEvent): ClusterContext => {
+    const self = context.initiator.context.self;
+    switch (effect.type) {
+      case 'acknowledge': {
+        if (name === self) return context;
+        const message = (effect.params as { message: Request }).message;
+        return { ...context, network: addMessages(context.network, [{ type: `${message}Ack`, from: name, to: self }]) };
+      }
+      case 'routeUpdate': {
+        const id = cause.type === 'update' ? cause.id : '';
+        if (name === self) return toInitiator(context, { type: 'update', id, member: name });
+        return { ...context, network: addMessages(context.network, [{ type: 'routeUpdate', from: name, to: self, id }]) };
+      }
+      case 'leaveGroup':
+        return leaveGroup(context, name);
+      case 'joinGroup':
+        return toInitiator(context, { type: 'memberJoined', member: name });
+      default:
+        return context;
+    }
+  };
+
+  /** A member left: messages from and to it are lost; the initiator learns it, or a survivor takes over. */
+  const leaveGroup = (context: ClusterContext, name: string): ClusterContext => {
+    const network = context.network.filter((m) => m.to !== name && m.from !== name);
+    const after = { ...context, network };
+    if (name !== context.initiator.context.self) return toInitiator(after, { type: 'memberLost', member: name });
+    const down = toInitiator(after, { type: 'crash' });
+    const survivor = Object.keys(down.members).find((m) => m !== name && isUp(down.members[m]!));
+    if (!survivor) return down;
+    return toInitiator(down, { type: 'takeover', member: survivor, record: down.initiator.context.record });
+  };
+
+  /** Delivers a message in flight to its receiver. */
+  const deliver = (context: ClusterContext, message: Message): ClusterContext => {
+    const network = context.network.filter((m) => !sameMessage(m, message));
+    const after = { ...context, network };
+    if (message.type === 'routeUpdate') return toInitiator(after, { type: 'update', id: message.id ?? '', member: message.from });
+    if (isRequest(message.type)) return toMember(after, message.to, { type: message.type });
+    return toInitiator(after, { type: message.type, member: message.from });
+  };
+
+  /** The cluster's reaction to one of its events (the statechart's guards decide whether it may happen). */
+  return (context: ClusterContext, event: ClusterEvent): ClusterContext => {
+    const message = messageOf(event);
+    if (event.type === 'drop') return { ...context, network: context.network.filter((m) => !message || !sameMessage(m, message)) };
+    if (message) return deliver(context, message);
+    switch (event.type) {
+      case 'crash':
+        return toMember(context, event.member, { type: 'crash' });
+      case 'restart':
+        return toMember(context, event.member, { type: 'restart', record: context.initiator.context.record });
+      case 'update':
+        return toMember({ ...context, updates: context.updates + 1 }, event.member, { type: 'update', id: `u${context.updates + 1}` });
+      default: {
+        const local = initiatorEventOf(context, event);
+        return local ? toInitiator(context, local) : context;
+      }
+    }
+  };
+}
+
+export const applyClusterEvent = compose();
+
+/** applyClusterEvent, telling the probe each transition the parts' statecharts take. */
+export function probedClusterEvent(probe: Probe): (context: ClusterContext, event: ClusterEvent) => ClusterContext {
+  return compose(probe);
+}
+
+export const clusterMachine = setup({
+  types: {
+    context: {} as ClusterContext,
+    events: {} as ClusterEvent,
+    input: {} as ClusterInput,
+  },
+  guards: {
+    initiatorAccepts: ({ context, event }) => initiatorAccepts(context, event),
+    inFlight: ({ context, event }) => {
+      const message = messageOf(event);
+      return message !== null && context.network.some((m) => sameMessage(m, message));
+    },
+    faultsLeft: ({ context }) => context.faults < FAULT_BUDGET,
+    updatesLeft: ({ context }) => context.updates < UPDATE_BOUND,
+    memberUp: ({ context, event }) => {
+      const part = context.members[memberOf(event)];
+      return part !== undefined && isUp(part);
+    },
+    memberDown: ({ context, event }) => context.members[memberOf(event)]?.value === 'down',
+    initiatorReached: ({ context }, params: { outcome: string }) => context.initiator.value === params.outcome,
+  },
+  actions: {
+    step: assign(({ context, event }) => applyClusterEvent(context, event)),
+    countFault: assign({ faults: ({ context }) => context.faults + 1 }),
+  },
+}).createMachine({
+  id: 'cluster',
+  description: 'The cluster view: the initiator role and every member, with the messages in flight.',
+  context: ({ input }) => initialClusterContext(input),
+  initial: 'idle',
+  states: {
+    idle: {
+      description: 'Every member serves the old data set under the old key; no change runs.',
+      on: { startChange: { target: 'change', actions: 'step' } },
+    },
+    change: {
+      description: 'A change runs: the initiator and the members move by their statecharts as messages are delivered, dropped or lost.',
+      on: {
+        validated: { guard: 'initiatorAccepts', actions: 'step' },
+        refuse: { guard: 'initiatorAccepts', actions: 'step' },
+        reencipherDone: { guard: 'initiatorAccepts', actions: 'step' },
+        applyDeltaDone: { guard: 'initiatorAccepts', actions: 'step' },
+        commitDone: { guard: 'initiatorAccepts', actions: 'step' },
+        timeout: { guard: 'initiatorAccepts', actions: 'step' },
+        ioError: { guard: and(['initiatorAccepts', 'faultsLeft']), actions: ['countFault', 'step'] },
+        beginRouting: { guard: 'inFlight', actions: 'step' },
+        beginRoutingAck: { guard: 'inFlight', actions: 'step' },
+        reload: { guard: 'inFlight', actions: 'step' },
+        reloadAck: { guard: 'inFlight', actions: 'step' },
+        switch: { guard: 'inFlight', actions: 'step' },
+        switchAck: { guard: 'inFlight', actions: 'step' },
+        finish: { guard: 'inFlight', actions: 'step' },
+        finishAck: { guard: 'inFlight', actions: 'step' },
+        backout: { guard: 'inFlight', actions: 'step' },
+        backoutAck: { guard: 'inFlight', actions: 'step' },
+        routeUpdate: { guard: 'inFlight', actions: 'step' },
+        drop: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
+        crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
+        restart: { guard: 'memberDown', actions: 'step' },
+        update: { guard: and(['memberUp', 'updatesLeft']), actions: 'step' },
+      },
+      always: [
+        { guard: { type: 'initiatorReached', params: { outcome: 'completed' } }, target: 'completed' },
+        { guard: { type: 'initiatorReached', params: { outcome: 'backedOut' } }, target: 'backedOut' },
+        { guard: { type: 'initiatorReached', params: { outcome: 'fenced' } }, target: 'fenced' },
+        { guard: { type: 'initiatorReached', params: { outcome: 'refused' } }, target: 'refused' },
+      ],
+    },
+    completed: {
+      description: 'Outcome: every member that is up runs on the target under the new key; a member that was down switches when it restarts.',
+      on: { restart: { guard: 'memberDown', actions: 'step' } },
+    },
+    backedOut: {
+      description: 'Outcome: every member that is up runs on the old data set under the old key.',
+      on: { restart: { guard: 'memberDown', actions: 'step' } },
+    },
+    fenced: {
+      description: 'Outcome: backout could not finish; the members that are up refuse secure work.',
+      on: { restart: { guard: 'memberDown', actions: 'step' } },
+    },
+    refused: {
+      type: 'final',
+      description: 'Outcome: validate refused; nothing changed.',
+    },
+  },
+});
+
+/** One line per guard: the condition under which the environment may cause the event. */
+export const clusterGuards: Readonly<Record<string, string>> = {
+  initiatorAccepts: "The initiator's statechart has a transition for the event in its current state.",
+  inFlight: 'The message was sent and is neither delivered nor lost yet.',
+  faultsLeft: 'At most FAULT_BUDGET faults per path keep the graph small.',
+  updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
+  memberUp: 'Only a member that is up can crash or take a request.',
+  memberDown: 'Only a member that is down can restart.',
+  initiatorReached: "The initiator's statechart reached this outcome.",
+};
+
+/** One line per event: the DESIGN.md or protocol.md sentence it models. */
+export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
+  startChange: 'The operator starts the change at SYSA.',
+  validated: "The initiator's validate passes.",
+  refuse: "The initiator's validate refuses (a member's new MKVP differs).",
+  reencipherDone: 'The initiator finished re-enciphering the active data set into the target.',
+  applyDeltaDone: 'The initiator applied the delta to the target.',
+  commitDone: 'The initiator runs on the target under the new key.',
+  timeout: "The initiator's wait for acknowledgements runs out.",
+  ioError: 'A data set or cluster record write of the initiator fails (a fault).',
+  beginRouting: 'Delivery of beginRouting to a member.',
+  beginRoutingAck: "Delivery of a member's beginRoutingAck to the initiator.",
+  reload: 'Delivery of reload to a member.',
+  reloadAck: "Delivery of a member's reloadAck to the initiator.",
+  switch: 'Delivery of switch to a member.',
+  switchAck: "Delivery of a member's switchAck to the initiator.",
+  finish: 'Delivery of finish to a member.',
+  finishAck: "Delivery of a member's finishAck to the initiator.",
+  backout: 'Delivery of backout to a member.',
+  backoutAck: "Delivery of a member's backoutAck to the initiator.",
+  routeUpdate: "Delivery of a member's routed dynamic update to the initiator.",
+  drop: 'A message in flight is lost (a fault).',
+  crash: 'A member crashes or is partitioned out (a fault); the group tells the others.',
+  restart: 'A member that was down restarts and runs its restart check.',
+  update: 'A dynamic update request reaches a member.',
+};
+
+/**
+ * What a cluster step takes, for coverage: the cluster's own transitions and those of the
+ * parts' statecharts (so generated paths exercise each initiator and member transition the
+ * cluster can reach).
+ */
+export function clusterTakes(from: AnyMachineSnapshot, event: EventObject): AnyTransitionDefinition[] {
+  const taken: AnyTransitionDefinition[] = [...step(clusterMachine, from, event).transitions];
+  probedClusterEvent((transitions) => taken.push(...transitions))(from.context as ClusterContext, event as ClusterEvent);
+  return taken;
+}
+
+function eventPhrase(event: EventObject): string {
+  const e = event as ClusterEvent;
+  const message = messageOf(e);
+  if (e.type === 'drop' && message) return `drop ${message.type} ${message.from}->${message.to}`;
+  if (message) return `${message.type} ${message.from}->${message.to}${message.id ? ` (${message.id})` : ''}`;
+  return 'member' in e ? `${e.type} ${e.member}` : e.type;
+}
+
+/** A path in words, one line a step: `crash SYSB at reload -> backout`. */
+export function narrate(steps: readonly { readonly event: EventObject; readonly state: AnyMachineSnapshot }[]): string[] {
+  return steps.slice(1).map(({ event, state }, i) => {
+    const before = leafOf((steps[i]!.state.context as ClusterContext).initiator.value);
+    const after = leafOf((state.context as ClusterContext).initiator.value);
+    return `${eventPhrase(event)} at ${before}${after === before ? '' : ` -> ${after}`}`;
+  });
+}

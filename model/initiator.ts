@@ -1,0 +1,356 @@
+// The initiator's statechart: the eight DESIGN.md steps, backout, roll-forward, fencing and the
+// takeover by a surviving member. Plain data and pure guards: the effects (messages, data set
+// writes) are named actions that do nothing here; the cluster view (cluster.ts) gives them
+// meaning, and the diagrams show them.
+import { assign, setup } from 'xstate';
+import { INITIAL_RECORD, type RecordView } from './record.ts';
+import { withItem, withItems, withoutItem } from './sets.ts';
+
+/** Resends of one request before an unanswering member counts as lost (protocol.md Messages). */
+export const RETRY_BUDGET = 1;
+
+/** The initiator-to-member requests (protocol.md Messages); each acknowledgement adds `Ack`. */
+export const REQUESTS = ['beginRouting', 'reload', 'switch', 'finish', 'backout'] as const;
+export type Request = (typeof REQUESTS)[number];
+export type Ack = `${Request}Ack`;
+export const ACKS: readonly Ack[] = REQUESTS.map((r) => `${r}Ack` as const);
+
+/** protocol.md "Refusal reasons of validate". */
+export const REFUSAL_REASONS = [
+  'changeRunning',
+  'memberNotActive',
+  'levelBelowHCR77A0',
+  'noActiveCoprocessor',
+  'newNotCommitted',
+  'newMkvpDiffers',
+  'targetMissing',
+  'targetNotEmpty',
+  'targetIsActive',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export interface InitiatorContext {
+  /** The member playing the initiator (the first survivor by name after a takeover). */
+  readonly self: string;
+  /** Every member of the cluster, the initiator included. */
+  readonly cluster: readonly string[];
+  /** Members that left the group (or never answered) during the change. */
+  readonly lost: readonly string[];
+  /** Members that acknowledged the current request. */
+  readonly acked: readonly string[];
+  /** Resends of the current request so far, at most RETRY_BUDGET. */
+  readonly retries: number;
+  /** The cluster record as this initiator last wrote (or, on takeover, read) it. */
+  readonly record: RecordView;
+  /** Ids of the updates routed since beginRouting: in the active data set, owed to the target. */
+  readonly delta: readonly string[];
+  /** The delta is in the target and the target header carries the new MKVP. */
+  readonly deltaApplied: boolean;
+  /** Ids of the updates held by the suspension until `resume`. */
+  readonly waiting: readonly string[];
+}
+
+export interface InitiatorInput {
+  readonly self?: string;
+  readonly cluster?: readonly string[];
+}
+
+type AckEvent = { [R in Request]: { type: `${R}Ack`; member: string } }[Request];
+
+export type InitiatorEvent =
+  | { type: 'startChange' }
+  | { type: 'validated' }
+  | { type: 'refuse'; member: string; reason: RefusalReason }
+  | AckEvent
+  | { type: 'reencipherDone' }
+  | { type: 'applyDeltaDone'; applied: readonly string[] }
+  | { type: 'commitDone' }
+  | { type: 'update'; id: string; member: string }
+  | { type: 'timeout' }
+  | { type: 'memberLost'; member: string }
+  | { type: 'memberJoined'; member: string }
+  | { type: 'ioError' }
+  | { type: 'crash' }
+  | { type: 'takeover'; member: string; record: RecordView };
+
+export function initialInitiatorContext(input: InitiatorInput = {}): InitiatorContext {
+  const self = input.self ?? 'SYSA';
+  const cluster = [...(input.cluster ?? ['SYSA', 'SYSB', 'SYSC'])].sort();
+  if (!cluster.includes(self)) throw new Error(`initiator ${self} is not a member of the cluster ${cluster.join(',')}`);
+  return { self, cluster, lost: [], acked: [], retries: 0, record: INITIAL_RECORD, delta: [], deltaApplied: false, waiting: [] };
+}
+
+/** The members the initiator still waits for: up, other than itself, not yet acknowledged. */
+export function awaited(context: InitiatorContext): string[] {
+  return context.cluster.filter((m) => m !== context.self && !context.lost.includes(m) && !context.acked.includes(m));
+}
+
+const everyMemberAnswered = ({ context }: { context: InitiatorContext }) => awaited(context).length === 0;
+const memberOf = (event: InitiatorEvent): string => ('member' in event ? event.member : '');
+/** An effect the cluster view carries out; nothing to do in the statechart itself. */
+const effect = () => {};
+
+export const initiatorMachine = setup({
+  types: {
+    context: {} as InitiatorContext,
+    events: {} as InitiatorEvent,
+    input: {} as InitiatorInput,
+  },
+  guards: {
+    // beginRouting: every member routes its updates before re-encipherment starts.
+    allRoutingAcked: everyMemberAnswered,
+    // StagedBeforeSwitch: commit only once every member holds a staged copy of the target.
+    allMembersStaged: everyMemberAnswered,
+    allSwitched: everyMemberAnswered,
+    allFinished: everyMemberAnswered,
+    allBackedOut: everyMemberAnswered,
+    retriesLeft: ({ context }) => context.retries < RETRY_BUDGET,
+    // NoLostUpdate, NoEarlyActivation: reload only once the whole delta is in the target.
+    wholeDeltaApplied: ({ context, event }) =>
+      event.type === 'applyDeltaDone' && context.delta.every((id) => event.applied.includes(id)),
+    // takeover: the cluster record decides between roll-forward and backout.
+    changeCommitted: ({ context }) => context.record.change === 'committed',
+    targetActive: ({ context }) => context.record.active === 'target',
+  },
+  actions: {
+    startRequest: assign({ acked: [], retries: 0 }),
+    markAcked: assign({ acked: ({ context, event }) => withItem(context.acked, memberOf(event)) }),
+    countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
+    expel: assign({ lost: ({ context, event }) => withItem(context.lost, memberOf(event)) }),
+    expelUnacked: assign({ lost: ({ context }) => withItems(context.lost, awaited(context)) }),
+    rejoin: assign({ lost: ({ context, event }) => withoutItem(context.lost, memberOf(event)) }),
+    recordDelta: assign({ delta: ({ context, event }) => (event.type === 'update' ? withItem(context.delta, event.id) : context.delta) }),
+    holdUpdate: assign({ waiting: ({ context, event }) => (event.type === 'update' ? withItem(context.waiting, event.id) : context.waiting) }),
+    markDeltaApplied: assign({ deltaApplied: true }),
+    recordRunning: assign({ record: ({ context }) => ({ ...context.record, change: 'running' as const }) }),
+    recordCommitted: assign({ record: ({ context }) => ({ ...context.record, change: 'committed' as const }) }),
+    recordFinished: assign({ record: { change: 'none', active: 'target' } }),
+    recordBackedOut: assign({ record: { change: 'none', active: 'old' } }),
+    readClusterRecord: assign(({ context, event }) =>
+      event.type === 'takeover' ? { self: event.member, record: event.record, lost: withItem(context.lost, context.self) } : {},
+    ),
+    send: (_: unknown, _params: { message: Request }) => {},
+    routeSelf: effect,
+    stageSelf: effect,
+    switchSelf: effect,
+    finishSelf: effect,
+    backoutSelf: effect,
+    suspendUpdates: effect,
+    endRouting: effect,
+    resume: effect,
+    markTargetUnusable: effect,
+    fence: effect,
+    refuseChange: effect,
+    reportUnknownOutcome: effect,
+    ignoreStaleAck: effect,
+  },
+}).createMachine({
+  id: 'initiator',
+  description: 'The initiator of a coordinated TKDS change master key (DESIGN.md "The protocol").',
+  context: ({ input }) => initialInitiatorContext(input),
+  initial: 'idle',
+  on: {
+    beginRoutingAck: { actions: 'ignoreStaleAck' },
+    reloadAck: { actions: 'ignoreStaleAck' },
+    switchAck: { actions: 'ignoreStaleAck' },
+    finishAck: { actions: 'ignoreStaleAck' },
+    backoutAck: { actions: 'ignoreStaleAck' },
+  },
+  states: {
+    idle: {
+      description: 'No change runs; the operator may start one at this member.',
+      on: { startChange: 'validate' },
+    },
+    validate: {
+      description: 'Step 1: nothing changes; every precondition is checked, a refusal names the member and the reason.',
+      on: {
+        validated: { target: 'beforeCommit', actions: 'recordRunning' },
+        refuse: { target: 'refused', actions: 'refuseChange' },
+        crash: { target: 'down' },
+      },
+    },
+    refused: {
+      type: 'final',
+      description: 'Outcome: validate refused the change; nothing was changed.',
+    },
+    beforeCommit: {
+      description: 'Steps 2-5, before the point of no return: any refusal, lost member, timeout or error makes the initiator back out.',
+      initial: 'beginRouting',
+      on: {
+        update: { actions: 'holdUpdate' },
+        memberLost: { target: 'backout', actions: 'expel' },
+        refuse: { target: 'backout' },
+        ioError: { target: 'backout' },
+        crash: { target: 'down', actions: 'reportUnknownOutcome' },
+      },
+      states: {
+        beginRouting: {
+          description: 'Step 2: the record goes none -> running; every member routes its dynamic updates to the initiator and acknowledges.',
+          entry: ['startRequest', 'routeSelf', { type: 'send', params: { message: 'beginRouting' } }],
+          always: { guard: 'allRoutingAcked', target: 'reencipher' },
+          on: {
+            beginRoutingAck: { actions: 'markAcked' },
+            update: { actions: 'recordDelta' },
+            timeout: [
+              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'beginRouting' } }] },
+              { target: '#initiator.backout', actions: 'expelUnacked' },
+            ],
+          },
+        },
+        reencipher: {
+          description: 'Step 3: every record of the active data set is written to the target, secure values rewrapped cur -> new; routed updates go on.',
+          on: {
+            reencipherDone: { target: 'suspend' },
+            update: { actions: 'recordDelta' },
+          },
+        },
+        suspend: {
+          description: 'Step 4: dynamic update processing pauses; requests wait until resume.',
+          entry: 'suspendUpdates',
+          always: { target: 'applyDelta' },
+        },
+        applyDelta: {
+          description: 'Step 4: the delta is applied to the target and the target header gets the new MKVP.',
+          on: {
+            applyDeltaDone: { guard: 'wholeDeltaApplied', target: 'reload', actions: 'markDeltaApplied' },
+          },
+        },
+        reload: {
+          description: 'Step 5 (phase 1): each member, the initiator too, builds a staged copy from the target and acknowledges.',
+          entry: ['startRequest', 'stageSelf', { type: 'send', params: { message: 'reload' } }],
+          always: { guard: 'allMembersStaged', target: '#initiator.rollForward', actions: 'recordCommitted' },
+          on: {
+            reloadAck: { actions: 'markAcked' },
+            timeout: [
+              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'reload' } }] },
+              { target: '#initiator.backout', actions: 'expelUnacked' },
+            ],
+          },
+        },
+      },
+    },
+    rollForward: {
+      description: 'Steps 6-8, from the point of no return: no backout, only roll-forward; a member that is lost catches up when it restarts.',
+      initial: 'commit',
+      on: {
+        update: { actions: 'holdUpdate' },
+        memberLost: { actions: 'expel' },
+        memberJoined: { actions: 'rejoin' },
+        crash: { target: 'down', actions: 'reportUnknownOutcome' },
+      },
+      states: {
+        commit: {
+          description: 'Step 6: the record went running -> committed (durably, first); the initiator sets its master key, makes the target active and its staged copy live.',
+          on: {
+            commitDone: { target: 'switch', actions: 'switchSelf' },
+          },
+        },
+        switch: {
+          description: 'Step 7 (phase 2): each member sets its master key, makes the target active and its staged copy live, and acknowledges.',
+          entry: ['startRequest', { type: 'send', params: { message: 'switch' } }],
+          always: { guard: 'allSwitched', target: 'finish' },
+          on: {
+            switchAck: { actions: 'markAcked' },
+            memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'switch' } }] },
+            timeout: [
+              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'switch' } }] },
+              { actions: 'expelUnacked' },
+            ],
+          },
+        },
+        finish: {
+          description: 'Step 8: the record names the target active and goes back to none; routing ends once the members that are up acknowledge, then resume.',
+          entry: ['startRequest', 'recordFinished', 'finishSelf', { type: 'send', params: { message: 'finish' } }],
+          always: { guard: 'allFinished', target: '#initiator.completed', actions: ['endRouting', 'resume'] },
+          on: {
+            finishAck: { actions: 'markAcked' },
+            memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'finish' } }] },
+            timeout: [
+              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'finish' } }] },
+              { actions: 'expelUnacked' },
+            ],
+          },
+        },
+      },
+    },
+    completed: {
+      type: 'final',
+      description: 'Outcome: every member that is up runs on the target under the new key; waiting updates were processed against it.',
+    },
+    backout: {
+      description: 'Before commit only: staged copies dropped, the target marked unusable, routing ends, the record goes running -> none.',
+      entry: ['startRequest', 'recordBackedOut', 'markTargetUnusable', 'backoutSelf', { type: 'send', params: { message: 'backout' } }],
+      always: { guard: 'allBackedOut', target: 'backedOut', actions: ['endRouting', 'resume'] },
+      on: {
+        backoutAck: { actions: 'markAcked' },
+        update: { actions: 'holdUpdate' },
+        memberLost: { actions: 'expel' },
+        memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'backout' } }] },
+        timeout: [
+          { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'backout' } }] },
+          { target: 'fenced' },
+        ],
+        ioError: { target: 'fenced' },
+        crash: { target: 'down', actions: 'reportUnknownOutcome' },
+      },
+    },
+    backedOut: {
+      type: 'final',
+      description: 'Outcome: the cluster goes on with the old data set and the old key, every acknowledged update in it.',
+    },
+    fenced: {
+      type: 'final',
+      description: 'Outcome: backout could not finish; the members refuse secure PKCS #11 work rather than run with mixed keys.',
+      entry: 'fence',
+    },
+    down: {
+      description: 'The member playing the initiator is lost; updates it had not acknowledged have an unknown outcome.',
+      on: {
+        takeover: { target: 'takeover', actions: 'readClusterRecord' },
+      },
+    },
+    takeover: {
+      description: 'The first surviving member by name reads the cluster record: committed means roll forward, running means backout.',
+      always: [
+        { guard: 'changeCommitted', target: 'rollForward.switch', actions: 'switchSelf' },
+        { guard: 'targetActive', target: 'rollForward.finish' },
+        { target: 'backout' },
+      ],
+    },
+  },
+});
+
+/** One line per event: the DESIGN.md or protocol.md sentence it models. */
+export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> = {
+  startChange: 'The operator starts a coordinated change at this member.',
+  validated: 'validate found every precondition met; the record write none -> running succeeded.',
+  refuse: 'A refusal naming the member (or data set) and a reason of protocol.md.',
+  beginRoutingAck: 'A member routes its dynamic updates to the initiator from now on.',
+  reencipherDone: 'The last record of the active data set is in the target.',
+  applyDeltaDone: 'The delta (the ids it carries) is in the target; its header has the new MKVP.',
+  reloadAck: 'A member holds a staged copy of the target.',
+  commitDone: 'The initiator runs on the target under the new key.',
+  switchAck: 'A member runs on the target under the new key.',
+  finishAck: 'A member stopped routing and serves the new active data set.',
+  backoutAck: 'A member dropped its staged copy and stopped routing.',
+  update: 'A dynamic update reaches the initiator (its own request, or routed by a member).',
+  timeout: "The initiator's wait for acknowledgements ran out: resend, or count the silent members as lost.",
+  memberLost: 'A member left the group (crash or partition).',
+  memberJoined: 'A member came back and passed its restart check.',
+  ioError: 'Writing a data set or the cluster record failed.',
+  crash: 'The member playing the initiator crashed.',
+  takeover: 'The first surviving member by name takes over, with the cluster record it read.',
+};
+
+/** One line per guard: the rule it enforces (an invariant of DESIGN.md where there is one). */
+export const initiatorGuards: Readonly<Record<string, string>> = {
+  allRoutingAcked: 'Re-encipherment starts only once every member that is up routes its updates to the initiator (SingleWriter).',
+  allMembersStaged: 'Commit only once every member that is up holds a staged copy of the target (StagedBeforeSwitch).',
+  allSwitched: 'finish only once every member that is up acknowledged switch (or was expelled after the retry budget).',
+  allFinished: 'The change completes once every member that is up acknowledged finish.',
+  allBackedOut: 'Backout ends once every member that is up acknowledged backout.',
+  retriesLeft: 'A request is sent again at most RETRY_BUDGET times; then the silent members count as lost.',
+  wholeDeltaApplied: 'reload only once every routed update is in the target (NoLostUpdate, NoEarlyActivation).',
+  changeCommitted: 'A takeover that reads committed rolls forward (NoBackoutAfterCommit).',
+  targetActive: 'A takeover that reads none with the target active finishes the change.',
+};

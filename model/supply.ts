@@ -1,0 +1,77 @@
+// The events (with payloads) the graph utilities try in each state: the environment of each
+// statechart, bounded so that the graphs are finite and small (one dynamic update per path,
+// every acknowledgement and loss for every member; a restart may read any record, a takeover
+// reads the record the initiator wrote).
+import { ACKS, type InitiatorContext, type InitiatorEvent } from './initiator.ts';
+import type { MemberEvent } from './member.ts';
+import { RECORD_READINGS } from './record.ts';
+import type { ClusterContext, ClusterEvent } from './cluster.ts';
+
+/** Dynamic updates per generated path. */
+export const UPDATE_BOUND = 1;
+
+export function initiatorSupply(context: InitiatorContext): InitiatorEvent[] {
+  const others = context.cluster.filter((m) => m !== context.self);
+  const survivors = others.filter((m) => !context.lost.includes(m));
+  const updates = context.delta.length + context.waiting.length;
+  return [
+    { type: 'startChange' },
+    { type: 'validated' },
+    { type: 'refuse', member: others[0] ?? context.self, reason: 'newMkvpDiffers' },
+    ...others.flatMap((member) => ACKS.map((type) => ({ type, member }))),
+    { type: 'reencipherDone' },
+    { type: 'applyDeltaDone', applied: context.delta },
+    { type: 'commitDone' },
+    ...(updates < UPDATE_BOUND ? [{ type: 'update' as const, id: `u${updates + 1}`, member: others[0] ?? context.self }] : []),
+    { type: 'timeout' },
+    ...others.flatMap((member) => [
+      { type: 'memberLost' as const, member },
+      { type: 'memberJoined' as const, member },
+    ]),
+    { type: 'ioError' },
+    { type: 'crash' },
+    // a takeover reads the record as the initiator durably wrote it
+    { type: 'takeover', member: survivors[0] ?? others[0] ?? context.self, record: context.record },
+  ];
+}
+
+export function memberSupply(): MemberEvent[] {
+  return [
+    { type: 'beginRouting' },
+    { type: 'reload' },
+    { type: 'switch' },
+    { type: 'finish' },
+    { type: 'backout' },
+    { type: 'update', id: 'u1' },
+    { type: 'liveUpdate', id: 'u1' },
+    { type: 'fence' },
+    { type: 'crash' },
+    ...RECORD_READINGS.map((record) => ({ type: 'restart' as const, record })),
+  ];
+}
+
+/**
+ * The cluster's environment, bounded: messages are delivered in order (the first one in flight;
+ * any one may still be dropped), a timeout only fires when nothing is in flight, and one member
+ * (the first after the initiator) takes dynamic updates. Faults are bounded by FAULT_BUDGET.
+ */
+export function clusterSupply(context: ClusterContext): ClusterEvent[] {
+  const names = Object.keys(context.members);
+  const [next] = context.network;
+  return [
+    { type: 'startChange' },
+    { type: 'validated' },
+    { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' },
+    { type: 'reencipherDone' },
+    { type: 'applyDeltaDone' },
+    { type: 'commitDone' },
+    ...(next ? [{ ...next } as ClusterEvent] : [{ type: 'timeout' as const }]),
+    { type: 'ioError' },
+    ...context.network.map((message) => ({ type: 'drop' as const, message })),
+    ...names.flatMap((member) => [
+      { type: 'crash' as const, member },
+      { type: 'restart' as const, member },
+    ]),
+    { type: 'update', member: names[1] ?? names[0]! },
+  ];
+}
