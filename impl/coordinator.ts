@@ -95,6 +95,7 @@ export class Coordinator {
   readonly #waiting: UpdateRequest[] = [];
   #cursor: Handle | null = null;
   #fanout: Fanout | null = null;
+  #nextStep: number | null = null; // the scheduled action of the next step (cancelled by backout and fence)
   #open: { step: StepName; tick: number; wall: number } | null = null;
 
   private constructor(cluster: Cluster, member: Member, change: string, old: string, target: string) {
@@ -107,6 +108,8 @@ export class Coordinator {
   }
 
   get phase(): InitiatorStep { return this.#phase; }
+  /** The change runs: the cluster record was set `running` by this initiator (or taken over). */
+  get running(): boolean { return this.#routingStarted; }
   /** The step a fault `at` matches: the phase, or 'takeover' while the takeover writes the record. */
   get faultStep(): InitiatorStep | 'takeover' { return this.#takingOver ? 'takeover' : this.#phase; }
   get me(): string { return this.#member.name; }
@@ -419,7 +422,6 @@ export class Coordinator {
     const done = m.writtenResult(req.id);
     if (done) return m.answer(req, done);
     if (this.#phase === 'fenced') return m.answer(req, { ok: false, reason: 'fenced' });
-    if (!this.#routingStarted) return m.answer(req, m.write(req, m.active).result);
     if (this.suspended) {
       if (!c.settings.dynamicUpdates) return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' });
       if (this.#waiting.some((w) => w.id === req.id)) return;
@@ -480,7 +482,10 @@ export class Coordinator {
   }
 
   #next(label: StepName, run: () => void): void {
-    this.#cluster.scheduler.add('work', `${label} ${this.me}`, () => { if (this.#alive()) run(); }, { owner: this.me });
+    this.#nextStep = this.#cluster.scheduler.add('work', `${label} ${this.me}`, () => {
+      this.#nextStep = null;
+      if (this.#alive()) run();
+    }, { owner: this.me });
   }
 
   #retryLater(run: () => void): void {
@@ -557,8 +562,11 @@ export class Coordinator {
     f.done();
   }
 
+  /** Stops what this initiator was waiting for or about to do (backout, fence, abandon take over from here). */
   #cancelFanout(): void {
     if (this.#fanout) this.#cluster.scheduler.cancel(this.#fanout.timer);
     this.#fanout = null;
+    this.#cluster.scheduler.cancel(this.#nextStep);
+    this.#nextStep = null;
   }
 }

@@ -25,7 +25,7 @@ export type UpdateResult = { readonly ok: true } | { readonly ok: false; readonl
 /** What a write did: its result and, when it was made, the record writes (for the delta). */
 export interface Written { readonly result: UpdateResult; readonly handle?: Handle; readonly writes?: readonly RecordWrite[] }
 
-interface Caller { readonly req: UpdateRequest; routedTo: string | null; timer: number | null }
+interface Caller { readonly req: UpdateRequest; routedTo: string | null; incarnation: number; timer: number | null }
 
 export class Member {
   readonly name: string;
@@ -114,7 +114,7 @@ export class Member {
     c.emit({ event: 'update', actor: this.name, phase: 'request', id: req.id, op: req.op.op, ...opFields(req) });
     if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
     if (this.fenced) return this.#report(req, { ok: false, reason: 'fenced' }, true);
-    this.#callers.set(req.id, { req, routedTo: null, timer: null });
+    this.#callers.set(req.id, { req, routedTo: null, incarnation: 0, timer: null });
     this.take(req);
   }
 
@@ -122,19 +122,21 @@ export class Member {
   take(req: UpdateRequest): void {
     const done = this.writtenResult(req.id);
     if (done) return this.answer(req, done);
-    if (this.coordinator) return this.coordinator.takeUpdate(req);
+    if (this.coordinator?.running) return this.coordinator.takeUpdate(req);
     if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const c = this.#cluster;
+    // A routed update is resent to the same initiator until it answers; if that initiator left
+    // the group meanwhile, the caller cannot know the outcome (it may have been applied).
+    const caller = this.#callers.get(req.id);
+    if (caller && caller.routedTo !== null) {
+      if (c.sysplex.incarnation(caller.routedTo) !== caller.incarnation) return this.#report(req, 'unknown');
+      return this.#route(req, caller.routedTo);
+    }
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none') return this.answer(req, this.write(req, this.active).result);
-    // A change is running: route to the initiator the record names. A caller whose update went to
-    // an initiator that is gone, or was replaced by a takeover, cannot know its outcome.
+    // A change is running: route to the initiator the record names.
     const initiator = record.initiator!;
-    const routedTo = this.#callers.get(req.id)?.routedTo ?? null;
-    if (routedTo !== null && routedTo !== initiator) return this.#report(req, 'unknown');
-    if (initiator === this.name || !c.sysplex.inGroup(initiator)) {
-      return routedTo === null ? this.answer(req, { ok: false, reason: 'initiatorLost' }) : this.#report(req, 'unknown');
-    }
+    if (initiator === this.name || !c.sysplex.inGroup(initiator)) return this.answer(req, { ok: false, reason: 'initiatorLost' });
     this.routing = true;
     this.#route(req, initiator);
   }
@@ -150,6 +152,7 @@ export class Member {
         this.#cluster.emit({ event: 'update', actor: this.name, phase: 'route', id: req.id, op: req.op.op, origin: req.origin, ...opFields(req) });
       }
       caller.routedTo = to;
+      caller.incarnation = this.#cluster.sysplex.incarnation(to);
       this.#cluster.scheduler.cancel(caller.timer);
       caller.timer = this.#cluster.scheduler.add('timer', `routeRetry ${req.id} at ${this.name}`, () => {
         caller.timer = null;

@@ -127,7 +127,6 @@ export class Simulation {
   #change: { id: string; refusals: Refusal[] } | null = null;
   #old: AuditState['old'] = null;
   #kcvBefore: Record<string, string> = {};
-  #quietReached = false;
 
   constructor(options: SimulateOptions = {}) {
     this.#opts = options;
@@ -280,7 +279,7 @@ export class Simulation {
   /** Runs the seeded driver until nothing is pending (true), or `maxSteps` ran out (false). */
   runUntilQuiet(maxSteps = 1_000_000): boolean {
     for (let i = 0; i < maxSteps; i++) {
-      if (!this.step()) return (this.#quietReached = true);
+      if (!this.step()) return true;
     }
     return this.#scheduler.size === 0;
   }
@@ -357,7 +356,7 @@ export class Simulation {
         ...(m.live ? [{ member: m.name, kind: 'live' as const, copy: m.live }] : []),
         ...(m.staged ? [{ member: m.name, kind: 'staged' as const, copy: m.staged }] : []),
       ]),
-      coordinators: members.filter((m) => m.coordinator).map((m) => ({ member: m.name, change: m.coordinator!.change })),
+      coordinators: members.filter((m) => m.coordinator?.running).map((m) => ({ member: m.name, change: m.coordinator!.change })),
       kcv: (blob) => this.#auditor.kcv(blob),
       originals: this.#originals,
       acked: this.#acked.map((id): AckedUpdate => {
@@ -379,9 +378,10 @@ export class Simulation {
     const invariants = this.checkInvariants();
     const settled = invariants.find((r) => r.name === 'SettledOutcome')!;
     const outcome: Outcome = this.outcome ?? 'unresolved';
-    const eventually: InvariantResult = this.#quietReached && settled.ok && outcome !== 'unresolved'
+    const quiet = this.#scheduler.size === 0;
+    const eventually: InvariantResult = quiet && settled.ok && outcome !== 'unresolved'
       ? { name: 'EventuallySettled', ok: true, form: 'run' }
-      : { name: 'EventuallySettled', ok: false, form: 'run', detail: !this.#quietReached ? 'the run did not become quiet' : outcome === 'unresolved' ? 'the change never reached an outcome (no member left to finish it)' : settled.detail! };
+      : { name: 'EventuallySettled', ok: false, form: 'run', detail: !quiet ? 'the run did not become quiet' : outcome === 'unresolved' ? 'the change never reached an outcome (no member left to finish it)' : settled.detail! };
     const r = this.#dasd.readClusterRecord();
     const after = this.#kcvOf(r.change === 'committed' ? r.target! : r.active);
     const before = Object.fromEntries(Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)));

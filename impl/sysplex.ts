@@ -123,6 +123,7 @@ export class Sysplex {
   readonly #opts: SysplexOptions;
   readonly #rules: { rule: MessageFaultRule; left: number }[];
   readonly #group = new Set<string>();
+  readonly #joins = new Map<string, number>();
   readonly #handlers = new Map<string, (m: Message) => void>();
   readonly #watchers = new Map<string, { lost: (m: string) => void; joined: (m: string) => void }>();
   #nextMessage = 1;
@@ -143,12 +144,15 @@ export class Sysplex {
   }
 
   inGroup(member: string): boolean { return this.#group.has(member); }
+  /** How many times the member has joined, while it is in the group (0 when it is not). */
+  incarnation(member: string): number { return this.#group.has(member) ? (this.#joins.get(member) ?? 0) : 0; }
   /** The members in the group, by name. */
   group(): string[] { return [...this.#group].sort(); }
 
   /** A member joins the group; every other member in it is told (`memberJoined`). */
   join(member: string, notify = true): void {
     this.#group.add(member);
+    this.#joins.set(member, (this.#joins.get(member) ?? 0) + 1);
     if (notify) this.#notify(member, 'joined');
   }
 

@@ -1,0 +1,224 @@
+// Failures (DESIGN.md "Failures"): members and initiators lost before and after commit, takeover,
+// restart checks, I/O errors and fencing, dropped, duplicated, delayed and reordered messages.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Simulation, simulateChange, type MessageType, type SimulateOptions } from '../impl/index.ts';
+import { assertInvariants, eventsOf, kcvSummary, stepOrder } from './impl-support.ts';
+
+const base: SimulateOptions = { seed: 21, dataSet: { tokens: 3, objects: 40 }, updates: { count: 12, every: 3 } };
+
+/** Runs the seeded driver to the end, checking every invariant after every step. */
+function runChecked(sim: Simulation): void {
+  for (let i = 0; sim.step(); i++) {
+    assert.ok(i < 100_000, 'the run settles');
+    assertInvariants(sim.checkInvariants(), `after step ${i}`);
+  }
+  assertInvariants(sim.result().invariants, 'at the end');
+}
+
+test('a member lost before commit: backout; the cluster keeps the old data set and key; nothing acknowledged is lost', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'crash', member: 'SYSB', at: 'reload', restartAfter: 30 }] });
+  sim.startChange();
+  runChecked(sim);
+  const r = sim.result();
+  assert.equal(r.outcome, 'backedOut');
+  assert.ok(stepOrder(r.trace).includes('backout'));
+  const v = sim.observe();
+  assert.equal(v.record.active, 'CSF.TKDS');
+  assert.equal(v.record.change, 'none');
+  assert.equal(v.dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.usable, false, 'the target is marked unusable');
+  const oldMkvp = v.dataSets.find((d) => d.name === 'CSF.TKDS')!.mkvp;
+  assert.ok(v.members.every((m) => m.up && m.state === 'serving' && m.active === 'CSF.TKDS' && m.cur.mkvp === oldMkvp));
+  assert.equal(eventsOf(r.trace, 'restartCheck').find((e) => e.actor === 'SYSB')!.result, 'serve');
+  assert.ok(r.counts.acked > 0);
+  assert.equal(eventsOf(r.trace, 'switch').length, 0);
+});
+
+test('the initiator lost before commit: the first surviving member by name takes over and backs out', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 50 }] });
+  sim.startChange();
+  runChecked(sim);
+  const r = sim.result();
+  const t = eventsOf(r.trace, 'takeover');
+  assert.deepEqual(t.map((e) => [e.actor, e.from, e.record, e.then]), [['SYSB', 'SYSA', 'running', 'backout']]);
+  assert.equal(r.outcome, 'backedOut');
+  assert.ok(eventsOf(r.trace, 'record').some((e) => e.actor === 'SYSB' && e.initiator === 'SYSB' && e.to === 'running'), 'the record names the new initiator');
+  assert.equal(sim.observe().record.active, 'CSF.TKDS');
+});
+
+test('the initiator lost after commit: the takeover rolls forward and completes the change', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'crash', member: 'SYSA', at: 'switch', restartAfter: 40 }] });
+  sim.startChange();
+  runChecked(sim);
+  const r = sim.result();
+  assert.deepEqual(eventsOf(r.trace, 'takeover').map((e) => [e.actor, e.record, e.then]), [['SYSB', 'committed', 'rollForward']]);
+  assert.equal(r.outcome, 'completed');
+  assert.equal(eventsOf(r.trace, 'backout').length, 0);
+  const v = sim.observe();
+  assert.equal(v.record.active, 'CSF.TKDS.NEW');
+  assert.ok(v.members.every((m) => m.up && m.active === 'CSF.TKDS.NEW' && m.state === 'serving'));
+  assert.equal(eventsOf(r.trace, 'restartCheck').find((e) => e.actor === 'SYSA')!.result, 'serve', 'SYSA had set its key at commit');
+  const k = kcvSummary(r);
+  assert.equal(k.equal, k.checked);
+});
+
+test('updates the lost initiator never answered are reported as of unknown outcome', () => {
+  const sim = new Simulation({ seed: 22, dataSet: { objects: 10 } });
+  sim.startChange();
+  while (sim.observe().members[0]!.initiatorStep !== 'reencipher') assert.ok(sim.step());
+  const id = sim.submitUpdate('SYSC', { op: 'createToken', token: 'INFLIGHT' });
+  // deliver the arrival and the route, then lose the initiator before it answers
+  sim.fire(sim.pending().find((p) => p.kind === 'arrival')!.id);
+  assert.ok(sim.pending().some((p) => p.label.startsWith('deliver routeUpdate SYSC->SYSA')));
+  sim.crash('SYSA');
+  runChecked(sim);
+  const last = eventsOf(sim.trace, 'update').filter((e) => e.id === id).pop()!;
+  assert.equal(last.phase, 'unknown');
+  assert.match(last.reason!, /lost before answering/);
+  assert.equal(sim.outcome, 'backedOut');
+});
+
+test('a member down at commit restarts, sets its master key and switches in its restart check', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'crash', member: 'SYSC', at: 'switch', restartAfter: 60 }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'completed');
+  const rc = eventsOf(sim.trace, 'restartCheck').find((e) => e.actor === 'SYSC')!;
+  assert.equal(rc.result, 'setMasterKey');
+  assert.equal(rc.active, 'CSF.TKDS.NEW');
+  const c = sim.observe().members.find((m) => m.name === 'SYSC')!;
+  assert.equal(c.state, 'serving');
+  assert.equal(c.cur.mkvp, rc.header);
+});
+
+test('a member restarted after commit whose new register no longer matches stays fenced', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'crash', member: 'SYSC', at: 'switch' }] });
+  sim.startChange();
+  sim.runUntilQuiet();
+  assert.equal(sim.outcome, 'completed');
+  sim.clearNew('SYSC');
+  sim.restart('SYSC');
+  runChecked(sim);
+  const rc = eventsOf(sim.trace, 'restartCheck').find((e) => e.actor === 'SYSC')!;
+  assert.equal(rc.result, 'fenced');
+  const c = sim.observe().members.find((m) => m.name === 'SYSC')!;
+  assert.equal(c.state, 'fenced');
+  assert.throws(() => sim.keyCheckValue('SYSC', 'TOKEN00:00000001:O'), /fenced and refuses secure work/);
+  const id = sim.submitUpdate('SYSC', { op: 'createToken', token: 'NOPE' });
+  sim.runUntilQuiet();
+  assert.equal(eventsOf(sim.trace, 'update').filter((e) => e.id === id).pop()!.reason, 'fenced');
+});
+
+test('an I/O error in reencipher or at commit: backout, old data set and key', () => {
+  for (const at of ['reencipher', 'applyDelta', 'commit'] as const) {
+    const sim = new Simulation({ ...base, faults: [{ kind: 'ioError', at }] });
+    sim.startChange();
+    runChecked(sim);
+    assert.equal(sim.outcome, 'backedOut', at);
+    assert.equal(eventsOf(sim.trace, 'ioError')[0]!.step, at);
+    assert.equal(sim.observe().record.active, 'CSF.TKDS');
+  }
+});
+
+test('an I/O error in finish (after commit) is retried: no backout, the change completes', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'ioError', at: 'finish' }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'completed');
+  assert.ok(eventsOf(sim.trace, 'step').some((e) => e.step === 'finish' && e.result === 'failed'));
+});
+
+test('backout that cannot finish fences every member (they refuse secure work)', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'crash', member: 'SYSC', at: 'reload' }, { kind: 'ioError', at: 'backout' }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'fenced');
+  const v = sim.observe();
+  assert.ok(v.members.filter((m) => m.up).every((m) => m.state === 'fenced'));
+  assert.deepEqual(eventsOf(sim.trace, 'fence').map((e) => e.actor).sort(), ['SYSA', 'SYSB']);
+  assert.throws(() => sim.keyCheckValue('SYSB', 'TOKEN00:00000001:O'), /fenced/);
+});
+
+test('a member that never acknowledges switch is expelled after the retry budget, then rejoins on the new key', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'drop', message: 'switch', to: 'SYSC', count: 10 }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'completed');
+  const expelled = eventsOf(sim.trace, 'expel').map((e) => e.member);
+  assert.equal(expelled.length, 1);
+  assert.ok(eventsOf(sim.trace, 'timeout').filter((e) => e.step === 'switch').length >= 4);
+  const rc = eventsOf(sim.trace, 'restartCheck').find((e) => e.actor === expelled[0]);
+  assert.equal(rc?.result, 'setMasterKey', 'it never switched: its restart check sets the key');
+  assert.ok(sim.observe().members.every((m) => m.state === 'serving' && m.active === 'CSF.TKDS.NEW'));
+});
+
+test('a member that never acknowledges reload: backout before commit', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'drop', message: 'reloadAck', to: 'SYSA', count: 100 }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'backedOut');
+  assert.match(eventsOf(sim.trace, 'step').find((e) => e.step === 'backout' && e.phase === 'start')!.reason!, /did not acknowledge reload after 3 retries/);
+});
+
+test('a partitioned member is treated as gone: backout before commit; healed, it passes its restart check', () => {
+  const sim = new Simulation({ ...base, faults: [{ kind: 'partition', member: 'SYSB', at: 'applyDelta', restartAfter: 20 }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'backedOut');
+  assert.deepEqual(eventsOf(sim.trace, 'heal').map((e) => e.member), ['SYSB']);
+  assert.equal(eventsOf(sim.trace, 'restartCheck').find((e) => e.actor === 'SYSB')!.result, 'serve');
+});
+
+test('the takeover member lost too: the next member by name takes over', () => {
+  const sim = new Simulation({ ...base, members: [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }, { name: 'SYSD' }], faults: [
+    { kind: 'crash', member: 'SYSA', at: 'switch', restartAfter: 80 }, { kind: 'crash', member: 'SYSB', at: 'takeover', restartAfter: 90 }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.deepEqual(eventsOf(sim.trace, 'takeover').map((e) => `${e.actor}<-${e.from}`), ['SYSB<-SYSA', 'SYSC<-SYSA']);
+  assert.equal(sim.outcome, 'completed');
+});
+
+const ALL: MessageType[] = ['beginRouting', 'beginRoutingAck', 'routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck', 'reload', 'reloadAck', 'switch', 'switchAck', 'finish', 'finishAck'];
+
+test('duplicated messages do no harm: every handler is idempotent', () => {
+  const r = simulateChange({ ...base, faults: ALL.map((message) => ({ kind: 'duplicate' as const, message, count: 3 })) });
+  assert.equal(r.outcome, 'completed');
+  assert.ok(r.counts.duplicated >= 20);
+  assertInvariants(r.invariants);
+  for (const part of ['reload', 'switch', 'finish'] as const) {
+    assert.deepEqual(eventsOf(r.trace, part).map((e) => e.actor).sort(), ['SYSA', 'SYSB', 'SYSC'], `${part} done once per member`);
+  }
+  const applies = eventsOf(r.trace, 'update').filter((e) => e.phase === 'apply' && e.dataSet === 'CSF.TKDS');
+  assert.equal(new Set(applies.map((e) => e.id)).size, applies.length, 'no update applied twice');
+});
+
+test('dropped and delayed messages are resent after a timeout; the change completes', () => {
+  const r = simulateChange({ ...base, faults: [
+    { kind: 'drop', message: 'beginRouting', count: 1 }, { kind: 'delay', message: 'reloadAck', count: 2 }, { kind: 'drop', message: 'finish', count: 2 },
+    { kind: 'drop', message: 'routeUpdate', count: 2 }, { kind: 'drop', message: 'updateResult', count: 2 }, { kind: 'drop', message: 'liveUpdate', count: 2 }] });
+  assert.equal(r.outcome, 'completed');
+  assert.ok(eventsOf(r.trace, 'timeout').length >= 2);
+  assertInvariants(r.invariants);
+});
+
+test('reordered messages (manual schedule: newest first) do no harm', () => {
+  const sim = new Simulation({ ...base });
+  sim.startChange();
+  for (let i = 0; i < 100_000; i++) {
+    const p = sim.pending();
+    if (p.length === 0) break;
+    const deliveries = p.filter((a) => a.kind === 'deliver');
+    sim.fire((deliveries.length ? deliveries : p)[(deliveries.length ? deliveries : p).length - 1]!.id);
+    assertInvariants(sim.checkInvariants(), `after step ${i}`);
+  }
+  assert.equal(sim.outcome, 'completed');
+  assertInvariants(sim.result().invariants);
+});
+
+test('random message faults, many seeds: every run settles with every invariant holding', () => {
+  for (let seed = 1; seed <= 25; seed++) {
+    const r = simulateChange({ seed, dataSet: { objects: 30 }, updates: { count: 10, every: 4 }, faults: [{ kind: 'random', rate: 0.2, stopAfter: 150 }] });
+    assertInvariants(r.invariants, `seed ${seed}`);
+    assert.ok(['completed', 'backedOut'].includes(r.outcome), `seed ${seed}: ${r.outcome}`);
+  }
+});
