@@ -1,0 +1,727 @@
+--------------------------- MODULE CoordinatedCMK ---------------------------
+(***************************************************************************)
+(* The coordinated TKDS change master key of shared/DESIGN.md, at its      *)
+(* level of detail.  Names are DESIGN.md's and docs/protocol.md's: actions *)
+(* are the protocol steps (validate .. resume, backout, fence, takeover,   *)
+(* restartCheck), the update phases (request, apply) and the environment   *)
+(* events (crash, restart, drop, duplicate, timeout); the invariants carry *)
+(* their DESIGN names.  docs/tla.md says what each model config checks.    *)
+(*                                                                         *)
+(* Abstractions:                                                           *)
+(*  - Keys are numbers and an MKVP is the key's number: OldKey is in every *)
+(*    `cur` register at the start, NewKey in every `new` register (loaded  *)
+(*    by the TKE).  A record's `key` is the MKVP its blob is wrapped under *)
+(*    (0: a clear object, not enciphered); its `val` stands for the key    *)
+(*    value, i.e. its key check value.                                     *)
+(*  - Release levels and coprocessors are taken as valid, so validate's    *)
+(*    levelBelowHCR77A0 and noActiveCoprocessor do not arise.              *)
+(*  - The liveUpdate of a dynamic update reaches the live copies with its  *)
+(*    disk write (it is ordinary processing, not part of the change).      *)
+(*  - A message may be delayed (msgs is a set: any order), dropped or      *)
+(*    duplicated.  partition/heal act as crash/restart here: the member is *)
+(*    gone to the group, keeps nothing but what is durable (DASD and the   *)
+(*    coprocessor registers) and rejoins through restartCheck.             *)
+(*  - One change: after it, the target is active or unusable, so validate  *)
+(*    refuses another (targetIsActive, targetNotEmpty).                    *)
+(***************************************************************************)
+EXTENDS Naturals, FiniteSets
+
+CONSTANTS
+    Members,        \* the cluster, e.g. {"SYSA", "SYSB", "SYSC"} (names from NameOrder)
+    Initiators,     \* the members where an operator starts a change (two may race)
+    UncommittedNew, \* members whose `new` register the TKE left uncommitted
+    NumUpdates,     \* dynamic updates callers make: ids 1..NumUpdates (see OpOf)
+    FaultKinds,     \* the faults injected: a subset of {"crash", "drop", "duplicate"}
+    FaultBudget,    \* how many faults in all
+    Flaw            \* "none", or the flaw of a non-vacuity variant (see Flaws)
+
+\* "the first surviving member by name": names sort as in this list.
+NameOrder == <<"SYSA", "SYSB", "SYSC", "SYSD", "SYSE", "SYSF", "SYSG", "SYSH">>
+Rank(m) == CHOOSE i \in 1..8 : NameOrder[i] = m
+FirstByName(S) == CHOOSE m \in S : \A o \in S : Rank(m) <= Rank(o)
+
+\* Each flaw switches off or reorders one step, in one guarded line, and
+\* breaks the property named beside it (tla/models.json lists the variants).
+Flaws == {"none",
+          "skipDelta",               \* NoLostUpdate
+          "switchKeepsKey",          \* KeyAgreement
+          "reencipherBeforeAcks",    \* SingleWriter
+          "noCompareAndSet",         \* OneChangeAtATime
+          "reloadBeforeDelta",       \* NoEarlyActivation
+          "commitWithoutReloadAcks", \* StagedBeforeSwitch
+          "backoutAfterCommit",      \* NoBackoutAfterCommit
+          "deleteOld",               \* OldDataSetPreserved
+          "finishKeepsOld",          \* SettledOutcome
+          "wrapWithoutUnwrap",       \* SecureValuesPreserved
+          "encipherClear",           \* ClearObjectsUnchanged
+          "deltaWithoutToken",       \* UniqueHandles
+          "switchAckOnce"}           \* EventuallySettled
+
+ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
+       /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
+       /\ NumUpdates \in 0..3
+       /\ FaultKinds \subseteq {"crash", "drop", "duplicate"} /\ FaultBudget \in Nat
+       /\ Flaw \in Flaws
+
+None == "none"
+OldKey == 1
+NewKey == 2
+OldDS == "CSF.TKDS"       \* the active data set when the change starts
+Target == "CSF.TKDS.NEW"  \* the target data set
+DataSets == {OldDS, Target}
+
+(* A TKDS image (a data set's contents, or a live or staged copy of one):  *)
+(* ds, the header MKVP hdr, the token's last sequence number seq, and the  *)
+(* records: handle h (a sequence number), kind, key, val, and attr (the    *)
+(* ids of the updates that changed its attributes).                       *)
+SecureHandle == 1
+ClearHandle == 2
+InitialRecords ==
+    {[h |-> SecureHandle, kind |-> "secure", key |-> OldKey, val |-> 1, attr |-> {}],
+     [h |-> ClearHandle, kind |-> "clear", key |-> 0, val |-> 2, attr |-> {}]}
+NoCopy == [ds |-> None, hdr |-> 0, seq |-> 0, recs |-> {}]
+
+(* Dynamic update u is always the same operation. *)
+Updates == 1..NumUpdates
+OpOf(u) == CASE u = 1 -> "createObject"   \* a new secure key object
+             [] u = 2 -> "updateObject"   \* new attributes for the clear key object
+             [] u = 3 -> "createClear"    \* a new clear key object
+ValueOf(u) == 10 + u
+ClearValues == {2} \cup {ValueOf(u) : u \in {x \in Updates : OpOf(x) = "createClear"}}
+Garbled(v) == v + 100  \* what a blob wrapped twice gives back instead of v
+
+MemberStates == {"down", "restartCheck", "serving", "routing", "staged", "switched", "fenced"}
+Operating == {"serving", "routing", "staged", "switched"}  \* up and serving secure work
+InitiatorStates == {"idle", "validate", "refused", "beginRouting", "reencipher", "suspend",
+                    "applyDelta", "reload", "commit", "switch", "finish", "completed",
+                    "backout", "backedOut"}
+Driving == {"beginRouting", "reencipher", "suspend", "applyDelta", "reload", "commit",
+            "switch", "finish", "backout"}
+Resting == {"idle", "refused", "completed", "backedOut"}
+Suspending == {"suspend", "applyDelta", "reload", "commit", "switch", "finish"}
+
+VARIABLES
+    mstate,        \* each member's state (docs/protocol.md "States")
+    cur, new, newCommitted,  \* its coprocessor's master key registers
+    live, staged,  \* its in-store copies (images)
+    dsets,         \* the data sets on shared DASD: an image with a status
+    record,        \* the cluster record: active data set and change
+    istate,        \* each member's initiator state: the step it has done
+    seen,          \* the cluster record as each initiator's validate read it
+    coord,         \* who drives the change: the initiator, or the member that took over
+    acks,          \* the acknowledgements the coordinator has taken: [step, from]
+    delta,         \* handles the routed updates wrote since beginRouting
+    lost,          \* members the group reported lost (memberLost) during the change
+    msgs, sent,    \* sysplex messages on their way, and all ever sent
+    upd,           \* each dynamic update's [phase, at]
+    faults,        \* faults injected so far
+    everStaged,    \* history: the members that have staged the target
+    committedEver, \* history: the record went to committed
+    backedOutEver  \* history: a backout wrote the record
+
+regs == <<cur, new, newCommitted>>
+copies == <<live, staged>>
+net == <<msgs, sent>>
+coordination == <<istate, seen, coord, acks, delta, lost>>
+history == <<everStaged, committedEver, backedOutEver>>
+vars == <<mstate, regs, copies, dsets, record, coordination, net, upd, faults, history>>
+
+Max(a, b) == IF a >= b THEN a ELSE b
+Image(d) == [ds |-> d, hdr |-> dsets[d].hdr, seq |-> dsets[d].seq, recs |-> dsets[d].recs]
+\* Put record r into an image, replacing the record with its handle.
+Put(img, r) == [img EXCEPT !.recs = {x \in @ : x.h # r.h} \cup {r}, !.seq = Max(@, r.h)]
+
+\* The active data set as the cluster record tells it: "the target, if a
+\* change is committed".
+RecordActive == IF record.change = "committed" THEN Target ELSE record.active
+
+Up(m) == mstate[m] # "down"
+Others(i) == Members \ {i}
+UpOthers(i) == {m \in Others(i) : Up(m)}
+Switched(m) == live[m].ds = Target
+LocalUpdateAt(m) == \E u \in Updates : upd[u] = [phase |-> "request", at |-> m]
+
+(* Messages: a request names the step it asks for; its acknowledgement is *)
+(* `<step>Ack`.  Sysplex messaging delivers only to members in the group.  *)
+Req(s, i, m) == [kind |-> "request", step |-> s, from |-> i, to |-> m]
+Ack(s, m, i) == [kind |-> "ack", step |-> s, from |-> m, to |-> i]
+Send(S) == LET out == {x \in S : Up(x.to)} IN msgs' = msgs \cup out /\ sent' = sent \cup out
+SendAll(s, i, T) == Send({Req(s, i, m) : m \in T})
+Consume(x) == msgs' = msgs \ {x} /\ UNCHANGED sent
+Reply(x) == LET a == Ack(x.step, x.to, x.from) IN
+            IF Up(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' = sent \cup {a}
+                          ELSE Consume(x)
+Received(x, s, m) == x.kind = "request" /\ x.step = s /\ x.to = m /\ mstate[m] \in Operating
+
+\* The step whose acknowledgements the coordinator waits for, and from whom:
+\* before commit every member; from commit on, the members that are up.
+Awaited(i) ==
+    CASE istate[i] = "beginRouting" -> [s |-> "beginRouting", who |-> Others(i)]
+      [] istate[i] = "reload"       -> [s |-> "reload", who |-> Others(i)]
+      [] istate[i] = "switch"       -> [s |-> "switch", who |-> UpOthers(i)]
+      [] istate[i] = "finish"       -> [s |-> "finish", who |-> UpOthers(i)]
+      [] istate[i] = "backout" /\ record.change = "none"
+                                   -> [s |-> "backout", who |-> UpOthers(i)]
+      [] OTHER                     -> [s |-> None, who |-> {}]
+Acked(i, s, W) == \A m \in W : [step |-> s, from |-> m] \in acks
+\* The awaited members whose acknowledgement cannot come: the member is
+\* down, or neither the request nor its acknowledgement is on its way.
+Stuck(i) ==
+    LET s == Awaited(i).s IN
+    {m \in Awaited(i).who : /\ [step |-> s, from |-> m] \notin acks
+                            /\ ~Up(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs)}
+
+\* The record states a coordinator backs out from: "before commit" only.
+BackoutFrom == IF Flaw = "backoutAfterCommit" THEN {"running", "committed"} ELSE {"running"}
+
+\* Re-encipherment of one record: "secure values rewrapped from cur to new;
+\* clear values copied as they are".
+Rewrap(r) ==
+    CASE r.kind = "secure" /\ Flaw = "wrapWithoutUnwrap" -> [r EXCEPT !.key = NewKey, !.val = Garbled(@)]
+      [] r.kind = "secure"                              -> [r EXCEPT !.key = NewKey]
+      [] Flaw = "encipherClear"                         -> [r EXCEPT !.key = NewKey]
+      [] OTHER                                          -> r
+
+\* The record update u writes to data set d, its blob under key k.
+UpdatedRecord(u, d, k) ==
+    CASE OpOf(u) = "createObject" ->
+           [h |-> dsets[d].seq + 1, kind |-> "secure", key |-> k, val |-> ValueOf(u), attr |-> {}]
+      [] OpOf(u) = "createClear" ->
+           [h |-> dsets[d].seq + 1, kind |-> "clear", key |-> 0, val |-> ValueOf(u), attr |-> {}]
+      [] OpOf(u) = "updateObject" ->
+           LET r == CHOOSE x \in dsets[d].recs : x.h = ClearHandle IN [r EXCEPT !.attr = @ \cup {u}]
+
+\* The disk write of record r to data set d, and its liveUpdate.
+Write(r, d) ==
+    /\ dsets' = [dsets EXCEPT ![d] = Put(@, r)]
+    /\ live' = [m \in Members |-> IF live[m].ds = d THEN Put(live[m], r) ELSE live[m]]
+
+\* The effect of update u is in data set d.
+Present(u, d) ==
+    IF OpOf(u) = "updateObject"
+    THEN \E r \in dsets[d].recs : r.h = ClearHandle /\ u \in r.attr
+    ELSE \E r \in dsets[d].recs : r.val = ValueOf(u)
+
+-----------------------------------------------------------------------------
+Init ==
+    /\ mstate = [m \in Members |-> "serving"]
+    /\ cur = [m \in Members |-> OldKey]
+    /\ new = [m \in Members |-> NewKey]
+    /\ newCommitted = [m \in Members |-> m \notin UncommittedNew]
+    /\ dsets = [d \in DataSets |->
+                  IF d = OldDS
+                  THEN [status |-> "inUse", hdr |-> OldKey, seq |-> 2, recs |-> InitialRecords]
+                  ELSE [status |-> "empty", hdr |-> 0, seq |-> 0, recs |-> {}]]
+    /\ live = [m \in Members |-> [ds |-> OldDS, hdr |-> OldKey, seq |-> 2, recs |-> InitialRecords]]
+    /\ staged = [m \in Members |-> NoCopy]
+    /\ record = [active |-> OldDS, change |-> "none", init |-> None]
+    /\ istate = [m \in Members |-> "idle"]
+    /\ seen = [m \in Members |-> record]
+    /\ coord = None
+    /\ acks = {} /\ delta = {} /\ lost = {}
+    /\ msgs = {} /\ sent = {}
+    /\ upd = [u \in Updates |-> [phase |-> None, at |-> None]]
+    /\ faults = 0
+    /\ everStaged = {} /\ committedEver = FALSE /\ backedOutEver = FALSE
+
+-----------------------------------------------------------------------------
+(* 1. validate: "nothing changes.  Refuse ... if: another coordinated      *)
+(* change is running; any cluster member is not active ... or has a new    *)
+(* register that is not committed or whose MKVP differs from the           *)
+(* initiator's; the target data set is missing, not empty, or the active   *)
+(* one."  The initiator remembers the cluster record it read.              *)
+Refusals(i) ==
+    (IF record.change # "none" THEN {"changeRunning"} ELSE {})
+    \cup (IF \E m \in Members : mstate[m] \notin Operating THEN {"memberNotActive"} ELSE {})
+    \cup (IF \E m \in Members : ~newCommitted[m] THEN {"newNotCommitted"} ELSE {})
+    \cup (IF \E m \in Members : new[m] # new[i] THEN {"newMkvpDiffers"} ELSE {})
+    \cup (IF dsets[Target].status # "empty" THEN {"targetNotEmpty"} ELSE {})
+    \cup (IF record.active = Target THEN {"targetIsActive"} ELSE {})
+
+validate(i) ==
+    /\ i \in Initiators /\ istate[i] = "idle" /\ mstate[i] \in Operating
+    /\ istate' = [istate EXCEPT ![i] = IF Refusals(i) = {} THEN "validate" ELSE "refused"]
+    /\ seen' = [seen EXCEPT ![i] = record]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coord, acks, delta, lost, net, upd,
+                   faults, history>>
+
+(* 2. beginRouting: "the cluster record goes from none to running; every   *)
+(* member finishes any update it is processing and routes its dynamic      *)
+(* updates to the initiator from now on (each acknowledges)."  The         *)
+(* compare-and-set compares the whole record validate read, not only       *)
+(* `change`: an initiator that validated before another's change finished  *)
+(* must lose, for the active data set has moved on since.                  *)
+beginRouting(i) ==
+    \/ /\ istate[i] = "validate" /\ mstate[i] \in Operating
+       /\ IF record = seen[i] \/ Flaw = "noCompareAndSet"
+          THEN /\ record' = [active |-> record.active, change |-> "running", init |-> i]
+               /\ istate' = [istate EXCEPT ![i] = "beginRouting"]
+               /\ coord' = i
+               /\ mstate' = [mstate EXCEPT ![i] = "routing"]
+               /\ acks' = {} /\ delta' = {} /\ lost' = {}
+               /\ SendAll("beginRouting", i, UpOthers(i))
+          ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning
+               /\ UNCHANGED <<record, coord, mstate, acks, delta, lost, net>>
+       /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults, history>>
+    \/ \E x \in msgs :
+       /\ Received(x, "beginRouting", i) /\ ~LocalUpdateAt(i)
+       /\ mstate' = [mstate EXCEPT ![i] = IF record.change = "running" /\ @ = "serving"
+                                          THEN "routing" ELSE @]
+       /\ Reply(x)
+       /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+
+(* 3. reencipher: "every record of the active data set is written to the   *)
+(* target, secure values rewrapped from cur to new; clear values copied as *)
+(* they are."  It starts once every member routes and the initiator has no *)
+(* update of its own in process.  The header gets its MKVP at applyDelta.  *)
+reencipher(i) ==
+    /\ coord = i /\ istate[i] = "beginRouting"
+    /\ Acked(i, "beginRouting", Others(i)) \/ Flaw = "reencipherBeforeAcks"
+    /\ ~LocalUpdateAt(i)
+    /\ dsets' = [dsets EXCEPT ![Target] =
+                   [status |-> "inUse", hdr |-> 0, seq |-> dsets[OldDS].seq,
+                    recs |-> {Rewrap(r) : r \in dsets[OldDS].recs}]]
+    /\ istate' = [istate EXCEPT ![i] = "reencipher"]
+    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, acks, delta, lost, net, upd,
+                   faults, history>>
+
+(* 4. suspend: "dynamic update processing pauses (requests wait)"; the     *)
+(* suspension lasts until resume.                                          *)
+suspend(i) ==
+    /\ coord = i /\ istate[i] = "reencipher"
+    /\ istate' = [istate EXCEPT ![i] = "suspend"]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
+                   upd, faults, history>>
+
+(* 4. applyDelta: "the delta is applied to the target, and the target      *)
+(* header gets the new MKVP."  The token record (the last sequence number  *)
+(* given out) is written with it.                                          *)
+applyDelta(i) ==
+    /\ coord = i /\ istate[i] = "suspend"
+    /\ LET old == dsets[OldDS]
+           moved == {Rewrap(r) : r \in {x \in old.recs : x.h \in delta}}
+       IN dsets' = [dsets EXCEPT ![Target] =
+            [@ EXCEPT !.hdr = NewKey,
+                      !.recs = IF Flaw = "skipDelta" THEN @ ELSE {r \in @ : r.h \notin delta} \cup moved,
+                      !.seq = IF Flaw = "deltaWithoutToken" THEN @ ELSE old.seq]]
+    /\ istate' = [istate EXCEPT ![i] = "applyDelta"]
+    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, acks, delta, lost, net, upd,
+                   faults, history>>
+
+(* 5. reload (phase 1): "each member builds a staged copy from the target  *)
+(* and acknowledges.  It still serves from its live copy under cur."       *)
+Stage(m) ==
+    /\ staged' = [staged EXCEPT ![m] = Image(Target)]
+    /\ everStaged' = everStaged \cup {m}
+    /\ mstate' = [mstate EXCEPT ![m] = "staged"]
+
+reload(i) ==
+    \/ /\ coord = i
+       /\ istate[i] = "applyDelta" \/ (Flaw = "reloadBeforeDelta" /\ istate[i] = "suspend")
+       /\ Stage(i)
+       /\ istate' = [istate EXCEPT ![i] = "reload"]
+       /\ SendAll("reload", i, UpOthers(i))
+       /\ UNCHANGED <<regs, live, dsets, record, seen, coord, acks, delta, lost, upd, faults,
+                      committedEver, backedOutEver>>
+    \/ \E x \in msgs :
+       /\ Received(x, "reload", i)
+       /\ IF record.change = "running"
+          THEN Stage(i) /\ Reply(x)
+          ELSE Consume(x) /\ UNCHANGED <<staged, everStaged, mstate>>  \* a late copy
+       /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, committedEver,
+                      backedOutEver>>
+
+(* 6. commit: "the point of no return: the cluster record goes from        *)
+(* running to committed (durably, first)".  Its second half, the initiator *)
+(* setting its master key and going live on the target, is the            *)
+(* initiator's own `switch`, so a crash between the two is a state here.   *)
+commit(i) ==
+    /\ coord = i /\ istate[i] = "reload"
+    /\ Acked(i, "reload", Others(i)) \/ Flaw = "commitWithoutReloadAcks"
+    /\ lost = {}
+    /\ record.change = "running"
+    /\ record' = [record EXCEPT !.change = "committed"]
+    /\ committedEver' = TRUE
+    /\ istate' = [istate EXCEPT ![i] = "commit"]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, seen, coord, acks, delta, lost, net, upd,
+                   faults, everStaged, backedOutEver>>
+
+(* A member "sets its master key, makes the target active and its staged  *)
+(* copy live" (setMasterKey: new becomes cur, new becomes empty).          *)
+SwitchTo(m) ==
+    /\ cur' = IF Flaw = "switchKeepsKey" THEN cur ELSE [cur EXCEPT ![m] = new[m]]
+    /\ new' = [new EXCEPT ![m] = 0]
+    /\ newCommitted' = [newCommitted EXCEPT ![m] = FALSE]
+    /\ live' = [live EXCEPT ![m] = staged[m]]
+    /\ staged' = [staged EXCEPT ![m] = NoCopy]
+    /\ mstate' = [mstate EXCEPT ![m] = "switched"]
+
+(* 7. switch (phase 2): the coordinator first, then "each member sets its  *)
+(* master key, makes the target active and its staged copy live, and       *)
+(* acknowledges."  From commit on it is retried, never undone.             *)
+switch(i) ==
+    \/ /\ coord = i /\ istate[i] = "commit"
+       /\ IF Switched(i) THEN UNCHANGED <<regs, copies, mstate>>
+                         ELSE staged[i] # NoCopy /\ SwitchTo(i)
+       /\ istate' = [istate EXCEPT ![i] = "switch"]
+       /\ SendAll("switch", i, UpOthers(i))
+       /\ UNCHANGED <<dsets, record, seen, coord, acks, delta, lost, upd, faults, history>>
+    \/ \E x \in msgs :
+       /\ Received(x, "switch", i)
+       /\ CASE Switched(i) ->  \* again: acknowledge again
+                 /\ IF Flaw = "switchAckOnce" THEN Consume(x) ELSE Reply(x)
+                 /\ UNCHANGED <<regs, copies, mstate>>
+            [] record.change = "committed" /\ staged[i] # NoCopy ->
+                 SwitchTo(i) /\ Reply(x)
+            [] OTHER ->  \* a late copy
+                 Consume(x) /\ UNCHANGED <<regs, copies, mstate>>
+       /\ UNCHANGED <<dsets, record, coordination, upd, faults, history>>
+
+(* 8. finish: "the cluster record names the target as active and goes     *)
+(* back to none; optionally the old data set is archived under a new name  *)
+(* (never deleted); routing ends".  "finish waits for the members that are *)
+(* up; a member that is down switches ... when it restarts."              *)
+finish(i) ==
+    \/ /\ coord = i /\ istate[i] = "switch"
+       /\ Acked(i, "switch", UpOthers(i))
+       /\ record.change = "committed"
+       /\ record' = [active |-> IF Flaw = "finishKeepsOld" THEN record.active ELSE Target,
+                     change |-> "none", init |-> None]
+       /\ dsets' = [dsets EXCEPT ![OldDS] = IF Flaw = "deleteOld"
+                                            THEN [@ EXCEPT !.status = "deleted", !.recs = {}]
+                                            ELSE [@ EXCEPT !.status = "archived"]]
+       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+       /\ istate' = [istate EXCEPT ![i] = "finish"]
+       /\ SendAll("finish", i, UpOthers(i))
+       /\ UNCHANGED <<regs, copies, seen, coord, acks, delta, lost, upd, faults, history>>
+    \/ \E x \in msgs :
+       /\ Received(x, "finish", i)
+       /\ mstate' = [mstate EXCEPT ![i] = IF Switched(i) THEN "serving" ELSE @]
+       /\ Reply(x)
+       /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+    \* A switched member whose coordinator was lost once the record went back
+    \* to none (its `finish` may never come) learns the outcome from the record.
+    \/ /\ coord = None /\ record.change = "none" /\ record.active = Target
+       /\ mstate[i] = "switched"
+       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+       /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+
+(* 8. resume: "waiting updates are processed against the new active data  *)
+(* set", once every member that is up has finished.                       *)
+resume(i) ==
+    /\ coord = i /\ istate[i] = "finish"
+    /\ Acked(i, "finish", UpOthers(i))
+    /\ istate' = [istate EXCEPT ![i] = "completed"]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
+                   upd, faults, history>>
+
+(* backout: "Before commit: any refusal, lost member, timeout or error     *)
+(* makes the initiator backout: staged copies are dropped, the target is   *)
+(* marked unusable, routing ends, and the cluster goes on with the old     *)
+(* data set and old key".  The record goes from running to none; then the  *)
+(* coordinator waits for each member that is up.                           *)
+backout(i) ==
+    \/ /\ coord = i /\ record.change \in BackoutFrom
+       /\ \/ istate[i] = "backout"               \* after a timeout, or a takeover
+          \/ istate[i] \in Driving /\ lost # {}  \* memberLost
+       /\ record' = [active |-> record.active, change |-> "none", init |-> None]
+       /\ backedOutEver' = TRUE
+       /\ dsets' = [dsets EXCEPT ![Target].status = "unusable"]
+       /\ staged' = [staged EXCEPT ![i] = NoCopy]
+       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+       /\ istate' = [istate EXCEPT ![i] = "backout"]
+       /\ SendAll("backout", i, UpOthers(i))
+       /\ UNCHANGED <<regs, live, seen, coord, acks, delta, lost, upd, faults, everStaged,
+                      committedEver>>
+    \/ /\ coord = i /\ istate[i] = "backout" /\ record.change = "none"
+       /\ Acked(i, "backout", UpOthers(i))
+       /\ istate' = [istate EXCEPT ![i] = "backedOut"]
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
+                      upd, faults, history>>
+    \/ \E x \in msgs :
+       /\ Received(x, "backout", i)
+       /\ staged' = [staged EXCEPT ![i] = NoCopy]
+       /\ mstate' = [mstate EXCEPT ![i] = IF @ \in {"routing", "staged"} THEN "serving" ELSE @]
+       /\ Reply(x)
+       /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, history>>
+    \* A member whose coordinator was lost once the record went back to none
+    \* with the old data set active learns the outcome from the record.
+    \/ /\ coord = None /\ record.change = "none" /\ record.active = OldDS
+       /\ mstate[i] \in {"routing", "staged"}
+       /\ staged' = [staged EXCEPT ![i] = NoCopy]
+       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+       /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults, history>>
+
+(* The coordinator takes an acknowledgement (`<step>Ack`); one addressed  *)
+(* to a member that no longer coordinates is read and ignored.            *)
+receiveAck(i) ==
+    \E x \in msgs :
+    /\ x.kind = "ack" /\ x.to = i
+    /\ acks' = IF coord = i THEN acks \cup {[step |-> x.step, from |-> x.from]} ELSE acks
+    /\ Consume(x)
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, lost, upd,
+                   faults, history>>
+
+(* timeout: "an initiator's wait for acknowledgements ran out": a request  *)
+(* or its acknowledgement was lost, or the member is down.  Before commit  *)
+(* the coordinator backs out (retries that succeed are a message that was  *)
+(* late, not lost); from commit on "there is no backout, only              *)
+(* roll-forward": the request is sent again (every handler is idempotent). *)
+timeout(i) ==
+    /\ coord = i /\ Stuck(i) # {}
+    /\ IF record.change \in BackoutFrom
+       THEN istate' = [istate EXCEPT ![i] = "backout"] /\ UNCHANGED net
+       ELSE SendAll(Awaited(i).s, i, Stuck(i)) /\ UNCHANGED istate
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, upd,
+                   faults, history>>
+
+(* takeover: "If the initiator is lost, a surviving member (the first by   *)
+(* name) reads the cluster record: running means backout; committed means  *)
+(* it takes over and completes the change."                                *)
+takeover(m) ==
+    /\ coord = None /\ record.change # "none"
+    /\ mstate[m] \in Operating
+    /\ m = FirstByName({x \in Members : mstate[x] \notin {"down", "fenced"}})
+    /\ coord' = m
+    /\ istate' = [istate EXCEPT ![m] = IF record.change \in BackoutFrom THEN "backout" ELSE "commit"]
+    /\ acks' = {}
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, net, upd, faults,
+                   history>>
+
+(* restartCheck: "A member that restarts reads the cluster record to learn *)
+(* the active data set (the target, if a change is committed), then checks *)
+(* its coprocessor against that data set's header: if cur matches it       *)
+(* serves; if a committed new matches it sets the master key first".       *)
+restartCheck(m) ==
+    LET a == RecordActive
+        hdr == dsets[a].hdr
+    IN
+    /\ mstate[m] = "restartCheck"
+    /\ \/ cur[m] = hdr /\ UNCHANGED regs
+       \/ /\ cur[m] # hdr /\ newCommitted[m] /\ new[m] = hdr
+          /\ cur' = [cur EXCEPT ![m] = new[m]]
+          /\ new' = [new EXCEPT ![m] = 0]
+          /\ newCommitted' = [newCommitted EXCEPT ![m] = FALSE]
+    /\ live' = [live EXCEPT ![m] = Image(a)]
+    /\ mstate' = [mstate EXCEPT ![m] = CASE record.change = "none" -> "serving"
+                                         [] a = Target            -> "switched"
+                                         [] OTHER                 -> "routing"]
+    /\ UNCHANGED <<staged, dsets, record, coordination, net, upd, faults, history>>
+
+(* fence: the restart check found no register matching the header:        *)
+(* "otherwise it stays fenced", refusing secure PKCS #11 work.             *)
+fence(m) ==
+    LET hdr == dsets[RecordActive].hdr IN
+    /\ mstate[m] = "restartCheck"
+    /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
+    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+
+-----------------------------------------------------------------------------
+(* Dynamic updates: the phases of docs/protocol.md.                        *)
+
+(* request: member m takes update u.  It processes u itself if the cluster *)
+(* record shows no change (the record is read under the data set's         *)
+(* serialization), and routes it to the coordinator otherwise.             *)
+request(m, u) ==
+    /\ upd[u].phase = None /\ mstate[m] \in Operating /\ ~LocalUpdateAt(m)
+    /\ upd' = [upd EXCEPT ![u] = [phase |-> IF record.change = "none" THEN "request" ELSE "route",
+                                  at |-> m]]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults, history>>
+
+(* apply: the update is written and acknowledged to its caller.  A member  *)
+(* writes its own update to its active data set.  The coordinator writes a *)
+(* routed one "against the active data set" and keeps it in the delta,     *)
+(* unless the suspension holds it: then it waits.                          *)
+apply(m, u) ==
+    /\ mstate[m] \in Operating
+    /\ \/ /\ upd[u] = [phase |-> "request", at |-> m]
+          /\ Write(UpdatedRecord(u, live[m].ds, cur[m]), live[m].ds)
+          /\ UNCHANGED delta
+       \/ /\ upd[u].phase = "route" /\ coord = m /\ istate[m] \notin Suspending
+          /\ LET r == UpdatedRecord(u, record.active, cur[m]) IN
+             /\ Write(r, record.active)
+             /\ delta' = IF record.change = "running" THEN delta \cup {r.h} ELSE delta
+    /\ upd' = [upd EXCEPT ![u].phase = "ack"]
+    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, coord, acks, lost, net, faults,
+                   history>>
+
+-----------------------------------------------------------------------------
+(* The environment: docs/protocol.md "Environment events".                 *)
+
+Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
+
+(* crash: the member loses its in-store copies and its memory; DASD and    *)
+(* the coprocessor registers are durable.  The group reports it lost.      *)
+(* Its own update in process, and the routed updates a lost coordinator    *)
+(* had not acknowledged, "are reported to their callers as of unknown      *)
+(* outcome".                                                               *)
+crash(m) ==
+    /\ Up(m) /\ Fault("crash")
+    /\ mstate' = [mstate EXCEPT ![m] = "down"]
+    /\ live' = [live EXCEPT ![m] = NoCopy]
+    /\ staged' = [staged EXCEPT ![m] = NoCopy]
+    /\ istate' = [istate EXCEPT ![m] = "idle"]
+    /\ coord' = IF coord = m THEN None ELSE coord
+    /\ lost' = IF record.change # "none" THEN lost \cup {m} ELSE lost
+    /\ upd' = [u \in Updates |->
+                 IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
+                 THEN [upd[u] EXCEPT !.phase = "unknown"] ELSE upd[u]]
+    /\ msgs' = {x \in msgs : x.to # m}
+    /\ UNCHANGED <<regs, dsets, record, seen, acks, delta, sent, history>>
+
+(* restart: the member comes back and runs its restartCheck. *)
+restart(m) ==
+    /\ mstate[m] = "down"
+    /\ mstate' = [mstate EXCEPT ![m] = "restartCheck"]
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+
+drop(x) ==
+    /\ x \in msgs /\ Fault("drop")
+    /\ msgs' = msgs \ {x}
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, history>>
+
+\* A copy of a message sent earlier arrives (again, or late).
+duplicate(x) ==
+    /\ x \in sent \ msgs /\ Up(x.to) /\ Fault("duplicate")
+    /\ msgs' = msgs \cup {x}
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, history>>
+
+-----------------------------------------------------------------------------
+\* Nothing in flight: no change in the record, nobody driving or restarting,
+\* no message on its way, routing over at every member that is up.
+Quiescent ==
+    /\ record.change = "none"
+    /\ msgs = {}
+    /\ \A m \in Members : istate[m] \in Resting /\ mstate[m] \in {"down", "serving", "fenced"}
+
+\* ... and no dynamic update in process or waiting.
+Settled == Quiescent /\ \A u \in Updates : upd[u].phase \notin {"request", "route"}
+
+\* The protocol's steps, weakly fair; a restart belongs to them ("members
+\* come back").  The environment's steps are not fair.
+Protocol ==
+    \E m \in Members :
+        \/ validate(m) \/ beginRouting(m) \/ reencipher(m) \/ suspend(m) \/ applyDelta(m)
+        \/ reload(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
+        \/ receiveAck(m) \/ timeout(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
+        \/ restart(m) \/ \E u \in Updates : apply(m, u)
+
+Environment ==
+    \/ \E m \in Members : crash(m) \/ \E u \in Updates : request(m, u)
+    \/ \E x \in msgs : drop(x)
+    \/ \E x \in sent : duplicate(x)
+
+\* A settled system may rest; any other state without a step is a deadlock.
+Done == Settled /\ UNCHANGED vars
+
+Next == Protocol \/ Environment \/ Done
+
+Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol)
+
+-----------------------------------------------------------------------------
+(* Invariants: DESIGN.md "Invariants", one operator each.                  *)
+
+Images == {Image(d) : d \in DataSets} \cup {live[m] : m \in Members} \cup {staged[m] : m \in Members}
+
+\* "every acknowledged dynamic update is in the data set that ends up
+\* active": the one the cluster record names (the target once committed).
+NoLostUpdate ==
+    \A u \in Updates : upd[u].phase = "ack" => Present(u, RecordActive)
+
+\* "a serving member's cur MKVP equals the MKVP of its live copy and of its
+\* active data set's header, and every secure blob in its live copy is
+\* under that MKVP."
+KeyAgreement ==
+    \A m \in Members : mstate[m] \in Operating =>
+        /\ cur[m] = live[m].hdr
+        /\ live[m].hdr = dsets[live[m].ds].hdr
+        /\ \A r \in live[m].recs : r.kind = "secure" => r.key = cur[m]
+
+\* "during a change only the initiator writes TKDS data sets": once the
+\* target is being written, no member has an update of its own in process
+\* (the coordinator writes routed updates in single steps).
+SingleWriter ==
+    (record.change # "none" /\ dsets[Target].status = "inUse") =>
+        \A u \in Updates : upd[u].phase # "request"
+
+\* "at most one coordinated change runs per cluster."
+OneChangeAtATime ==
+    Cardinality({m \in Members : istate[m] \in Driving}) <= 1
+
+\* "the target is active nowhere before the delta is applied" (applyDelta
+\* writes the MKVP into the target's header): not in the cluster record,
+\* not at any member.
+NoEarlyActivation ==
+    dsets[Target].hdr # NewKey =>
+        /\ RecordActive # Target
+        /\ \A m \in Members : ~Switched(m)
+
+\* "no member switches before every member has staged the target."
+StagedBeforeSwitch ==
+    (\E m \in Members : Switched(m)) => Members \subseteq everStaged
+
+\* No backout once the record went to committed (a change backs out once
+\* at most, and only from running).
+NoBackoutAfterCommit ==
+    ~(committedEver /\ backedOutEver)
+
+\* "the change never alters the old data set other than by the routed
+\* updates, and never deletes it": it stays, its header and every blob
+\* under the old key.
+OldDataSetPreserved ==
+    /\ dsets[OldDS].status \in {"inUse", "archived"}
+    /\ dsets[OldDS].hdr = OldKey
+    /\ \A r \in dsets[OldDS].recs : r.kind = "secure" => r.key = OldKey
+
+\* "once nothing is in flight, every member that is up is on (target, new
+\* key), or every one on (old data set, old key), or fenced; and the
+\* cluster record agrees."
+AllOn(d, k) ==
+    \A m \in Members : mstate[m] \in {"down", "fenced"} \/ (live[m].ds = d /\ cur[m] = k)
+SettledOutcome ==
+    Quiescent =>
+        \/ AllOn(Target, NewKey) /\ record.active = Target
+        \/ AllOn(OldDS, OldKey) /\ record.active = OldDS
+
+\* "every secure key has the same value (same key check value) after":
+\* wherever a secure object's handle appears, its value is the same.
+SecureValuesPreserved ==
+    \A i1, i2 \in Images : \A r1 \in i1.recs, r2 \in i2.recs :
+        (r1.h = r2.h /\ r1.kind = "secure") => r2.val = r1.val
+
+\* "a clear key object is not enciphered and a change leaves it
+\* byte-for-byte as it was": never wrapped, its value the one it was made with.
+ClearObjectsUnchanged ==
+    \A img \in Images : \A r \in img.recs :
+        r.kind = "clear" => r.key = 0 /\ r.val \in ClearValues
+
+\* Handles are unique in every data set and copy, and none is beyond the
+\* token's last sequence number, so the next one given out is fresh.
+UniqueHandles ==
+    \A img \in Images : \A r1, r2 \in img.recs :
+        /\ r1.h = r2.h => r1 = r2
+        /\ r1.h <= img.seq
+
+\* "with members that stay up and messages that are delivered, the change
+\* ends and updates resume": faults are bounded, and once they are spent
+\* the fair protocol steps settle the cluster again, and again.
+EventuallySettled == []<>Settled
+
+TypeOK ==
+    /\ mstate \in [Members -> MemberStates]
+    /\ istate \in [Members -> InitiatorStates]
+    /\ cur \in [Members -> {OldKey, NewKey}] /\ new \in [Members -> {0, NewKey}]
+    /\ newCommitted \in [Members -> BOOLEAN]
+    /\ record.change \in {"none", "running", "committed"} /\ record.active \in DataSets
+    /\ coord \in Members \cup {None}
+    /\ lost \subseteq Members /\ everStaged \subseteq Members
+    /\ faults \in 0..FaultBudget
+
+\* For models/refused.cfg: when validate refuses, no change starts and no
+\* data set or register changes.
+RefusalChangesNothing ==
+    /\ record = [active |-> OldDS, change |-> "none", init |-> None]
+    /\ dsets[Target].status = "empty"
+    /\ \A m \in Members : cur[m] = OldKey /\ new[m] = NewKey
+=============================================================================

