@@ -198,6 +198,10 @@ function compose(probe?: Probe) {
       const sent = awaited(context.initiator.context).map((to) => ({ type: message, from: self, to }));
       return { ...context, network: addMessages(current, sent) };
     }
+    if (effect.type === 'partitionSilent') {
+      const silent = (effect.params as { members: readonly string[] }).members;
+      return silent.reduce((c, name) => (isUp(c.members[name]!) ? toMember(c, name, { type: 'crash' }) : c), context);
+    }
     if (effect.type === 'fence') {
       return Object.keys(context.members).reduce((c, name) => toMember(c, name, { type: 'fence' }), context);
     }

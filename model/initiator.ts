@@ -90,6 +90,9 @@ const memberOf = (event: InitiatorEvent): string => ('member' in event ? event.m
 /** An effect the cluster view carries out; nothing to do in the statechart itself. */
 const effect = () => {};
 
+/** The members still silent after the retry budget are cut off from the group (DESIGN.md). */
+const partitionSilent = { type: 'partitionSilent', params: ({ context }: { context: InitiatorContext }) => ({ members: awaited(context) }) } as const;
+
 export const initiatorMachine = setup({
   types: {
     context: {} as InitiatorContext,
@@ -130,6 +133,7 @@ export const initiatorMachine = setup({
       event.type === 'takeover' ? { self: event.member, record: event.record, lost: withItem(context.lost, context.self) } : {},
     ),
     send: (_: unknown, _params: { message: Request }) => {},
+    partitionSilent: (_: unknown, _params: { members: readonly string[] }) => {},
     routeSelf: effect,
     stageSelf: effect,
     switchSelf: effect,
@@ -166,6 +170,7 @@ export const initiatorMachine = setup({
       on: {
         validated: { target: 'beforeCommit', actions: 'recordRunning' },
         refuse: { target: 'refused', actions: 'refuseChange' },
+        memberLost: { target: 'refused', actions: 'refuseChange' },
         crash: { target: 'down' },
       },
     },
@@ -193,7 +198,7 @@ export const initiatorMachine = setup({
             update: { actions: 'recordDelta' },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'beginRouting' } }] },
-              { target: '#initiator.backout', actions: 'expelUnacked' },
+              { target: '#initiator.backout', actions: [partitionSilent, 'expelUnacked'] },
             ],
           },
         },
@@ -223,7 +228,7 @@ export const initiatorMachine = setup({
             reloadAck: { actions: 'markAcked' },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'reload' } }] },
-              { target: '#initiator.backout', actions: 'expelUnacked' },
+              { target: '#initiator.backout', actions: [partitionSilent, 'expelUnacked'] },
             ],
           },
         },
@@ -254,7 +259,7 @@ export const initiatorMachine = setup({
             memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'switch' } }] },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'switch' } }] },
-              { actions: 'expelUnacked' },
+              { actions: [partitionSilent, 'expelUnacked'] },
             ],
           },
         },
@@ -267,7 +272,7 @@ export const initiatorMachine = setup({
             memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'finish' } }] },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'finish' } }] },
-              { actions: 'expelUnacked' },
+              { actions: [partitionSilent, 'expelUnacked'] },
             ],
           },
         },
