@@ -96,6 +96,8 @@ export class Coordinator {
   #cursor: Handle | null = null;
   #fanout: Fanout | null = null;
   #nextStep: number | null = null; // the scheduled action of the next step (cancelled by backout and fence)
+  /** The other members of the change, with the incarnation each was in when it validated. */
+  #participants = new Map<string, number>();
   #open: { step: StepName; tick: number; wall: number } | null = null;
 
   private constructor(cluster: Cluster, member: Member, change: string, old: string, target: string) {
@@ -142,6 +144,7 @@ export class Coordinator {
       return { change, refusals };
     }
     const co = new Coordinator(cluster, member, change, member.active, target);
+    co.#participants = new Map(cluster.names().filter((n) => n !== member.name).map((n) => [n, cluster.sysplex.incarnation(n)]));
     co.#setPhase('validate');
     co.#next('beginRouting', () => co.beginRouting());
     return { change, refusals };
@@ -154,11 +157,11 @@ export class Coordinator {
   static takeover(cluster: Cluster, member: Member, record: ClusterRecord): void {
     const co = new Coordinator(cluster, member, record.changeId!, record.active, record.target!);
     const rollForward = record.change === 'committed';
+    co.#routingStarted = true; // the change runs: the record says so
     co.#setPhase(rollForward ? 'switch' : 'backout');
     cluster.emit({ event: 'takeover', actor: member.name, change: co.change, from: record.initiator!, record: rollForward ? 'committed' : 'running', then: rollForward ? 'rollForward' : 'backout' });
     cluster.hooks.stepStarting('takeover', member.name);
     if (!co.#alive()) return;
-    co.#routingStarted = true;
     co.suspended = true; // updates wait until `resume`
     if (record.initiator !== member.name) {
       co.#takingOver = true;
@@ -201,6 +204,7 @@ export class Coordinator {
     this.#member.routing = true;
     this.#member.change = this.change;
     c.emit({ event: 'beginRouting', actor: this.me, change: this.change });
+    if (this.#participantLost()) return;
     this.#fanOut('beginRouting', 'beginRouting', {}, () => {
       this.#done('beginRouting', { members: c.sysplex.group(), active: this.old, target: this.target });
       this.#next('reencipher', () => this.reencipher());
@@ -273,6 +277,7 @@ export class Coordinator {
     if (!this.#enter('reload')) return;
     const c = this.#cluster;
     const m = this.#member;
+    if (this.#participantLost()) return;
     m.staged = m.readCopy(this.target);
     c.emit({ event: 'reload', actor: this.me, change: this.change, dataSet: this.target, mkvp: m.staged.mkvp, records: m.staged.size });
     this.#fanOut('reload', 'reload', { target: this.target, mkvp: m.staged.mkvp }, () => {
@@ -284,6 +289,7 @@ export class Coordinator {
   /** `commit`: the point of no return. Record running -> committed first; then this member switches. */
   commit(): void {
     if (!this.#enter('commit')) return;
+    if (this.#participantLost()) return;
     const c = this.#cluster;
     const record = c.dasd.readClusterRecord();
     try {
@@ -318,6 +324,7 @@ export class Coordinator {
         const ok = c.dasd.compareAndSetClusterRecord(record, { active: this.target, change: 'none', initiator: null, target: null, changeId: null }, { by: this.me });
         if (!ok) return this.#abandon('the cluster record changed under finish');
       }
+      this.#decide('completed');
       this.#archive();
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
@@ -392,6 +399,7 @@ export class Coordinator {
       this.#closeStep();
       return this.fence(`backout could not finish: ${e.message}`);
     }
+    this.#decide('backedOut');
     m.routing = false;
     m.change = null;
     c.emit({ event: 'backout', actor: this.me, change: this.change });
@@ -408,9 +416,18 @@ export class Coordinator {
     this.#setPhase('fenced');
     for (const req of this.#waiting.splice(0)) this.#member.answer(req, { ok: false, reason: 'fenced' });
     this.#member.fence(this.change, reason);
-    c.outcomes.set(this.change, 'fenced');
-    c.emit({ event: 'outcome', actor: this.me, change: this.change, outcome: 'fenced' });
+    this.#decide('fenced');
     this.#fanOut('fence', 'fence', { reason }, () => { this.#member.coordinator = null; });
+  }
+
+  /**
+   * This initiator goes down before `beginRouting` wrote the cluster record: the change never
+   * began, nothing is left to undo and no one will take it over; it ends as backed out.
+   */
+  lostBeforeStart(): void {
+    if (this.#routingStarted) return;
+    this.#cancelFanout();
+    this.#end('backedOut');
   }
 
   // ---- updates, acknowledgements, membership ----
@@ -508,16 +525,36 @@ export class Coordinator {
   }
 
   #end(outcome: Outcome): void {
-    const c = this.#cluster;
     this.#setPhase(outcome === 'refused' ? 'refused' : outcome === 'completed' ? 'completed' : 'backedOut');
     this.#member.coordinator = null;
+    this.#decide(outcome);
+  }
+
+  /** The outcome is decided (by the durable record write that settles it): told once per change. */
+  #decide(outcome: Outcome): void {
+    const c = this.#cluster;
+    if (c.outcomes.has(this.change)) return;
     c.outcomes.set(this.change, outcome);
     c.emit({ event: 'outcome', actor: this.me, change: this.change, outcome });
   }
 
+  /**
+   * Before commit every member of the change must still be the incarnation that validated (a
+   * member that left the group, even if it came back, lost its part): if not, back out. True if so.
+   */
+  #participantLost(): boolean {
+    if (this.committed) return false;
+    const lost = [...this.#participants].find(([n, inc]) => this.#cluster.sysplex.incarnation(n) !== inc);
+    if (lost) this.backout(`member ${lost[0]} lost before commit`);
+    return lost !== undefined;
+  }
+
   #fanOut(step: Fanout['step'], type: MessageType, body: object, done: () => void): void {
     const c = this.#cluster;
-    const targets = c.sysplex.group().filter((n) => n !== this.me);
+    // Before commit the request goes to the members of the change; from commit on (and in backout
+    // and fence) to every member in the group now.
+    const preCommit = step === 'beginRouting' || step === 'reload';
+    const targets = preCommit ? [...this.#participants.keys()] : c.sysplex.group().filter((n) => n !== this.me);
     const f: Fanout = { step, type, body, waiting: new Set(targets), tries: new Map(), timer: null, done };
     this.#fanout = f;
     for (const m of targets) this.#send(f, m);

@@ -361,9 +361,14 @@ export class Member {
         }
         return ack('backoutAck');
       }
-      case 'fence':
+      case 'fence': {
+        // Only from the initiator the record names (or one that is gone): a fenced initiator that
+        // was taken over since must not fence the member that now finishes its backout.
+        const record = c.dasd.readClusterRecord();
+        if (record.changeId !== m.change || (record.initiator !== m.from && c.sysplex.inGroup(record.initiator!) && !c.member(record.initiator!).fenced)) return;
         this.fence(m.change, body.reason as string);
         return ack('fenceAck');
+      }
       case 'beginRoutingAck': case 'reloadAck': case 'switchAck': case 'finishAck': case 'backoutAck': case 'fenceAck':
         this.coordinator?.acknowledged(m);
         return;
@@ -387,12 +392,16 @@ export class Member {
     this.coordinator?.memberJoined(joined);
   }
 
-  /** DESIGN.md: if the initiator is lost, the first surviving member by name reads the record and takes over. */
+  /**
+   * DESIGN.md: if the initiator is lost, the first surviving member by name reads the record and
+   * takes over. An initiator that is fenced (its backout could not finish) counts as lost too: a
+   * member that comes back later finishes the backout from the record.
+   */
   maybeTakeover(): void {
     const c = this.#cluster;
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none' || this.coordinator || this.fenced || this.phase !== 'up') return;
-    const initiatorGone = !c.sysplex.inGroup(record.initiator!) || record.initiator === this.name;
+    const initiatorGone = !c.sysplex.inGroup(record.initiator!) || c.member(record.initiator!).fenced || record.initiator === this.name;
     if (!initiatorGone) return;
     if (record.initiator !== this.name && c.takeoverCandidate() !== this.name) return;
     Coordinator.takeover(c, this, record);
@@ -405,6 +414,7 @@ export class Member {
     const c = this.#cluster;
     if (this.phase === 'down') return;
     this.#unknownOutcomes(null);
+    this.coordinator?.lostBeforeStart();
     this.phase = 'down';
     this.coordinator = null;
     this.initiatorStep = null;

@@ -356,7 +356,7 @@ export class Simulation {
         ...(m.live ? [{ member: m.name, kind: 'live' as const, copy: m.live }] : []),
         ...(m.staged ? [{ member: m.name, kind: 'staged' as const, copy: m.staged }] : []),
       ]),
-      coordinators: members.filter((m) => m.coordinator?.running).map((m) => ({ member: m.name, change: m.coordinator!.change })),
+      coordinators: members.filter((m) => m.coordinator?.running && m.coordinator.phase !== 'fenced').map((m) => ({ member: m.name, change: m.coordinator!.change })),
       kcv: (blob) => this.#auditor.kcv(blob),
       originals: this.#originals,
       acked: this.#acked.map((id): AckedUpdate => {
