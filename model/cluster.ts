@@ -21,6 +21,7 @@ export interface Part<C> {
 }
 
 export type MessageType = Request | Ack | 'routeUpdate';
+export type Outcome = 'completed' | 'backedOut' | 'refused';
 
 /** A message in flight (sysplex messaging); `id` names the update a routeUpdate carries. */
 export interface Message {
@@ -137,6 +138,16 @@ const messageOf = (event: ClusterEvent): Message | null => {
 
 const memberOf = (event: ClusterEvent): string => ('member' in event ? event.member : '');
 
+/** The outcome, once decided: the initiator reached it, or was lost after the record write deciding it. */
+export function outcomeOf(context: ClusterContext): Outcome | null {
+  const { value, context: initiator } = context.initiator;
+  if (value === 'completed' || value === 'backedOut' || value === 'refused') return value;
+  if (value === 'down' && initiator.record.change === 'none') {
+    return initiator.record.active === 'target' ? 'completed' : 'backedOut';
+  }
+  return null;
+}
+
 function initiatorEventOf(context: ClusterContext, event: ClusterEvent): InitiatorEvent | null {
   switch (event.type) {
     case 'startChange':
@@ -202,9 +213,6 @@ function compose(probe?: Probe) {
       const silent = (effect.params as { members: readonly string[] }).members;
       return silent.reduce((c, name) => (isUp(c.members[name]!) ? toMember(c, name, { type: 'crash' }) : c), context);
     }
-    if (effect.type === 'fence') {
-      return Object.keys(context.members).reduce((c, name) => toMember(c, name, { type: 'fence' }), context);
-    }
     return context;
   };
 
@@ -230,14 +238,15 @@ function compose(probe?: Probe) {
     }
   };
 
-  /** A member left: messages from and to it are lost; the initiator learns it, or a survivor takes over. */
+  /** A member left: messages to it are lost; the initiator learns it, or a survivor takes over. */
   const leaveGroup = (context: ClusterContext, name: string): ClusterContext => {
-    const network = context.network.filter((m) => m.to !== name && m.from !== name);
+    const network = context.network.filter((m) => m.to !== name);
     const after = { ...context, network };
     if (name !== context.initiator.context.self) return toInitiator(after, { type: 'memberLost', member: name });
     const down = toInitiator(after, { type: 'crash' });
     const survivor = Object.keys(down.members).find((m) => m !== name && isUp(down.members[m]!));
-    if (!survivor) return down;
+    // DESIGN.md: a takeover reads running (backout) or committed (roll forward); none needs none
+    if (!survivor || down.initiator.context.record.change === 'none') return down;
     return toInitiator(down, { type: 'takeover', member: survivor, record: down.initiator.context.record });
   };
 
@@ -261,7 +270,7 @@ function compose(probe?: Probe) {
       case 'restart':
         return toMember(context, event.member, { type: 'restart', record: context.initiator.context.record });
       case 'update':
-        return toMember({ ...context, updates: context.updates + 1 }, event.member, { type: 'update', id: `u${context.updates + 1}` });
+        return toMember({ ...context, updates: context.updates + 1 }, event.member, { type: 'update', id: `u${context.updates + 1}`, record: context.initiator.context.record });
       default: {
         const local = initiatorEventOf(context, event);
         return local ? toInitiator(context, local) : context;
@@ -296,7 +305,7 @@ export const clusterMachine = setup({
       return part !== undefined && isUp(part);
     },
     memberDown: ({ context, event }) => context.members[memberOf(event)]?.value === 'down',
-    initiatorReached: ({ context }, params: { outcome: string }) => context.initiator.value === params.outcome,
+    decided: ({ context }, params: { outcome: Outcome }) => outcomeOf(context) === params.outcome,
   },
   actions: {
     step: assign(({ context, event }) => applyClusterEvent(context, event)),
@@ -339,10 +348,9 @@ export const clusterMachine = setup({
         update: { guard: and(['memberUp', 'updatesLeft']), actions: 'step' },
       },
       always: [
-        { guard: { type: 'initiatorReached', params: { outcome: 'completed' } }, target: 'completed' },
-        { guard: { type: 'initiatorReached', params: { outcome: 'backedOut' } }, target: 'backedOut' },
-        { guard: { type: 'initiatorReached', params: { outcome: 'fenced' } }, target: 'fenced' },
-        { guard: { type: 'initiatorReached', params: { outcome: 'refused' } }, target: 'refused' },
+        { guard: { type: 'decided', params: { outcome: 'completed' } }, target: 'completed' },
+        { guard: { type: 'decided', params: { outcome: 'backedOut' } }, target: 'backedOut' },
+        { guard: { type: 'decided', params: { outcome: 'refused' } }, target: 'refused' },
       ],
     },
     completed: {
@@ -351,10 +359,6 @@ export const clusterMachine = setup({
     },
     backedOut: {
       description: 'Outcome: every member that is up runs on the old data set under the old key.',
-      on: { restart: { guard: 'memberDown', actions: 'step' } },
-    },
-    fenced: {
-      description: 'Outcome: backout could not finish; the members that are up refuse secure work.',
       on: { restart: { guard: 'memberDown', actions: 'step' } },
     },
     refused: {
@@ -372,7 +376,7 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
   memberUp: 'Only a member that is up can crash or take a request.',
   memberDown: 'Only a member that is down can restart.',
-  initiatorReached: "The initiator's statechart reached this outcome.",
+  decided: "The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).",
 };
 
 /** One line per event: the DESIGN.md or protocol.md sentence it models. */
@@ -384,7 +388,7 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   applyDeltaDone: 'The initiator applied the delta to the target.',
   commitDone: 'The initiator runs on the target under the new key.',
   timeout: "The initiator's wait for acknowledgements runs out.",
-  ioError: 'A data set or cluster record write of the initiator fails (a fault).',
+  ioError: 'A data set write of the initiator fails during reencipher or applyDelta (a fault).',
   beginRouting: 'Delivery of beginRouting to a member.',
   beginRoutingAck: "Delivery of a member's beginRoutingAck to the initiator.",
   reload: 'Delivery of reload to a member.',

@@ -111,9 +111,9 @@ export const initiatorMachine = setup({
     // NoLostUpdate, NoEarlyActivation: reload only once the whole delta is in the target.
     wholeDeltaApplied: ({ context, event }) =>
       event.type === 'applyDeltaDone' && context.delta.every((id) => event.applied.includes(id)),
-    // takeover: the cluster record decides between roll-forward and backout.
+    // takeover: only a record that shows a change is taken over; it decides roll-forward or backout.
+    changeUnderway: ({ event }) => event.type === 'takeover' && event.record.change !== 'none',
     changeCommitted: ({ context }) => context.record.change === 'committed',
-    targetActive: ({ context }) => context.record.active === 'target',
   },
   actions: {
     startRequest: assign({ acked: [], retries: 0 }),
@@ -198,7 +198,7 @@ export const initiatorMachine = setup({
             update: { actions: 'recordDelta' },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'beginRouting' } }] },
-              { target: '#initiator.backout', actions: [partitionSilent, 'expelUnacked'] },
+              { target: '#initiator.backout' },
             ],
           },
         },
@@ -223,12 +223,12 @@ export const initiatorMachine = setup({
         reload: {
           description: 'Step 5 (phase 1): each member, the initiator too, builds a staged copy from the target and acknowledges.',
           entry: ['startRequest', 'stageSelf', { type: 'send', params: { message: 'reload' } }],
-          always: { guard: 'allMembersStaged', target: '#initiator.rollForward', actions: 'recordCommitted' },
+          always: { guard: 'allMembersStaged', target: '#initiator.rollForward', actions: ['recordCommitted', 'switchSelf'] },
           on: {
             reloadAck: { actions: 'markAcked' },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'reload' } }] },
-              { target: '#initiator.backout', actions: [partitionSilent, 'expelUnacked'] },
+              { target: '#initiator.backout' },
             ],
           },
         },
@@ -245,9 +245,9 @@ export const initiatorMachine = setup({
       },
       states: {
         commit: {
-          description: 'Step 6: the record went running -> committed (durably, first); the initiator sets its master key, makes the target active and its staged copy live.',
+          description: 'Step 6: the point of no return: the record went running -> committed (durably, first), then the initiator set its master key and made the target active and its staged copy live.',
           on: {
-            commitDone: { target: 'switch', actions: 'switchSelf' },
+            commitDone: { target: 'switch' },
           },
         },
         switch: {
@@ -293,7 +293,7 @@ export const initiatorMachine = setup({
         memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'backout' } }] },
         timeout: [
           { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'backout' } }] },
-          { target: 'fenced' },
+          { actions: [partitionSilent, 'expelUnacked'] },
         ],
         ioError: { target: 'fenced' },
         crash: { target: 'down', actions: 'reportUnknownOutcome' },
@@ -305,20 +305,19 @@ export const initiatorMachine = setup({
     },
     fenced: {
       type: 'final',
-      description: 'Outcome: backout could not finish; the members refuse secure PKCS #11 work rather than run with mixed keys.',
+      description: 'Outcome: backout could not finish (a data set or cluster record write failed); the members refuse secure PKCS #11 work rather than run with mixed keys.',
       entry: 'fence',
     },
     down: {
       description: 'The member playing the initiator is lost; updates it had not acknowledged have an unknown outcome.',
       on: {
-        takeover: { target: 'takeover', actions: 'readClusterRecord' },
+        takeover: { guard: 'changeUnderway', target: 'takeover', actions: 'readClusterRecord' },
       },
     },
     takeover: {
-      description: 'The first surviving member by name reads the cluster record: committed means roll forward, running means backout.',
+      description: 'The first surviving member by name reads the cluster record: committed means roll forward (switch, finish), running means backout.',
       always: [
         { guard: 'changeCommitted', target: 'rollForward.switch', actions: 'switchSelf' },
-        { guard: 'targetActive', target: 'rollForward.finish' },
         { target: 'backout' },
       ],
     },
@@ -334,7 +333,7 @@ export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> =
   reencipherDone: 'The last record of the active data set is in the target.',
   applyDeltaDone: 'The delta (the ids it carries) is in the target; its header has the new MKVP.',
   reloadAck: 'A member holds a staged copy of the target.',
-  commitDone: 'The initiator runs on the target under the new key.',
+  commitDone: 'The commit step is over: phase 2 (switch) starts.',
   switchAck: 'A member runs on the target under the new key.',
   finishAck: 'A member stopped routing and serves the new active data set.',
   backoutAck: 'A member dropped its staged copy and stopped routing.',
@@ -351,11 +350,11 @@ export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> =
 export const initiatorGuards: Readonly<Record<string, string>> = {
   allRoutingAcked: 'Re-encipherment starts only once every member that is up routes its updates to the initiator (SingleWriter).',
   allMembersStaged: 'Commit only once every member that is up holds a staged copy of the target (StagedBeforeSwitch).',
-  allSwitched: 'finish only once every member that is up acknowledged switch (or was expelled after the retry budget).',
+  allSwitched: 'finish only once every member that is up acknowledged switch (a member silent after the retry budget is expelled).',
   allFinished: 'The change completes once every member that is up acknowledged finish.',
-  allBackedOut: 'Backout ends once every member that is up acknowledged backout.',
-  retriesLeft: 'A request is sent again at most RETRY_BUDGET times; then the silent members count as lost.',
+  allBackedOut: 'Backout ends once every member that is up acknowledged backout (a member silent after the retry budget is expelled).',
+  retriesLeft: 'A request is sent again at most RETRY_BUDGET times; then a silent member counts as lost: backout before commit, expelled from the group after it.',
   wholeDeltaApplied: 'reload only once every routed update is in the target (NoLostUpdate, NoEarlyActivation).',
-  changeCommitted: 'A takeover that reads committed rolls forward (NoBackoutAfterCommit).',
-  targetActive: 'A takeover that reads none with the target active finishes the change.',
+  changeUnderway: 'A survivor takes over only when the record shows a change running or committed (a change decided by its last record write needs no one).',
+  changeCommitted: 'A takeover that reads committed rolls forward; one that reads running backs out (NoBackoutAfterCommit).',
 };

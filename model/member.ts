@@ -30,7 +30,7 @@ export type MemberEvent =
   | { type: 'switch' }
   | { type: 'finish' }
   | { type: 'backout' }
-  | { type: 'update'; id: string }
+  | { type: 'update'; id: string; record: RecordView }
   | { type: 'liveUpdate'; id: string }
   | { type: 'fence' }
   | { type: 'crash' }
@@ -55,6 +55,7 @@ export const memberMachine = setup({
     nextMatchesActive: ({ context }) => context.next === expectedKey(context),
     changeRunning: ({ context }) => context.record.change === 'running',
     changeCommitted: ({ context }) => context.record.change === 'committed',
+    changeUnderway: ({ event }) => event.type === 'update' && event.record.change !== 'none',
   },
   actions: {
     stageTarget: assign({ staged: true }),
@@ -91,7 +92,7 @@ export const memberMachine = setup({
           description: 'Normal operation: it writes the disk copy of its updates itself and tells the others (liveUpdate).',
           on: {
             beginRouting: { target: 'routing', actions: { type: 'acknowledge', params: { message: 'beginRouting' } } },
-            update: { actions: 'writeUpdate' },
+            update: [{ guard: 'changeUnderway', target: 'routing', actions: 'routeUpdate' }, { actions: 'writeUpdate' }],
             liveUpdate: { actions: 'applyLiveUpdate' },
             finish: { actions: { type: 'acknowledge', params: { message: 'finish' } } },
             backout: { actions: { type: 'acknowledge', params: { message: 'backout' } } },
@@ -162,7 +163,7 @@ export const memberEvents: Readonly<Record<MemberEvent['type'], string>> = {
   switch: 'The initiator asks it to set its master key and make the target active and its staged copy live.',
   finish: 'The initiator ends routing: the record names the target active.',
   backout: 'The initiator backs out: drop the staged copy, end routing.',
-  update: 'A dynamic update request (create, update, destroy a token object; create or delete a token) reaches it.',
+  update: 'A dynamic update request (create, update, destroy a token object; create or delete a token) reaches it; it reads the cluster record first.',
   liveUpdate: 'The writer of an update tells it to apply the update to its live copy.',
   fence: 'Backout could not finish: it must refuse secure work rather than run with mixed keys.',
   crash: 'It crashes or is partitioned out of the group.',
@@ -175,4 +176,5 @@ export const memberGuards: Readonly<Record<string, string>> = {
   nextMatchesActive: "A committed new MKVP equals that header: set the master key first, then serve (KeyAgreement).",
   changeRunning: 'The record says running: rejoin the change routing updates to the initiator.',
   changeCommitted: 'The record says committed: the target is active; rejoin as switched, waiting for finish.',
+  changeUnderway: 'An update taken while the record shows a change routes to the initiator, even before beginRouting arrives (SingleWriter).',
 };

@@ -5,7 +5,7 @@
 import { ACKS, type InitiatorContext, type InitiatorEvent } from './initiator.ts';
 import type { MemberEvent } from './member.ts';
 import { RECORD_READINGS } from './record.ts';
-import type { ClusterContext, ClusterEvent } from './cluster.ts';
+import { leafOf, type ClusterContext, type ClusterEvent } from './cluster.ts';
 
 /** Dynamic updates per generated path. */
 export const UPDATE_BOUND = 1;
@@ -42,7 +42,7 @@ export function memberSupply(): MemberEvent[] {
     { type: 'switch' },
     { type: 'finish' },
     { type: 'backout' },
-    { type: 'update', id: 'u1' },
+    ...RECORD_READINGS.slice(0, 2).map((record) => ({ type: 'update' as const, id: 'u1', record })),
     { type: 'liveUpdate', id: 'u1' },
     { type: 'fence' },
     { type: 'crash' },
@@ -53,20 +53,22 @@ export function memberSupply(): MemberEvent[] {
 /**
  * The cluster's environment, bounded: messages are delivered in order (the first one in flight;
  * any one may still be dropped), a timeout only fires when nothing is in flight, and one member
- * (the first after the initiator) takes dynamic updates. Faults are bounded by FAULT_BUDGET.
+ * (the first after the initiator) takes dynamic updates. Faults are bounded by FAULT_BUDGET; an
+ * I/O error is tried where the initiator writes a data set (reencipher, applyDelta). Validation
+ * takes no time: nothing else happens while the initiator validates.
  */
 export function clusterSupply(context: ClusterContext): ClusterEvent[] {
   const names = Object.keys(context.members);
+  const step = leafOf(context.initiator.value);
+  if (step === 'validate') return [{ type: 'validated' }, { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' }];
   const [next] = context.network;
   return [
     { type: 'startChange' },
-    { type: 'validated' },
-    { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' },
     { type: 'reencipherDone' },
     { type: 'applyDeltaDone' },
     { type: 'commitDone' },
     ...(next ? [{ ...next } as ClusterEvent] : [{ type: 'timeout' as const }]),
-    { type: 'ioError' },
+    ...(step === 'reencipher' || step === 'applyDelta' ? [{ type: 'ioError' as const }] : []),
     ...context.network.map((message) => ({ type: 'drop' as const, message })),
     ...names.flatMap((member) => [
       { type: 'crash' as const, member },
