@@ -5,52 +5,19 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate';
-import { createTestModel } from 'xstate/graph';
-import { clusterMachine, clusterTakes, isUp, leafOf, narrate, probedClusterEvent, type ClusterContext } from '../model/cluster.ts';
-import { coverageLines, explore, measure, transitionCover, type Graph, type Takes } from '../model/coverage.ts';
+import { initialTransition, transition, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { clusterMachine, isUp, leafOf, narrate, probedClusterEvent, type ClusterContext } from '../model/cluster.ts';
+import { coverageLines, measure, type Graph } from '../model/coverage.ts';
 import { transitionsOf } from '../model/definition.ts';
 import { describe as described, machines } from '../model/index.ts';
 import { awaited, initiatorMachine, type InitiatorContext, type InitiatorEvent } from '../model/initiator.ts';
 import { memberMachine, type MemberContext } from '../model/member.ts';
 import { headerKey, RECORD_READINGS, type RecordView } from '../model/record.ts';
 import { OUTPUT_DIR, renderAll } from '../model/render.ts';
-import { clusterSupply, initiatorSupply, memberSupply } from '../model/supply.ts';
+import { graphOf, pathsOf, SUBJECTS, type SubjectName } from '../model/subjects.ts';
 
 type Snap = AnyMachineSnapshot;
-type Path = { steps: { event: EventObject; state: Snap }[]; test: (params: object) => Promise<unknown> };
-
-interface Subject {
-  machine: AnyStateMachine;
-  events: (s: Snap) => readonly EventObject[];
-  takes?: Takes;
-}
-
-const SUBJECTS: Record<'initiator' | 'member' | 'cluster', Subject> = {
-  initiator: { machine: initiatorMachine, events: (s) => initiatorSupply(s.context as InitiatorContext) },
-  member: { machine: memberMachine, events: () => memberSupply() },
-  cluster: { machine: clusterMachine, events: (s) => clusterSupply(s.context as ClusterContext), takes: clusterTakes as Takes },
-};
-type Name = keyof typeof SUBJECTS;
-
-const generatedPaths = new Map<Name, Path[]>();
-const graphs = new Map<Name, Graph>();
-
-/** The paths `createTestModel` generates for a machine with the transition-cover generator. */
-function pathsOf(name: Name): Path[] {
-  if (!generatedPaths.has(name)) {
-    const { machine, events, takes } = SUBJECTS[name];
-    const model = createTestModel(machine, { events: events as never });
-    generatedPaths.set(name, model.getPaths(transitionCover(machine, takes) as never) as unknown as Path[]);
-  }
-  return generatedPaths.get(name)!;
-}
-
-/** Every reachable state and edge of a machine under its supplied events. */
-function graphOf(name: Name): Graph {
-  if (!graphs.has(name)) graphs.set(name, explore(SUBJECTS[name].machine, { events: SUBJECTS[name].events as never }));
-  return graphs.get(name)!;
-}
+type Name = SubjectName;
 
 function edges(graph: Graph): { from: Snap; event: EventObject; to: Snap }[] {
   return Object.values(graph.adjacency).flatMap(({ state, transitions }) =>

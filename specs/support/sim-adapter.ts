@@ -1,0 +1,246 @@
+// The ONE adapter between the cluster statechart (model/cluster.ts) and the reference
+// implementation: it carries each model event out with the Simulation's controls, lets the
+// implementation take the internal actions the statechart takes without an event, and compares
+// `sim.observe()` with the model after every step.
+//
+// Step granularity. The implementation runs each step as its own scheduler action; the model
+// takes some of them with no event of its own (eventless transitions). After every event the
+// adapter SETTLES the simulation: it fires the pending membership notifications, restart checks,
+// and the initiator's step actions the model's current step implies (`reload` in reload,
+// `commit` in commit, `resume` at an outcome...). The step actions a model event stands for are
+// fired by that event: `validated` runs validate and beginRouting, `reencipherDone` every
+// re-encipherment chunk, `applyDeltaDone` applyDelta, `commitDone` lets switch start. So the
+// model's reencipher is the implementation's beginRouting with re-encipherment pending, and its
+// applyDelta is the implementation's suspend with applyDelta pending (INITIATOR_STEP below).
+import assert from 'node:assert/strict';
+import { RETRY_BUDGET } from '../../model/initiator.ts';
+import { isUp, leafOf, type ClusterContext, type ClusterEvent, type Message } from '../../model/cluster.ts';
+import { Simulation, type ClusterView, type Fault, type MemberView, type SimulateOptions } from '../../impl/index.ts';
+
+export const ACTIVE = 'CSF.TKDS';
+export const TARGET = 'CSF.TKDS.NEW';
+const DATA_SET = { old: ACTIVE, target: TARGET } as const;
+
+/** The implementation's initiatorStep for each step of the initiator statechart. */
+export const INITIATOR_STEP: Readonly<Record<string, string | null>> = {
+  idle: null,
+  validate: null, // validation takes no time: it runs with `validated` (or `refuse`)
+  beginRouting: 'beginRouting',
+  reencipher: 'beginRouting', // re-encipherment pending
+  applyDelta: 'suspend', // applyDelta pending
+  reload: 'reload',
+  commit: 'commit',
+  switch: 'switch',
+  finish: 'finish',
+  completed: 'completed',
+  backout: 'backout',
+  backedOut: 'backedOut',
+  refused: 'refused',
+  down: null,
+};
+
+/** The initiator's step actions the adapter fires on its own while the model is at a step. */
+const AUTOMATIC: Readonly<Record<string, readonly string[]>> = {
+  beginRouting: ['beginRouting'],
+  applyDelta: ['suspend'],
+  reload: ['reload'],
+  commit: ['commit'],
+  switch: ['switch'],
+  finish: ['finish'],
+  completed: ['resume'],
+  backedOut: ['resume'],
+};
+
+const SUSPENDED = new Set(['applyDelta', 'reload', 'commit', 'switch', 'finish', 'backout']);
+
+type Pending = ReturnType<Simulation['pending']>[number];
+
+/**
+ * A deliberate protocol bug: a wrapper around the implementation (installed for one run and
+ * removed after it) or a change to how the adapter drives it. Test-side only.
+ */
+export interface Bug {
+  readonly name: string;
+  readonly install?: () => () => void;
+  /** Replaces the adapter's handling of an event; returns true when it handled it. */
+  readonly drive?: (adapter: SimAdapter, event: ClusterEvent) => boolean;
+}
+
+export class SimAdapter {
+  readonly sim: Simulation;
+  readonly #bug: Bug | null;
+  #oldKey = '';
+  #newKey = '';
+  /** The member whose new register differs (a path that `refuse`s: the model has no third key). */
+  readonly #differs: string | null;
+  /** The model state the adapter last settled for (the initiator's step and its player). */
+  #model: ClusterContext | null = null;
+
+  /** A fresh cluster for one path: the path's refusal or I/O error is set up in advance. */
+  constructor(path: readonly { event: ClusterEvent; state: { context: ClusterContext } }[], bug: Bug | null = null) {
+    const faults: Fault[] = [];
+    let refuses = false;
+    path.forEach((step, i) => {
+      if (step.event.type === 'refuse') refuses = true;
+      if (step.event.type === 'ioError') {
+        const at = leafOf(path[i - 1]!.state.context.initiator.value);
+        if (at !== 'reencipher' && at !== 'applyDelta') throw new Error(`the adapter injects an I/O error at reencipher or applyDelta, not at ${at}`);
+        faults.push({ kind: 'ioError', at });
+      }
+    });
+    const members = Object.keys(path[0]!.state.context.members).map((name, i, all) => ({
+      name,
+      ...(refuses && i === all.length - 1 ? { newKey: 'differs' as const } : {}),
+    }));
+    const options: SimulateOptions = { seed: 7, members, dataSet: { tokens: 2, objects: 6 }, timing: { retries: RETRY_BUDGET }, faults };
+    this.sim = new Simulation(options);
+    this.#bug = bug;
+    this.#differs = refuses ? members[members.length - 1]!.name : null;
+    const view = this.sim.observe();
+    this.#oldKey = view.dataSets.find((d) => d.name === ACTIVE)!.mkvp!;
+    this.#newKey = view.members[0]!.new.mkvp!;
+  }
+
+  /** Carries out one model event, then settles the implementation for the model state reached. */
+  exec(event: ClusterEvent, after: ClusterContext): void {
+    this.#model = after;
+    if (!this.#bug?.drive?.(this, event)) this.#drive(event);
+    this.settle();
+  }
+
+  #drive(event: ClusterEvent): void {
+    const sim = this.sim;
+    const self = this.#model!.initiator.context.self;
+    switch (event.type) {
+      case 'startChange':
+      case 'commitDone':
+        return; // validation runs with `validated`; commitDone lets the switch step start (settle)
+      case 'validated':
+        assert.deepEqual(sim.startChange(), [], 'validate refused a change the model validated');
+        return;
+      case 'refuse': {
+        const refusals = sim.startChange();
+        assert.ok(refusals.some((r) => r.subject === event.member && r.reason === event.reason), `validate did not refuse ${event.member} for ${event.reason}: ${JSON.stringify(refusals)}`);
+        return;
+      }
+      case 'reencipherDone':
+        for (let chunk = this.work('reencipher', self); chunk; chunk = this.work('reencipher', self)) sim.fire(chunk.id);
+        return;
+      case 'applyDeltaDone':
+        return sim.fire(this.required(this.work('applyDelta', self), `applyDelta at ${self}`).id);
+      case 'ioError': {
+        const step = this.work('reencipher', self) ?? this.work('applyDelta', self);
+        return sim.fire(this.required(step, `a write step at ${self}`).id);
+      }
+      case 'timeout':
+        return sim.fire(this.required(this.find((a) => a.kind === 'timer' && a.label.startsWith('timeout ') && a.label.includes(` at ${self} `)), `a timeout at ${self}`).id);
+      case 'drop':
+        return sim.drop(this.delivery(event.message).id);
+      case 'crash':
+        return sim.crash(event.member);
+      case 'restart': {
+        const rejoin = this.find((a) => a.kind === 'restart' && a.label.startsWith(`rejoin ${event.member} `));
+        return rejoin ? sim.fire(rejoin.id) : sim.restart(event.member);
+      }
+      case 'update': {
+        const id = sim.submitUpdate(event.member, { op: 'createToken', token: `MBT${this.#model!.updates}` });
+        return sim.fire(this.required(this.find((a) => a.kind === 'arrival' && a.label.startsWith(`update ${id} `)), `the arrival of ${id}`).id);
+      }
+      default:
+        return sim.fire(this.delivery(event as Message).id);
+    }
+  }
+
+  /** Fires notifications, restart checks and the step actions the model's step implies, until none is left. */
+  settle(): void {
+    const model = this.#model;
+    if (!model) return;
+    const self = model.initiator.context.self;
+    const steps = AUTOMATIC[leafOf(model.initiator.value)] ?? [];
+    for (let guard = 0; guard < 1000; guard++) {
+      const next = this.find(
+        (a) => a.kind === 'notify' || (a.kind === 'work' && (a.label.startsWith('restartCheck ') || steps.some((s) => a.label.startsWith(`${s} ${self} `)))),
+      );
+      if (!next) return;
+      this.sim.fire(next.id);
+    }
+    throw new Error('the implementation did not settle after 1000 actions');
+  }
+
+  find(test: (a: Pending) => boolean): Pending | undefined {
+    return this.sim.pending().find(test);
+  }
+
+  work(step: string, actor: string): Pending | undefined {
+    return this.find((a) => a.kind === 'work' && a.label.startsWith(`${step} ${actor} `));
+  }
+
+  delivery(m: Message): Pending {
+    const label = `deliver ${m.type} ${m.from}->${m.to} `;
+    return this.required(this.find((a) => a.kind === 'deliver' && a.label.startsWith(label)), `a pending ${label.trim()}`);
+  }
+
+  required(action: Pending | undefined, what: string): Pending {
+    if (!action) assert.fail(`the implementation has no ${what} pending; pending: ${this.sim.pending().map((a) => a.label).join('; ')}`);
+    return action;
+  }
+
+  #keyName(mkvp: string | null): string | null {
+    return mkvp === null ? null : mkvp === this.#oldKey ? 'old' : mkvp === this.#newKey ? 'new' : 'other';
+  }
+
+  /** What the model says each observable is, in the terms of ClusterView. */
+  expected(model: ClusterContext): object {
+    const { initiator, members } = model;
+    const step = leafOf(initiator.value);
+    return {
+      record: { change: initiator.context.record.change, active: DATA_SET[initiator.context.record.active], ...(initiator.context.record.change === 'none' ? {} : { initiator: initiator.context.self }) },
+      targetHeader: initiator.context.deltaApplied ? 'new' : null,
+      members: Object.entries(members).map(([name, part]) => {
+        const up = isUp(part);
+        const m = part.context;
+        const plays = name === initiator.context.self;
+        return {
+          name,
+          up,
+          state: leafOf(part.value),
+          initiatorStep: plays ? INITIATOR_STEP[step] : null,
+          suspended: plays && SUSPENDED.has(step),
+          cur: m.cur,
+          new: name === this.#differs ? 'other' : m.next,
+          active: DATA_SET[m.active],
+          live: up && m.live ? DATA_SET[m.live] : null,
+          staged: up && m.staged ? TARGET : null,
+          fenced: leafOf(part.value) === 'fenced',
+        };
+      }),
+    };
+  }
+
+  /** The same observables, read from the implementation. */
+  observed(view: ClusterView = this.sim.observe()): object {
+    const target = view.dataSets.find((d) => d.name === TARGET);
+    return {
+      record: { change: view.record.change, active: view.record.active, ...(view.record.change === 'none' ? {} : { initiator: view.record.initiator }) },
+      targetHeader: this.#keyName(target?.mkvp ?? null),
+      members: view.members.map((m: MemberView) => ({
+        name: m.name,
+        up: m.up,
+        state: m.state,
+        initiatorStep: m.initiatorStep === 'validate' ? null : m.initiatorStep,
+        suspended: m.suspended,
+        cur: this.#keyName(m.cur.mkvp),
+        new: m.new.status === 'committed' ? this.#keyName(m.new.mkvp) : null,
+        active: m.active,
+        live: m.live?.dataSet ?? null,
+        staged: m.staged?.dataSet ?? null,
+        fenced: m.fenced,
+      })),
+    };
+  }
+
+  /** Asserts the implementation shows what the model state says. */
+  check(model: ClusterContext): void {
+    assert.deepEqual(this.observed(), this.expected(model));
+  }
+}
