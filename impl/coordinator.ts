@@ -411,7 +411,6 @@ export class Coordinator {
 
   /** `fence`: backout cannot finish; every member refuses secure work rather than run with mixed keys. */
   fence(reason: string): void {
-    const c = this.#cluster;
     this.#cancelFanout();
     this.#setPhase('fenced');
     for (const req of this.#waiting.splice(0)) this.#member.answer(req, { ok: false, reason: 'fenced' });

@@ -394,14 +394,14 @@ export class Member {
 
   /**
    * DESIGN.md: if the initiator is lost, the first surviving member by name reads the record and
-   * takes over. An initiator that is fenced (its backout could not finish) counts as lost too: a
-   * member that comes back later finishes the backout from the record.
+   * takes over. To a member that restarts, an initiator that is fenced (its backout could not
+   * finish) counts as lost too: it finishes the backout from the record.
    */
-  maybeTakeover(): void {
+  maybeTakeover(afterRestart = false): void {
     const c = this.#cluster;
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none' || this.coordinator || this.fenced || this.phase !== 'up') return;
-    const initiatorGone = !c.sysplex.inGroup(record.initiator!) || c.member(record.initiator!).fenced || record.initiator === this.name;
+    const initiatorGone = !c.sysplex.inGroup(record.initiator!) || record.initiator === this.name || (afterRestart && c.member(record.initiator!).fenced);
     if (!initiatorGone) return;
     if (record.initiator !== this.name && c.takeoverCandidate() !== this.name) return;
     Coordinator.takeover(c, this, record);
@@ -468,7 +468,7 @@ export class Member {
       this.change = record.changeId;
     }
     c.sysplex.join(this.name);
-    this.maybeTakeover();
+    this.maybeTakeover(true);
   }
 }
 
