@@ -10,7 +10,7 @@ import { step, type Effect } from './step.ts';
 import { UPDATE_BOUND } from './supply.ts';
 
 /** Faults (crash, drop, ioError) per generated path. */
-export const FAULT_BUDGET = 1;
+export const FAULT_BUDGET = 2;
 
 export const DEFAULT_CLUSTER = ['SYSA', 'SYSB', 'SYSC'] as const;
 
@@ -185,7 +185,7 @@ function compose(probe?: Probe) {
   const toInitiator = (context: ClusterContext, event: InitiatorEvent): ClusterContext => {
     const stepped = stepPart(initiatorMachine, context.initiator, event);
     if (!stepped) return context;
-    return stepped.effects.reduce(initiatorEffect, { ...context, initiator: stepped.part });
+    return stepped.effects.reduce((c, e) => initiatorEffect(c, e, event), { ...context, initiator: stepped.part });
   };
 
   /** Steps a member's statechart with an event, then carries out its effects. */
@@ -198,16 +198,16 @@ function compose(probe?: Probe) {
     return stepped.effects.reduce((c, e) => memberEffect(c, name, e, event), next);
   };
 
-  const initiatorEffect = (context: ClusterContext, effect: Effect): ClusterContext => {
+  const initiatorEffect = (context: ClusterContext, effect: Effect, cause: InitiatorEvent): ClusterContext => {
     const self = context.initiator.context.self;
     const selfPart = SELF_PART[effect.type];
     if (selfPart) return toMember(context, self, { type: selfPart });
-    if (effect.type === 'send') {
+    if (effect.type === 'send' || effect.type === 'sendToJoined') {
       const message = (effect.params as { message: Request }).message;
       // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored.
       const current = context.network.filter((m) => m.type === message || m.type === `${message}Ack` || m.type === 'routeUpdate');
-      const sent = awaited(context.initiator.context).map((to) => ({ type: message, from: self, to }));
-      return { ...context, network: addMessages(current, sent) };
+      const to = effect.type === 'send' ? awaited(context.initiator.context) : 'member' in cause ? [cause.member] : [];
+      return { ...context, network: addMessages(current, to.map((member) => ({ type: message, from: self, to: member }))) };
     }
     if (effect.type === 'partitionSilent') {
       const silent = (effect.params as { members: readonly string[] }).members;

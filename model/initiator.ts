@@ -121,7 +121,8 @@ export const initiatorMachine = setup({
     countRetry: assign({ retries: ({ context }) => context.retries + 1 }),
     expel: assign({ lost: ({ context, event }) => withItem(context.lost, memberOf(event)) }),
     expelUnacked: assign({ lost: ({ context }) => withItems(context.lost, awaited(context)) }),
-    rejoin: assign({ lost: ({ context, event }) => withoutItem(context.lost, memberOf(event)) }),
+    // a member that rejoins lost its part: it must answer the current request again
+    rejoin: assign(({ context, event }) => ({ lost: withoutItem(context.lost, memberOf(event)), acked: withoutItem(context.acked, memberOf(event)) })),
     recordDelta: assign({ delta: ({ context, event }) => (event.type === 'update' ? withItem(context.delta, event.id) : context.delta) }),
     holdUpdate: assign({ waiting: ({ context, event }) => (event.type === 'update' ? withItem(context.waiting, event.id) : context.waiting) }),
     markDeltaApplied: assign({ deltaApplied: true }),
@@ -133,6 +134,7 @@ export const initiatorMachine = setup({
       event.type === 'takeover' ? { self: event.member, record: event.record, lost: withItem(context.lost, context.self) } : {},
     ),
     send: (_: unknown, _params: { message: Request }) => {},
+    sendToJoined: (_: unknown, _params: { message: Request }) => {},
     partitionSilent: (_: unknown, _params: { members: readonly string[] }) => {},
     routeSelf: effect,
     stageSelf: effect,
@@ -256,7 +258,7 @@ export const initiatorMachine = setup({
           always: { guard: 'allSwitched', target: 'finish' },
           on: {
             switchAck: { actions: 'markAcked' },
-            memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'switch' } }] },
+            memberJoined: { actions: ['rejoin', { type: 'sendToJoined', params: { message: 'switch' } }] },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'switch' } }] },
               { actions: [partitionSilent, 'expelUnacked'] },
@@ -269,7 +271,7 @@ export const initiatorMachine = setup({
           always: { guard: 'allFinished', target: '#initiator.completed', actions: ['endRouting', 'resume'] },
           on: {
             finishAck: { actions: 'markAcked' },
-            memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'finish' } }] },
+            memberJoined: { actions: ['rejoin', { type: 'sendToJoined', params: { message: 'finish' } }] },
             timeout: [
               { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'finish' } }] },
               { actions: [partitionSilent, 'expelUnacked'] },
@@ -290,7 +292,7 @@ export const initiatorMachine = setup({
         backoutAck: { actions: 'markAcked' },
         update: { actions: 'holdUpdate' },
         memberLost: { actions: 'expel' },
-        memberJoined: { actions: ['rejoin', { type: 'send', params: { message: 'backout' } }] },
+        memberJoined: { actions: ['rejoin', { type: 'sendToJoined', params: { message: 'backout' } }] },
         timeout: [
           { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'backout' } }] },
           { actions: [partitionSilent, 'expelUnacked'] },

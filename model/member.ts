@@ -86,6 +86,8 @@ export const memberMachine = setup({
       on: {
         crash: { target: 'down', actions: ['dropInStore', 'leaveGroup'] },
         fence: { target: '.fenced' },
+        // while the record shows the change, updates go to the initiator; once it is over, it writes them
+        update: [{ guard: 'changeUnderway', actions: 'routeUpdate' }, { actions: 'writeUpdate' }],
       },
       states: {
         serving: {
@@ -102,7 +104,6 @@ export const memberMachine = setup({
           description: 'beginRouting: its dynamic updates go to the initiator; it still serves from its live copy under cur.',
           on: {
             beginRouting: { actions: { type: 'acknowledge', params: { message: 'beginRouting' } } },
-            update: { actions: 'routeUpdate' },
             liveUpdate: { actions: 'applyLiveUpdate' },
             reload: { target: 'staged', actions: ['stageTarget', { type: 'acknowledge', params: { message: 'reload' } }] },
             backout: { target: 'serving', actions: ['endRouting', { type: 'acknowledge', params: { message: 'backout' } }] },
@@ -112,7 +113,6 @@ export const memberMachine = setup({
           description: 'reload (phase 1): it holds a staged copy of the target and still serves from its live copy under cur.',
           on: {
             reload: { actions: { type: 'acknowledge', params: { message: 'reload' } } },
-            update: { actions: 'routeUpdate' },
             switch: {
               target: 'switched',
               actions: ['setMasterKey', 'activateTarget', { type: 'acknowledge', params: { message: 'switch' } }],
@@ -124,7 +124,6 @@ export const memberMachine = setup({
           description: 'switch (phase 2): new key, the target active, its staged copy live; it waits for finish.',
           on: {
             switch: { actions: { type: 'acknowledge', params: { message: 'switch' } } },
-            update: { actions: 'routeUpdate' },
             finish: { target: 'serving', actions: ['endRouting', { type: 'acknowledge', params: { message: 'finish' } }] },
           },
         },

@@ -168,8 +168,9 @@ environment event, a guard is named after the rule it enforces.
 - The note "any state" carries transitions that every state has, unless it handles the event.
 - Actions that end in an effect (a message sent, a data set written) do nothing in the
   statechart itself; the cluster view (\`model/cluster.ts\`) carries them out: \`send(reload)\`
-  sends reload to every member still awaited, \`acknowledge(reload)\` answers it, \`stageSelf\`
-  and the other \`...Self\` actions are the initiator's own part of a step.
+  sends reload to every member still awaited, \`sendToJoined(switch)\` to the member that just
+  rejoined, \`acknowledge(reload)\` answers it, \`stageSelf\` and the other \`...Self\` actions
+  are the initiator's own part of a step.
 `;
 
 function readmeSection(name: MachineName, d: Description): string {

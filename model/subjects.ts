@@ -55,6 +55,18 @@ export function pathsOf(name: SubjectName): GeneratedPath[] {
   return generated.get(name)!;
 }
 
+const shortest = new Map<SubjectName, GeneratedPath[]>();
+
+/** A shortest path to every reachable state (the ones that are a prefix of another left out). */
+export function shortestPathsOf(name: SubjectName): GeneratedPath[] {
+  if (!shortest.has(name)) {
+    const subject: Subject = SUBJECTS[name];
+    const model = createTestModel(subject.machine, { events: subject.events as never, filterEvents: supplied(subject) as never });
+    shortest.set(name, model.getShortestPaths() as unknown as GeneratedPath[]);
+  }
+  return shortest.get(name)!;
+}
+
 /** Every reachable state and edge of a statechart under its environment (computed once). */
 export function graphOf(name: SubjectName): Graph {
   if (!graphs.has(name)) graphs.set(name, explore(SUBJECTS[name].machine, { events: SUBJECTS[name].events as never, filterEvents: supplied(SUBJECTS[name]) as never }));

@@ -4,26 +4,9 @@
 // set, live and staged copies, the initiator's step, suspension, fencing) is what the model says.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MESSAGE_TYPES, narrate, type ClusterContext, type ClusterEvent } from '../model/cluster.ts';
-import { pathsOf, type GeneratedPath } from '../model/subjects.ts';
-import { SimAdapter, type Bug } from './support/sim-adapter.ts';
-
-const EVENT_TYPES = ['startChange', 'validated', 'refuse', 'reencipherDone', 'applyDeltaDone', 'commitDone', 'timeout', 'ioError', 'drop', 'crash', 'restart', 'update', ...MESSAGE_TYPES];
-
-/** Runs one generated path on a fresh simulation; rejects at the first step where they differ. */
-export async function runPath(path: GeneratedPath, bug: Bug | null = null): Promise<void> {
-  const steps = path.steps.map((s) => ({ event: s.event as ClusterEvent, state: { context: s.state.context as ClusterContext } }));
-  const adapter = new SimAdapter(steps, bug);
-  const uninstall = bug?.install?.();
-  try {
-    await path.test({
-      events: Object.fromEntries(EVENT_TYPES.map((type) => [type, (step) => adapter.exec(step.event as ClusterEvent, step.state.context as ClusterContext)])),
-      states: { '*': (state) => adapter.check(state.context as ClusterContext) },
-    });
-  } finally {
-    uninstall?.();
-  }
-}
+import { narrate } from '../model/cluster.ts';
+import { pathsOf, shortestPathsOf } from '../model/subjects.ts';
+import { runPath } from './support/sim-adapter.ts';
 
 describe('model-based tests: the cluster statechart drives the implementation', () => {
   const paths = pathsOf('cluster');
@@ -35,6 +18,17 @@ describe('model-based tests: the cluster statechart drives the implementation', 
   });
   it('runs every generated path, with at least one step each', (t) => {
     assert.ok(paths.length >= 20);
-    t.diagnostic(`${paths.length} paths, ${paths.reduce((n, p) => n + p.steps.length - 1, 0)} steps`);
+    t.diagnostic(`transition-cover paths: ${paths.length}, ${paths.reduce((n, p) => n + p.steps.length - 1, 0)} steps`);
+  });
+
+  it('a shortest path to every reachable state of the cluster statechart runs on the implementation too', async (t) => {
+    const all = shortestPathsOf('cluster');
+    const failures: string[] = [];
+    for (const path of all) {
+      await runPath(path).catch((e: Error) => failures.push(`${narrate(path.steps).join(' / ')}\n  ${e.message.split('\n')[0]}`));
+    }
+    t.diagnostic(`shortest paths: ${all.length}, ${all.reduce((n, p) => n + p.steps.length - 1, 0)} steps`);
+    assert.ok(all.length > 300);
+    assert.deepEqual(failures.slice(0, 3), [], `${failures.length} of ${all.length} paths differ from the model`);
   });
 });

@@ -8,13 +8,14 @@
 // adapter SETTLES the simulation: it fires the pending membership notifications, restart checks,
 // and the initiator's step actions the model's current step implies (`reload` in reload,
 // `commit` in commit, `resume` at an outcome...). The step actions a model event stands for are
-// fired by that event: `validated` runs validate and beginRouting, `reencipherDone` every
-// re-encipherment chunk, `applyDeltaDone` applyDelta, `commitDone` lets switch start. So the
+// fired by that event: `validated` runs validate (and beginRouting follows), `reencipherDone`
+// every re-encipherment chunk, `applyDeltaDone` applyDelta, `commitDone` lets switch start. So the
 // model's reencipher is the implementation's beginRouting with re-encipherment pending, and its
 // applyDelta is the implementation's suspend with applyDelta pending (INITIATOR_STEP below).
 import assert from 'node:assert/strict';
 import { RETRY_BUDGET } from '../../model/initiator.ts';
-import { isUp, leafOf, type ClusterContext, type ClusterEvent, type Message } from '../../model/cluster.ts';
+import { isUp, leafOf, MESSAGE_TYPES, type ClusterContext, type ClusterEvent, type Message } from '../../model/cluster.ts';
+import type { GeneratedPath } from '../../model/subjects.ts';
 import { Simulation, type ClusterView, type Fault, type MemberView, type SimulateOptions } from '../../impl/index.ts';
 
 export const ACTIVE = 'CSF.TKDS';
@@ -39,16 +40,14 @@ export const INITIATOR_STEP: Readonly<Record<string, string | null>> = {
   down: null,
 };
 
-/** The initiator's step actions the adapter fires on its own while the model is at a step. */
-const AUTOMATIC: Readonly<Record<string, readonly string[]>> = {
-  beginRouting: ['beginRouting'],
-  applyDelta: ['suspend'],
-  reload: ['reload'],
-  commit: ['commit'],
-  switch: ['switch'],
-  finish: ['finish'],
-  completed: ['resume'],
-  backedOut: ['resume'],
+/**
+ * The initiator's step actions the adapter fires on its own, in step order: those up to the
+ * model's step (the model may pass several steps in one event, as after a takeover with nobody
+ * left to wait for). reencipher and applyDelta are never among them: their events fire them.
+ */
+const AUTOMATIC_ORDER = ['beginRouting', 'suspend', 'reload', 'commit', 'switch', 'finish', 'resume'] as const;
+const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
+  beginRouting: 1, reencipher: 1, applyDelta: 2, reload: 3, commit: 4, switch: 5, finish: 6, completed: 7, backedOut: 7,
 };
 
 const SUSPENDED = new Set(['applyDelta', 'reload', 'commit', 'switch', 'finish', 'backout']);
@@ -156,7 +155,7 @@ export class SimAdapter {
     const model = this.#model;
     if (!model) return;
     const self = model.initiator.context.self;
-    const steps = AUTOMATIC[leafOf(model.initiator.value)] ?? [];
+    const steps = AUTOMATIC_ORDER.slice(0, AUTOMATIC_UP_TO[leafOf(model.initiator.value)] ?? 0);
     for (let guard = 0; guard < 1000; guard++) {
       const next = this.find(
         (a) => a.kind === 'notify' || (a.kind === 'work' && (a.label.startsWith('restartCheck ') || steps.some((s) => a.label.startsWith(`${s} ${self} `)))),
@@ -242,5 +241,22 @@ export class SimAdapter {
   /** Asserts the implementation shows what the model state says. */
   check(model: ClusterContext): void {
     assert.deepEqual(this.observed(), this.expected(model));
+  }
+}
+
+const EVENT_TYPES = ['startChange', 'validated', 'refuse', 'reencipherDone', 'applyDeltaDone', 'commitDone', 'timeout', 'ioError', 'drop', 'crash', 'restart', 'update', ...MESSAGE_TYPES];
+
+/** Runs one generated path on a fresh simulation (with a bug, if given); rejects at the first step where they differ. */
+export async function runPath(path: GeneratedPath, bug: Bug | null = null): Promise<void> {
+  const steps = path.steps.map((s) => ({ event: s.event as ClusterEvent, state: { context: s.state.context as ClusterContext } }));
+  const adapter = new SimAdapter(steps, bug);
+  const uninstall = bug?.install?.();
+  try {
+    await path.test({
+      events: Object.fromEntries(EVENT_TYPES.map((type) => [type, (step) => adapter.exec(step.event as ClusterEvent, step.state.context as ClusterContext)])),
+      states: { '*': (state) => adapter.check(state.context as ClusterContext) },
+    });
+  } finally {
+    uninstall?.();
   }
 }
