@@ -45,6 +45,8 @@ export interface AuditState {
   /** The KCV of a blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
   readonly kcv: (blob: Uint8Array) => string | null;
   readonly originals: ReadonlyMap<Handle, Original>;
+  /** Objects that an applied dynamic update deleted (destroyObject, deleteToken). */
+  readonly destroyed: ReadonlySet<Handle>;
   readonly acked: readonly AckedUpdate[];
   /** The old data set of the change, once one began: its name, archive name, header MKVP. */
   readonly old: { readonly name: string; readonly archive: string | null; readonly mkvp: Mkvp } | null;
@@ -171,6 +173,14 @@ export const SettledOutcome: Check = (s) => {
 };
 
 function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
+  // every object of this kind ever made, and not deleted by an update, is in the surviving data set
+  const d = survivingDataSet(s.view);
+  if (!s.dasd.exists(d)) return `the surviving data set ${d} does not exist`;
+  for (const [h, o] of s.originals) {
+    if (('kcv' in o) !== (kind === 'secure') || s.destroyed.has(h)) continue;
+    const r = s.dasd.get(d, h);
+    if (!r || r.kind !== 'object' || r.value.type !== kind) return `${kind} object ${h} is missing from ${d}`;
+  }
   for (const { where, records } of stores(s)) {
     for (const r of records) {
       if (r.kind !== 'object' || r.value.type !== kind) continue;
@@ -190,10 +200,10 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
   return null;
 }
 
-/** SecureValuesPreserved: every secure key has the same value (same key check value), wherever it is stored. */
+/** SecureValuesPreserved: every secure key is kept, with the same value (same key check value) wherever it is stored. */
 export const SecureValuesPreserved: Check = (s) => valueCheck(s, 'secure');
 
-/** ClearObjectsUnchanged: every clear object is byte-identical to what was stored. */
+/** ClearObjectsUnchanged: every clear object is kept, byte-identical to what was stored. */
 export const ClearObjectsUnchanged: Check = (s) => valueCheck(s, 'clear');
 
 /**

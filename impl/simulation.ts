@@ -255,7 +255,7 @@ export class Simulation {
     this.#scheduler.add('arrival', `update ${id} at ${member}`, () => {
       const record = this.#dasd.readClusterRecord();
       const d = record.change === 'committed' ? record.target! : record.active;
-      const chosen = op ?? randomUpdateOp(this.#work, this.#dasd, d, () => `NEW${++this.#freshTokens}`);
+      const chosen = op ?? randomUpdateOp(this.#work, this.#dasd, d, () => `NEW${++this.#freshTokens}`, (t) => t.startsWith('NEW'));
       this.#ops.set(id, chosen);
       this.#cluster.member(member).submit({ id, origin: member, op: chosen });
     }, { delay });
@@ -359,6 +359,7 @@ export class Simulation {
       coordinators: members.filter((m) => m.coordinator?.running && m.coordinator.phase !== 'fenced').map((m) => ({ member: m.name, change: m.coordinator!.change })),
       kcv: (blob) => this.#auditor.kcv(blob),
       originals: this.#originals,
+      destroyed: this.#destroyed,
       acked: this.#acked.map((id): AckedUpdate => {
         const handle = this.#handleOf.get(id) ?? null;
         return { id, op: this.#ops.get(id)!, handle, superseded: handle !== null && this.#lastTouch.get(handle) !== id };

@@ -105,16 +105,18 @@ export function writeRecords(dasd: Dasd, dataSet: string, writes: readonly Recor
 
 /**
  * A random update against the records of a data set (the seeded workload): mostly object
- * creations, attribute updates and destructions, sometimes a new token or a token deletion.
+ * creations, attribute updates and destructions, sometimes a new token or the deletion of a
+ * token the workload made (`deletable`), so the data set is not emptied by a few deletions.
  */
-export function randomUpdateOp(rng: Rng, dasd: Dasd, dataSet: string, freshToken: () => string): UpdateOp {
+export function randomUpdateOp(rng: Rng, dasd: Dasd, dataSet: string, freshToken: () => string, deletable: (token: string) => boolean): UpdateOp {
   const recs = [...streamRecords(dasd, dataSet)];
   const tokens = recs.filter((r) => r.kind === 'token').map((r) => r.token);
   const objects = recs.filter((r) => r.kind === 'object').map((r) => r.handle);
   const roll = rng.float();
   const label = `upd${rng.int(1_000_000)}`;
   if (tokens.length === 0 || roll < 0.08) return { op: 'createToken', token: freshToken() };
-  if (roll < 0.12 && tokens.length > 1) return { op: 'deleteToken', token: rng.pick(tokens) };
+  const mine = tokens.filter(deletable);
+  if (roll < 0.12 && mine.length > 0) return { op: 'deleteToken', token: rng.pick(mine) };
   if (objects.length === 0 || roll < 0.5) return { op: 'createObject', token: rng.pick(tokens), secure: rng.chance(0.7), label };
   if (roll < 0.8) return { op: 'updateObject', handle: rng.pick(objects), label };
   return { op: 'destroyObject', handle: rng.pick(objects) };

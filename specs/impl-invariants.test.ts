@@ -1,0 +1,81 @@
+// The state form of the invariants, on states built by hand: each holds on a good state and
+// names the violation on a bad one (the trace form is exercised in impl-trace.test.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Coprocessor } from '../impl/coprocessor.ts';
+import { MemoryDasd } from '../impl/dasd.ts';
+import { InStoreCopy, objectRecord, tokenRecord, type TkdsRecord } from '../impl/tkds.ts';
+import { checkState, type AuditState, type Original } from '../impl/invariants.ts';
+import type { ClusterView, MemberView } from '../impl/view.ts';
+
+const cp = new Coprocessor('T.CP0');
+cp.loadNewKeyPart('first', new Uint8Array(32).fill(1));
+cp.loadNewKeyPart('last', new Uint8Array(32).fill(3));
+cp.commitNew();
+cp.setMasterKey();
+const MKVP = cp.cur.mkvp!;
+
+const attrs = { label: 'k', class: 'secretKey' as const, keyType: 'AES' as const, length: 16 };
+const secure = objectRecord('T', 1, attrs, { type: 'secure', blob: cp.wrap(new Uint8Array(16).fill(7)) });
+const clear = objectRecord('T', 2, { ...attrs, label: 'c' }, { type: 'clear', bytes: new Uint8Array([1, 2, 3]) });
+const token = tokenRecord('T', 2);
+
+function state(edit: { records?: TkdsRecord[]; member?: Partial<MemberView>; originals?: Map<string, Original>; quiet?: boolean; coordinators?: AuditState['coordinators']; acked?: AuditState['acked'] } = {}): AuditState {
+  const dasd = new MemoryDasd('CSF.TKDS');
+  dasd.allocate('CSF.TKDS', { by: 't' });
+  const records = edit.records ?? [token, secure, clear];
+  for (const r of records) dasd.put('CSF.TKDS', r, { by: 't' });
+  dasd.writeHeader('CSF.TKDS', MKVP, { by: 't' });
+  const live = new InStoreCopy('CSF.TKDS', MKVP, records);
+  const member: MemberView = {
+    name: 'SYSA', up: true, state: 'serving', initiatorStep: null, level: 'HCR77A1', cur: cp.cur, new: cp.new, active: 'CSF.TKDS',
+    live: { dataSet: 'CSF.TKDS', mkvp: MKVP, records: records.length }, staged: null, routing: false, suspended: false, fenced: false, ...edit.member,
+  };
+  const view: ClusterView = { tick: 0, record: { active: 'CSF.TKDS', change: 'none', initiator: null, target: null, changeId: null }, dataSets: [], members: [member] };
+  return {
+    view, dasd, copies: [{ member: 'SYSA', kind: 'live', copy: live }], coordinators: edit.coordinators ?? [],
+    kcv: (b) => { try { return cp.keyCheckValue(b); } catch { return null; } },
+    originals: edit.originals ?? new Map<string, Original>([[secure.handle, { kcv: cp.keyCheckValue((secure.value as { blob: Uint8Array }).blob) }], [clear.handle, { bytes: new Uint8Array([1, 2, 3]) }]]),
+    destroyed: new Set(), acked: edit.acked ?? [], old: null, quiet: edit.quiet ?? true,
+  };
+}
+
+const broken = (s: AuditState): Record<string, string> => Object.fromEntries(checkState(s).filter((r) => !r.ok).map((r) => [r.name, r.detail!]));
+
+test('a good state: every state invariant holds', () => {
+  assert.deepEqual(broken(state()), {});
+});
+
+test('SecureValuesPreserved: a missing secure key, or one with another value, is named', () => {
+  assert.match(broken(state({ records: [token, clear] })).SecureValuesPreserved!, /secure object T:00000001:O is missing from CSF.TKDS/);
+  const other = objectRecord('T', 1, attrs, { type: 'secure', blob: cp.wrap(new Uint8Array(16).fill(8)) });
+  assert.match(broken(state({ records: [token, other, clear] })).SecureValuesPreserved!, /T:00000001:O has key check value [0-9a-f]{6}, it was made with/);
+});
+
+test('ClearObjectsUnchanged: a changed byte is named', () => {
+  const changed = objectRecord('T', 2, { ...attrs, label: 'c' }, { type: 'clear', bytes: new Uint8Array([1, 2, 4]) });
+  assert.match(broken(state({ records: [token, secure, changed] })).ClearObjectsUnchanged!, /clear object T:00000002:O is not byte-identical/);
+});
+
+test('KeyAgreement: a serving member whose cur differs from its live copy', () => {
+  assert.match(broken(state({ member: { cur: { status: 'committed', mkvp: 'ab'.repeat(16), partsLoaded: 0 } } })).KeyAgreement!, /SYSA: cur MKVP abab.* differs from its live copy/);
+});
+
+test('UniqueHandles: an object beyond its token\'s last sequence number', () => {
+  assert.match(broken(state({ records: [tokenRecord('T', 1), secure, clear] })).UniqueHandles!, /T:00000002:O is beyond its token's last sequence number/);
+});
+
+test('SettledOutcome: with nothing in flight a member must be serving on the record\'s data set', () => {
+  assert.match(broken(state({ member: { state: 'staged' } })).SettledOutcome!, /SYSA is staged, not serving/);
+  assert.deepEqual(broken(state({ member: { state: 'staged' }, quiet: false })), {}, 'only judged once nothing is in flight');
+});
+
+test('OneChangeAtATime: two members driving a change', () => {
+  assert.match(broken(state({ coordinators: [{ member: 'SYSA', change: 'c1' }, { member: 'SYSB', change: 'c2' }] })).OneChangeAtATime!, /2 members drive a change/);
+});
+
+test('NoLostUpdate: an acknowledged update missing from the surviving data set', () => {
+  const acked = [{ id: 'u1', op: { op: 'updateObject' as const, handle: secure.handle, label: 'new' }, handle: secure.handle, superseded: false }];
+  assert.match(broken(state({ acked })).NoLostUpdate!, /acknowledged update u1 \(updateObject T:00000001:O\) is lost: label is k, not new/);
+  assert.deepEqual(broken(state({ acked: [{ ...acked[0]!, superseded: true }] })), {}, 'a later update of the same handle supersedes it');
+});
