@@ -31,7 +31,7 @@ CONSTANTS
     Initiators,     \* the members where an operator starts a change (two may race)
     UncommittedNew, \* members whose `new` register the TKE left uncommitted
     NumUpdates,     \* dynamic updates callers make: ids 1..NumUpdates (see OpOf)
-    FaultKinds,     \* the faults injected: a subset of {"crash", "drop", "duplicate"}
+    FaultKinds,     \* the faults injected: a subset of {"crash", "drop", "duplicate", "ioError"}
     FaultBudget,    \* how many faults in all
     Flaw            \* "none", or the flaw of a non-vacuity variant (see Flaws)
 
@@ -60,7 +60,7 @@ Flaws == {"none",
 ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
        /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
        /\ NumUpdates \in 0..3
-       /\ FaultKinds \subseteq {"crash", "drop", "duplicate"} /\ FaultBudget \in Nat
+       /\ FaultKinds \subseteq {"crash", "drop", "duplicate", "ioError"} /\ FaultBudget \in Nat
        /\ Flaw \in Flaws
 
 None == "none"
@@ -94,10 +94,10 @@ MemberStates == {"down", "restartCheck", "serving", "routing", "staged", "switch
 Operating == {"serving", "routing", "staged", "switched"}  \* up and serving secure work
 InitiatorStates == {"idle", "validate", "refused", "beginRouting", "reencipher", "suspend",
                     "applyDelta", "reload", "commit", "switch", "finish", "completed",
-                    "backout", "backedOut"}
+                    "backout", "backedOut", "fenced"}
 Driving == {"beginRouting", "reencipher", "suspend", "applyDelta", "reload", "commit",
             "switch", "finish", "backout"}
-Resting == {"idle", "refused", "completed", "backedOut"}
+Resting == {"idle", "refused", "completed", "backedOut", "fenced"}
 Suspending == {"suspend", "applyDelta", "reload", "commit", "switch", "finish"}
 
 VARIABLES
@@ -135,9 +135,10 @@ Put(img, r) == [img EXCEPT !.recs = {x \in @ : x.h # r.h} \cup {r}, !.seq = Max(
 \* change is committed".
 RecordActive == IF record.change = "committed" THEN Target ELSE record.active
 
-Up(m) == mstate[m] # "down"
+\* In the sysplex group: neither down nor fenced (a fenced member's ICSF is down).
+InGroup(m) == mstate[m] \notin {"down", "fenced"}
 Others(i) == Members \ {i}
-UpOthers(i) == {m \in Others(i) : Up(m)}
+Group(i) == {m \in Others(i) : InGroup(m)}  \* the others in the group
 Switched(m) == live[m].ds = Target
 LocalUpdateAt(m) == \E u \in Updates : upd[u] = [phase |-> "request", at |-> m]
 
@@ -145,34 +146,42 @@ LocalUpdateAt(m) == \E u \in Updates : upd[u] = [phase |-> "request", at |-> m]
 (* `<step>Ack`.  Sysplex messaging delivers only to members in the group.  *)
 Req(s, i, m) == [kind |-> "request", step |-> s, from |-> i, to |-> m]
 Ack(s, m, i) == [kind |-> "ack", step |-> s, from |-> m, to |-> i]
-Send(S) == LET out == {x \in S : Up(x.to)} IN msgs' = msgs \cup out /\ sent' = sent \cup out
+Send(S) == LET out == {x \in S : InGroup(x.to)} IN msgs' = msgs \cup out /\ sent' = sent \cup out
 SendAll(s, i, T) == Send({Req(s, i, m) : m \in T})
 Consume(x) == msgs' = msgs \ {x} /\ UNCHANGED sent
 Reply(x) == LET a == Ack(x.step, x.to, x.from) IN
-            IF Up(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' = sent \cup {a}
+            IF InGroup(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' = sent \cup {a}
                           ELSE Consume(x)
 Received(x, s, m) == x.kind = "request" /\ x.step = s /\ x.to = m /\ mstate[m] \in Operating
 
 \* The step whose acknowledgements the coordinator waits for, and from whom:
-\* before commit every member; from commit on, the members that are up.
+\* before commit every member; from commit on, the members in the group.
 Awaited(i) ==
     CASE istate[i] = "beginRouting" -> [s |-> "beginRouting", who |-> Others(i)]
       [] istate[i] = "reload"       -> [s |-> "reload", who |-> Others(i)]
-      [] istate[i] = "switch"       -> [s |-> "switch", who |-> UpOthers(i)]
-      [] istate[i] = "finish"       -> [s |-> "finish", who |-> UpOthers(i)]
+      [] istate[i] = "switch"       -> [s |-> "switch", who |-> Group(i)]
+      [] istate[i] = "finish"       -> [s |-> "finish", who |-> Group(i)]
       [] istate[i] = "backout" /\ record.change = "none"
-                                   -> [s |-> "backout", who |-> UpOthers(i)]
+                                   -> [s |-> "backout", who |-> Group(i)]
       [] OTHER                     -> [s |-> None, who |-> {}]
 Acked(i, s, W) == \A m \in W : [step |-> s, from |-> m] \in acks
-\* The awaited members whose acknowledgement cannot come: the member is
-\* down, or neither the request nor its acknowledgement is on its way.
+\* The awaited members whose acknowledgement cannot come: the member left
+\* the group, or neither the request nor its acknowledgement is on its way.
 Stuck(i) ==
     LET s == Awaited(i).s IN
     {m \in Awaited(i).who : /\ [step |-> s, from |-> m] \notin acks
-                            /\ ~Up(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs)}
+                            /\ ~InGroup(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs)}
+
+\* The environment injects a fault of a kind it may, within the budget.
+Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
 
 \* The record states a coordinator backs out from: "before commit" only.
 BackoutFrom == IF Flaw = "backoutAfterCommit" THEN {"running", "committed"} ELSE {"running"}
+\* Coordinator i is to back out: after a timeout or a takeover, or on memberLost.
+BackoutDue(i) ==
+    /\ coord = i /\ record.change \in BackoutFrom
+    /\ \/ istate[i] = "backout"
+       \/ istate[i] \in Driving /\ lost # {}
 
 \* Re-encipherment of one record: "secure values rewrapped from cur to new;
 \* clear values copied as they are".
@@ -259,7 +268,7 @@ beginRouting(i) ==
                /\ coord' = i
                /\ mstate' = [mstate EXCEPT ![i] = "routing"]
                /\ acks' = {} /\ delta' = {} /\ lost' = {}
-               /\ SendAll("beginRouting", i, UpOthers(i))
+               /\ SendAll("beginRouting", i, Group(i))
           ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning
                /\ UNCHANGED <<record, coord, mstate, acks, delta, lost, net>>
        /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults, history>>
@@ -320,7 +329,7 @@ reload(i) ==
        /\ istate[i] = "applyDelta" \/ (Flaw = "reloadBeforeDelta" /\ istate[i] = "suspend")
        /\ Stage(i)
        /\ istate' = [istate EXCEPT ![i] = "reload"]
-       /\ SendAll("reload", i, UpOthers(i))
+       /\ SendAll("reload", i, Group(i))
        /\ UNCHANGED <<regs, live, dsets, record, seen, coord, acks, delta, lost, upd, faults,
                       committedEver, backedOutEver>>
     \/ \E x \in msgs :
@@ -364,7 +373,7 @@ switch(i) ==
        /\ IF Switched(i) THEN UNCHANGED <<regs, copies, mstate>>
                          ELSE staged[i] # NoCopy /\ SwitchTo(i)
        /\ istate' = [istate EXCEPT ![i] = "switch"]
-       /\ SendAll("switch", i, UpOthers(i))
+       /\ SendAll("switch", i, Group(i))
        /\ UNCHANGED <<dsets, record, seen, coord, acks, delta, lost, upd, faults, history>>
     \/ \E x \in msgs :
        /\ Received(x, "switch", i)
@@ -383,7 +392,7 @@ switch(i) ==
 (* up; a member that is down switches ... when it restarts."              *)
 finish(i) ==
     \/ /\ coord = i /\ istate[i] = "switch"
-       /\ Acked(i, "switch", UpOthers(i))
+       /\ Acked(i, "switch", Group(i))
        /\ record.change = "committed"
        /\ record' = [active |-> IF Flaw = "finishKeepsOld" THEN record.active ELSE Target,
                      change |-> "none", init |-> None]
@@ -392,7 +401,7 @@ finish(i) ==
                                             ELSE [@ EXCEPT !.status = "archived"]]
        /\ mstate' = [mstate EXCEPT ![i] = "serving"]
        /\ istate' = [istate EXCEPT ![i] = "finish"]
-       /\ SendAll("finish", i, UpOthers(i))
+       /\ SendAll("finish", i, Group(i))
        /\ UNCHANGED <<regs, copies, seen, coord, acks, delta, lost, upd, faults, history>>
     \/ \E x \in msgs :
        /\ Received(x, "finish", i)
@@ -407,10 +416,10 @@ finish(i) ==
        /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
 
 (* 8. resume: "waiting updates are processed against the new active data  *)
-(* set", once every member that is up has finished.                       *)
+(* set", once every member in the group has finished.                    *)
 resume(i) ==
     /\ coord = i /\ istate[i] = "finish"
-    /\ Acked(i, "finish", UpOthers(i))
+    /\ Acked(i, "finish", Group(i))
     /\ istate' = [istate EXCEPT ![i] = "completed"]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
                    upd, faults, history>>
@@ -419,22 +428,20 @@ resume(i) ==
 (* makes the initiator backout: staged copies are dropped, the target is   *)
 (* marked unusable, routing ends, and the cluster goes on with the old     *)
 (* data set and old key".  The record goes from running to none; then the  *)
-(* coordinator waits for each member that is up.                           *)
+(* coordinator waits for each member in the group.                        *)
 backout(i) ==
-    \/ /\ coord = i /\ record.change \in BackoutFrom
-       /\ \/ istate[i] = "backout"               \* after a timeout, or a takeover
-          \/ istate[i] \in Driving /\ lost # {}  \* memberLost
+    \/ /\ BackoutDue(i)
        /\ record' = [active |-> record.active, change |-> "none", init |-> None]
        /\ backedOutEver' = TRUE
        /\ dsets' = [dsets EXCEPT ![Target].status = "unusable"]
        /\ staged' = [staged EXCEPT ![i] = NoCopy]
        /\ mstate' = [mstate EXCEPT ![i] = "serving"]
        /\ istate' = [istate EXCEPT ![i] = "backout"]
-       /\ SendAll("backout", i, UpOthers(i))
+       /\ SendAll("backout", i, Group(i))
        /\ UNCHANGED <<regs, live, seen, coord, acks, delta, lost, upd, faults, everStaged,
                       committedEver>>
     \/ /\ coord = i /\ istate[i] = "backout" /\ record.change = "none"
-       /\ Acked(i, "backout", UpOthers(i))
+       /\ Acked(i, "backout", Group(i))
        /\ istate' = [istate EXCEPT ![i] = "backedOut"]
        /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
                       upd, faults, history>>
@@ -508,14 +515,41 @@ restartCheck(m) ==
                                          [] OTHER                 -> "routing"]
     /\ UNCHANGED <<staged, dsets, record, coordination, net, upd, faults, history>>
 
-(* fence: the restart check found no register matching the header:        *)
-(* "otherwise it stays fenced", refusing secure PKCS #11 work.             *)
+(* fence: "If backout itself cannot finish, members are fenced: they      *)
+(* refuse secure PKCS #11 work rather than run with mixed keys" (ICSF shuts *)
+(* down).  A DASD write of the backout fails (ioError): the coordinator    *)
+(* fences itself and every member; the updates they hold fail.  The record *)
+(* stays running, so a member still in the group takes over and backs out *)
+(* again.  A restarting member whose restart check finds no register that  *)
+(* matches the header "stays fenced".                                      *)
 fence(m) ==
-    LET hdr == dsets[RecordActive].hdr IN
-    /\ mstate[m] = "restartCheck"
-    /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
-    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+    \/ /\ BackoutDue(m) /\ Fault("ioError")
+       /\ istate' = [istate EXCEPT ![m] = "fenced"]
+       /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+       /\ staged' = [staged EXCEPT ![m] = NoCopy]
+       /\ coord' = None
+       /\ upd' = [u \in Updates |-> IF upd[u].phase = "route" \/ upd[u] = [phase |-> "request", at |-> m]
+                                   THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
+       /\ SendAll("fence", m, Group(m))
+       /\ UNCHANGED <<regs, live, dsets, record, seen, acks, delta, lost, history>>
+    \/ \E x \in msgs :
+       /\ Received(x, "fence", m)
+       /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+       /\ staged' = [staged EXCEPT ![m] = NoCopy]
+       /\ upd' = [u \in Updates |-> IF upd[u].at = m /\ upd[u].phase \in {"request", "route"}
+                                   THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
+       /\ Reply(x)
+       /\ UNCHANGED <<regs, live, dsets, record, coordination, faults, history>>
+    \* a fenced member takes part in no step: it reads requests and ignores them
+    \/ \E x \in msgs :
+       /\ x.kind = "request" /\ x.to = m /\ mstate[m] = "fenced"
+       /\ Consume(x)
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults, history>>
+    \/ LET hdr == dsets[RecordActive].hdr IN
+       /\ mstate[m] = "restartCheck"
+       /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
+       /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+       /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
 
 -----------------------------------------------------------------------------
 (* Dynamic updates: the phases of docs/protocol.md.                        *)
@@ -549,15 +583,13 @@ apply(m, u) ==
 -----------------------------------------------------------------------------
 (* The environment: docs/protocol.md "Environment events".                 *)
 
-Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
-
 (* crash: the member loses its in-store copies and its memory; DASD and    *)
 (* the coprocessor registers are durable.  The group reports it lost.      *)
 (* Its own update in process, and the routed updates a lost coordinator    *)
 (* had not acknowledged, "are reported to their callers as of unknown      *)
 (* outcome".                                                               *)
 crash(m) ==
-    /\ Up(m) /\ Fault("crash")
+    /\ mstate[m] # "down" /\ Fault("crash")
     /\ mstate' = [mstate EXCEPT ![m] = "down"]
     /\ live' = [live EXCEPT ![m] = NoCopy]
     /\ staged' = [staged EXCEPT ![m] = NoCopy]
@@ -583,15 +615,15 @@ drop(x) ==
 
 \* A copy of a message sent earlier arrives (again, or late).
 duplicate(x) ==
-    /\ x \in sent \ msgs /\ Up(x.to) /\ Fault("duplicate")
+    /\ x \in sent \ msgs /\ InGroup(x.to) /\ Fault("duplicate")
     /\ msgs' = msgs \cup {x}
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, history>>
 
 -----------------------------------------------------------------------------
-\* Nothing in flight: no change in the record, nobody driving or restarting,
-\* no message on its way, routing over at every member that is up.
+\* Nothing in flight: no change in the record (or every member fenced), nobody
+\* driving or restarting, no message on its way, routing over everywhere.
 Quiescent ==
-    /\ record.change = "none"
+    /\ record.change = "none" \/ \A m \in Members : mstate[m] = "fenced"
     /\ msgs = {}
     /\ \A m \in Members : istate[m] \in Resting /\ mstate[m] \in {"down", "serving", "fenced"}
 
