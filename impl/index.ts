@@ -3,7 +3,8 @@
 // impl/trace.ts for the trace format (docs/trace-format.md) and impl/invariants.ts for the checks.
 
 export { Simulation, simulateChange } from './simulation.ts';
-export type { Fault, MemberSpec, SimulateOptions, SimulationResult } from './simulation.ts';
+export { OptionsError } from './options-error.ts';
+export type { ChangePlan, Fault, MemberSpec, SimulateOptions, SimulationResult } from './simulation.ts';
 export type { ClusterView, MemberView } from './view.ts';
 export type { MemberState } from './member.ts';
 export type { InitiatorStep, Refusal } from './coordinator.ts';

@@ -21,7 +21,8 @@ import { Scheduler, Sysplex, type MessageFaultRule, type PendingAction } from '.
 import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type StepTiming, type Timing } from './cluster.ts';
-import { Coordinator, type Refusal } from './coordinator.ts';
+import { Coordinator, validate, type Refusal } from './coordinator.ts';
+import { OptionsError } from './options-error.ts';
 import { Member } from './member.ts';
 import { checkState, mergeResults, TraceChecker, type AckedUpdate, type AuditState, type InvariantResult, type Original } from './invariants.ts';
 import { STEP_NAMES, MESSAGE_TYPES, type MessageType, type Outcome, type StepName, type TraceEvent, type TraceEventInput } from './trace.ts';
@@ -72,6 +73,14 @@ export interface SimulationResult {
   suspension: { startTick: number; endTick: number; wallMs: number } | null;
   kcv: { before: Record<string, string>; after: Record<string, string> };
   trace: TraceEvent[];
+}
+
+/** What `plan` reports: the change as it would run, and every reason it would be refused. */
+export interface ChangePlan {
+  initiator: string; members: string[]; active: string; target: string; archive: string | null;
+  records: { total: number; tokens: number; secure: number; clear: number };
+  steps: StepName[];
+  refusals: Refusal[];
 }
 
 const DEFAULT_TIMING: Omit<Timing, 'chunk'> = { ackTimeout: 20, retries: 3, rejoinAfter: 40, routeRetry: 20 };
@@ -141,14 +150,14 @@ export class Simulation {
     const specs = options.members ?? [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }];
     checkSpecs(specs);
     this.#initiator = options.initiator ?? specs[0]!.name;
-    if (!specs.some((s) => s.name === this.#initiator)) throw new Error(`initiator ${this.#initiator} is not a member (${specs.map((s) => s.name).join(', ')})`);
+    if (!specs.some((s) => s.name === this.#initiator)) throw new OptionsError(`initiator ${this.#initiator} is not a member (${specs.map((s) => s.name).join(', ')})`);
     const active = options.active ?? 'CSF.TKDS';
     const target = options.targetState === 'active' ? active : options.target ?? 'CSF.TKDS.NEW';
     for (const [what, n] of [['active', active], ['target', target], ['archive', options.archive]] as const) {
-      if (n !== undefined && !DATA_SET.test(n)) throw new Error(`${what} data set name ${JSON.stringify(n)} is not a valid data set name`);
+      if (n !== undefined && !DATA_SET.test(n)) throw new OptionsError(`${what} data set name ${JSON.stringify(n)} is not a valid data set name`);
     }
     const chunk = options.chunk ?? 25;
-    if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`chunk must be a positive integer, got ${chunk}`);
+    if (!Number.isInteger(chunk) || chunk < 1) throw new OptionsError(`chunk must be a positive integer, got ${chunk}`);
     const faults = options.faults ?? [];
     faults.forEach((f) => checkFault(f, specs));
     this.#faults = faults.map((fault) => ({ fault, left: fault.kind === 'ioError' ? (fault.count ?? 1) : 1 }));
@@ -221,8 +230,8 @@ export class Simulation {
 
     const count = options.updates?.count ?? 0;
     const every = options.updates?.every ?? 5;
-    if (!Number.isInteger(count) || count < 0) throw new Error(`updates.count must be a non-negative integer, got ${count}`);
-    if (!Number.isInteger(every) || every < 0) throw new Error(`updates.every must be a non-negative integer, got ${every}`);
+    if (!Number.isInteger(count) || count < 0) throw new OptionsError(`updates.count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(every) || every < 0) throw new OptionsError(`updates.every must be a non-negative integer, got ${every}`);
     for (let i = 0; i < count; i++) this.#arrival(this.#work.pick(specs).name, undefined, every * (i + 1));
   }
 
@@ -241,6 +250,27 @@ export class Simulation {
       }
     }
     return refusals;
+  }
+
+  /** A dry run of `validate` at the initiator (or `at`): every refusal, and what the change would
+   *  do to the active data set. Nothing changes: no record, data set, register or trace event. */
+  plan(at?: string): ChangePlan {
+    const m = this.#cluster.member(at ?? this.#initiator);
+    const { target, archive } = this.#cluster.settings;
+    const records = { total: 0, tokens: 0, secure: 0, clear: 0 };
+    if (this.#dasd.exists(m.active)) {
+      for (const r of streamRecords(this.#dasd, m.active, null, 256)) {
+        records.total++;
+        if (r.kind === 'token') records.tokens++;
+        else if (r.value.type === 'secure') records.secure++;
+        else records.clear++;
+      }
+    }
+    return {
+      initiator: m.name, members: this.#cluster.names(), active: m.active, target, archive, records,
+      steps: STEP_NAMES.filter((s) => s !== 'backout'),
+      refusals: validate(this.#cluster, m, target, archive),
+    };
   }
 
   /** A caller at `member` asks for a dynamic update (random if no op is given); it arrives as a pending action. Returns its id. */
@@ -485,42 +515,42 @@ export class Simulation {
 }
 
 function checkSpecs(specs: MemberSpec[]): void {
-  if (!Array.isArray(specs) || specs.length === 0) throw new Error('members must list at least one member');
+  if (!Array.isArray(specs) || specs.length === 0) throw new OptionsError('members must list at least one member');
   const seen = new Set<string>();
   for (const s of specs) {
-    if (!NAME.test(s.name)) throw new Error(`member name ${JSON.stringify(s.name)} must be 1-8 of A-Z 0-9 # @ $, starting with a letter`);
-    if (seen.has(s.name)) throw new Error(`member ${s.name} is listed twice`);
+    if (!NAME.test(s.name)) throw new OptionsError(`member name ${JSON.stringify(s.name)} must be 1-8 of A-Z 0-9 # @ $, starting with a letter`);
+    if (seen.has(s.name)) throw new OptionsError(`member ${s.name} is listed twice`);
     seen.add(s.name);
-    if (s.level !== undefined && !LEVEL.test(s.level)) throw new Error(`${s.name}: level ${JSON.stringify(s.level)} is not an ICSF FMID like HCR77A1`);
+    if (s.level !== undefined && !LEVEL.test(s.level)) throw new OptionsError(`${s.name}: level ${JSON.stringify(s.level)} is not an ICSF FMID like HCR77A1`);
     const n = s.coprocessors ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`${s.name}: coprocessors must be 1-16, got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 16) throw new OptionsError(`${s.name}: coprocessors must be 1-16, got ${n}`);
     const a = s.activeCoprocessors ?? n;
-    if (!Number.isInteger(a) || a < 0 || a > n) throw new Error(`${s.name}: activeCoprocessors must be 0-${n}, got ${a}`);
-    if (s.newKey !== undefined && !['committed', 'uncommitted', 'differs', 'empty'].includes(s.newKey)) throw new Error(`${s.name}: newKey must be committed, uncommitted, differs or empty, got ${JSON.stringify(s.newKey)}`);
+    if (!Number.isInteger(a) || a < 0 || a > n) throw new OptionsError(`${s.name}: activeCoprocessors must be 0-${n}, got ${a}`);
+    if (s.newKey !== undefined && !['committed', 'uncommitted', 'differs', 'empty'].includes(s.newKey)) throw new OptionsError(`${s.name}: newKey must be committed, uncommitted, differs or empty, got ${JSON.stringify(s.newKey)}`);
   }
 }
 
 function checkFault(f: Fault, specs: MemberSpec[]): void {
   const member = (m: string | undefined): void => {
-    if (m !== undefined && !specs.some((s) => s.name === m)) throw new Error(`fault ${JSON.stringify(f)}: no member named ${m}`);
+    if (m !== undefined && !specs.some((s) => s.name === m)) throw new OptionsError(`fault ${JSON.stringify(f)}: no member named ${m}`);
   };
   const at = (s: string): void => {
-    if (s !== 'takeover' && !(STEP_NAMES as readonly string[]).includes(s)) throw new Error(`fault ${JSON.stringify(f)}: at must be a step name or takeover, got ${s}`);
+    if (s !== 'takeover' && !(STEP_NAMES as readonly string[]).includes(s)) throw new OptionsError(`fault ${JSON.stringify(f)}: at must be a step name or takeover, got ${s}`);
   };
   switch (f.kind) {
     case 'crash': case 'partition':
       member(f.member); at(f.at);
-      if (f.restartAfter !== undefined && !(Number.isInteger(f.restartAfter) && f.restartAfter >= 0)) throw new Error(`fault ${JSON.stringify(f)}: restartAfter must be a non-negative integer`);
+      if (f.restartAfter !== undefined && !(Number.isInteger(f.restartAfter) && f.restartAfter >= 0)) throw new OptionsError(`fault ${JSON.stringify(f)}: restartAfter must be a non-negative integer`);
       return;
     case 'drop': case 'duplicate': case 'delay':
-      if (!(MESSAGE_TYPES as readonly string[]).includes(f.message)) throw new Error(`fault ${JSON.stringify(f)}: unknown message type ${f.message}`);
+      if (!(MESSAGE_TYPES as readonly string[]).includes(f.message)) throw new OptionsError(`fault ${JSON.stringify(f)}: unknown message type ${f.message}`);
       member(f.to);
       return;
     case 'ioError': at(f.at); return;
     case 'random':
-      if (!(f.rate >= 0 && f.rate <= 1)) throw new Error(`fault ${JSON.stringify(f)}: rate must be in [0, 1]`);
+      if (!(f.rate >= 0 && f.rate <= 1)) throw new OptionsError(`fault ${JSON.stringify(f)}: rate must be in [0, 1]`);
       return;
-    default: throw new Error(`unknown fault kind in ${JSON.stringify(f)}`);
+    default: throw new OptionsError(`unknown fault kind in ${JSON.stringify(f)}`);
   }
 }
 

@@ -7,6 +7,7 @@
 // Secure values are coprocessor blobs (key material wrapped under the P11 master key); clear
 // values are bytes that a change leaves byte for byte as they were.
 
+import { OptionsError } from './options-error.ts';
 import type { Mkvp } from './coprocessor.ts';
 import type { Rng } from './rng.ts';
 
@@ -149,10 +150,10 @@ export function generateRecords(rng: Rng, shape: DataSetShape, wrap: (keyValue: 
   const tokens = shape.tokens ?? 3;
   const objects = shape.objects ?? 20;
   const secureFraction = shape.secureFraction ?? 0.75;
-  if (!Number.isInteger(tokens) || tokens < 0) throw new Error(`dataSet.tokens must be a non-negative integer, got ${tokens}`);
-  if (!Number.isInteger(objects) || objects < 0) throw new Error(`dataSet.objects must be a non-negative integer, got ${objects}`);
-  if (objects > 0 && tokens === 0) throw new Error(`dataSet.objects = ${objects} needs at least one token`);
-  if (!(secureFraction >= 0 && secureFraction <= 1)) throw new Error(`dataSet.secureFraction must be in [0, 1], got ${secureFraction}`);
+  if (!Number.isInteger(tokens) || tokens < 0) throw new OptionsError(`dataSet.tokens must be a non-negative integer, got ${tokens}`);
+  if (!Number.isInteger(objects) || objects < 0) throw new OptionsError(`dataSet.objects must be a non-negative integer, got ${objects}`);
+  if (objects > 0 && tokens === 0) throw new OptionsError(`dataSet.objects = ${objects} needs at least one token`);
+  if (!(secureFraction >= 0 && secureFraction <= 1)) throw new OptionsError(`dataSet.secureFraction must be in [0, 1], got ${secureFraction}`);
   const lastSeq = new Array<number>(tokens).fill(0);
   const out: TkdsRecord[] = [];
   for (let i = 0; i < objects; i++) {

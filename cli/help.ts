@@ -1,0 +1,107 @@
+// The --help text of each subcommand, with examples.
+
+const CLUSTER = `Cluster and change:
+  --members LIST         members and levels, e.g. SYSA:HCR77A1,SYSB:HCR77A0,SYSC
+                         (default SYSA,SYSB,SYSC at HCR77A1; a level below HCR77A0 is refused)
+  --initiator NAME       the member that runs the change (default: the first)
+  --new-key NAME=STATE   that member's new P11 master key register: committed (default),
+                         uncommitted, differs (committed, another MKVP) or empty
+  --inactive NAME        that member's ICSF is not started
+  --no-coprocessor NAME  that member has no active Enterprise PKCS #11 coprocessor
+  --tokens N             tokens in the active TKDS (default 4)
+  --objects N            token objects in the active TKDS (default 10000)
+  --secure-fraction F    share of secure (enciphered) key objects, 0 to 1 (default 0.7)
+  --active NAME          the active TKDS (default CSF.TKDS)
+  --target NAME          the new TKDS (default CSF.TKDS.NEW)
+  --target-state STATE   empty (default), missing, notEmpty or active
+  --seed N               the simulation's seed: same seed, same run, same trace`;
+
+export const HELP: Record<string, string> = {
+  main: `tkds-cmk: simulate, plan and check a coordinated PKCS #11 master key change of a shared TKDS
+
+Usage: tkds-cmk <command> [options]
+
+Commands:
+  run          run a coordinated change on a simulated sysplex and verify it
+  plan         dry run: what a change would do, and every reason it would be refused
+  conform      check a trace file against the statechart (and, with --tla, the TLA+ spec)
+  statechart   render the statechart diagrams to docs/statechart/
+
+With no command, runs the embedded default (tkds-cmk run).
+Run 'tkds-cmk <command> --help' for its options. Exit status: 0 success, 1 the change or the
+trace failed its checks, 2 unusable input.`,
+
+  run: `Usage: tkds-cmk run [options]
+
+Runs a coordinated TKDS change master key on a simulated sysplex, with dynamic updates
+arriving throughout, then checks every invariant of the design.
+
+${CLUSTER}
+
+Workload and faults:
+  --updates N            dynamic updates during the change (default 200)
+  --update-every T       logical ticks between update arrivals (default 1)
+  --no-dynamic-updates   the operator disallowed dynamic updates: those that arrive during
+                         the suspension fail instead of waiting
+  --fault SPEC           inject a fault (repeatable):
+                           crash:SYSB@reload            crash a member when a step starts
+                           crash:SYSA@commit+restart=5  ... and restart it 5 ticks later
+                           partition:SYSC@switch        cut a member off the group
+                           drop:reloadAck[:to=SYSB][:count=N]   lose a message
+                           duplicate:switch             deliver a message twice
+                           delay:finishAck              hold a message back
+                           ioError@backout              a DASD write fails in a step
+                           random:0.05[:stopAfter=N]    random faults at that rate per message
+  --archive NAME         keep the old TKDS under this name after the change
+
+Output:
+  --trace FILE           write the trace (NDJSON, docs/trace-format.md) here
+  --summary FILE         write the JSON summary here
+  --json                 print the JSON summary on stdout instead of the report
+  -q, --quiet            no live progress
+
+Examples:
+  tkds-cmk run
+  tkds-cmk run --members SYSA,SYSB --objects 500 --fault crash:SYSB@reload
+  tkds-cmk run --fault crash:SYSA@switch+restart=10 --trace out/takeover.ndjson
+  tkds-cmk run --json --seed 7 > summary.json
+
+Exit status: 0 when the run settled with every invariant holding (a backout is a success),
+1 when an invariant was violated, 2 for unusable input.`,
+
+  plan: `Usage: tkds-cmk plan [options]
+
+A dry run: executes validate against the described cluster and reports what a change would do
+(records to rewrap and copy, members, the steps) and every reason it would be refused. Nothing
+is changed.
+
+${CLUSTER}
+  --json                 print the plan as JSON
+
+Examples:
+  tkds-cmk plan
+  tkds-cmk plan --members SYSA,SYSB:HCR7790 --new-key SYSA=uncommitted --target-state notEmpty
+
+Exit status: 0 when the change would run, 1 when it would be refused, 2 for unusable input.`,
+
+  conform: `Usage: tkds-cmk conform TRACE [--tla]
+
+Checks a trace (NDJSON, docs/trace-format.md) from this or any implementation: replays it
+through the statecharts and checks the design's invariants over it; with --tla also validates
+it against the TLA+ spec with TLC (needs Java; fetches TLC once). Prints the first violation
+with its trace line, actor and rule.
+
+Options:
+  --tla                  also check the trace against tla/CoordinatedCMK.tla with TLC
+  --json                 print the result as JSON
+
+Examples:
+  tkds-cmk run --trace out/run.ndjson && tkds-cmk conform out/run.ndjson --tla
+
+Exit status: 0 when the trace conforms, 1 when it does not, 2 for an unusable file.`,
+
+  statechart: `Usage: tkds-cmk statechart
+
+Renders the initiator, member and cluster statecharts from their definitions to
+docs/statechart/ as Mermaid (.mmd) and SVG.`,
+};

@@ -1,0 +1,88 @@
+// tkds-cmk: run, plan and check a coordinated TKDS change master key (docs/protocol.md).
+// Exit status: 0 success, 1 a check failed, 2 unusable input (one line on stderr, no stack).
+import { OptionsError, simulateChange, toNdjson } from '../impl/index.ts';
+import { HELP } from './help.ts';
+import { UsageError, clusterFlags, parseFlags, runFlags, runOptions } from './options.ts';
+import { writeWhole } from './files.ts';
+import { progress } from './progress.ts';
+import { report, summary } from './report.ts';
+import { plan } from './plan.ts';
+import { conform } from './conform.ts';
+
+type Command = (args: string[]) => Promise<number> | number;
+
+const commands: Record<string, Command> = {
+  run(args) {
+    const { values } = parseFlags(args, runFlags);
+    if (values.help) return help('run');
+    const options = runOptions(values);
+    const quiet = values.quiet === true || values.json === true;
+    const seed = options.seed!;
+    const files = {
+      trace: values.trace ?? `out/tkds-cmk-seed${seed}.trace.ndjson`,
+      summary: values.summary ?? `out/tkds-cmk-seed${seed}.summary.json`,
+    };
+    const header = `Coordinated TKDS change master key: ${options.members!.map((m) => m.name).join(', ')}, ${options.dataSet!.objects} objects, seed ${seed}`;
+    const result = simulateChange({ ...options, onEvent: quiet ? undefined : progress(header) });
+    writeWhole(files.trace, toNdjson(result.trace));
+    const json = JSON.stringify(summary(result, { trace: files.trace }), null, 2) + '\n';
+    writeWhole(files.summary, json);
+    if (values.json) process.stdout.write(json);
+    else {
+      process.stdout.write(report(result) + '\n');
+      process.stdout.write(`\nTrace:   ${files.trace} (${result.trace.length} events)\nSummary: ${files.summary}\n`);
+    }
+    return result.invariants.every((i) => i.ok) ? 0 : 1;
+  },
+
+  plan(args) {
+    const { values } = parseFlags(args, { ...clusterFlags, json: { type: 'boolean' } });
+    if (values.help) return help('plan');
+    return plan(values);
+  },
+
+  conform(args) {
+    const { values, positionals } = parseFlags(args, {
+      tla: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    }, 1);
+    if (values.help) return help('conform');
+    const file = positionals[0];
+    if (file === undefined) throw new UsageError('conform needs a trace file: tkds-cmk conform TRACE [--tla]');
+    return conform(file, { tla: values.tla === true, json: values.json === true });
+  },
+
+  async statechart(args) {
+    const { values } = parseFlags(args, { help: { type: 'boolean', short: 'h' } });
+    if (values.help) return help('statechart');
+    const { renderAll } = await import('../model/render.ts');
+    for (const file of await renderAll()) process.stdout.write(`wrote ${file}\n`);
+    return 0;
+  },
+};
+
+function help(topic: string): number {
+  process.stdout.write(HELP[topic] + '\n');
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) return commands.run!([]);
+  if (name === '--help' || name === '-h' || name === 'help') return help('main');
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command '${name}' (run, plan, conform, statechart; see --help)`);
+  return command(args);
+}
+
+main(process.argv.slice(2)).then(
+  (status) => { process.exitCode = status; },
+  (e: unknown) => {
+    if (e instanceof UsageError || e instanceof OptionsError) {
+      process.stderr.write(`tkds-cmk: ${e.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`tkds-cmk: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 3;
+    }
+  },
+);

@@ -1,0 +1,128 @@
+// The CLI, run as a real process (the `tkds-cmk` command of bin/): every subcommand, its output files and exit status, and bad
+// input (one clear line, exit status 2, never a stack trace).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTrace, toNdjson } from '../impl/index.ts';
+
+const root = join(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'tkds-cmk-cli-'));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(root, 'bin/tkds-cmk.js'), ...args], {
+    cwd: work, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Bad input: exit 2, exactly one line on stderr that says what was wrong, no stack trace. */
+function assertUsageError(r: ReturnType<typeof cli>, says: RegExp) {
+  assert.equal(r.status, 2, `exit status 2 expected; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got: ${r.stderr}`);
+  assert.match(lines[0]!, /^tkds-cmk: /);
+  assert.match(lines[0]!, says);
+  assert.doesNotMatch(r.stderr, /\s+at .*\.ts:\d+/);
+}
+
+test('--help lists the commands, and each command has its own help with examples', () => {
+  const main = cli('--help');
+  assert.equal(main.status, 0);
+  for (const c of ['run', 'plan', 'conform', 'statechart']) assert.match(main.stdout, new RegExp(`^  ${c} `, 'm'));
+  for (const c of ['run', 'plan', 'conform']) {
+    const r = cli(c, '--help');
+    assert.equal(r.status, 0, c);
+    assert.match(r.stdout, new RegExp(`^Usage: tkds-cmk ${c}`), c);
+    assert.match(r.stdout, /Examples:/, c);
+  }
+});
+
+test('run: a small change completes, writes the trace and the summary it names, and verifies every invariant', () => {
+  const trace = join(work, 'small.ndjson');
+  const summaryFile = join(work, 'small.json');
+  const r = cli('run', '--members', 'SYSA,SYSB', '--objects', '120', '--updates', '30', '--seed', '5',
+    '--trace', trace, '--summary', summaryFile);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Outcome: completed/);
+  assert.match(r.stdout, /suspension window/);
+  assert.match(r.stdout, /^ {2}ok {3}NoLostUpdate$/m);
+  assert.doesNotMatch(r.stdout, /FAIL/);
+  assert.match(r.stdout, new RegExp(`Trace: +${trace.replace(/[.]/g, '\\.')}`));
+  assert.match(r.stderr, /reencipher/, 'live progress on stderr');
+  const events = parseTrace(readFileSync(trace, 'utf8'));
+  assert.ok(events.some((e) => e.event === 'step' && e.step === 'finish' && e.phase === 'done'));
+  const s = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  assert.equal(s.outcome, 'completed');
+  assert.ok(s.counts.records >= 120, 'every object record (and the token records) was re-enciphered');
+  assert.equal(s.keyCheckValues.equal, s.keyCheckValues.checked);
+  assert.ok(s.keyCheckValues.checked > 0);
+  assert.equal(s.traceEvents, events.length);
+});
+
+test('run --json prints the summary on stdout; a crashed member before commit backs the change out', () => {
+  const r = cli('run', '--json', '--members', 'SYSA,SYSB,SYSC', '--objects', '60', '--fault', 'crash:SYSB@reload',
+    '--trace', join(work, 'backout.ndjson'), '--summary', join(work, 'backout.json'));
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.outcome, 'backedOut');
+  assert.ok(s.invariants.every((i: { ok: boolean }) => i.ok));
+});
+
+test('plan: a good cluster would run; a bad one lists every reason and changes nothing', () => {
+  const ok = cli('plan', '--objects', '50');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /would run/);
+  assert.match(ok.stdout, /records to rewrap/);
+  const bad = cli('plan', '--members', 'SYSA,SYSB:HCR7790,SYSC', '--new-key', 'SYSC=uncommitted', '--target-state', 'notEmpty');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stdout, /SYSB.*levelBelowHCR77A0/);
+  assert.match(bad.stdout, /SYSC.*newNotCommitted/);
+  assert.match(bad.stdout, /targetNotEmpty/);
+});
+
+test('conform: a real trace conforms; a corrupted one fails at its line; a malformed file is unusable', () => {
+  const trace = join(work, 'conform.ndjson');
+  assert.equal(cli('run', '-q', '--objects', '40', '--trace', trace, '--summary', join(work, 'c.json')).status, 0);
+  const good = cli('conform', trace);
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+  assert.match(good.stdout, /conforms/);
+
+  // move the first member `switch` before the last `reload` acknowledgement
+  const events = parseTrace(readFileSync(trace, 'utf8'));
+  const firstSwitch = events.findIndex((e) => e.event === 'switch');
+  const lastReload = events.findLastIndex((e) => e.event === 'reload');
+  assert.ok(firstSwitch > lastReload && lastReload > 0);
+  const moved = [...events];
+  const [sw] = moved.splice(firstSwitch, 1);
+  moved.splice(lastReload, 0, { ...sw!, tick: events[lastReload]!.tick });
+  const corrupt = join(work, 'corrupt.ndjson');
+  writeFileSync(corrupt, toNdjson(moved.map((e, i) => ({ ...e, seq: i + 1 }))));
+  const bad = cli('conform', corrupt);
+  assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stdout, new RegExp(`line ${lastReload + 1}\\b`));
+  assert.match(bad.stdout, /StagedBeforeSwitch/);
+
+  const broken = join(work, 'broken.ndjson');
+  writeFileSync(broken, readFileSync(trace, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n');
+  assertUsageError(cli('conform', broken), /broken\.ndjson.*line 4/);
+  assertUsageError(cli('conform', join(work, 'missing.ndjson')), /cannot read .*missing\.ndjson: ENOENT/);
+});
+
+test('bad input: unknown commands and flags, bad numbers and fault specs get one clear line and exit 2', () => {
+  assertUsageError(cli('frobnicate'), /unknown command 'frobnicate'/);
+  assertUsageError(cli('run', '--objectz', '5'), /--objectz/);
+  assertUsageError(cli('run', '--objects', 'many'), /--objects must be a whole number .* not 'many'/);
+  assertUsageError(cli('run', '--secure-fraction', '1.5'), /--secure-fraction must be a number from 0 to 1/);
+  assertUsageError(cli('run', '--members', 'SYSA,SYSA'), /member SYSA is listed twice/);
+  assertUsageError(cli('run', '--members', 'SYSA:HCR9'), /level "HCR9" is not an ICSF FMID/);
+  assertUsageError(cli('run', '--fault', 'crash:SYSZ@reload'), /no member named SYSZ/);
+  assertUsageError(cli('run', '--fault', 'crash:SYSB@later'), /the step after @ must be one of/);
+  assertUsageError(cli('run', '--fault', 'explode'), /--fault 'explode'/);
+  assertUsageError(cli('plan', '--initiator', 'SYSQ'), /initiator SYSQ is not a member/);
+  assertUsageError(cli('plan', '--new-key', 'SYSQ=empty'), /--new-key: no member named 'SYSQ'/);
+  assertUsageError(cli('conform'), /conform needs a trace file/);
+  assert.equal(existsSync(join(work, 'out')), false, 'nothing was written by refused commands');
+});
