@@ -3,9 +3,11 @@
 (* The coordinated TKDS change master key of shared/DESIGN.md, at its      *)
 (* level of detail.  Names are DESIGN.md's and docs/protocol.md's: actions *)
 (* are the protocol steps (validate .. resume, backout, fence, takeover,   *)
-(* restartCheck), the update phases (request, apply) and the environment   *)
-(* events (crash, restart, drop, duplicate, timeout); the invariants carry *)
-(* their DESIGN names.  docs/tla.md says what each model config checks.    *)
+(* restartCheck), the update phases (request, apply), receiveAck (the      *)
+(* coordinator takes a `<step>Ack`) and the environment events (crash,     *)
+(* restart, drop, duplicate, timeout, and ioError inside fence); the       *)
+(* invariants carry their DESIGN names.  docs/tla.md says what each model  *)
+(* config checks.                                                          *)
 (*                                                                         *)
 (* Abstractions:                                                           *)
 (*  - Keys are numbers and an MKVP is the key's number: OldKey is in every *)
@@ -151,7 +153,7 @@ SendAll(s, i, T) == Send({Req(s, i, m) : m \in T})
 Consume(x) == msgs' = msgs \ {x} /\ UNCHANGED sent
 Reply(x) == LET a == Ack(x.step, x.to, x.from) IN
             IF InGroup(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' = sent \cup {a}
-                          ELSE Consume(x)
+                               ELSE Consume(x)
 Received(x, s, m) == x.kind = "request" /\ x.step = s /\ x.to = m /\ mstate[m] \in Operating
 
 \* The step whose acknowledgements the coordinator waits for, and from whom:
