@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { narrate } from '../model/cluster.ts';
 import { pathsOf, shortestPathsOf } from '../model/subjects.ts';
-import { runPath } from './support/sim-adapter.ts';
+import { PROTOCOL_BUGS } from './support/protocol-bugs.ts';
+import { runPath, type Bug } from './support/sim-adapter.ts';
 
 describe('model-based tests: the cluster statechart drives the implementation', () => {
   const paths = pathsOf('cluster');
@@ -30,5 +31,31 @@ describe('model-based tests: the cluster statechart drives the implementation', 
     t.diagnostic(`shortest paths: ${all.length}, ${all.reduce((n, p) => n + p.steps.length - 1, 0)} steps`);
     assert.ok(all.length > 300);
     assert.deepEqual(failures.slice(0, 3), [], `${failures.length} of ${all.length} paths differ from the model`);
+  });
+});
+
+describe('the generated paths catch deliberate protocol bugs', () => {
+  /** The first generated path (transition-cover paths first, then shortest paths) that fails with the bug. */
+  async function firstFailure(bug: Bug): Promise<{ path: string; error: string } | null> {
+    for (const path of [...pathsOf('cluster'), ...shortestPathsOf('cluster')]) {
+      const failure = await runPath(path, bug).then(
+        () => null,
+        (e: Error) => ({ path: narrate(path.steps).join(' / '), error: e.message.split('\n').slice(0, 24).join('\n') }),
+      );
+      if (failure) return failure;
+    }
+    return null;
+  }
+
+  for (const bug of PROTOCOL_BUGS) {
+    it(`catches: ${bug.name}`, async (t) => {
+      const failure = await firstFailure(bug);
+      assert.ok(failure, `no generated path notices: ${bug.name}`);
+      t.diagnostic(`caught on: ${failure.path.split(' / ').slice(-3).join(' / ')}`);
+    });
+  }
+
+  it('and with no bug installed the same paths pass (the wrappers are removed after each run)', async () => {
+    for (const path of pathsOf('cluster')) await runPath(path);
   });
 });

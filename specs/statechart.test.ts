@@ -138,7 +138,7 @@ describe('statechart graph coverage', () => {
       'initiator on backoutAck -> (stays)': 'as above',
       'up.serving on liveUpdate -> (stays)': "the cluster view leaves out the writer's liveUpdate messages",
       'up.routing on liveUpdate -> (stays)': 'as above',
-      'backout on ioError -> fenced': 'the implementation writes as backout starts; the cluster view injects I/O errors at reencipher and applyDelta',
+      'backout on ioError -> fenced': 'the implementation writes as backout starts; the cluster view injects I/O errors at applyDelta',
       'backout on timeout -> (stays)': 'a member silent twice in backout takes more faults than FAULT_BUDGET',
       'beforeCommit on refuse -> backout': 'in the cluster view a member never refuses a request',
       'up on fence -> up.fenced': 'nothing fences in the cluster view (see backout on ioError)',
