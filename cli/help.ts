@@ -1,20 +1,21 @@
 // The --help text of each subcommand, with examples.
+import { DEFAULTS } from './options.ts';
 
 const CLUSTER = `Cluster and change:
   --members LIST         members and levels, e.g. SYSA:HCR77A1,SYSB:HCR77A0,SYSC
-                         (default SYSA,SYSB,SYSC at HCR77A1; a level below HCR77A0 is refused)
+                         (default ${DEFAULTS.members} at HCR77A1; a level below HCR77A0 is refused)
   --initiator NAME       the member that runs the change (default: the first)
   --new-key NAME=STATE   that member's new P11 master key register: committed (default),
                          uncommitted, differs (committed, another MKVP) or empty
   --inactive NAME        that member's ICSF is not started
   --no-coprocessor NAME  that member has no active Enterprise PKCS #11 coprocessor
-  --tokens N             tokens in the active TKDS (default 4)
-  --objects N            token objects in the active TKDS (default 10000)
-  --secure-fraction F    share of secure (enciphered) key objects, 0 to 1 (default 0.7)
+  --tokens N             tokens in the active TKDS (default ${DEFAULTS.tokens})
+  --objects N            token objects in the active TKDS (default ${DEFAULTS.objects})
+  --secure-fraction F    share of secure (enciphered) key objects, 0 to 1 (default ${DEFAULTS.secureFraction})
   --active NAME          the active TKDS (default CSF.TKDS)
   --target NAME          the new TKDS (default CSF.TKDS.NEW)
   --target-state STATE   empty (default), missing, notEmpty or active
-  --seed N               the simulation's seed: same seed, same run, same trace`;
+  --seed N               the simulation's seed: same seed, same run, same trace (default ${DEFAULTS.seed})`;
 
 export const HELP: Record<string, string> = {
   main: `tkds-cmk: simulate, plan and check a coordinated PKCS #11 master key change of a shared TKDS
@@ -39,8 +40,8 @@ arriving throughout, then checks every invariant of the design.
 ${CLUSTER}
 
 Workload and faults:
-  --updates N            dynamic updates during the change (default 200)
-  --update-every T       logical ticks between update arrivals (default 1)
+  --updates N            dynamic updates during the change (default ${DEFAULTS.updates})
+  --update-every T       logical ticks between update arrivals (default ${DEFAULTS.updateEvery})
   --no-dynamic-updates   the operator disallowed dynamic updates: those that arrive during
                          the suspension fail instead of waiting
   --fault SPEC           inject a fault (repeatable):

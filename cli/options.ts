@@ -18,7 +18,7 @@ const NEW_KEY_STATES = ['committed', 'uncommitted', 'differs', 'empty'] as const
 const TARGET_STATES = ['empty', 'missing', 'notEmpty', 'active'] as const;
 /** The embedded default that `npm start` runs (the help text states these). */
 export const DEFAULTS = {
-  members: 'SYSA,SYSB,SYSC', tokens: 4, objects: 10_000, secureFraction: 0.7, seed: 1, updates: 200, updateEvery: 1,
+  members: 'SYSA,SYSB,SYSC', tokens: 4, objects: 10_000, secureFraction: 0.7, seed: 1, updates: 300, updateEvery: 8,
 } as const;
 
 
