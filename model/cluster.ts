@@ -388,7 +388,7 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   applyDeltaDone: 'The initiator applied the delta to the target.',
   commitDone: 'The initiator runs on the target under the new key.',
   timeout: "The initiator's wait for acknowledgements runs out.",
-  ioError: 'A data set write of the initiator fails during applyDelta (a fault).',
+  ioError: 'A write of the initiator fails during applyDelta or commit (a fault).',
   beginRouting: 'Delivery of beginRouting to a member.',
   beginRoutingAck: "Delivery of a member's beginRoutingAck to the initiator.",
   reload: 'Delivery of reload to a member.',

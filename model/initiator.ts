@@ -6,7 +6,7 @@ import { assign, setup } from 'xstate';
 import { INITIAL_RECORD, type RecordView } from './record.ts';
 import { withItem, withItems, withoutItem } from './sets.ts';
 
-/** Resends of one request before an unanswering member counts as lost (protocol.md Messages). */
+/** Resends of one request before an unanswering member counts as lost (protocol.md Messages); the graphs use 1. */
 export const RETRY_BUDGET = 1;
 
 /** The initiator-to-member requests (protocol.md Messages); each acknowledgement adds `Ack`. */
@@ -38,8 +38,10 @@ export interface InitiatorContext {
   readonly lost: readonly string[];
   /** Members that acknowledged the current request. */
   readonly acked: readonly string[];
-  /** Resends of the current request so far, at most RETRY_BUDGET. */
+  /** Resends of the current request so far, at most `retryBudget`. */
   readonly retries: number;
+  /** Resends allowed per request (RETRY_BUDGET unless the input says otherwise). */
+  readonly retryBudget: number;
   /** The cluster record as this initiator last wrote (or, on takeover, read) it. */
   readonly record: RecordView;
   /** Ids of the updates routed since beginRouting: in the active data set, owed to the target. */
@@ -53,6 +55,7 @@ export interface InitiatorContext {
 export interface InitiatorInput {
   readonly self?: string;
   readonly cluster?: readonly string[];
+  readonly retryBudget?: number;
 }
 
 type AckEvent = { [R in Request]: { type: `${R}Ack`; member: string } }[Request];
@@ -77,7 +80,9 @@ export function initialInitiatorContext(input: InitiatorInput = {}): InitiatorCo
   const self = input.self ?? 'SYSA';
   const cluster = [...(input.cluster ?? ['SYSA', 'SYSB', 'SYSC'])].sort();
   if (!cluster.includes(self)) throw new Error(`initiator ${self} is not a member of the cluster ${cluster.join(',')}`);
-  return { self, cluster, lost: [], acked: [], retries: 0, record: INITIAL_RECORD, delta: [], deltaApplied: false, waiting: [] };
+  const retryBudget = input.retryBudget ?? RETRY_BUDGET;
+  if (!Number.isInteger(retryBudget) || retryBudget < 0) throw new Error(`retryBudget must be a non-negative integer, got ${retryBudget}`);
+  return { self, cluster, lost: [], acked: [], retries: 0, retryBudget, record: INITIAL_RECORD, delta: [], deltaApplied: false, waiting: [] };
 }
 
 /** The members the initiator still waits for: up, other than itself, not yet acknowledged. */
@@ -102,12 +107,12 @@ export const initiatorMachine = setup({
   guards: {
     // beginRouting: every member routes its updates before re-encipherment starts.
     allRoutingAcked: everyMemberAnswered,
-    // StagedBeforeSwitch: commit only once every member holds a staged copy of the target.
+    // StagedBeforeSwitch: the commit step only once every member holds a staged copy of the target.
     allMembersStaged: everyMemberAnswered,
     allSwitched: everyMemberAnswered,
     allFinished: everyMemberAnswered,
     allBackedOut: everyMemberAnswered,
-    retriesLeft: ({ context }) => context.retries < RETRY_BUDGET,
+    retriesLeft: ({ context }) => context.retries < context.retryBudget,
     // NoLostUpdate, NoEarlyActivation: reload only once the whole delta is in the target.
     wholeDeltaApplied: ({ context, event }) =>
       event.type === 'applyDeltaDone' && context.delta.every((id) => event.applied.includes(id)),
@@ -130,6 +135,7 @@ export const initiatorMachine = setup({
     recordCommitted: assign({ record: ({ context }) => ({ ...context.record, change: 'committed' as const }) }),
     recordFinished: assign({ record: { change: 'none', active: 'target' } }),
     recordBackedOut: assign({ record: { change: 'none', active: 'old' } }),
+    recordStillRunning: assign({ record: ({ context }) => ({ ...context.record, change: 'running' as const }) }),
     readClusterRecord: assign(({ context, event }) =>
       event.type === 'takeover' ? { self: event.member, record: event.record, lost: withItem(context.lost, context.self) } : {},
     ),
@@ -172,7 +178,7 @@ export const initiatorMachine = setup({
       on: {
         validated: { target: 'beforeCommit', actions: 'recordRunning' },
         refuse: { target: 'refused', actions: 'refuseChange' },
-        memberLost: { target: 'refused', actions: 'refuseChange' },
+        memberLost: { target: 'backout', actions: 'expel' },
         crash: { target: 'down' },
       },
     },
@@ -181,7 +187,7 @@ export const initiatorMachine = setup({
       description: 'Outcome: validate refused the change; nothing was changed.',
     },
     beforeCommit: {
-      description: 'Steps 2-5, before the point of no return: any refusal, lost member, timeout or error makes the initiator back out.',
+      description: 'Steps 2-6, up to the point of no return: any refusal, lost member, timeout or error makes the initiator back out.',
       initial: 'beginRouting',
       on: {
         update: { actions: 'holdUpdate' },
@@ -225,7 +231,7 @@ export const initiatorMachine = setup({
         reload: {
           description: 'Step 5 (phase 1): each member, the initiator too, builds a staged copy from the target and acknowledges.',
           entry: ['startRequest', 'stageSelf', { type: 'send', params: { message: 'reload' } }],
-          always: { guard: 'allMembersStaged', target: '#initiator.rollForward', actions: ['recordCommitted', 'switchSelf'] },
+          always: { guard: 'allMembersStaged', target: 'commit' },
           on: {
             reloadAck: { actions: 'markAcked' },
             timeout: [
@@ -234,24 +240,23 @@ export const initiatorMachine = setup({
             ],
           },
         },
+        commit: {
+          description: 'Step 6: every member staged; the record goes running -> committed (durably, first): the point of no return; then the initiator sets its master key and makes the target active and its staged copy live. An error writing the record means backout.',
+          on: {
+            commitDone: { target: '#initiator.rollForward', actions: ['recordCommitted', 'switchSelf'] },
+          },
+        },
       },
     },
     rollForward: {
-      description: 'Steps 6-8, from the point of no return: no backout, only roll-forward; a member that is lost catches up when it restarts.',
-      initial: 'commit',
+      description: 'Steps 7-8, after the point of no return: no backout, only roll-forward; a member that is lost catches up when it restarts.',
+      initial: 'switch',
       on: {
         update: { actions: 'holdUpdate' },
         memberLost: { actions: 'expel' },
-        memberJoined: { actions: 'rejoin' },
         crash: { target: 'down', actions: 'reportUnknownOutcome' },
       },
       states: {
-        commit: {
-          description: 'Step 6: the point of no return: the record went running -> committed (durably, first), then the initiator set its master key and made the target active and its staged copy live.',
-          on: {
-            commitDone: { target: 'switch' },
-          },
-        },
         switch: {
           description: 'Step 7 (phase 2): each member sets its master key, makes the target active and its staged copy live, and acknowledges.',
           entry: ['startRequest', { type: 'send', params: { message: 'switch' } }],
@@ -297,7 +302,8 @@ export const initiatorMachine = setup({
           { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'backout' } }] },
           { actions: [partitionSilent, 'expelUnacked'] },
         ],
-        ioError: { target: 'fenced' },
+        // the record (or the target) could not be written: the record still says running
+        ioError: { target: 'fenced', actions: 'recordStillRunning' },
         crash: { target: 'down', actions: 'reportUnknownOutcome' },
       },
     },
@@ -306,9 +312,11 @@ export const initiatorMachine = setup({
       description: 'Outcome: the cluster goes on with the old data set and the old key, every acknowledged update in it.',
     },
     fenced: {
-      type: 'final',
-      description: 'Outcome: backout could not finish (a data set or cluster record write failed); the members refuse secure PKCS #11 work rather than run with mixed keys.',
+      description: 'Outcome: backout could not finish (a data set or cluster record write failed); the members refuse secure PKCS #11 work rather than run with mixed keys. A member that comes back later takes the backout over from the record.',
       entry: 'fence',
+      on: {
+        takeover: { guard: 'changeUnderway', target: 'takeover', actions: 'readClusterRecord' },
+      },
     },
     down: {
       description: 'The member playing the initiator is lost; updates it had not acknowledged have an unknown outcome.',
@@ -335,7 +343,7 @@ export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> =
   reencipherDone: 'The last record of the active data set is in the target.',
   applyDeltaDone: 'The delta (the ids it carries) is in the target; its header has the new MKVP.',
   reloadAck: 'A member holds a staged copy of the target.',
-  commitDone: 'The commit step is over: phase 2 (switch) starts.',
+  commitDone: 'The record says committed (the point of no return) and the initiator runs on the target under the new key.',
   switchAck: 'A member runs on the target under the new key.',
   finishAck: 'A member stopped routing and serves the new active data set.',
   backoutAck: 'A member dropped its staged copy and stopped routing.',
@@ -345,18 +353,18 @@ export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> =
   memberJoined: 'A member came back and passed its restart check.',
   ioError: 'Writing a data set or the cluster record failed.',
   crash: 'The member playing the initiator crashed.',
-  takeover: 'The first surviving member by name takes over, with the cluster record it read.',
+  takeover: 'The first surviving member by name (or, after fencing, a member that comes back) takes over, with the cluster record it read.',
 };
 
 /** One line per guard: the rule it enforces (an invariant of DESIGN.md where there is one). */
 export const initiatorGuards: Readonly<Record<string, string>> = {
   allRoutingAcked: 'Re-encipherment starts only once every member that is up routes its updates to the initiator (SingleWriter).',
-  allMembersStaged: 'Commit only once every member that is up holds a staged copy of the target (StagedBeforeSwitch).',
+  allMembersStaged: 'The commit step starts only once every member that is up holds a staged copy of the target (StagedBeforeSwitch).',
   allSwitched: 'finish only once every member that is up acknowledged switch (a member silent after the retry budget is expelled).',
   allFinished: 'The change completes once every member that is up acknowledged finish.',
   allBackedOut: 'Backout ends once every member that is up acknowledged backout (a member silent after the retry budget is expelled).',
-  retriesLeft: 'A request is sent again at most RETRY_BUDGET times; then a silent member counts as lost: backout before commit, expelled from the group after it.',
+  retriesLeft: 'A request is sent again at most retryBudget times; then a silent member counts as lost: backout before commit, expelled from the group after it.',
   wholeDeltaApplied: 'reload only once every routed update is in the target (NoLostUpdate, NoEarlyActivation).',
-  changeUnderway: 'A survivor takes over only when the record shows a change running or committed (a change decided by its last record write needs no one).',
+  changeUnderway: 'A member takes over only when the record shows a change running or committed (a change decided by its last record write needs no one).',
   changeCommitted: 'A takeover that reads committed rolls forward; one that reads running backs out (NoBackoutAfterCommit).',
 };

@@ -128,9 +128,10 @@ export const memberMachine = setup({
           },
         },
         fenced: {
-          description: 'It refuses secure PKCS #11 work (backout could not finish, or its restart check failed) until it restarts.',
+          description: 'It refuses secure PKCS #11 work (backout could not finish, or its restart check failed) until it restarts; it still does its part of a backout.',
           on: {
             update: { actions: 'refuseSecureWork' },
+            backout: { actions: ['dropStaged', 'endRouting', { type: 'acknowledge', params: { message: 'backout' } }] },
           },
         },
       },

@@ -54,7 +54,7 @@ export function memberSupply(): MemberEvent[] {
  * The cluster's environment, bounded: messages are delivered in order (the first one in flight;
  * any one may still be dropped), a timeout only fires when nothing is in flight, and one member
  * (the first after the initiator) takes dynamic updates. Faults are bounded by FAULT_BUDGET; an
- * I/O error is tried where the initiator's step writes the target as one action (applyDelta). Validation
+ * I/O error is tried where a step of the initiator writes as one action (applyDelta, commit). Validation
  * takes no time: nothing else happens while the initiator validates.
  */
 export function clusterSupply(context: ClusterContext): ClusterEvent[] {
@@ -68,7 +68,7 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
     { type: 'applyDeltaDone' },
     { type: 'commitDone' },
     ...(next ? [{ ...next } as ClusterEvent] : [{ type: 'timeout' as const }]),
-    ...(step === 'applyDelta' ? [{ type: 'ioError' as const }] : []),
+    ...(step === 'applyDelta' || step === 'commit' ? [{ type: 'ioError' as const }] : []),
     ...context.network.map((message) => ({ type: 'drop' as const, message })),
     ...names.flatMap((member) => [
       { type: 'crash' as const, member },

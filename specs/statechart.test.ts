@@ -143,8 +143,10 @@ describe('statechart graph coverage', () => {
       'beforeCommit on refuse -> backout': 'in the cluster view a member never refuses a request',
       'up on fence -> up.fenced': 'nothing fences in the cluster view (see backout on ioError)',
       'up.fenced on update -> (stays)': 'as above',
+      'up.fenced on backout -> (stays)': 'as above',
+      'fenced on takeover [changeUnderway] -> takeover': 'as above',
       'validate on crash -> down': 'validation takes no time: nothing happens while the initiator validates',
-      'validate on memberLost -> refused': 'as above',
+      'validate on memberLost -> backout': 'as above',
       'restartCheck on always [curMatchesActive && changeRunning] -> up.routing': 'a loss before commit backs out at once: no restart reads running',
       'restartCheck on always -> up.fenced': 'in a protocol run a restarting member always matches the record: only tampered registers fence',
     };
@@ -167,7 +169,8 @@ describe('statechart graph coverage', () => {
       initiator: (s) => {
         const c = initiatorOf(s);
         if (s.matches('backout')) assert.equal(c.record.change, 'none');
-        if (s.matches({ rollForward: 'switch' }) || s.matches({ rollForward: 'commit' })) assert.equal(c.record.change, 'committed');
+        if (s.matches({ rollForward: 'switch' })) assert.equal(c.record.change, 'committed');
+        if (s.matches({ beforeCommit: 'commit' })) assert.equal(c.record.change, 'running');
       },
       member: (s) => assert.equal(keyAgreement(s.context as MemberContext, leaf(s)), null),
       cluster: (s) => {
@@ -182,7 +185,7 @@ describe('statechart graph coverage', () => {
 
 describe('statechart rules (guards) on the reachable graphs', () => {
   it('StagedBeforeSwitch: commit is reachable only once every member that is up acknowledged reload', () => {
-    const intoCommit = edges(graphOf('initiator')).filter((e) => !e.from.matches('rollForward') && e.to.matches({ rollForward: 'commit' }));
+    const intoCommit = edges(graphOf('initiator')).filter((e) => !e.from.matches({ beforeCommit: 'commit' }) && e.to.matches({ beforeCommit: 'commit' }));
     assert.ok(intoCommit.length > 0);
     for (const { from, to } of intoCommit) {
       assert.ok(from.matches({ beforeCommit: 'reload' }), `commit entered from ${JSON.stringify(from.value)}`);
@@ -190,7 +193,7 @@ describe('statechart rules (guards) on the reachable graphs', () => {
     }
     const oneStaged = initiatorAfter([...TO_STEP.reload!, { type: 'reloadAck', member: 'SYSB' }]);
     assert.ok(oneStaged.matches({ beforeCommit: 'reload' }), 'SYSC has not staged: no commit');
-    assert.ok(initiatorAfter(TO_STEP.commit!).matches({ rollForward: 'commit' }));
+    assert.ok(initiatorAfter(TO_STEP.commit!).matches({ beforeCommit: 'commit' }));
     // across the cluster: while any member runs switched, none is still routing or on the old data set
     const clusterStates = statesOfGraph(graphOf('cluster'));
     let witnessed = 0;
@@ -286,7 +289,7 @@ describe('statechart rules (guards) on the reachable graphs', () => {
 
   it('takeover: the cluster record decides between backout and roll-forward', () => {
     // lost at finish, after the record write that names the target active: nothing to take over
-    const expected: Record<string, string> = { beginRouting: 'backout', reload: 'backout', commit: 'switch', switch: 'switch', finish: 'down' };
+    const expected: Record<string, string> = { beginRouting: 'backout', reload: 'backout', commit: 'backout', switch: 'switch', finish: 'down' };
     for (const [step, after] of Object.entries(expected)) {
       const down = initiatorAfter([...TO_STEP[step]!, { type: 'crash' }]);
       assert.equal(leaf(down), 'down', step);

@@ -7,12 +7,13 @@
 // takes some of them with no event of its own (eventless transitions). After every event the
 // adapter SETTLES the simulation: it fires the pending membership notifications, restart checks,
 // deliveries of the messages the model leaves out (updateResult, liveUpdate and its ack), and the
-// initiator's step actions the model's current step implies (`reload` in reload, `commit` in
-// commit, `resume` at an outcome, the first re-encipherment chunk as reencipher starts, so that
+// initiator's step actions the model's current step implies (`reload` in reload, `switch` in
+// switch, `resume` at an outcome, the first re-encipherment chunk as reencipher starts, so that
 // routed updates fall between chunks). The step actions a model event stands for are fired by
 // that event: `validated` runs validate (and beginRouting follows), `reencipherDone` the chunks
-// left, `applyDeltaDone` applyDelta, `commitDone` lets switch start. So the model's applyDelta is
-// the implementation's suspend with applyDelta pending (INITIATOR_STEP below).
+// left, `applyDeltaDone` applyDelta, `commitDone` commit. So the model's applyDelta is the
+// implementation's suspend with applyDelta pending, and its commit the implementation's reload
+// with commit pending (INITIATOR_STEP below).
 import assert from 'node:assert/strict';
 import { RETRY_BUDGET } from '../../model/initiator.ts';
 import { isUp, leafOf, MESSAGE_TYPES, type ClusterContext, type ClusterEvent, type Message } from '../../model/cluster.ts';
@@ -31,7 +32,7 @@ export const INITIATOR_STEP: Readonly<Record<string, string | null>> = {
   reencipher: 'reencipher',
   applyDelta: 'suspend', // applyDelta pending
   reload: 'reload',
-  commit: 'commit',
+  commit: 'reload', // commit pending: its record write is the commitDone event
   switch: 'switch',
   finish: 'finish',
   completed: 'completed',
@@ -46,9 +47,9 @@ export const INITIATOR_STEP: Readonly<Record<string, string | null>> = {
  * model's step (the model may pass several steps in one event, as after a takeover with nobody
  * left to wait for). reencipher and applyDelta are never among them: their events fire them.
  */
-const AUTOMATIC_ORDER = ['beginRouting', 'suspend', 'reload', 'commit', 'switch', 'finish', 'resume'] as const;
+const AUTOMATIC_ORDER = ['beginRouting', 'suspend', 'reload', 'switch', 'finish', 'resume'] as const;
 const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
-  beginRouting: 1, reencipher: 1, applyDelta: 2, reload: 3, commit: 4, switch: 5, finish: 6, completed: 7, backedOut: 7,
+  beginRouting: 1, reencipher: 1, applyDelta: 2, reload: 3, commit: 3, switch: 4, finish: 5, completed: 6, backedOut: 6,
 };
 
 /** Messages the cluster statechart leaves out (an update's answer, live copy refreshes): delivered as they come. */
@@ -87,7 +88,7 @@ export class SimAdapter {
       if (step.event.type === 'refuse') refuses = true;
       if (step.event.type === 'ioError') {
         const at = leafOf(path[i - 1]!.state.context.initiator.value);
-        if (at !== 'applyDelta') throw new Error(`the adapter injects an I/O error at applyDelta, not at ${at}`);
+        if (at !== 'applyDelta' && at !== 'commit') throw new Error(`the adapter injects an I/O error at applyDelta or commit, not at ${at}`);
         faults.push({ kind: 'ioError', at });
       }
     });
@@ -117,8 +118,7 @@ export class SimAdapter {
     const self = this.#model!.initiator.context.self;
     switch (event.type) {
       case 'startChange':
-      case 'commitDone':
-        return; // validation runs with `validated`; commitDone lets the switch step start (settle)
+        return; // validation runs with `validated`
       case 'validated':
         assert.deepEqual(sim.startChange(), [], 'validate refused a change the model validated');
         return;
@@ -132,8 +132,13 @@ export class SimAdapter {
         return;
       case 'applyDeltaDone':
         return sim.fire(this.required(this.work('applyDelta', self), `applyDelta at ${self}`).id);
-      case 'ioError':
-        return sim.fire(this.required(this.work('applyDelta', self), `applyDelta at ${self}`).id);
+      case 'commitDone':
+        return sim.fire(this.required(this.work('commit', self), `commit at ${self}`).id);
+      case 'ioError': {
+        // the step whose write the path's fault fails
+        const step = this.work('applyDelta', self) ?? this.work('commit', self);
+        return sim.fire(this.required(step, `applyDelta or commit at ${self}`).id);
+      }
       case 'timeout':
         return sim.fire(this.required(this.find((a) => a.kind === 'timer' && a.label.startsWith('timeout ') && a.label.includes(` at ${self} `)), `a timeout at ${self}`).id);
       case 'drop':

@@ -1,0 +1,384 @@
+// Trace replay: the statecharts as an oracle for a trace of the coordinated change
+// (docs/trace-format.md), whoever wrote it. The initiator's lines (its steps, the
+// acknowledgements delivered to it, its timeouts, the group changes it learns, the updates it
+// applies or holds) drive an initiator statechart; each member's own lines (its part of a step,
+// a crash, its restart check, an update it takes) drive that member's statechart. A line the
+// statecharts do not allow is rejected with its line number, the actor, the state it was in and
+// the rule it breaks. Lines that are not protocol moves (writes, sends, progress) are read only
+// to follow the data sets and the record.
+import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import { leafOf } from './cluster.ts';
+import { initiatorMachine, type InitiatorContext, type InitiatorEvent, type RefusalReason } from './initiator.ts';
+import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
+import type { RecordView } from './record.ts';
+
+/** One trace line, as docs/trace-format.md writes it (only the fields replay reads are typed). */
+export interface TraceLine {
+  readonly seq: number;
+  readonly event: string;
+  readonly actor: string;
+  readonly [field: string]: unknown;
+}
+
+/** The DESIGN.md invariant a rejected line breaks, or `statechart` for a move no rule names. */
+export type BrokenRule = 'StagedBeforeSwitch' | 'NoEarlyActivation' | 'NoBackoutAfterCommit' | 'NoLostUpdate' | 'KeyAgreement' | 'statechart';
+
+export class ReplayError extends Error {
+  constructor(
+    readonly line: number,
+    readonly actor: string,
+    readonly state: string,
+    readonly rule: BrokenRule,
+    what: string,
+  ) {
+    super(`trace line ${line}: ${actor} ${what}, not allowed by the statechart in state ${state}${rule === 'statechart' ? '' : `: breaks ${rule}`}`);
+    this.name = 'ReplayError';
+  }
+}
+
+export interface ReplayOptions {
+  /** Resends per request before a silent member counts as lost (the implementation's timing.retries). */
+  readonly retryBudget?: number;
+}
+
+export interface ReplayResult {
+  /** Lines that moved a statechart. */
+  readonly moves: number;
+  /** The initiator statechart's state at the end, and the member playing it. */
+  readonly initiator: { readonly state: string; readonly self: string } | null;
+  readonly members: Readonly<Record<string, string>>;
+}
+
+/** The initiator statechart's step for each step of the trace (the implementation's initiatorStep). */
+const AT_STEP_START: Readonly<Record<string, readonly string[]>> = {
+  reencipher: ['reencipher'],
+  suspend: ['applyDelta'],
+  applyDelta: ['applyDelta'],
+  reload: ['reload'],
+  commit: ['commit'],
+  switch: ['switch'],
+  finish: ['finish'],
+  resume: ['completed', 'backedOut'],
+};
+const AT_STEP_DONE: Readonly<Record<string, readonly string[]>> = {
+  beginRouting: ['reencipher'],
+  suspend: ['applyDelta'],
+  reload: ['commit'],
+  switch: ['finish'],
+  finish: ['completed'],
+  backout: ['backout', 'backedOut'],
+  resume: ['completed', 'backedOut'],
+};
+const ORDER = ['validate', 'beginRouting', 'reencipher', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'completed'];
+
+/** Which rule a step that came too early skips: the guard on the way from `state` to `wanted`. */
+function ruleFor(state: string, wanted: string, initiator: InitiatorContext | null): BrokenRule {
+  if (wanted === 'backout' && initiator?.record.change === 'committed') return 'NoBackoutAfterCommit';
+  const at = ORDER.indexOf(state);
+  const to = ORDER.indexOf(wanted);
+  if (at < 0 || to <= at) return 'statechart';
+  if (at <= ORDER.indexOf('applyDelta')) return 'NoEarlyActivation';
+  if (at === ORDER.indexOf('reload')) return 'StagedBeforeSwitch';
+  return 'statechart';
+}
+
+const str = (line: TraceLine, field: string): string => {
+  const v = line[field];
+  if (typeof v !== 'string') throw new Error(`trace line ${line.seq}: ${line.event} needs a string field ${field}, got ${JSON.stringify(v)}`);
+  return v;
+};
+
+class Replay {
+  readonly #retryBudget: number | undefined;
+  #initiator: AnyMachineSnapshot | null = null;
+  readonly #members = new Map<string, AnyMachineSnapshot>();
+  #old = '';
+  #target = '';
+  #record: RecordView = { change: 'none', active: 'old' };
+  #applied: string[] = [];
+  /** The backout now running wrote the record (none, old data set active). */
+  #backoutRecorded = false;
+  moves = 0;
+
+  constructor(options: ReplayOptions) {
+    this.#retryBudget = options.retryBudget;
+  }
+
+  get #self(): string | null {
+    return this.#initiator ? (this.#initiator.context as InitiatorContext).self : null;
+  }
+
+  #leaf(snapshot: AnyMachineSnapshot): string {
+    return leafOf(snapshot.value);
+  }
+
+  #member(name: string): AnyMachineSnapshot {
+    let m = this.#members.get(name);
+    if (!m) {
+      [m] = initialTransition(memberMachine, {});
+      this.#members.set(name, m);
+    }
+    return m;
+  }
+
+  /** Feeds an event to a statechart; a refused event is a ReplayError naming `rule`. */
+  #feed(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { type: string }, line: TraceLine, rule: BrokenRule, what: string): AnyMachineSnapshot {
+    if (machine.getTransitionData(snapshot, event).length === 0) throw new ReplayError(line.seq, line.actor, this.#leaf(snapshot), rule, what);
+    this.moves++;
+    return transition(machine, snapshot, event)[0];
+  }
+
+  #toInitiator(event: InitiatorEvent, line: TraceLine, what: string, rule: BrokenRule = 'statechart'): void {
+    this.#initiator = this.#feed(initiatorMachine, this.#initiator!, event, line, rule, what);
+  }
+
+  #toMember(name: string, event: MemberEvent, line: TraceLine, what: string, rule: BrokenRule = 'statechart'): void {
+    this.#members.set(name, this.#feed(memberMachine, this.#member(name), event, line, rule, what));
+  }
+
+  /**
+   * The initiator statechart must be at one of `states`, or past it on the way of a change (it
+   * passes a step without stopping when nobody is left to wait for).
+   */
+  #expect(states: readonly string[], line: TraceLine, what: string): void {
+    if (this.#at(states)) return;
+    // From commit on, the implementation asks the group as it is: a member the trace shows down
+    // may be left out before the initiator's own memberLost line.
+    const awaited = this.#initiator!.matches('rollForward') || this.#initiator!.matches('backout') ? this.#awaitedDown() : [];
+    for (const member of awaited) this.#toInitiator({ type: 'memberLost', member }, line, `loses ${member}`);
+    if (this.#at(states)) return;
+    const state = this.#leaf(this.#initiator!);
+    throw new ReplayError(line.seq, line.actor, state, ruleFor(state, states[0]!, this.#initiatorContext), what);
+  }
+
+  #at(states: readonly string[]): boolean {
+    const state = this.#leaf(this.#initiator!);
+    if (states.includes(state)) return true;
+    const at = ORDER.indexOf(state);
+    return at > 0 && states.some((s) => ORDER.indexOf(s) > 0 && at > ORDER.indexOf(s));
+  }
+
+  /** Members the initiator statechart still waits for that the trace shows down. */
+  #awaitedDown(): string[] {
+    const ctx = this.#initiatorContext!;
+    return ctx.cluster.filter((m) => m !== ctx.self && !ctx.lost.includes(m) && !ctx.acked.includes(m) && this.#member(m).value === 'down');
+  }
+
+  get #initiatorContext(): InitiatorContext | null {
+    return this.#initiator ? (this.#initiator.context as InitiatorContext) : null;
+  }
+
+  #running(): boolean {
+    return this.#initiator !== null && this.#initiator.status === 'active' && this.#leaf(this.#initiator) !== 'idle';
+  }
+
+  #dataSet(name: unknown): 'old' | 'target' {
+    return name === this.#target ? 'target' : 'old';
+  }
+
+  line(line: TraceLine): void {
+    const self = this.#self;
+    switch (line.event) {
+      case 'step':
+        return line.actor === self || line.step === 'validate' ? this.#step(line) : undefined;
+      case 'deliver': {
+        const msg = str(line, 'msg');
+        if (line.actor === self && this.#running() && /^(beginRouting|reload|switch|finish|backout)Ack$/.test(msg)) {
+          this.#toInitiator({ type: msg as `${'reload'}Ack`, member: str(line, 'from') }, line, `takes ${msg} from ${str(line, 'from')}`);
+        }
+        return;
+      }
+      case 'timeout':
+        if (line.actor === self && this.#running()) this.#toInitiator({ type: 'timeout' }, line, 'times out');
+        return;
+      case 'memberLost':
+      case 'memberJoined': {
+        // a group change the initiator's statechart has no move for is only news (the implementation ignores it too)
+        const event = { type: line.event, member: str(line, 'member') } as InitiatorEvent;
+        if (line.actor === self && this.#running() && initiatorMachine.getTransitionData(this.#initiator!, event).length > 0) {
+          this.#toInitiator(event, line, `learns ${line.event} ${str(line, 'member')}`);
+        }
+        return;
+      }
+      case 'expel':
+        return this.#down(str(line, 'member'), line);
+      case 'crash':
+      case 'partition':
+        return this.#down(str(line, 'member'), line);
+      case 'takeover': {
+        if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'takes over a change that never started');
+        const record: RecordView = { change: str(line, 'record') as RecordView['change'], active: 'old' };
+        this.#toInitiator({ type: 'takeover', member: line.actor, record }, line, `takes over (record ${record.change})`, record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit');
+        return;
+      }
+      case 'restartCheck':
+        return this.#restartCheck(line);
+      case 'record':
+        this.#record = { change: str(line, 'to') as RecordView['change'], active: this.#dataSet(line.active) };
+        if (this.#record.change === 'none' && this.#record.active === 'old') this.#backoutRecorded = true;
+        return this.#checkRecord(line);
+      case 'update':
+        return this.#update(line);
+      case 'beginRouting':
+      case 'reload':
+      case 'switch':
+      case 'finish':
+      case 'backout':
+      case 'fence':
+        return this.#memberPart(line);
+      default:
+        return; // send, write, drop, duplicate, delay, reencipher progress, archive, outcome, ioError, restart, heal
+    }
+  }
+
+  #step(line: TraceLine): void {
+    const step = str(line, 'step');
+    const phase = str(line, 'phase');
+    const result = line.result;
+    const what = `${phase === 'start' ? 'starts' : 'ends'} ${step}${result && result !== 'ok' ? ` (${String(result)})` : ''}`;
+    if (step === 'validate') {
+      if (phase === 'start') {
+        this.#initiator = initialTransition(initiatorMachine, { self: line.actor, ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }) })[0];
+        this.#initiator = this.#feed(initiatorMachine, this.#initiator, { type: 'startChange' }, line, 'statechart', what);
+        return;
+      }
+      const members = line.members as string[] | undefined;
+      if (members) {
+        this.#initiator = initialTransition(initiatorMachine, { self: line.actor, cluster: members, ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }) })[0];
+        this.#initiator = transition(initiatorMachine, this.#initiator, { type: 'startChange' })[0];
+        members.forEach((m) => this.#member(m));
+      }
+      this.#old = String(line.active ?? this.#old);
+      this.#target = String(line.target ?? this.#target);
+      if (result === 'refused') {
+        const [first] = (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+        this.#toInitiator({ type: 'refuse', member: first?.subject ?? line.actor, reason: first?.reason ?? 'memberNotActive' }, line, what);
+      }
+      return;
+    }
+    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} before validate`);
+    if (phase === 'done' && result === 'failed') {
+      if (step === 'finish') return; // finish is retried (roll-forward)
+      if (step === 'backout' && this.#leaf(this.#initiator) === 'backedOut' && !this.#backoutRecorded) {
+        // the statechart ended a backout nobody had to answer, taking its writes as done; they failed
+        this.#initiator = initiatorMachine.resolveState({ value: 'backout', context: this.#initiator.context });
+      }
+      return this.#toInitiator({ type: 'ioError' }, line, what, step === 'backout' ? 'statechart' : ruleFor(this.#leaf(this.#initiator), 'backout', this.#initiatorContext));
+    }
+    if (phase === 'start') {
+      switch (step) {
+        case 'beginRouting':
+          return this.#toInitiator({ type: 'validated' }, line, what);
+        case 'backout': {
+          this.#backoutRecorded = false;
+          if (['backout', 'backedOut'].includes(this.#leaf(this.#initiator))) return;
+          // the initiator saw the member leave the group before its notification line
+          const lost = /^member (\S+) lost/.exec(String(line.reason ?? ''))?.[1];
+          if (lost && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'memberLost', member: lost }, line, what);
+          return this.#expect(['backout'], line, what);
+        }
+        case 'applyDelta':
+          this.#applied = [];
+          return this.#expect(AT_STEP_START.applyDelta!, line, what);
+        default:
+          return this.#expect(AT_STEP_START[step] ?? [], line, what);
+      }
+    }
+    switch (step) {
+      case 'reencipher':
+        return this.#toInitiator({ type: 'reencipherDone' }, line, what);
+      case 'applyDelta':
+        return this.#toInitiator({ type: 'applyDeltaDone', applied: this.#applied }, line, `${what}: the delta holds ${this.#applied.join(', ') || 'nothing'}`, 'NoLostUpdate');
+      case 'commit':
+        return this.#toInitiator({ type: 'commitDone' }, line, what);
+      default:
+        return AT_STEP_DONE[step] ? this.#expect(AT_STEP_DONE[step]!, line, what) : undefined;
+    }
+  }
+
+  /** A record write comes from a step of the initiator statechart that makes it. */
+  #checkRecord(line: TraceLine): void {
+    if (!this.#initiator || line.from === line.to) return; // a takeover names the new initiator only
+    const ctx = this.#initiatorContext!;
+    const to = str(line, 'to');
+    const state = this.#leaf(this.#initiator);
+    const finishing = line.active === this.#target;
+    const writers = to === 'running' ? ['beginRouting'] : to === 'committed' ? ['commit', 'switch'] : finishing ? ['finish', 'completed'] : ['backout', 'backedOut'];
+    if (writers.includes(state)) return;
+    const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && ctx.record.change === 'committed' ? 'NoBackoutAfterCommit' : 'statechart';
+    throw new ReplayError(line.seq, line.actor, state, rule, `writes the cluster record ${String(line.from)} -> ${to}${finishing ? ' (target active)' : ''}`);
+  }
+
+  #update(line: TraceLine): void {
+    const phase = str(line, 'phase');
+    const id = str(line, 'id');
+    const self = this.#self;
+    if (phase === 'request') {
+      const member = this.#member(line.actor);
+      if (member.value === 'down') return; // refused at once: the member is down
+      return this.#toMember(line.actor, { type: 'update', id, record: this.#record }, line, `takes update ${id}`);
+    }
+    if (line.actor !== self || !this.#running()) return;
+    const state = this.#leaf(this.#initiator!);
+    const origin = typeof line.origin === 'string' ? line.origin : line.actor;
+    if (phase === 'apply' && line.dataSet === this.#target) {
+      this.#applied.push(id);
+      return;
+    }
+    if ((phase === 'apply' && (state === 'beginRouting' || state === 'reencipher')) || phase === 'wait') {
+      this.#toInitiator({ type: 'update', id, member: origin }, line, `${phase === 'wait' ? 'holds' : 'applies'} update ${id}`);
+    }
+  }
+
+  #down(name: string, line: TraceLine): void {
+    if (this.#member(name).value !== 'down') this.#toMember(name, { type: 'crash' }, line, `goes down (${line.event})`);
+    if (name === this.#self && this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
+  }
+
+  #restartCheck(line: TraceLine): void {
+    const change = str(line, 'record') as RecordView['change'];
+    const record: RecordView = { change, active: change === 'committed' ? 'old' : this.#dataSet(line.active) };
+    const before = this.#member(line.actor).context as MemberContext;
+    this.#toMember(line.actor, { type: 'restart', record }, line, 'runs its restart check');
+    const after = this.#member(line.actor);
+    const predicted = this.#leaf(after) === 'fenced' ? 'fenced' : (after.context as MemberContext).cur !== before.cur ? 'setMasterKey' : 'serve';
+    if (predicted !== line.result) {
+      throw new ReplayError(line.seq, line.actor, `restartCheck (record ${change}, ${record.active} active)`, 'KeyAgreement', `restart check says ${String(line.result)} where the statechart says ${predicted}`);
+    }
+  }
+
+  /** A member's part of a step: its own statechart, and what the initiator's must already say. */
+  #memberPart(line: TraceLine): void {
+    const name = line.actor;
+    const part = line.event as MemberEvent['type'];
+    const initiator = this.#initiatorContext;
+    const what = `does its part of ${part}`;
+    const here = this.#leaf(this.#member(name));
+    if ((part === 'reload' || part === 'switch') && initiator && !initiator.deltaApplied) {
+      throw new ReplayError(line.seq, name, here, 'NoEarlyActivation', `${what} before the delta is applied`);
+    }
+    if (part === 'switch' && initiator && initiator.record.change !== 'committed' && this.#record.change !== 'committed') {
+      throw new ReplayError(line.seq, name, here, 'StagedBeforeSwitch', `${what} before the commit`);
+    }
+    if (part === 'backout' && this.#record.change === 'committed') {
+      throw new ReplayError(line.seq, name, here, 'NoBackoutAfterCommit', `${what} after the commit`);
+    }
+    const rule: BrokenRule = part === 'switch' ? 'StagedBeforeSwitch' : part === 'backout' && here === 'switched' ? 'NoBackoutAfterCommit' : 'statechart';
+    this.#toMember(name, { type: part } as MemberEvent, line, what, rule);
+  }
+
+  result(): ReplayResult {
+    return {
+      moves: this.moves,
+      initiator: this.#initiator ? { state: this.#leaf(this.#initiator), self: this.#self! } : null,
+      members: Object.fromEntries([...this.#members].map(([n, s]) => [n, this.#leaf(s)])),
+    };
+  }
+}
+
+/** Replays a trace through the statecharts; throws a ReplayError at the first line they do not allow. */
+export function replayTrace(lines: readonly TraceLine[], options: ReplayOptions = {}): ReplayResult {
+  const replay = new Replay(options);
+  for (const line of lines) replay.line(line);
+  return replay.result();
+}
