@@ -303,8 +303,8 @@ class Replay {
     const to = str(line, 'to');
     const state = this.#leaf(this.#initiator);
     const finishing = line.active === this.#target;
-    const writers = to === 'running' ? ['beginRouting'] : to === 'committed' ? ['commit', 'switch'] : finishing ? ['finish', 'completed'] : ['backout', 'backedOut'];
-    if (writers.includes(state)) return;
+    const writers = to === 'running' ? ['beginRouting'] : to === 'committed' ? ['commit'] : finishing ? ['finish'] : ['backout', 'backedOut'];
+    if (this.#at(writers)) return;
     const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && ctx.record.change === 'committed' ? 'NoBackoutAfterCommit' : 'statechart';
     throw new ReplayError(line.seq, line.actor, state, rule, `writes the cluster record ${String(line.from)} -> ${to}${finishing ? ' (target active)' : ''}`);
   }
