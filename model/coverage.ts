@@ -2,7 +2,7 @@
 // paths takes (X), against every transition and state node of its definition (Y).
 import type { AnyMachineSnapshot, AnyStateMachine, AnyTransitionDefinition, EventObject } from 'xstate';
 import { getAdjacencyMap, serializeSnapshot, type StatePath, type TraversalOptions } from 'xstate/graph';
-import { allStates, transitionsOf, type TransitionInfo } from './definition.ts';
+import { allStates, transitionsOf } from './definition.ts';
 import { INIT_EVENT, step } from './step.ts';
 
 type Snap = AnyMachineSnapshot;
@@ -111,4 +111,3 @@ export function transitionCover(machine: AnyStateMachine, takes?: Takes) {
   };
 }
 
-export type { TransitionInfo };

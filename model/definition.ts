@@ -37,7 +37,7 @@ export function pathOf(node: AnyStateNode): string {
   return node.path.join('.');
 }
 
-/** `a && b`, `!a`, or the guard's name; null when there is none. */
+/** `a && b`, `!a`, or the guard's name (with its static params); null when there is none. */
 export function guardLabel(guard: unknown): string | null {
   if (guard === undefined || guard === null) return null;
   if (typeof guard === 'string') return guard;
@@ -50,7 +50,7 @@ export function guardLabel(guard: unknown): string | null {
     }
     return guard.name || 'inline guard';
   }
-  if (typeof guard === 'object' && 'type' in guard) return String((guard as { type: unknown }).type);
+  if (typeof guard === 'object' && 'type' in guard) return actionLabel(guard);
   return String(guard);
 }
 

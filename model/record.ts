@@ -34,7 +34,3 @@ export function activeDataSet(record: RecordView): DataSet {
 export function headerKey(dataSet: DataSet): Key {
   return dataSet === 'old' ? 'old' : 'new';
 }
-
-export function describeRecord(record: RecordView): string {
-  return `${record.change}/${record.active}`;
-}

@@ -53,6 +53,7 @@ function mermaidState(s: StateInfo, indent: string): string[] {
     lines.push(`${indent}state "${s.key}" as ${id}`);
   }
   if (s.entry.length) lines.push(`${indent}${id} : entry / ${mermaidText(s.entry.join(', '))}`);
+  if (s.exit.length) lines.push(`${indent}${id} : exit / ${mermaidText(s.exit.join(', '))}`);
   if (s.transient) lines.push(`${indent}${id} : transient, never rests here`);
   return lines;
 }
@@ -91,7 +92,7 @@ function dotState(s: StateInfo, indent: string): string[] {
       `${indent}}`,
     ];
   }
-  const lines = [s.key, ...(s.entry.length ? [`entry / ${s.entry.join(', ')}`] : [])];
+  const lines = [s.key, ...(s.entry.length ? [`entry / ${s.entry.join(', ')}`] : []), ...(s.exit.length ? [`exit / ${s.exit.join(', ')}`] : [])];
   const attrs = [`label="${lines.map(dotText).join('\\n')}"`];
   if (s.kind === 'final') attrs.push('peripheries=2');
   if (s.transient) attrs.push('style="rounded,dashed"');
@@ -171,6 +172,21 @@ environment event, a guard is named after the rule it enforces.
   sends reload to every member still awaited, \`sendToJoined(switch)\` to the member that just
   rejoined, \`acknowledge(reload)\` answers it, \`stageSelf\` and the other \`...Self\` actions
   are the initiator's own part of a step.
+
+## How the statecharts are checked
+
+- \`specs/statechart.test.ts\`: these files match the machines; paths generated with
+  \`xstate/graph\` take every state and every transition of each definition (\`always\` included;
+  the test prints \`state coverage\` and \`transition coverage\` per machine); the guards'
+  rules (StagedBeforeSwitch, NoEarlyActivation, NoBackoutAfterCommit, KeyAgreement,
+  SettledOutcome) hold on every reachable state and edge of the graphs.
+- \`specs/statechart-mbt.test.ts\`: the cluster view's generated paths (a transition cover and a
+  shortest path to every reachable state) run on the reference implementation through one
+  adapter (\`specs/support/sim-adapter.ts\`) that compares what it shows with the model after every
+  step; ten deliberate protocol bugs are each caught by them.
+- \`specs/statechart-replay.test.ts\`: implementation traces replayed through the statecharts
+  (\`model/replay.ts\`); corrupted traces are rejected with the line, the actor, the state and the
+  broken rule.
 `;
 
 function readmeSection(name: MachineName, d: Description): string {
