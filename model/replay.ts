@@ -98,6 +98,8 @@ class Replay {
   #applied: string[] = [];
   /** The backout now running wrote the record (none, old data set active). */
   #backoutRecorded = false;
+  /** The members the initiator sent the request of its current step to. */
+  readonly #asked = new Set<string>();
   moves = 0;
 
   constructor(options: ReplayOptions) {
@@ -142,9 +144,9 @@ class Replay {
    */
   #expect(states: readonly string[], line: TraceLine, what: string): void {
     if (this.#at(states)) return;
-    // From commit on, the implementation asks the group as it is: a member the trace shows down
-    // may be left out before the initiator's own memberLost line.
-    const awaited = this.#initiator!.matches('rollForward') || this.#initiator!.matches('backout') ? this.#awaitedDown() : [];
+    // From commit on (and in backout), the implementation asks the group as it is: a member out of
+    // it when the step began is left out before the initiator's own memberLost line comes.
+    const awaited = this.#initiator!.matches('rollForward') || this.#initiator!.matches('backout') ? this.#awaitedNotAsked() : [];
     for (const member of awaited) this.#toInitiator({ type: 'memberLost', member }, line, `loses ${member}`);
     if (this.#at(states)) return;
     const state = this.#leaf(this.#initiator!);
@@ -158,10 +160,10 @@ class Replay {
     return at > 0 && states.some((s) => ORDER.indexOf(s) > 0 && at > ORDER.indexOf(s));
   }
 
-  /** Members the initiator statechart still waits for that the trace shows down. */
-  #awaitedDown(): string[] {
+  /** Members the initiator statechart still waits for that the initiator never asked in this step (or that are down). */
+  #awaitedNotAsked(): string[] {
     const ctx = this.#initiatorContext!;
-    return ctx.cluster.filter((m) => m !== ctx.self && !ctx.lost.includes(m) && !ctx.acked.includes(m) && this.#member(m).value === 'down');
+    return ctx.cluster.filter((m) => m !== ctx.self && !ctx.lost.includes(m) && !ctx.acked.includes(m) && (!this.#asked.has(m) || this.#member(m).value === 'down'));
   }
 
   get #initiatorContext(): InitiatorContext | null {
@@ -226,8 +228,11 @@ class Replay {
       case 'backout':
       case 'fence':
         return this.#memberPart(line);
+      case 'send':
+        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(String(line.msg))) this.#asked.add(str(line, 'to'));
+        return;
       default:
-        return; // send, write, drop, duplicate, delay, reencipher progress, archive, outcome, ioError, restart, heal
+        return; // write, drop, duplicate, delay, reencipher progress, archive, outcome, ioError, restart, heal
     }
   }
 
@@ -257,6 +262,7 @@ class Replay {
       return;
     }
     if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} before validate`);
+    if (phase === 'start') this.#asked.clear();
     if (phase === 'done' && result === 'failed') {
       if (step === 'finish') return; // finish is retried (roll-forward)
       if (step === 'backout' && this.#leaf(this.#initiator) === 'backedOut' && !this.#backoutRecorded) {
