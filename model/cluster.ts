@@ -1,8 +1,9 @@
 // The cluster view: one initiator role and up to three members (SYSA initiates; SYSB, SYSC),
 // composed from the two statecharts without copying them. The context holds each part's state
-// (value + context); an event steps the part it reaches with XState's pure `transition`, and
-// the named actions the part's statechart takes become the cluster's effects: messages put in
-// flight, a member's own part of a step, group membership (memberLost, memberJoined, takeover).
+// (value + context); an event steps the part it reaches (model/step.ts: one observed step of
+// that part's statechart), and the named actions the part's statechart takes become the
+// cluster's effects: messages put in flight, a member's own part of a step, group membership
+// (memberLost, memberJoined, takeover). Bounds (FAULT_BUDGET, UPDATE_BOUND) keep its graph small.
 import { and, assign, initialTransition, setup, type AnyMachineSnapshot, type AnyStateMachine, type AnyTransitionDefinition, type EventObject, type StateValue } from 'xstate';
 import { awaited, initiatorMachine, type Ack, type InitiatorContext, type InitiatorEvent, type Request } from './initiator.ts';
 import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
