@@ -5,6 +5,7 @@
 //  - replay through the statecharts (model/replay.ts),
 //  - with --tla, TLC on tla/TraceCMK.tla (tla/trace.ts).
 import { checkTrace, parseTrace, TraceFormatError, type TraceEvent } from '../impl/index.ts';
+import { ReplayError, replayTrace } from '../model/replay.ts';
 import { readText } from './files.ts';
 import { UsageError } from './options.ts';
 
@@ -19,6 +20,16 @@ function invariants(events: TraceEvent[]): Violation[] {
     }));
 }
 
+function statechart(events: TraceEvent[]): Violation[] {
+  try {
+    replayTrace(events);
+    return [];
+  } catch (e) {
+    if (!(e instanceof ReplayError)) throw e;
+    return [{ check: 'statechart', rule: e.rule, line: e.line, actor: e.actor, detail: e.message }];
+  }
+}
+
 export async function conform(file: string, opts: { tla: boolean; json: boolean }): Promise<number> {
   let events: TraceEvent[];
   try {
@@ -29,7 +40,10 @@ export async function conform(file: string, opts: { tla: boolean; json: boolean 
   }
   if (events.length === 0) throw new UsageError(`${file}: the trace is empty`);
 
-  const checks: { name: string; violations: Violation[] }[] = [{ name: 'invariants', violations: invariants(events) }];
+  const checks: { name: string; violations: Violation[] }[] = [
+    { name: 'invariants', violations: invariants(events) },
+    { name: 'statechart', violations: statechart(events) },
+  ];
   const first = checks.flatMap((c) => c.violations).sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))[0];
 
   if (opts.json) {

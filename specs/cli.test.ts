@@ -104,6 +104,8 @@ test('conform: a real trace conforms; a corrupted one fails at its line; a malfo
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
   assert.match(bad.stdout, new RegExp(`line ${lastReload + 1}\\b`));
   assert.match(bad.stdout, /StagedBeforeSwitch/);
+  assert.match(bad.stdout, /^FAIL invariants$/m);
+  assert.match(bad.stdout, /^FAIL statechart$/m);
 
   const broken = join(work, 'broken.ndjson');
   writeFileSync(broken, readFileSync(trace, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n');
