@@ -3,11 +3,11 @@
 (* The coordinated TKDS change master key of shared/DESIGN.md, at its      *)
 (* level of detail.  Names are DESIGN.md's and docs/protocol.md's: actions *)
 (* are the protocol steps (validate .. resume, backout, fence, takeover,   *)
-(* restartCheck), the update phases (request, apply), receiveAck (the      *)
-(* coordinator takes a `<step>Ack`) and the environment events (crash,     *)
-(* restart, drop, duplicate, timeout, and ioError inside fence); the       *)
-(* invariants carry their DESIGN names.  docs/tla.md says what each model  *)
-(* config checks.                                                          *)
+(* restartCheck, expel), the update phases (request, apply), receiveAck   *)
+(* (the coordinator takes a `<step>Ack`) and the environment events        *)
+(* (crash, restart, drop, duplicate, timeout, ioError); the invariants     *)
+(* carry their DESIGN names.  docs/tla.md says what each model config      *)
+(* checks; TraceCMK.tla checks traces of an implementation against it.     *)
 (*                                                                         *)
 (* Abstractions:                                                           *)
 (*  - Keys are numbers and an MKVP is the key's number: OldKey is in every *)
@@ -33,7 +33,7 @@ CONSTANTS
     Initiators,     \* the members where an operator starts a change (two may race)
     UncommittedNew, \* members whose `new` register the TKE left uncommitted
     NumUpdates,     \* dynamic updates callers make: ids 1..NumUpdates (see OpOf)
-    FaultKinds,     \* the faults injected: a subset of {"crash", "drop", "duplicate", "ioError"}
+    FaultKinds,     \* the faults injected: a subset of FaultNames
     FaultBudget,    \* how many faults in all
     Flaw            \* "none", or the flaw of a non-vacuity variant (see Flaws)
 
@@ -59,10 +59,14 @@ Flaws == {"none",
           "deltaWithoutToken",       \* UniqueHandles
           "switchAckOnce"}           \* EventuallySettled
 
+\* crash a member; drop or duplicate a message; delay one, so that a wait times
+\* out although its acknowledgement is still on its way; make a DASD write fail.
+FaultNames == {"crash", "drop", "duplicate", "delay", "ioError"}
+
 ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
        /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
-       /\ NumUpdates \in 0..3
-       /\ FaultKinds \subseteq {"crash", "drop", "duplicate", "ioError"} /\ FaultBudget \in Nat
+       /\ NumUpdates \in Nat
+       /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
        /\ Flaw \in Flaws
 
 None == "none"
@@ -83,11 +87,11 @@ InitialRecords ==
      [h |-> ClearHandle, kind |-> "clear", key |-> 0, val |-> 2, attr |-> {}]}
 NoCopy == [ds |-> None, hdr |-> 0, seq |-> 0, recs |-> {}]
 
-(* Dynamic update u is always the same operation. *)
+(* Dynamic update u is always the same operation, in turn:                *)
 Updates == 1..NumUpdates
-OpOf(u) == CASE u = 1 -> "createObject"   \* a new secure key object
-             [] u = 2 -> "updateObject"   \* new attributes for the clear key object
-             [] u = 3 -> "createClear"    \* a new clear key object
+OpOf(u) == CASE u % 3 = 1 -> "createObject"   \* a new secure key object
+             [] u % 3 = 2 -> "updateObject"   \* new attributes for the clear key object
+             [] u % 3 = 0 -> "createClear"    \* a new clear key object
 ValueOf(u) == 10 + u
 ClearValues == {2} \cup {ValueOf(u) : u \in {x \in Updates : OpOf(x) = "createClear"}}
 Garbled(v) == v + 100  \* what a blob wrapped twice gives back instead of v
@@ -111,7 +115,7 @@ VARIABLES
     istate,        \* each member's initiator state: the step it has done
     seen,          \* the cluster record as each initiator's validate read it
     coord,         \* who drives the change: the initiator, or the member that took over
-    acks,          \* the acknowledgements the coordinator has taken: [step, from]
+    waiting,       \* the members whose acknowledgement of its last request the coordinator awaits
     delta,         \* handles the routed updates wrote since beginRouting
     lost,          \* members the group reported lost (memberLost) during the change
     msgs, sent,    \* sysplex messages on their way, and all ever sent
@@ -124,7 +128,7 @@ VARIABLES
 regs == <<cur, new, newCommitted>>
 copies == <<live, staged>>
 net == <<msgs, sent>>
-coordination == <<istate, seen, coord, acks, delta, lost>>
+coordination == <<istate, seen, coord, waiting, delta, lost>>
 history == <<everStaged, committedEver, backedOutEver>>
 vars == <<mstate, regs, copies, dsets, record, coordination, net, upd, faults, history>>
 
@@ -156,23 +160,18 @@ Reply(x) == LET a == Ack(x.step, x.to, x.from) IN
                                ELSE Consume(x)
 Received(x, s, m) == x.kind = "request" /\ x.step = s /\ x.to = m /\ mstate[m] \in Operating
 
-\* The step whose acknowledgements the coordinator waits for, and from whom:
-\* before commit every member; from commit on, the members in the group.
-Awaited(i) ==
-    CASE istate[i] = "beginRouting" -> [s |-> "beginRouting", who |-> Others(i)]
-      [] istate[i] = "reload"       -> [s |-> "reload", who |-> Others(i)]
-      [] istate[i] = "switch"       -> [s |-> "switch", who |-> Group(i)]
-      [] istate[i] = "finish"       -> [s |-> "finish", who |-> Group(i)]
-      [] istate[i] = "backout" /\ record.change = "none"
-                                   -> [s |-> "backout", who |-> Group(i)]
-      [] OTHER                     -> [s |-> None, who |-> {}]
-Acked(i, s, W) == \A m \in W : [step |-> s, from |-> m] \in acks
+\* The step whose acknowledgements the coordinator awaits.  It waits for the
+\* members it sent the request to (before commit, every member) until they
+\* acknowledge or leave the group.
+AwaitedStep(i) ==
+    CASE istate[i] \in {"beginRouting", "reload", "switch", "finish"} -> istate[i]
+      [] istate[i] = "backout" /\ record.change = "none"          -> "backout"
+      [] OTHER                                                    -> None
 \* The awaited members whose acknowledgement cannot come: the member left
 \* the group, or neither the request nor its acknowledgement is on its way.
 Stuck(i) ==
-    LET s == Awaited(i).s IN
-    {m \in Awaited(i).who : /\ [step |-> s, from |-> m] \notin acks
-                            /\ ~InGroup(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs)}
+    LET s == AwaitedStep(i) IN
+    {m \in waiting : ~InGroup(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs)}
 
 \* The environment injects a fault of a kind it may, within the budget.
 Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
@@ -213,6 +212,25 @@ Present(u, d) ==
     THEN \E r \in dsets[d].recs : r.h = ClearHandle /\ u \in r.attr
     ELSE \E r \in dsets[d].recs : r.val = ValueOf(u)
 
+(* A member leaves the group: it loses its in-store copies and its memory  *)
+(* (DASD and the coprocessor registers are durable) and the group reports  *)
+(* it lost.  Its own update in process, and the routed updates a lost      *)
+(* coordinator had not acknowledged, "are reported to their callers as of  *)
+(* unknown outcome".                                                       *)
+Leave(m) ==
+    /\ mstate' = [mstate EXCEPT ![m] = "down"]
+    /\ live' = [live EXCEPT ![m] = NoCopy]
+    /\ staged' = [staged EXCEPT ![m] = NoCopy]
+    /\ istate' = [istate EXCEPT ![m] = "idle"]
+    /\ coord' = IF coord = m THEN None ELSE coord
+    /\ lost' = IF record.change # "none" THEN lost \cup {m} ELSE lost
+    /\ upd' = [u \in Updates |->
+                 IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
+                 THEN [upd[u] EXCEPT !.phase = "unknown"] ELSE upd[u]]
+    /\ msgs' = {x \in msgs : x.to # m}
+    /\ waiting' = waiting \ {m}
+    /\ UNCHANGED <<regs, dsets, record, seen, delta, sent, history>>
+
 -----------------------------------------------------------------------------
 Init ==
     /\ mstate = [m \in Members |-> "serving"]
@@ -229,7 +247,7 @@ Init ==
     /\ istate = [m \in Members |-> "idle"]
     /\ seen = [m \in Members |-> record]
     /\ coord = None
-    /\ acks = {} /\ delta = {} /\ lost = {}
+    /\ waiting = {} /\ delta = {} /\ lost = {}
     /\ msgs = {} /\ sent = {}
     /\ upd = [u \in Updates |-> [phase |-> None, at |-> None]]
     /\ faults = 0
@@ -253,7 +271,7 @@ validate(i) ==
     /\ i \in Initiators /\ istate[i] = "idle" /\ mstate[i] \in Operating
     /\ istate' = [istate EXCEPT ![i] = IF Refusals(i) = {} THEN "validate" ELSE "refused"]
     /\ seen' = [seen EXCEPT ![i] = record]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coord, acks, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coord, waiting, delta, lost, net, upd,
                    faults, history>>
 
 (* 2. beginRouting: "the cluster record goes from none to running; every   *)
@@ -262,24 +280,28 @@ validate(i) ==
 (* compare-and-set compares the whole record validate read, not only       *)
 (* `change`: an initiator that validated before another's change finished  *)
 (* must lose, for the active data set has moved on since.                  *)
-beginRouting(i) ==
-    \/ /\ istate[i] = "validate" /\ mstate[i] \in Operating
-       /\ IF record = seen[i] \/ Flaw = "noCompareAndSet"
-          THEN /\ record' = [active |-> record.active, change |-> "running", init |-> i]
-               /\ istate' = [istate EXCEPT ![i] = "beginRouting"]
-               /\ coord' = i
-               /\ mstate' = [mstate EXCEPT ![i] = "routing"]
-               /\ acks' = {} /\ delta' = {} /\ lost' = {}
-               /\ SendAll("beginRouting", i, Group(i))
-          ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning
-               /\ UNCHANGED <<record, coord, mstate, acks, delta, lost, net>>
-       /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults, history>>
-    \/ \E x \in msgs :
-       /\ Received(x, "beginRouting", i) /\ ~LocalUpdateAt(i)
-       /\ mstate' = [mstate EXCEPT ![i] = IF record.change = "running" /\ @ = "serving"
-                                          THEN "routing" ELSE @]
-       /\ Reply(x)
-       /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+BeginRoutingByInitiator(i) ==
+    /\ istate[i] = "validate" /\ mstate[i] \in Operating
+    /\ IF record = seen[i] \/ Flaw = "noCompareAndSet"
+       THEN /\ record' = [active |-> record.active, change |-> "running", init |-> i]
+            /\ istate' = [istate EXCEPT ![i] = "beginRouting"]
+            /\ coord' = i
+            /\ mstate' = [mstate EXCEPT ![i] = "routing"]
+            /\ waiting' = Others(i) /\ delta' = {} /\ lost' = {}
+            /\ SendAll("beginRouting", i, Group(i))
+       ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning
+            /\ UNCHANGED <<record, coord, mstate, waiting, delta, lost, net>>
+    /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults, history>>
+
+BeginRoutingAtMember(i) ==
+    \E x \in msgs :
+    /\ Received(x, "beginRouting", i) /\ ~LocalUpdateAt(i)
+    /\ mstate' = [mstate EXCEPT ![i] = IF record.change = "running" /\ @ = "serving"
+                                       THEN "routing" ELSE @]
+    /\ Reply(x)
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+
+beginRouting(i) == BeginRoutingByInitiator(i) \/ BeginRoutingAtMember(i)
 
 (* 3. reencipher: "every record of the active data set is written to the   *)
 (* target, secure values rewrapped from cur to new; clear values copied as *)
@@ -287,13 +309,13 @@ beginRouting(i) ==
 (* update of its own in process.  The header gets its MKVP at applyDelta.  *)
 reencipher(i) ==
     /\ coord = i /\ istate[i] = "beginRouting"
-    /\ Acked(i, "beginRouting", Others(i)) \/ Flaw = "reencipherBeforeAcks"
+    /\ waiting = {} \/ Flaw = "reencipherBeforeAcks"
     /\ ~LocalUpdateAt(i)
     /\ dsets' = [dsets EXCEPT ![Target] =
                    [status |-> "inUse", hdr |-> 0, seq |-> dsets[OldDS].seq,
                     recs |-> {Rewrap(r) : r \in dsets[OldDS].recs}]]
     /\ istate' = [istate EXCEPT ![i] = "reencipher"]
-    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, acks, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
                    faults, history>>
 
 (* 4. suspend: "dynamic update processing pauses (requests wait)"; the     *)
@@ -301,7 +323,7 @@ reencipher(i) ==
 suspend(i) ==
     /\ coord = i /\ istate[i] = "reencipher"
     /\ istate' = [istate EXCEPT ![i] = "suspend"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
                    upd, faults, history>>
 
 (* 4. applyDelta: "the delta is applied to the target, and the target      *)
@@ -316,7 +338,7 @@ applyDelta(i) ==
                       !.recs = IF Flaw = "skipDelta" THEN @ ELSE {r \in @ : r.h \notin delta} \cup moved,
                       !.seq = IF Flaw = "deltaWithoutToken" THEN @ ELSE old.seq]]
     /\ istate' = [istate EXCEPT ![i] = "applyDelta"]
-    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, acks, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
                    faults, history>>
 
 (* 5. reload (phase 1): "each member builds a staged copy from the target  *)
@@ -326,21 +348,26 @@ Stage(m) ==
     /\ everStaged' = everStaged \cup {m}
     /\ mstate' = [mstate EXCEPT ![m] = "staged"]
 
-reload(i) ==
-    \/ /\ coord = i
-       /\ istate[i] = "applyDelta" \/ (Flaw = "reloadBeforeDelta" /\ istate[i] = "suspend")
-       /\ Stage(i)
-       /\ istate' = [istate EXCEPT ![i] = "reload"]
-       /\ SendAll("reload", i, Group(i))
-       /\ UNCHANGED <<regs, live, dsets, record, seen, coord, acks, delta, lost, upd, faults,
-                      committedEver, backedOutEver>>
-    \/ \E x \in msgs :
-       /\ Received(x, "reload", i)
-       /\ IF record.change = "running"
-          THEN Stage(i) /\ Reply(x)
-          ELSE Consume(x) /\ UNCHANGED <<staged, everStaged, mstate>>  \* a late copy
-       /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, committedEver,
-                      backedOutEver>>
+ReloadByCoordinator(i) ==
+    /\ coord = i
+    /\ istate[i] = "applyDelta" \/ (Flaw = "reloadBeforeDelta" /\ istate[i] = "suspend")
+    /\ Stage(i)
+    /\ istate' = [istate EXCEPT ![i] = "reload"]
+    /\ SendAll("reload", i, Group(i))
+    /\ waiting' = Others(i)
+    /\ UNCHANGED <<regs, live, dsets, record, seen, coord, delta, lost, upd, faults,
+                   committedEver, backedOutEver>>
+
+ReloadAtMember(i) ==
+    \E x \in msgs :
+    /\ Received(x, "reload", i)
+    /\ IF record.change = "running"
+       THEN Stage(i) /\ Reply(x)
+       ELSE Consume(x) /\ UNCHANGED <<staged, everStaged, mstate>>  \* a late copy
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, committedEver,
+                   backedOutEver>>
+
+reload(i) == ReloadByCoordinator(i) \/ ReloadAtMember(i)
 
 (* 6. commit: "the point of no return: the cluster record goes from        *)
 (* running to committed (durably, first)".  Its second half, the initiator *)
@@ -348,13 +375,13 @@ reload(i) ==
 (* initiator's own `switch`, so a crash between the two is a state here.   *)
 commit(i) ==
     /\ coord = i /\ istate[i] = "reload"
-    /\ Acked(i, "reload", Others(i)) \/ Flaw = "commitWithoutReloadAcks"
+    /\ waiting = {} \/ Flaw = "commitWithoutReloadAcks"
     /\ lost = {}
     /\ record.change = "running"
     /\ record' = [record EXCEPT !.change = "committed"]
     /\ committedEver' = TRUE
     /\ istate' = [istate EXCEPT ![i] = "commit"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, seen, coord, acks, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, seen, coord, waiting, delta, lost, net, upd,
                    faults, everStaged, backedOutEver>>
 
 (* A member "sets its master key, makes the target active and its staged  *)
@@ -370,60 +397,72 @@ SwitchTo(m) ==
 (* 7. switch (phase 2): the coordinator first, then "each member sets its  *)
 (* master key, makes the target active and its staged copy live, and       *)
 (* acknowledges."  From commit on it is retried, never undone.             *)
-switch(i) ==
-    \/ /\ coord = i /\ istate[i] = "commit"
-       /\ IF Switched(i) THEN UNCHANGED <<regs, copies, mstate>>
-                         ELSE staged[i] # NoCopy /\ SwitchTo(i)
-       /\ istate' = [istate EXCEPT ![i] = "switch"]
-       /\ SendAll("switch", i, Group(i))
-       /\ UNCHANGED <<dsets, record, seen, coord, acks, delta, lost, upd, faults, history>>
-    \/ \E x \in msgs :
-       /\ Received(x, "switch", i)
-       /\ CASE Switched(i) ->  \* again: acknowledge again
-                 /\ IF Flaw = "switchAckOnce" THEN Consume(x) ELSE Reply(x)
-                 /\ UNCHANGED <<regs, copies, mstate>>
-            [] record.change = "committed" /\ staged[i] # NoCopy ->
-                 SwitchTo(i) /\ Reply(x)
-            [] OTHER ->  \* a late copy
-                 Consume(x) /\ UNCHANGED <<regs, copies, mstate>>
-       /\ UNCHANGED <<dsets, record, coordination, upd, faults, history>>
+SwitchByCoordinator(i) ==
+    /\ coord = i /\ istate[i] = "commit"
+    /\ IF Switched(i) THEN UNCHANGED <<regs, copies, mstate>>
+                      ELSE staged[i] # NoCopy /\ SwitchTo(i)
+    /\ istate' = [istate EXCEPT ![i] = "switch"]
+    /\ SendAll("switch", i, Group(i))
+    /\ waiting' = Group(i)
+    /\ UNCHANGED <<dsets, record, seen, coord, delta, lost, upd, faults, history>>
+
+SwitchAtMember(i) ==
+    \E x \in msgs :
+    /\ Received(x, "switch", i)
+    /\ CASE Switched(i) ->  \* again: acknowledge again
+              /\ IF Flaw = "switchAckOnce" THEN Consume(x) ELSE Reply(x)
+              /\ UNCHANGED <<regs, copies, mstate>>
+         [] record.change = "committed" /\ staged[i] # NoCopy ->
+              SwitchTo(i) /\ Reply(x)
+         [] OTHER ->  \* a late copy
+              Consume(x) /\ UNCHANGED <<regs, copies, mstate>>
+    /\ UNCHANGED <<dsets, record, coordination, upd, faults, history>>
+
+switch(i) == SwitchByCoordinator(i) \/ SwitchAtMember(i)
 
 (* 8. finish: "the cluster record names the target as active and goes     *)
 (* back to none; optionally the old data set is archived under a new name  *)
 (* (never deleted); routing ends".  "finish waits for the members that are *)
 (* up; a member that is down switches ... when it restarts."              *)
-finish(i) ==
-    \/ /\ coord = i /\ istate[i] = "switch"
-       /\ Acked(i, "switch", Group(i))
-       /\ record.change = "committed"
-       /\ record' = [active |-> IF Flaw = "finishKeepsOld" THEN record.active ELSE Target,
-                     change |-> "none", init |-> None]
-       /\ dsets' = [dsets EXCEPT ![OldDS] = IF Flaw = "deleteOld"
-                                            THEN [@ EXCEPT !.status = "deleted", !.recs = {}]
-                                            ELSE [@ EXCEPT !.status = "archived"]]
-       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
-       /\ istate' = [istate EXCEPT ![i] = "finish"]
-       /\ SendAll("finish", i, Group(i))
-       /\ UNCHANGED <<regs, copies, seen, coord, acks, delta, lost, upd, faults, history>>
-    \/ \E x \in msgs :
-       /\ Received(x, "finish", i)
-       /\ mstate' = [mstate EXCEPT ![i] = IF Switched(i) THEN "serving" ELSE @]
-       /\ Reply(x)
-       /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
-    \* A switched member whose coordinator was lost once the record went back
-    \* to none (its `finish` may never come) learns the outcome from the record.
-    \/ /\ coord = None /\ record.change = "none" /\ record.active = Target
-       /\ mstate[i] = "switched"
-       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
-       /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+FinishByCoordinator(i) ==
+    /\ coord = i /\ istate[i] = "switch"
+    /\ waiting = {}
+    /\ record.change = "committed"
+    /\ record' = [active |-> IF Flaw = "finishKeepsOld" THEN record.active ELSE Target,
+                  change |-> "none", init |-> None]
+    /\ dsets' = [dsets EXCEPT ![OldDS] = IF Flaw = "deleteOld"
+                                         THEN [@ EXCEPT !.status = "deleted", !.recs = {}]
+                                         ELSE [@ EXCEPT !.status = "archived"]]
+    /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+    /\ istate' = [istate EXCEPT ![i] = "finish"]
+    /\ SendAll("finish", i, Group(i))
+    /\ waiting' = Group(i)
+    /\ UNCHANGED <<regs, copies, seen, coord, delta, lost, upd, faults, history>>
+
+FinishAtMember(i) ==
+    \E x \in msgs :
+    /\ Received(x, "finish", i)
+    /\ mstate' = [mstate EXCEPT ![i] = IF Switched(i) THEN "serving" ELSE @]
+    /\ Reply(x)
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+
+\* A switched member whose coordinator was lost once the record went back to
+\* none (its `finish` may never come) learns the outcome from the record.
+FinishFromRecord(i) ==
+    /\ coord = None /\ record.change = "none" /\ record.active = Target
+    /\ mstate[i] = "switched"
+    /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+
+finish(i) == FinishByCoordinator(i) \/ FinishAtMember(i) \/ FinishFromRecord(i)
 
 (* 8. resume: "waiting updates are processed against the new active data  *)
 (* set", once every member in the group has finished.                    *)
 resume(i) ==
     /\ coord = i /\ istate[i] = "finish"
-    /\ Acked(i, "finish", Group(i))
+    /\ waiting = {}
     /\ istate' = [istate EXCEPT ![i] = "completed"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
                    upd, faults, history>>
 
 (* backout: "Before commit: any refusal, lost member, timeout or error     *)
@@ -431,58 +470,75 @@ resume(i) ==
 (* marked unusable, routing ends, and the cluster goes on with the old     *)
 (* data set and old key".  The record goes from running to none; then the  *)
 (* coordinator waits for each member in the group.                        *)
-backout(i) ==
-    \/ /\ BackoutDue(i)
-       /\ record' = [active |-> record.active, change |-> "none", init |-> None]
-       /\ backedOutEver' = TRUE
-       /\ dsets' = [dsets EXCEPT ![Target].status = "unusable"]
-       /\ staged' = [staged EXCEPT ![i] = NoCopy]
-       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
-       /\ istate' = [istate EXCEPT ![i] = "backout"]
-       /\ SendAll("backout", i, Group(i))
-       /\ UNCHANGED <<regs, live, seen, coord, acks, delta, lost, upd, faults, everStaged,
-                      committedEver>>
-    \/ /\ coord = i /\ istate[i] = "backout" /\ record.change = "none"
-       /\ Acked(i, "backout", Group(i))
-       /\ istate' = [istate EXCEPT ![i] = "backedOut"]
-       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, net,
-                      upd, faults, history>>
-    \/ \E x \in msgs :
-       /\ Received(x, "backout", i)
-       /\ staged' = [staged EXCEPT ![i] = NoCopy]
-       /\ mstate' = [mstate EXCEPT ![i] = IF @ \in {"routing", "staged"} THEN "serving" ELSE @]
-       /\ Reply(x)
-       /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, history>>
-    \* A member whose coordinator was lost once the record went back to none
-    \* with the old data set active learns the outcome from the record.
-    \/ /\ coord = None /\ record.change = "none" /\ record.active = OldDS
-       /\ mstate[i] \in {"routing", "staged"}
-       /\ staged' = [staged EXCEPT ![i] = NoCopy]
-       /\ mstate' = [mstate EXCEPT ![i] = "serving"]
-       /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults, history>>
+BackoutByCoordinator(i) ==
+    /\ BackoutDue(i)
+    /\ record' = [active |-> record.active, change |-> "none", init |-> None]
+    /\ backedOutEver' = TRUE
+    /\ dsets' = [dsets EXCEPT ![Target].status = "unusable"]
+    /\ staged' = [staged EXCEPT ![i] = NoCopy]
+    /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+    /\ istate' = [istate EXCEPT ![i] = "backout"]
+    /\ SendAll("backout", i, Group(i))
+    /\ waiting' = Group(i)
+    /\ UNCHANGED <<regs, live, seen, coord, delta, lost, upd, faults, everStaged,
+                   committedEver>>
 
-(* The coordinator takes an acknowledgement (`<step>Ack`); one addressed  *)
-(* to a member that no longer coordinates is read and ignored.            *)
-receiveAck(i) ==
+\* Every member in the group has acknowledged: the change is backed out.
+BackoutDone(i) ==
+    /\ coord = i /\ istate[i] = "backout" /\ record.change = "none"
+    /\ waiting = {}
+    /\ istate' = [istate EXCEPT ![i] = "backedOut"]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
+                   upd, faults, history>>
+
+BackoutAtMember(i) ==
     \E x \in msgs :
-    /\ x.kind = "ack" /\ x.to = i
-    /\ acks' = IF coord = i THEN acks \cup {[step |-> x.step, from |-> x.from]} ELSE acks
+    /\ Received(x, "backout", i)
+    /\ staged' = [staged EXCEPT ![i] = NoCopy]
+    /\ mstate' = [mstate EXCEPT ![i] = IF @ \in {"routing", "staged"} THEN "serving" ELSE @]
+    /\ Reply(x)
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, history>>
+
+\* A member whose coordinator was lost once the record went back to none
+\* with the old data set active learns the outcome from the record.
+BackoutFromRecord(i) ==
+    /\ coord = None /\ record.change = "none" /\ record.active = OldDS
+    /\ mstate[i] \in {"routing", "staged"}
+    /\ staged' = [staged EXCEPT ![i] = NoCopy]
+    /\ mstate' = [mstate EXCEPT ![i] = "serving"]
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults, history>>
+
+backout(i) ==
+    BackoutByCoordinator(i) \/ BackoutDone(i) \/ BackoutAtMember(i) \/ BackoutFromRecord(i)
+
+(* The coordinator takes an acknowledgement (`<step>Ack`); a late one, or  *)
+(* one addressed to a member that no longer coordinates, is read and       *)
+(* ignored.                                                                *)
+ReceiveAck(i, x) ==
+    /\ x \in msgs /\ x.kind = "ack" /\ x.to = i
+    /\ waiting' = IF coord = i /\ x.step = AwaitedStep(i) THEN waiting \ {x.from} ELSE waiting
     /\ Consume(x)
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, lost, upd,
                    faults, history>>
 
+receiveAck(i) == \E x \in msgs : ReceiveAck(i, x)
+
 (* timeout: "an initiator's wait for acknowledgements ran out": a request  *)
-(* or its acknowledgement was lost, or the member is down.  Before commit  *)
-(* the coordinator backs out (retries that succeed are a message that was  *)
-(* late, not lost); from commit on "there is no backout, only              *)
-(* roll-forward": the request is sent again (every handler is idempotent). *)
+(* or its acknowledgement was lost, or the member left the group (or, with *)
+(* a delay fault, it is only late).  "A request whose acknowledgement does *)
+(* not arrive is sent again ..., and after the retry budget the member     *)
+(* counts as lost": before commit the coordinator then backs out; from     *)
+(* commit on "there is no backout, only roll-forward", so it resends.      *)
 timeout(i) ==
-    /\ coord = i /\ Stuck(i) # {}
-    /\ IF record.change \in BackoutFrom
-       THEN istate' = [istate EXCEPT ![i] = "backout"] /\ UNCHANGED net
-       ELSE SendAll(Awaited(i).s, i, Stuck(i)) /\ UNCHANGED istate
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, acks, delta, lost, upd,
-                   faults, history>>
+    /\ coord = i /\ AwaitedStep(i) # None /\ waiting # {}
+    /\ IF Stuck(i) # {} THEN UNCHANGED faults ELSE Fault("delay")
+    /\ \/ /\ SendAll(AwaitedStep(i), i, waiting)  \* sent again
+          /\ UNCHANGED istate
+       \/ /\ record.change \in BackoutFrom          \* the member counts as lost
+          /\ istate' = [istate EXCEPT ![i] = "backout"]
+          /\ UNCHANGED net
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, upd,
+                   history>>
 
 (* takeover: "If the initiator is lost, a surviving member (the first by   *)
 (* name) reads the cluster record: running means backout; committed means  *)
@@ -493,9 +549,20 @@ takeover(m) ==
     /\ m = FirstByName({x \in Members : mstate[x] \notin {"down", "fenced"}})
     /\ coord' = m
     /\ istate' = [istate EXCEPT ![m] = IF record.change \in BackoutFrom THEN "backout" ELSE "commit"]
-    /\ acks' = {}
+    /\ waiting' = {}
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, net, upd, faults,
                    history>>
+
+(* expel: "the initiator gave up on a member after the retry budget (from  *)
+(* commit on, and in backout and fence); the member leaves the group and   *)
+(* rejoins later through its restart check" (docs/protocol.md).            *)
+Expel(i, m) ==
+    /\ coord = i /\ AwaitedStep(i) # None /\ record.change # "running"
+    /\ m \in waiting /\ InGroup(m)
+    /\ IF m \in Stuck(i) THEN UNCHANGED faults ELSE Fault("delay")
+    /\ Leave(m)
+
+expel(i) == \E m \in Members : Expel(i, m)
 
 (* restartCheck: "A member that restarts reads the cluster record to learn *)
 (* the active data set (the target, if a change is committed), then checks *)
@@ -524,34 +591,42 @@ restartCheck(m) ==
 (* stays running, so a member still in the group takes over and backs out *)
 (* again.  A restarting member whose restart check finds no register that  *)
 (* matches the header "stays fenced".                                      *)
-fence(m) ==
-    \/ /\ BackoutDue(m) /\ Fault("ioError")
-       /\ istate' = [istate EXCEPT ![m] = "fenced"]
-       /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-       /\ staged' = [staged EXCEPT ![m] = NoCopy]
-       /\ coord' = None
-       /\ upd' = [u \in Updates |-> IF upd[u].phase = "route" \/ upd[u] = [phase |-> "request", at |-> m]
-                                   THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
-       /\ SendAll("fence", m, Group(m))
-       /\ UNCHANGED <<regs, live, dsets, record, seen, acks, delta, lost, history>>
-    \/ \E x \in msgs :
-       /\ Received(x, "fence", m)
-       /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-       /\ staged' = [staged EXCEPT ![m] = NoCopy]
-       /\ upd' = [u \in Updates |-> IF upd[u].at = m /\ upd[u].phase \in {"request", "route"}
-                                   THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
-       /\ Reply(x)
-       /\ UNCHANGED <<regs, live, dsets, record, coordination, faults, history>>
-    \* a fenced member takes part in no step: it reads requests and ignores them
-    \/ \E x \in msgs :
-       /\ x.kind = "request" /\ x.to = m /\ mstate[m] = "fenced"
-       /\ Consume(x)
-       /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults, history>>
-    \/ LET hdr == dsets[RecordActive].hdr IN
-       /\ mstate[m] = "restartCheck"
-       /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
-       /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-       /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+FenceOnIoError(m) ==
+    /\ BackoutDue(m) /\ Fault("ioError")
+    /\ istate' = [istate EXCEPT ![m] = "fenced"]
+    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+    /\ staged' = [staged EXCEPT ![m] = NoCopy]
+    /\ coord' = None
+    /\ upd' = [u \in Updates |-> IF upd[u].phase = "route" \/ upd[u] = [phase |-> "request", at |-> m]
+                                THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
+    /\ SendAll("fence", m, Group(m))
+    /\ UNCHANGED <<regs, live, dsets, record, seen, waiting, delta, lost, history>>
+
+FenceAtMember(m) ==
+    \E x \in msgs :
+    /\ Received(x, "fence", m)
+    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+    /\ staged' = [staged EXCEPT ![m] = NoCopy]
+    /\ upd' = [u \in Updates |-> IF upd[u].at = m /\ upd[u].phase \in {"request", "route"}
+                                THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
+    /\ Reply(x)
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, faults, history>>
+
+\* A fenced member takes part in no step: it reads requests and ignores them.
+FencedIgnores(m) ==
+    \E x \in msgs :
+    /\ x.kind = "request" /\ x.to = m /\ mstate[m] = "fenced"
+    /\ Consume(x)
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults, history>>
+
+FenceOnRestartCheck(m) ==
+    LET hdr == dsets[RecordActive].hdr IN
+    /\ mstate[m] = "restartCheck"
+    /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
+    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+
+fence(m) == FenceOnIoError(m) \/ FenceAtMember(m) \/ FencedIgnores(m) \/ FenceOnRestartCheck(m)
 
 -----------------------------------------------------------------------------
 (* Dynamic updates: the phases of docs/protocol.md.                        *)
@@ -569,40 +644,45 @@ request(m, u) ==
 (* writes its own update to its active data set.  The coordinator writes a *)
 (* routed one "against the active data set" and keeps it in the delta,     *)
 (* unless the suspension holds it: then it waits.                          *)
-apply(m, u) ==
-    /\ mstate[m] \in Operating
-    /\ \/ /\ upd[u] = [phase |-> "request", at |-> m]
-          /\ Write(UpdatedRecord(u, live[m].ds, cur[m]), live[m].ds)
-          /\ UNCHANGED delta
-       \/ /\ upd[u].phase = "route" /\ coord = m /\ istate[m] \notin Suspending
-          /\ LET r == UpdatedRecord(u, record.active, cur[m]) IN
-             /\ Write(r, record.active)
-             /\ delta' = IF record.change = "running" THEN delta \cup {r.h} ELSE delta
+ApplyOwn(m, u) ==
+    /\ mstate[m] \in Operating /\ upd[u] = [phase |-> "request", at |-> m]
+    /\ Write(UpdatedRecord(u, live[m].ds, cur[m]), live[m].ds)
     /\ upd' = [upd EXCEPT ![u].phase = "ack"]
-    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, coord, acks, lost, net, faults,
+    /\ UNCHANGED <<mstate, regs, staged, record, coordination, net, faults, history>>
+
+ApplyRouted(m, u) ==
+    /\ mstate[m] \in Operating /\ upd[u].phase = "route" /\ coord = m /\ istate[m] \notin Suspending
+    /\ LET r == UpdatedRecord(u, record.active, cur[m]) IN
+       /\ Write(r, record.active)
+       /\ delta' = IF record.change = "running" THEN delta \cup {r.h} ELSE delta
+    /\ upd' = [upd EXCEPT ![u].phase = "ack"]
+    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, coord, waiting, lost, net, faults,
                    history>>
+
+\* The update is refused (not valid for its token or object, its write failed,
+\* or dynamic updates are disallowed): it fails and nothing is written.
+ApplyRefused(m, u) ==
+    /\ mstate[m] \in Operating
+    /\ upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
+    /\ upd' = [upd EXCEPT ![u].phase = "fail"]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults, history>>
+
+apply(m, u) == ApplyOwn(m, u) \/ ApplyRouted(m, u) \/ ApplyRefused(m, u)
 
 -----------------------------------------------------------------------------
 (* The environment: docs/protocol.md "Environment events".                 *)
 
-(* crash: the member loses its in-store copies and its memory; DASD and    *)
-(* the coprocessor registers are durable.  The group reports it lost.      *)
-(* Its own update in process, and the routed updates a lost coordinator    *)
-(* had not acknowledged, "are reported to their callers as of unknown      *)
-(* outcome".                                                               *)
-crash(m) ==
-    /\ mstate[m] # "down" /\ Fault("crash")
-    /\ mstate' = [mstate EXCEPT ![m] = "down"]
-    /\ live' = [live EXCEPT ![m] = NoCopy]
-    /\ staged' = [staged EXCEPT ![m] = NoCopy]
-    /\ istate' = [istate EXCEPT ![m] = "idle"]
-    /\ coord' = IF coord = m THEN None ELSE coord
-    /\ lost' = IF record.change # "none" THEN lost \cup {m} ELSE lost
-    /\ upd' = [u \in Updates |->
-                 IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
-                 THEN [upd[u] EXCEPT !.phase = "unknown"] ELSE upd[u]]
-    /\ msgs' = {x \in msgs : x.to # m}
-    /\ UNCHANGED <<regs, dsets, record, seen, acks, delta, sent, history>>
+crash(m) == mstate[m] # "down" /\ Fault("crash") /\ Leave(m)
+
+(* ioError: a DASD write of the coordinator fails before commit: "any ...  *)
+(* error makes the initiator backout".  (A failed write of the backout     *)
+(* itself fences: fence; a failed update write refuses the update: apply.) *)
+ioError(i) ==
+    /\ coord = i /\ record.change = "running" /\ istate[i] \in Driving \ {"backout"}
+    /\ Fault("ioError")
+    /\ istate' = [istate EXCEPT ![i] = "backout"]
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
+                   upd, history>>
 
 (* restart: the member comes back and runs its restartCheck. *)
 restart(m) ==
@@ -638,11 +718,11 @@ Protocol ==
     \E m \in Members :
         \/ validate(m) \/ beginRouting(m) \/ reencipher(m) \/ suspend(m) \/ applyDelta(m)
         \/ reload(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
-        \/ receiveAck(m) \/ timeout(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
+        \/ receiveAck(m) \/ timeout(m) \/ expel(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
         \/ restart(m) \/ \E u \in Updates : apply(m, u)
 
 Environment ==
-    \/ \E m \in Members : crash(m) \/ \E u \in Updates : request(m, u)
+    \/ \E m \in Members : crash(m) \/ ioError(m) \/ \E u \in Updates : request(m, u)
     \/ \E x \in msgs : drop(x)
     \/ \E x \in sent : duplicate(x)
 
@@ -651,7 +731,9 @@ Done == Settled /\ UNCHANGED vars
 
 Next == Protocol \/ Environment \/ Done
 
-Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol)
+\* Taking an acknowledgement is fair on its own: a retry may ask a member
+\* again while its acknowledgement is on its way.
+Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol) /\ \A m \in Members : WF_vars(receiveAck(m))
 
 -----------------------------------------------------------------------------
 (* Invariants: DESIGN.md "Invariants", one operator each.                  *)
