@@ -101,8 +101,15 @@ Examples:
 
 Exit status: 0 when the trace conforms, 1 when it does not, 2 for an unusable file.`,
 
-  statechart: `Usage: tkds-cmk statechart
+  statechart: `Usage: tkds-cmk statechart [--out DIR]
 
-Renders the initiator, member and cluster statecharts from their definitions to
-docs/statechart/ as Mermaid (.mmd) and SVG.`,
+Renders the initiator, member and cluster statecharts from their definitions as Mermaid (.mmd)
+and SVG, with the README that explains them.
+
+Options:
+  --out DIR              write there instead of docs/statechart/
+
+Examples:
+  tkds-cmk statechart
+  tkds-cmk statechart --out /tmp/diagrams`,
 };

@@ -52,10 +52,10 @@ const commands: Record<string, Command> = {
   },
 
   async statechart(args) {
-    const { values } = parseFlags(args, { help: { type: 'boolean', short: 'h' } });
+    const { values } = parseFlags(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
     if (values.help) return help('statechart');
-    const { renderAll } = await import('../model/render.ts');
-    for (const file of await renderAll()) process.stdout.write(`wrote ${file}\n`);
+    const { writeAll } = await import('../model/render.ts');
+    for (const path of await writeAll(values.out)) process.stdout.write(`wrote ${path}\n`);
     return 0;
   },
 };

@@ -4,7 +4,7 @@
 // README that explains them. Output is deterministic, so a test can compare it with the
 // committed files.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { instance } from '@viz-js/viz';
 import type { AnyStateMachine } from 'xstate';
@@ -236,12 +236,19 @@ export async function renderAll(): Promise<Map<string, string>> {
   return files;
 }
 
-async function main(): Promise<void> {
-  await mkdir(OUTPUT_DIR, { recursive: true });
+/** Renders every file into `dir` (docs/statechart/ by default); returns the paths written. */
+export async function writeAll(dir = OUTPUT_DIR): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
   for (const [file, content] of await renderAll()) {
-    await writeFile(join(OUTPUT_DIR, file), content);
-    console.log(`wrote docs/statechart/${file}`);
+    await writeFile(join(dir, file), content);
+    written.push(join(dir, file));
   }
+  return written;
+}
+
+async function main(): Promise<void> {
+  for (const path of await writeAll()) console.log(`wrote ${relative(process.cwd(), path)}`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

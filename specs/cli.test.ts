@@ -32,7 +32,7 @@ test('--help lists the commands, and each command has its own help with examples
   const main = cli('--help');
   assert.equal(main.status, 0);
   for (const c of ['run', 'plan', 'conform', 'statechart']) assert.match(main.stdout, new RegExp(`^  ${c} `, 'm'));
-  for (const c of ['run', 'plan', 'conform']) {
+  for (const c of ['run', 'plan', 'conform', 'statechart']) {
     const r = cli(c, '--help');
     assert.equal(r.status, 0, c);
     assert.match(r.stdout, new RegExp(`^Usage: tkds-cmk ${c}`), c);
@@ -111,6 +111,16 @@ test('conform: a real trace conforms; a corrupted one fails at its line; a malfo
   writeFileSync(broken, readFileSync(trace, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n');
   assertUsageError(cli('conform', broken), /broken\.ndjson.*line 4/);
   assertUsageError(cli('conform', join(work, 'missing.ndjson')), /cannot read .*missing\.ndjson: ENOENT/);
+});
+
+test('statechart: renders the diagrams from the machines, the same as the committed ones', () => {
+  const out = join(work, 'diagrams');
+  const r = cli('statechart', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  for (const file of ['initiator.svg', 'initiator.mmd', 'member.svg', 'member.mmd', 'cluster.svg', 'cluster.mmd', 'README.md']) {
+    assert.match(r.stdout, new RegExp(`wrote .*${file.replace('.', '\\.')}`));
+    assert.equal(readFileSync(join(out, file), 'utf8'), readFileSync(join(root, 'docs/statechart', file), 'utf8'), file);
+  }
 });
 
 test('bad input: unknown commands and flags, bad numbers and fault specs get one clear line and exit 2', () => {
