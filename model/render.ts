@@ -123,6 +123,8 @@ export function toDot(name: string, machine: AnyStateMachine): string {
   flatten(states)
     .filter((s) => s.kind === 'compound' && s.initial)
     .forEach((s) => lines.push(`  ${startOf(s.path)} -> ${dotId(s.initial!)};`));
+  // transitions between the same two nodes share one arrow, a label line each, so none overlap
+  const arrows = new Map<string, { head: string; attrs: string[]; labels: string[] }>();
   for (const t of transitions) {
     const from = end(t.source, 'tail');
     for (const target of t.targets.length ? t.targets : [t.source]) {
@@ -132,10 +134,16 @@ export function toDot(name: string, machine: AnyStateMachine): string {
       const loop = to === from;
       const tail = loop || inside(target, t.source) ? null : from.attr;
       const head = loop || inside(t.source, target) ? null : to.attr;
-      const attrs = [`label="${dotText(transitionLabel(t, transitions))}"`, tail, head];
-      if (t.event === 'always') attrs.push('style=dashed');
-      lines.push(`  ${from.node} -> ${to.node} [${attrs.filter(Boolean).join(', ')}];`);
+      const attrs = [tail, head, t.event === 'always' ? 'style=dashed' : null].filter((a): a is string => a !== null);
+      const key = `${from.node} -> ${to.node} ${attrs.join(' ')}`;
+      const arrow = arrows.get(key) ?? { head: `${from.node} -> ${to.node}`, attrs, labels: [] };
+      arrow.labels.push(dotText(transitionLabel(t, transitions)));
+      arrows.set(key, arrow);
     }
+  }
+  for (const { head, attrs, labels } of arrows.values()) {
+    const label = labels.length === 1 ? labels[0] : `${labels.join('\\l')}\\l`;
+    lines.push(`  ${head} [${[`label="${label}"`, ...attrs].join(', ')}];`);
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
