@@ -74,6 +74,14 @@ export class Cluster {
 
   nextChangeId(): string { return `c${++this.#changes}`; }
 
+  /**
+   * The member in the group that drives a change (its initiator, or the member that took over),
+   * or null when none does. Group knowledge, as the group's member states are on a sysplex.
+   */
+  driver(): string | null {
+    return this.sysplex.group().find((n) => this.member(n).coordinator?.running) ?? null;
+  }
+
   /** The first member by name that is in the group and not fenced: the one that takes over. */
   takeoverCandidate(): string | null {
     return this.sysplex.group().find((n) => !this.member(n).fenced && this.member(n).phase === 'up') ?? null;

@@ -41,6 +41,8 @@ export class Member {
   routing = false;
   switched = false;
   change: string | null = null;
+  /** The change whose initiator this member routes updates to before its own part of beginRouting (it read the record first). */
+  #routesFor: string | null = null;
   coordinator: Coordinator | null = null;
   /** The initiator's statechart state while this member drives (or last drove) a change. */
   initiatorStep: InitiatorStep | null = null;
@@ -138,6 +140,7 @@ export class Member {
     const initiator = record.initiator!;
     if (initiator === this.name || !c.sysplex.inGroup(initiator)) return this.answer(req, { ok: false, reason: 'initiatorLost' });
     this.routing = true;
+    this.#routesFor = record.changeId;
     this.#route(req, initiator);
   }
 
@@ -340,25 +343,13 @@ export class Member {
       }
       case 'finish': {
         const active = body.active as string;
-        if (this.fenced || c.dasd.readClusterRecord().active !== active) return;
-        if (this.active !== active && !this.switchTo(m.change!, active)) return;
-        if (this.routing || this.switched) {
-          this.routing = false;
-          this.switched = false;
-          this.change = null;
-          c.emit({ event: 'finish', actor: this.name, change: m.change!, active });
-        }
+        if (this.fenced || c.dasd.readClusterRecord().active !== active || !this.#finishPart(m.change!, active)) return;
         return ack('finishAck');
       }
       case 'backout': {
         const record = c.dasd.readClusterRecord();
         if (record.changeId === m.change && record.change === 'committed') return; // never back out after commit
-        if (this.change === m.change || this.routing || this.staged) {
-          this.staged = null;
-          this.routing = false;
-          this.change = null;
-          c.emit({ event: 'backout', actor: this.name, change: m.change! });
-        }
+        this.#backoutPart(m.change!);
         return ack('backoutAck');
       }
       case 'fence': {
@@ -373,6 +364,29 @@ export class Member {
         this.coordinator?.acknowledged(m);
         return;
     }
+  }
+
+  /** Its part of `finish`: the record names `active` (switching to it first if it had not); routing ends. false if it had to fence. */
+  #finishPart(change: string, active: string): boolean {
+    if (this.active !== active && !this.switchTo(change, active)) return false;
+    if (this.routing || this.switched) {
+      this.routing = false;
+      this.switched = false;
+      this.change = null;
+      this.#routesFor = null;
+      this.#cluster.emit({ event: 'finish', actor: this.name, change, active });
+    }
+    return true;
+  }
+
+  /** Its part of `backout`: the staged copy dropped, routing ends. */
+  #backoutPart(change: string): void {
+    if (this.change !== change && !this.routing && !this.staged) return;
+    this.staged = null;
+    this.routing = false;
+    this.change = null;
+    this.#routesFor = null;
+    this.#cluster.emit({ event: 'backout', actor: this.name, change });
   }
 
   /** Whether the cluster record still shows the message's change in one of `states`. */
@@ -393,18 +407,34 @@ export class Member {
   }
 
   /**
-   * DESIGN.md: if the initiator is lost, the first surviving member by name reads the record and
-   * takes over. To a member that restarts, an initiator that is fenced (its backout could not
-   * finish) counts as lost too: it finishes the backout from the record.
+   * DESIGN.md: if the initiator is lost, a surviving member reads the cluster record. `running` or
+   * `committed`: the first surviving member by name takes over. To a member that restarts, an
+   * initiator that is fenced (its backout could not finish) counts as lost too: it finishes the
+   * backout from the record. `none`: the change is over; a member still in it settles on its own.
    */
   maybeTakeover(afterRestart = false): void {
     const c = this.#cluster;
+    if (this.coordinator || this.fenced || this.phase !== 'up') return;
     const record = c.dasd.readClusterRecord();
-    if (record.change === 'none' || this.coordinator || this.fenced || this.phase !== 'up') return;
+    if (record.change === 'none') return this.#settleFromRecord(record);
     const initiatorGone = !c.sysplex.inGroup(record.initiator!) || record.initiator === this.name || (afterRestart && c.member(record.initiator!).fenced);
     if (!initiatorGone) return;
     if (record.initiator !== this.name && c.takeoverCandidate() !== this.name) return;
     Coordinator.takeover(c, this, record);
+  }
+
+  /**
+   * The record says the change is over and no member drives it any more (whoever did was lost
+   * before telling this member): the member does its own part of the step that settled it, as the
+   * record says. Switched: `finish`. On the data set the record names, not switched: `backout`.
+   * On another data set: `finish`, switching first, which sets its master key or fences (the
+   * restart check's rule).
+   */
+  #settleFromRecord(record: ClusterRecord): void {
+    const change = this.change ?? this.#routesFor;
+    if (change === null || !(this.routing || this.staged || this.switched) || this.#cluster.driver() !== null) return;
+    if (this.switched || record.active !== this.active) this.#finishPart(change, record.active);
+    else this.#backoutPart(change);
   }
 
   // ---- crash, restart, restart check ----
@@ -423,6 +453,7 @@ export class Member {
     this.routing = false;
     this.switched = false;
     this.change = null;
+    this.#routesFor = null;
     this.#written.clear();
     this.#liveOut.clear();
     c.scheduler.cancelOwnedBy(this.name);

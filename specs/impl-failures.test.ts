@@ -178,6 +178,72 @@ test('the takeover member lost too: the next member by name takes over', () => {
   assert.equal(sim.outcome, 'completed');
 });
 
+/** Steps the seeded driver (checking every invariant) until `ready` holds. */
+function stepUntil(sim: Simulation, ready: () => boolean, what: string): void {
+  for (let i = 0; !ready(); i++) {
+    assert.ok(i < 100_000 && sim.step(), `the run reaches ${what}`);
+    assertInvariants(sim.checkInvariants(), `after step ${i}`);
+  }
+}
+
+/** The pending delivery of `msg` from `from` to `to`. */
+function delivery(sim: Simulation, msg: MessageType, from: string, to: string): number {
+  const p = sim.pending().find((a) => a.kind === 'deliver' && a.label.startsWith(`deliver ${msg} ${from}->${to} `));
+  assert.ok(p, `a pending ${msg} ${from}->${to}`);
+  return p.id;
+}
+
+const hasDelivery = (sim: Simulation, msg: MessageType, to: string): boolean => sim.pending().some((a) => a.kind === 'deliver' && a.label.startsWith(`deliver ${msg} `) && a.label.includes(`->${to} `));
+
+test('the initiator lost after finish wrote the record, before a member got finish: the member settles from the record', () => {
+  const sim = new Simulation({ seed: 23, dataSet: { tokens: 2, objects: 12 } });
+  sim.startChange();
+  stepUntil(sim, () => hasDelivery(sim, 'finish', 'SYSC'), 'finish sent to SYSC');
+  assert.deepEqual([sim.observe().record.change, sim.observe().record.active], ['none', 'CSF.TKDS.NEW'], 'finish wrote the record');
+  sim.drop(delivery(sim, 'finish', 'SYSA', 'SYSC'));
+  sim.crash('SYSA'); // nobody takes over: the record says none
+  runChecked(sim);
+  assert.equal(sim.outcome, 'completed');
+  const c = sim.observe().members.find((m) => m.name === 'SYSC')!;
+  const header = sim.observe().dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.mkvp;
+  assert.deepEqual([c.state, c.active, c.live?.dataSet, c.cur.mkvp, c.routing], ['serving', 'CSF.TKDS.NEW', 'CSF.TKDS.NEW', header, false]);
+  assert.ok(!sim.trace.some((e) => e.event === 'deliver' && e.msg === 'finish' && e.to === 'SYSC'), 'no finish reached SYSC');
+  const lost = sim.trace.findIndex((e) => e.event === 'memberLost' && e.actor === 'SYSC' && e.member === 'SYSA');
+  const settled = sim.trace.findIndex((e) => e.event === 'finish' && e.actor === 'SYSC');
+  assert.ok(lost >= 0 && settled > lost, 'SYSC does its part of finish once it learns SYSA is lost');
+});
+
+test('the member that took over lost after its finish wrote the record: the member waiting for finish settles from the record', () => {
+  const sim = new Simulation({ seed: 25, dataSet: { tokens: 2, objects: 12 }, faults: [{ kind: 'crash', member: 'SYSA', at: 'switch' }] });
+  sim.startChange();
+  stepUntil(sim, () => hasDelivery(sim, 'finish', 'SYSC'), 'finish sent to SYSC');
+  assert.deepEqual(eventsOf(sim.trace, 'takeover').map((e) => [e.actor, e.then]), [['SYSB', 'rollForward']]);
+  sim.drop(delivery(sim, 'finish', 'SYSB', 'SYSC'));
+  sim.crash('SYSB');
+  runChecked(sim);
+  assert.equal(sim.outcome, 'completed');
+  const c = sim.observe().members.find((m) => m.name === 'SYSC')!;
+  assert.deepEqual([c.up, c.state, c.active], [true, 'serving', 'CSF.TKDS.NEW']);
+  assert.ok(eventsOf(sim.trace, 'finish').some((e) => e.actor === 'SYSC'), 'SYSC does its part of finish');
+});
+
+test('the initiator lost after backout wrote the record, before a member got backout: the member settles from the record', () => {
+  const sim = new Simulation({ seed: 24, dataSet: { tokens: 2, objects: 12 }, faults: [{ kind: 'ioError', at: 'commit' }] });
+  sim.startChange();
+  stepUntil(sim, () => hasDelivery(sim, 'backout', 'SYSC'), 'backout sent to SYSC');
+  assert.deepEqual([sim.observe().record.change, sim.observe().record.active], ['none', 'CSF.TKDS'], 'backout wrote the record');
+  assert.equal(sim.observe().members.find((m) => m.name === 'SYSC')!.state, 'staged');
+  sim.drop(delivery(sim, 'backout', 'SYSA', 'SYSC'));
+  sim.crash('SYSA');
+  runChecked(sim);
+  assert.equal(sim.outcome, 'backedOut');
+  const c = sim.observe().members.find((m) => m.name === 'SYSC')!;
+  const header = sim.observe().dataSets.find((d) => d.name === 'CSF.TKDS')!.mkvp;
+  assert.deepEqual([c.state, c.active, c.live?.dataSet, c.staged, c.cur.mkvp], ['serving', 'CSF.TKDS', 'CSF.TKDS', null, header]);
+  assert.ok(!sim.trace.some((e) => e.event === 'deliver' && e.msg === 'backout' && e.to === 'SYSC'), 'no backout reached SYSC');
+  assert.ok(eventsOf(sim.trace, 'backout').some((e) => e.actor === 'SYSC'), 'SYSC does its part of backout');
+});
+
 const ALL: MessageType[] = ['beginRouting', 'beginRoutingAck', 'routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck', 'reload', 'reloadAck', 'switch', 'switchAck', 'finish', 'finishAck'];
 
 test('duplicated messages do no harm: every handler is idempotent', () => {
