@@ -388,7 +388,8 @@ export class Coordinator {
     this.suspended = true;
     m.staged = null;
     try {
-      if (c.dasd.exists(this.target)) c.dasd.markUnusable(this.target, { by: this.me });
+      // a change whose beginRouting never wrote the record left nothing on disk to undo
+      if (this.#routingStarted && c.dasd.exists(this.target)) c.dasd.markUnusable(this.target, { by: this.me });
       const record = c.dasd.readClusterRecord();
       if (record.changeId === this.change && record.change === 'running') {
         c.dasd.compareAndSetClusterRecord(record, { active: this.old, change: 'none', initiator: null, target: null, changeId: null }, { by: this.me });
@@ -416,7 +417,22 @@ export class Coordinator {
     for (const req of this.#waiting.splice(0)) this.#member.answer(req, { ok: false, reason: 'fenced' });
     this.#member.fence(this.change, reason);
     this.#decide('fenced');
-    this.#fanOut('fence', 'fence', { reason }, () => { this.#member.coordinator = null; });
+    this.#fenceGroup(reason);
+  }
+
+  /**
+   * Tells every member in the group to fence. One that joined while the fence went out, before
+   * this initiator heard of it, is told too, unless it took the change over (the record names it).
+   */
+  #fenceGroup(reason: string): void {
+    const c = this.#cluster;
+    const asked = new Map(c.sysplex.group().map((n) => [n, c.sysplex.incarnation(n)]));
+    this.#fanOut('fence', 'fence', { reason }, () => {
+      const record = c.dasd.readClusterRecord();
+      const joined = c.sysplex.group().some((n) => asked.get(n) !== c.sysplex.incarnation(n));
+      if (joined && record.changeId === this.change && record.initiator === this.me) return this.#fenceGroup(reason);
+      this.#member.coordinator = null;
+    });
   }
 
   /**
@@ -529,10 +545,16 @@ export class Coordinator {
     this.#decide(outcome);
   }
 
-  /** The outcome is decided (by the durable record write that settles it): told once per change. */
+  /**
+   * The outcome is decided by the durable write that settles the change: `finish` or `backout`
+   * writing the cluster record, or `fence` when backout could not write it. A fenced change is
+   * not settled on disk (the record still says running): a member that takes it over and backs it
+   * out writes the record, and that write decides the outcome again. Told once per decision.
+   */
   #decide(outcome: Outcome): void {
     const c = this.#cluster;
-    if (c.outcomes.has(this.change)) return;
+    const decided = c.outcomes.get(this.change);
+    if (decided === outcome || (decided !== undefined && decided !== 'fenced')) return;
     c.outcomes.set(this.change, outcome);
     c.emit({ event: 'outcome', actor: this.me, change: this.change, outcome });
   }

@@ -410,9 +410,13 @@ export class Simulation {
     const settled = invariants.find((r) => r.name === 'SettledOutcome')!;
     const outcome: Outcome = this.outcome ?? 'unresolved';
     const quiet = this.#scheduler.size === 0;
-    const eventually: InvariantResult = quiet && settled.ok && outcome !== 'unresolved'
+    const unsettled = !quiet ? 'the run did not become quiet'
+      : outcome === 'unresolved' ? 'the change never reached an outcome (no member left to finish it)'
+      : !settled.ok ? settled.detail!
+      : this.#outcomeDisagrees(outcome);
+    const eventually: InvariantResult = unsettled === null
       ? { name: 'EventuallySettled', ok: true, form: 'run' }
-      : { name: 'EventuallySettled', ok: false, form: 'run', detail: !quiet ? 'the run did not become quiet' : outcome === 'unresolved' ? 'the change never reached an outcome (no member left to finish it)' : settled.detail! };
+      : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
     const after = this.#kcvOf(r.change === 'committed' ? r.target! : r.active);
     const before = Object.fromEntries(Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)));
@@ -427,6 +431,22 @@ export class Simulation {
       kcv: { before, after },
       trace: this.trace,
     };
+  }
+
+  /**
+   * How the run ends, if it is not what the outcome reported says: `completed` and `backedOut`
+   * need the record settled on the target or on the old data set, `fenced` every member that is
+   * up fenced. null when they agree.
+   */
+  #outcomeDisagrees(outcome: Outcome): string | null {
+    const r = this.#dasd.readClusterRecord();
+    if (outcome === 'completed' || outcome === 'backedOut') {
+      const active = outcome === 'completed' ? this.#cluster.settings.target : this.#old?.name;
+      return r.change === 'none' && r.active === active ? null : `the outcome is ${outcome}, but the cluster record shows change ${r.change} with ${r.active} active`;
+    }
+    if (outcome !== 'fenced') return null;
+    const unfenced = this.#cluster.names().filter((n) => this.#cluster.member(n).up && !this.#cluster.member(n).fenced);
+    return unfenced.length === 0 ? null : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
   }
 
   #kcvOf(dataSet: string): Record<string, string> {

@@ -244,6 +244,57 @@ test('the initiator lost after backout wrote the record, before a member got bac
   assert.ok(eventsOf(sim.trace, 'backout').some((e) => e.actor === 'SYSC'), 'SYSC does its part of backout');
 });
 
+test('a fenced change whose backout a restarted member takes over and completes: the outcome becomes backedOut', () => {
+  const sim = new Simulation({ ...base, updates: undefined, faults: [{ kind: 'crash', member: 'SYSC', at: 'reload' }, { kind: 'ioError', at: 'backout' }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'fenced', 'backout could not write the record: the members are fenced');
+  assert.deepEqual(sim.observe().members.map((m) => m.state), ['fenced', 'fenced', 'down']);
+  sim.restart('SYSC'); // reads running, counts the fenced initiator as lost, takes over and backs out
+  runChecked(sim);
+  assert.deepEqual(eventsOf(sim.trace, 'takeover').map((e) => [e.actor, e.from, e.then]), [['SYSC', 'SYSA', 'backout']]);
+  for (const m of ['SYSA', 'SYSB']) { // fenced until they restart: their restart check finds the old key
+    sim.crash(m);
+    sim.restart(m);
+  }
+  runChecked(sim);
+  const v = sim.observe();
+  const oldMkvp = v.dataSets.find((d) => d.name === 'CSF.TKDS')!.mkvp;
+  assert.deepEqual([v.record.change, v.record.active], ['none', 'CSF.TKDS']);
+  assert.ok(v.members.every((m) => m.state === 'serving' && m.active === 'CSF.TKDS' && m.cur.mkvp === oldMkvp));
+  assert.equal(sim.outcome, 'backedOut', 'the takeover\'s backout wrote the record last');
+  assert.equal(sim.result().outcome, 'backedOut');
+  assert.deepEqual(eventsOf(sim.trace, 'outcome').map((e) => [e.actor, e.outcome]), [['SYSA', 'fenced'], ['SYSC', 'backedOut']]);
+});
+
+test('a member that restarts while the fence goes out, behind a member not yet fenced, is fenced too', () => {
+  const sim = new Simulation({ ...base, updates: undefined, faults: [{ kind: 'crash', member: 'SYSC', at: 'reload' }, { kind: 'ioError', at: 'backout' }] });
+  sim.startChange();
+  stepUntil(sim, () => hasDelivery(sim, 'fence', 'SYSB'), 'fence sent to SYSB');
+  sim.restart('SYSC');
+  sim.fire(sim.pending().find((a) => a.label.startsWith('restartCheck SYSC '))!.id);
+  assert.equal(eventsOf(sim.trace, 'takeover').length, 0, 'SYSB, not yet fenced, is first by name: SYSC does not take over');
+  sim.fire(delivery(sim, 'fence', 'SYSA', 'SYSB'));
+  sim.fire(delivery(sim, 'fenceAck', 'SYSB', 'SYSA')); // the fence is done before SYSA hears SYSC joined
+  runChecked(sim);
+  assert.equal(sim.outcome, 'fenced');
+  assert.deepEqual(sim.observe().members.map((m) => m.state), ['fenced', 'fenced', 'fenced']);
+  assert.equal(sim.observe().record.change, 'running', 'a member that restarts later takes the backout over');
+});
+
+test('an I/O error writing the record at beginRouting: the change never began, so its backout has nothing to undo and fences no one', () => {
+  const sim = new Simulation({ ...base, updates: undefined, faults: [{ kind: 'ioError', at: 'beginRouting' }, { kind: 'ioError', at: 'backout' }] });
+  sim.startChange();
+  runChecked(sim);
+  assert.deepEqual(eventsOf(sim.trace, 'ioError').map((e) => [e.op, e.step]), [['record', 'beginRouting']], 'the backout writes nothing');
+  assert.equal(sim.outcome, 'backedOut');
+  const v = sim.observe();
+  assert.deepEqual([v.record.change, v.record.active], ['none', 'CSF.TKDS']);
+  assert.ok(v.members.every((m) => m.state === 'serving' && m.active === 'CSF.TKDS'));
+  assert.equal(v.dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.usable, true, 'the untouched target stays usable');
+  assert.equal(eventsOf(sim.trace, 'fence').length, 0);
+});
+
 const ALL: MessageType[] = ['beginRouting', 'beginRoutingAck', 'routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck', 'reload', 'reloadAck', 'switch', 'switchAck', 'finish', 'finishAck'];
 
 test('duplicated messages do no harm: every handler is idempotent', () => {
