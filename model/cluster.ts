@@ -245,10 +245,13 @@ function compose(probe?: Probe) {
     const after = { ...context, network };
     if (name !== context.initiator.context.self) return toInitiator(after, { type: 'memberLost', member: name });
     const down = toInitiator(after, { type: 'crash' });
-    const survivor = Object.keys(down.members).find((m) => m !== name && isUp(down.members[m]!));
-    // DESIGN.md: a takeover reads running (backout) or committed (roll forward); none needs none
-    if (!survivor || down.initiator.context.record.change === 'none') return down;
-    return toInitiator(down, { type: 'takeover', member: survivor, record: down.initiator.context.record });
+    const record = down.initiator.context.record;
+    const survivors = Object.keys(down.members).filter((m) => m !== name && isUp(down.members[m]!));
+    // DESIGN.md: a takeover reads running (backout) or committed (roll forward)
+    if (survivors.length > 0 && record.change !== 'none') return toInitiator(down, { type: 'takeover', member: survivors[0]!, record });
+    // none, with no one left driving the change: each survivor still in it settles from the record
+    if (down.initiator.value !== 'down' || record.change !== 'none') return down;
+    return survivors.reduce((c, m) => toMember(c, m, { type: 'driverLost', record }), down);
   };
 
   /** Delivers a message in flight to its receiver. */

@@ -34,7 +34,8 @@ export type MemberEvent =
   | { type: 'liveUpdate'; id: string }
   | { type: 'fence' }
   | { type: 'crash' }
-  | { type: 'restart'; record: RecordView };
+  | { type: 'restart'; record: RecordView }
+  | { type: 'driverLost'; record: RecordView };
 
 export function initialMemberContext(input: MemberInput = {}): MemberContext {
   return { cur: input.cur ?? 'old', next: input.next === undefined ? 'new' : input.next, active: 'old', live: 'old', staged: false, record: INITIAL_RECORD };
@@ -56,6 +57,7 @@ export const memberMachine = setup({
     changeRunning: ({ context }) => context.record.change === 'running',
     changeCommitted: ({ context }) => context.record.change === 'committed',
     changeUnderway: ({ event }) => event.type === 'update' && event.record.change !== 'none',
+    settledOnItsDataSet: ({ context, event }) => event.type === 'driverLost' && event.record.change === 'none' && event.record.active === context.active,
   },
   actions: {
     stageTarget: assign({ staged: true }),
@@ -107,6 +109,8 @@ export const memberMachine = setup({
             liveUpdate: { actions: 'applyLiveUpdate' },
             reload: { target: 'staged', actions: ['stageTarget', { type: 'acknowledge', params: { message: 'reload' } }] },
             backout: { target: 'serving', actions: ['endRouting', { type: 'acknowledge', params: { message: 'backout' } }] },
+            // its own part of backout, the step that settled the record
+            driverLost: { guard: 'settledOnItsDataSet', target: 'serving', actions: 'endRouting' },
           },
         },
         staged: {
@@ -118,6 +122,7 @@ export const memberMachine = setup({
               actions: ['setMasterKey', 'activateTarget', { type: 'acknowledge', params: { message: 'switch' } }],
             },
             backout: { target: 'serving', actions: ['dropStaged', 'endRouting', { type: 'acknowledge', params: { message: 'backout' } }] },
+            driverLost: { guard: 'settledOnItsDataSet', target: 'serving', actions: ['dropStaged', 'endRouting'] },
           },
         },
         switched: {
@@ -125,6 +130,8 @@ export const memberMachine = setup({
           on: {
             switch: { actions: { type: 'acknowledge', params: { message: 'switch' } } },
             finish: { target: 'serving', actions: ['endRouting', { type: 'acknowledge', params: { message: 'finish' } }] },
+            // its own part of finish, the step that settled the record
+            driverLost: { guard: 'settledOnItsDataSet', target: 'serving', actions: 'endRouting' },
           },
         },
         fenced: {
@@ -168,6 +175,7 @@ export const memberEvents: Readonly<Record<MemberEvent['type'], string>> = {
   fence: 'Backout could not finish: it must refuse secure work rather than run with mixed keys.',
   crash: 'It crashes or is partitioned out of the group.',
   restart: 'It restarts (or rejoins), with the cluster record it reads.',
+  driverLost: 'The member driving the change is lost and no member drives it any more; it reads the cluster record.',
 };
 
 /** One line per guard: the rule it enforces. */
@@ -177,4 +185,5 @@ export const memberGuards: Readonly<Record<string, string>> = {
   changeRunning: 'The record says running: rejoin the change routing updates to the initiator.',
   changeCommitted: 'The record says committed: the target is active; rejoin as switched, waiting for finish.',
   changeUnderway: 'An update taken while the record shows a change routes to the initiator, even before beginRouting arrives (SingleWriter).',
+  settledOnItsDataSet: 'The record says none and names its own active data set: it does its part of the step that settled it (switched: finish; otherwise backout).',
 };

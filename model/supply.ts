@@ -47,6 +47,8 @@ export function memberSupply(): MemberEvent[] {
     { type: 'fence' },
     { type: 'crash' },
     ...RECORD_READINGS.map((record) => ({ type: 'restart' as const, record })),
+    // the driver lost once the record is back at none (after backout or finish)
+    ...RECORD_READINGS.filter((record) => record.change === 'none').map((record) => ({ type: 'driverLost' as const, record })),
   ];
 }
 

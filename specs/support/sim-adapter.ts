@@ -57,9 +57,6 @@ const UNMODELLED = ['updateResult', 'liveUpdate', 'liveUpdateAck'];
 
 const SUSPENDED = new Set(['applyDelta', 'reload', 'commit', 'switch', 'finish', 'backout']);
 
-/** A member's states during a change: it waits for the one who drives the change to end it. */
-const IN_CHANGE = new Set(['routing', 'staged', 'switched']);
-
 type Pending = ReturnType<Simulation['pending']>[number];
 
 /**
@@ -207,17 +204,10 @@ export class SimAdapter {
     return mkvp === null ? null : mkvp === this.#oldKey ? 'old' : mkvp === this.#newKey ? 'new' : 'other';
   }
 
-  /**
-   * What the model says each observable is, in the terms of ClusterView. One move the member
-   * statechart lacks is added here: once the record says the change is over and its driver is
-   * lost (the initiator's role is down, the record at none), a member still in the change settles
-   * from the record (DESIGN.md "Failures"; impl/member.ts#maybeTakeover): it serves, its staged
-   * copy dropped, where the statechart waits for a finish or backout that no one will send.
-   */
+  /** What the model says each observable is, in the terms of ClusterView. */
   expected(model: ClusterContext): object {
     const { initiator, members } = model;
     const step = leafOf(initiator.value);
-    const overByRecord = step === 'down' && initiator.context.record.change === 'none';
     return {
       record: { change: initiator.context.record.change, active: DATA_SET[initiator.context.record.active], ...(initiator.context.record.change === 'none' ? {} : { initiator: initiator.context.self }) },
       targetHeader: initiator.context.deltaApplied ? 'new' : null,
@@ -225,18 +215,17 @@ export class SimAdapter {
         const up = isUp(part);
         const m = part.context;
         const plays = name === initiator.context.self;
-        const settled = overByRecord && IN_CHANGE.has(leafOf(part.value));
         return {
           name,
           up,
-          state: settled ? 'serving' : leafOf(part.value),
+          state: leafOf(part.value),
           initiatorStep: plays ? INITIATOR_STEP[step] : null,
           suspended: plays && SUSPENDED.has(step),
           cur: m.cur,
           new: name === this.#differs ? 'other' : m.next,
           active: DATA_SET[m.active],
           live: up && m.live ? DATA_SET[m.live] : null,
-          staged: up && m.staged && !settled ? TARGET : null,
+          staged: up && m.staged ? TARGET : null,
           fenced: leafOf(part.value) === 'fenced',
         };
       }),
