@@ -371,7 +371,8 @@ export class Coordinator {
     }
     const waiting = this.#waiting.splice(0);
     this.#member.coordinator = null; // updates are processed as usual from here on
-    for (const req of waiting) this.#member.answer(req, this.#member.write(req, this.#member.active).result);
+    // A waiting update whose caller's member went down since was reported `unknown` there: dropped.
+    for (const req of waiting) if (!this.#member.callerGone(req)) this.#member.answer(req, this.#member.write(req, this.#member.active).result);
     this.#done('resume', { waiting: waiting.length, active: this.#member.active });
     this.#end(outcome);
   }

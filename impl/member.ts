@@ -109,9 +109,10 @@ export class Member {
 
   // ---- dynamic updates ----
 
-  /** A caller at this member asks for an update. */
-  submit(req: UpdateRequest): void {
+  /** A caller at this member asks for an update (the request is stamped with this incarnation). */
+  submit(asked: Omit<UpdateRequest, 'originIncarnation'>): void {
     const c = this.#cluster;
+    const req: UpdateRequest = { ...asked, originIncarnation: c.sysplex.incarnation(this.name) };
     c.counts.updatesRequested++;
     c.emit({ event: 'update', actor: this.name, phase: 'request', id: req.id, op: req.op.op, ...opFields(req) });
     if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
@@ -120,20 +121,31 @@ export class Member {
     this.take(req);
   }
 
+  /**
+   * Whether the caller's member went down (or restarted) since it took the request: going down
+   * told the caller `unknown`, so the request is dropped, never written (a later write would be
+   * a silent second one). Read from group membership, not from memory a crash erases.
+   */
+  callerGone(req: UpdateRequest): boolean {
+    return this.#cluster.sysplex.incarnation(req.origin) !== req.originIncarnation;
+  }
+
   /** An update to process here: written now, or routed to the initiator while a change runs. */
   take(req: UpdateRequest): void {
+    if (this.callerGone(req)) return;
     const done = this.writtenResult(req.id);
     if (done) return this.answer(req, done);
     if (this.coordinator?.running) return this.coordinator.takeUpdate(req);
-    if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const c = this.#cluster;
-    // A routed update is resent to the same initiator until it answers; if that initiator left
-    // the group meanwhile, the caller cannot know the outcome (it may have been applied).
+    // A routed update is resent to the same initiator until it answers (a fenced member too: the
+    // initiator may have written it); if that initiator left the group meanwhile, the caller
+    // cannot know the outcome (it may have been applied).
     const caller = this.#callers.get(req.id);
     if (caller && caller.routedTo !== null) {
       if (c.sysplex.incarnation(caller.routedTo) !== caller.incarnation) return this.#report(req, 'unknown');
       return this.#route(req, caller.routedTo);
     }
+    if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none') return this.answer(req, this.write(req, this.active).result);
     // A change is running: route to the initiator the record names.
@@ -162,7 +174,8 @@ export class Member {
         this.take(req);
       }, { delay: this.#cluster.timing.routeRetry, owner: this.name });
     }
-    this.#cluster.sysplex.send(this.name, to, 'routeUpdate', null, { req }, req.id);
+    // Addressed to this incarnation of `to`: one that restarted since has no memory of writing it.
+    this.#cluster.sysplex.send(this.name, to, 'routeUpdate', null, { req, incarnation: this.#cluster.sysplex.incarnation(to) }, req.id);
   }
 
   /** Writes an update to a data set (this member is the writer) and tells the others' live copies. */
@@ -213,10 +226,10 @@ export class Member {
     }
   }
 
-  /** Callers whose updates went to `initiator` (or every caller) learn the outcome is unknown. */
-  #unknownOutcomes(initiator: string | null): void {
+  /** Callers whose updates went to `routedTo` (null: this member's own initiator; or every caller) learn the outcome is unknown. */
+  #unknownOutcomes(routedTo: string | null | 'every'): void {
     for (const caller of [...this.#callers.values()]) {
-      if (initiator === null || caller.routedTo === initiator) this.#report(caller.req, 'unknown');
+      if (routedTo === 'every' || caller.routedTo === routedTo) this.#report(caller.req, 'unknown');
     }
   }
 
@@ -297,6 +310,7 @@ export class Member {
     this.staged = null;
     this.routing = false;
     this.#cluster.emit({ event: 'fence', actor: this.name, change, reason });
+    // Updates held by this member's own initiator; those routed to another still get its answer.
     this.#unknownOutcomes(null);
   }
 
@@ -307,7 +321,11 @@ export class Member {
     const body = m.body as Record<string, unknown>;
     const ack = (type: MessageType, extra: object = {}): void => c.sysplex.send(this.name, m.from, type, m.change, extra);
     switch (m.type) {
-      case 'routeUpdate': return this.take(body.req as UpdateRequest);
+      case 'routeUpdate':
+        // A resend that outlived the incarnation it was sent to is dropped: the sender reported
+        // the update `unknown` when that incarnation left, and this one cannot tell it was written.
+        if (body.incarnation !== c.sysplex.incarnation(this.name)) return;
+        return this.take(body.req as UpdateRequest);
       case 'updateResult': {
         const caller = this.#callers.get(body.id as string);
         if (caller) this.#report(caller.req, body.result as UpdateResult);
@@ -443,7 +461,7 @@ export class Member {
   goDown(): void {
     const c = this.#cluster;
     if (this.phase === 'down') return;
-    this.#unknownOutcomes(null);
+    this.#unknownOutcomes('every');
     this.coordinator?.lostBeforeStart();
     this.phase = 'down';
     this.coordinator = null;

@@ -18,11 +18,16 @@ export type UpdateOp =
   | { readonly op: 'updateObject'; readonly handle: Handle; readonly label: string }
   | { readonly op: 'destroyObject'; readonly handle: Handle };
 
-/** An update as it travels: its id (`u1`, ...), the member whose caller asked for it, the op. */
+/**
+ * An update as it travels: its id (`u1`, ...), the member whose caller asked for it, the op, and
+ * the origin's incarnation when its caller asked (set by the origin when it takes the request: a
+ * request from an earlier incarnation was answered `unknown` when that one went down).
+ */
 export interface UpdateRequest {
   readonly id: string;
   readonly origin: string;
   readonly op: UpdateOp;
+  readonly originIncarnation: number;
 }
 
 /** One record write: a put of `record`, or a delete when `record` is null. */

@@ -339,3 +339,59 @@ test('random message faults, many seeds: every run settles with every invariant 
     assert.ok(['completed', 'backedOut'].includes(r.outcome), `seed ${seed}: ${r.outcome}`);
   }
 });
+
+/**
+ * Updates written after their caller was told `unknown` (a silent second write): any apply then,
+ * except `applyDelta` carrying an earlier write to the target; and any update applied twice to one data set.
+ */
+function lateWrites(sim: Simulation): string[] {
+  const told = new Set<string>();
+  const applied = new Set<string>();
+  const late: string[] = [];
+  let inDelta = false;
+  for (const e of sim.trace) {
+    if (e.event === 'step' && e.step === 'applyDelta') inDelta = e.phase === 'start';
+    if (e.event !== 'update') continue;
+    if (e.phase === 'unknown') told.add(e.id);
+    if (e.phase !== 'apply') continue;
+    const where = `${e.id} in ${e.dataSet}`;
+    if (applied.has(where) || (told.has(e.id) && !inDelta)) late.push(where);
+    applied.add(where);
+  }
+  return late;
+}
+
+test('an update reported unknown is never applied later: a resend delayed past the initiator\'s crash and restart is not written again', () => {
+  // u5 is routed to SYSB and written; its result is dropped; SYSA resends (delayed); SYSB crashes
+  // at switch, restarts and takes over; SYSA reports u5 unknown; the resend then reaches SYSB.
+  const sim = new Simulation({ seed: 1757977864, members: [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }], initiator: 'SYSB',
+    dataSet: { tokens: 1, objects: 0, secureFraction: 0 }, updates: { count: 8, every: 1 }, dynamicUpdates: false, chunk: 3,
+    faults: [{ kind: 'crash', member: 'SYSB', at: 'switch', restartAfter: 1 }, { kind: 'random', rate: 0.2940674524288625, stopAfter: 74 }] });
+  sim.startChange();
+  runChecked(sim);
+  const u5 = eventsOf(sim.trace, 'update').filter((e) => e.id === 'u5');
+  assert.ok(u5.some((e) => e.phase === 'unknown'), 'u5 is reported unknown');
+  assert.ok(eventsOf(sim.trace, 'deliver').some((e) => e.msg === 'routeUpdate' && e.update === 'u5' && e.tick > u5.find((x) => x.phase === 'unknown')!.tick), 'a resend of u5 reaches SYSB after that');
+  assert.deepEqual(lateWrites(sim), []);
+  assert.equal(sim.result().outcome, 'completed');
+});
+
+test('an update whose origin crashes is reported unknown there and never written: neither a routed request in flight nor one held by the suspension', () => {
+  for (const held of [false, true]) {
+    const sim = new Simulation({ seed: 26, dataSet: { tokens: 2, objects: 12 } });
+    sim.startChange();
+    stepUntil(sim, () => sim.observe().members.find((m) => m.name === 'SYSA')!.suspended, 'the suspension');
+    const id = sim.submitUpdate('SYSC', { op: 'createToken', token: 'LATE' });
+    const routed = (): boolean => eventsOf(sim.trace, 'update').some((e) => e.id === id && e.phase === 'route');
+    const waits = (): boolean => eventsOf(sim.trace, 'update').some((e) => e.id === id && e.phase === 'wait');
+    stepUntil(sim, held ? waits : () => routed() && hasDelivery(sim, 'routeUpdate', 'SYSA'), held ? 'the update held at SYSA' : 'the update routed to SYSA');
+    assert.equal(waits(), held);
+    sim.crash('SYSC');
+    sim.restart('SYSC');
+    runChecked(sim);
+    const phases = eventsOf(sim.trace, 'update').filter((e) => e.id === id).map((e) => e.phase);
+    assert.ok(phases.includes('unknown'), `${id} is reported unknown at SYSC`);
+    assert.ok(!phases.includes('apply'), `${id} is never written (${phases.join(', ')})`);
+    assert.deepEqual(lateWrites(sim), []);
+  }
+});
