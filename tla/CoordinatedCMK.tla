@@ -33,6 +33,7 @@ CONSTANTS
     Initiators,     \* the members where an operator starts a change (two may race)
     UncommittedNew, \* members whose `new` register the TKE left uncommitted
     NumUpdates,     \* dynamic updates callers make: ids 1..NumUpdates (see OpOf)
+    RefusedUpdates, \* the ones that are refused (no such token or object, a failed write ...)
     FaultKinds,     \* the faults injected: a subset of FaultNames
     FaultBudget,    \* how many faults in all
     Flaw            \* "none", or the flaw of a non-vacuity variant (see Flaws)
@@ -65,7 +66,7 @@ FaultNames == {"crash", "drop", "duplicate", "delay", "ioError"}
 
 ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
        /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
-       /\ NumUpdates \in Nat
+       /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
        /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
        /\ Flaw \in Flaws
 
@@ -104,7 +105,7 @@ InitiatorStates == {"idle", "validate", "refused", "beginRouting", "reencipher",
 Driving == {"beginRouting", "reencipher", "suspend", "applyDelta", "reload", "commit",
             "switch", "finish", "backout"}
 Resting == {"idle", "refused", "completed", "backedOut", "fenced"}
-Suspending == {"suspend", "applyDelta", "reload", "commit", "switch", "finish"}
+Suspending == {"suspend", "applyDelta", "reload", "commit", "switch", "finish", "backout"}
 
 VARIABLES
     mstate,        \* each member's state (docs/protocol.md "States")
@@ -117,7 +118,8 @@ VARIABLES
     coord,         \* who drives the change: the initiator, or the member that took over
     waiting,       \* the members whose acknowledgement of its last request the coordinator awaits
     delta,         \* handles the routed updates wrote since beginRouting
-    lost,          \* members the group reported lost (memberLost) during the change
+    lost,          \* members that left the group during the change (memberLost), until
+                   \* the coordinator hears they are back (memberJoined)
     msgs, sent,    \* sysplex messages on their way, and all ever sent
     upd,           \* each dynamic update's [phase, at]
     faults,        \* faults injected so far
@@ -141,8 +143,9 @@ Put(img, r) == [img EXCEPT !.recs = {x \in @ : x.h # r.h} \cup {r}, !.seq = Max(
 \* change is committed".
 RecordActive == IF record.change = "committed" THEN Target ELSE record.active
 
-\* In the sysplex group: neither down nor fenced (a fenced member's ICSF is down).
-InGroup(m) == mstate[m] \notin {"down", "fenced"}
+\* In the sysplex group: up and serving.  A restarting member rejoins after
+\* its restart check; a fenced member's ICSF is down.
+InGroup(m) == mstate[m] \in Operating
 Others(i) == Members \ {i}
 Group(i) == {m \in Others(i) : InGroup(m)}  \* the others in the group
 Switched(m) == live[m].ds = Target
@@ -178,11 +181,12 @@ Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults +
 
 \* The record states a coordinator backs out from: "before commit" only.
 BackoutFrom == IF Flaw = "backoutAfterCommit" THEN {"running", "committed"} ELSE {"running"}
-\* Coordinator i is to back out: after a timeout or a takeover, or on memberLost.
+\* Coordinator i is to back out: after a timeout or a takeover, or because a
+\* member was lost (memberLost during the change, or not in the group).
 BackoutDue(i) ==
     /\ coord = i /\ record.change \in BackoutFrom
     /\ \/ istate[i] = "backout"
-       \/ istate[i] \in Driving /\ lost # {}
+       \/ istate[i] \in Driving /\ (lost # {} \/ \E m \in Others(i) : ~InGroup(m))
 
 \* Re-encipherment of one record: "secure values rewrapped from cur to new;
 \* clear values copied as they are".
@@ -457,19 +461,21 @@ FinishFromRecord(i) ==
 finish(i) == FinishByCoordinator(i) \/ FinishAtMember(i) \/ FinishFromRecord(i)
 
 (* 8. resume: "waiting updates are processed against the new active data  *)
-(* set", once every member in the group has finished.                    *)
+(* set", once every member in the group has finished.  A backout ends the  *)
+(* same way, once every member in the group has backed out.                *)
 resume(i) ==
-    /\ coord = i /\ istate[i] = "finish"
+    /\ coord = i /\ istate[i] \in {"finish", "backout"} /\ record.change = "none"
     /\ waiting = {}
-    /\ istate' = [istate EXCEPT ![i] = "completed"]
+    /\ istate' = [istate EXCEPT ![i] = IF istate[i] = "finish" THEN "completed" ELSE "backedOut"]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
                    upd, faults, history>>
 
 (* backout: "Before commit: any refusal, lost member, timeout or error     *)
 (* makes the initiator backout: staged copies are dropped, the target is   *)
 (* marked unusable, routing ends, and the cluster goes on with the old     *)
-(* data set and old key".  The record goes from running to none; then the  *)
-(* coordinator waits for each member in the group.                        *)
+(* data set and old key".  The record goes from running to none; the      *)
+(* coordinator holds updates until resume, once every member in the group  *)
+(* has backed out.                                                         *)
 BackoutByCoordinator(i) ==
     /\ BackoutDue(i)
     /\ record' = [active |-> record.active, change |-> "none", init |-> None]
@@ -483,20 +489,16 @@ BackoutByCoordinator(i) ==
     /\ UNCHANGED <<regs, live, seen, coord, delta, lost, upd, faults, everStaged,
                    committedEver>>
 
-\* Every member in the group has acknowledged: the change is backed out.
-BackoutDone(i) ==
-    /\ coord = i /\ istate[i] = "backout" /\ record.change = "none"
-    /\ waiting = {}
-    /\ istate' = [istate EXCEPT ![i] = "backedOut"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
-                   upd, faults, history>>
-
+\* (A backout is written to the record before it is sent: while the record
+\* shows a change, a backout message is a late copy from an earlier one.)
 BackoutAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "backout", i)
-    /\ staged' = [staged EXCEPT ![i] = NoCopy]
-    /\ mstate' = [mstate EXCEPT ![i] = IF @ \in {"routing", "staged"} THEN "serving" ELSE @]
-    /\ Reply(x)
+    /\ IF record.change = "none"
+       THEN /\ staged' = [staged EXCEPT ![i] = NoCopy]
+            /\ mstate' = [mstate EXCEPT ![i] = IF @ \in {"routing", "staged"} THEN "serving" ELSE @]
+            /\ Reply(x)
+       ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>
     /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, history>>
 
 \* A member whose coordinator was lost once the record went back to none
@@ -509,7 +511,7 @@ BackoutFromRecord(i) ==
     /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults, history>>
 
 backout(i) ==
-    BackoutByCoordinator(i) \/ BackoutDone(i) \/ BackoutAtMember(i) \/ BackoutFromRecord(i)
+    BackoutByCoordinator(i) \/ BackoutAtMember(i) \/ BackoutFromRecord(i)
 
 (* The coordinator takes an acknowledgement (`<step>Ack`); a late one, or  *)
 (* one addressed to a member that no longer coordinates, is read and       *)
@@ -546,11 +548,24 @@ timeout(i) ==
 takeover(m) ==
     /\ coord = None /\ record.change # "none"
     /\ mstate[m] \in Operating
-    /\ m = FirstByName({x \in Members : mstate[x] \notin {"down", "fenced"}})
+    /\ m = FirstByName({x \in Members : InGroup(x)})
     /\ coord' = m
     /\ istate' = [istate EXCEPT ![m] = IF record.change \in BackoutFrom THEN "backout" ELSE "commit"]
     /\ waiting' = {}
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, net, upd, faults,
+                   history>>
+
+(* memberJoined: a member that was lost comes back to the group while the  *)
+(* coordinator waits, from commit on or in backout: it is sent the request *)
+(* and waited for.                                                         *)
+memberJoined(i, m) ==
+    LET s == AwaitedStep(i) IN
+    /\ coord = i /\ s \in {"switch", "finish", "backout"}
+    /\ m \in Group(i) /\ m \in lost
+    /\ SendAll(s, i, {m})
+    /\ waiting' = waiting \cup {m}
+    /\ lost' = lost \ {m}
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, upd, faults,
                    history>>
 
 (* expel: "the initiator gave up on a member after the retry budget (from  *)
@@ -631,13 +646,15 @@ fence(m) == FenceOnIoError(m) \/ FenceAtMember(m) \/ FencedIgnores(m) \/ FenceOn
 -----------------------------------------------------------------------------
 (* Dynamic updates: the phases of docs/protocol.md.                        *)
 
-(* request: member m takes update u.  It processes u itself if the cluster *)
-(* record shows no change (the record is read under the data set's         *)
-(* serialization), and routes it to the coordinator otherwise.             *)
+(* A member routes its updates to the coordinator while the cluster record *)
+(* shows a change (the record is read under the data set's serialization); *)
+(* the coordinator holds its own while it suspends updates.                *)
+Routes(m) == record.change # "none" \/ (coord = m /\ istate[m] \in Suspending)
+
+(* request: member m takes update u: it processes u itself, or routes it.  *)
 request(m, u) ==
     /\ upd[u].phase = None /\ mstate[m] \in Operating /\ ~LocalUpdateAt(m)
-    /\ upd' = [upd EXCEPT ![u] = [phase |-> IF record.change = "none" THEN "request" ELSE "route",
-                                  at |-> m]]
+    /\ upd' = [upd EXCEPT ![u] = [phase |-> IF Routes(m) THEN "route" ELSE "request", at |-> m]]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults, history>>
 
 (* apply: the update is written and acknowledged to its caller.  A member  *)
@@ -645,12 +662,14 @@ request(m, u) ==
 (* routed one "against the active data set" and keeps it in the delta,     *)
 (* unless the suspension holds it: then it waits.                          *)
 ApplyOwn(m, u) ==
+    /\ u \notin RefusedUpdates
     /\ mstate[m] \in Operating /\ upd[u] = [phase |-> "request", at |-> m]
     /\ Write(UpdatedRecord(u, live[m].ds, cur[m]), live[m].ds)
     /\ upd' = [upd EXCEPT ![u].phase = "ack"]
     /\ UNCHANGED <<mstate, regs, staged, record, coordination, net, faults, history>>
 
 ApplyRouted(m, u) ==
+    /\ u \notin RefusedUpdates
     /\ mstate[m] \in Operating /\ upd[u].phase = "route" /\ coord = m /\ istate[m] \notin Suspending
     /\ LET r == UpdatedRecord(u, record.active, cur[m]) IN
        /\ Write(r, record.active)
@@ -662,6 +681,7 @@ ApplyRouted(m, u) ==
 \* The update is refused (not valid for its token or object, its write failed,
 \* or dynamic updates are disallowed): it fails and nothing is written.
 ApplyRefused(m, u) ==
+    /\ u \in RefusedUpdates
     /\ mstate[m] \in Operating
     /\ upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
     /\ upd' = [upd EXCEPT ![u].phase = "fail"]
@@ -675,14 +695,23 @@ apply(m, u) == ApplyOwn(m, u) \/ ApplyRouted(m, u) \/ ApplyRefused(m, u)
 crash(m) == mstate[m] # "down" /\ Fault("crash") /\ Leave(m)
 
 (* ioError: a DASD write of the coordinator fails before commit: "any ...  *)
-(* error makes the initiator backout".  (A failed write of the backout     *)
+(* error makes the initiator backout".  If it was beginRouting's write of  *)
+(* the cluster record, the change backs out before it began: the record    *)
+(* stays none and the members are told.  (A failed write of the backout    *)
 (* itself fences: fence; a failed update write refuses the update: apply.) *)
 ioError(i) ==
-    /\ coord = i /\ record.change = "running" /\ istate[i] \in Driving \ {"backout"}
-    /\ Fault("ioError")
-    /\ istate' = [istate EXCEPT ![i] = "backout"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
-                   upd, history>>
+    \/ /\ coord = i /\ record.change = "running" /\ istate[i] \in Driving \ {"backout"}
+       /\ Fault("ioError")
+       /\ istate' = [istate EXCEPT ![i] = "backout"]
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
+                      upd, history>>
+    \/ /\ istate[i] = "validate" /\ mstate[i] \in Operating
+       /\ Fault("ioError")
+       /\ istate' = [istate EXCEPT ![i] = "backout"]
+       /\ coord' = i
+       /\ SendAll("backout", i, Group(i))
+       /\ waiting' = Group(i)
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, upd, history>>
 
 (* restart: the member comes back and runs its restartCheck. *)
 restart(m) ==
@@ -719,6 +748,7 @@ Protocol ==
         \/ validate(m) \/ beginRouting(m) \/ reencipher(m) \/ suspend(m) \/ applyDelta(m)
         \/ reload(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
         \/ receiveAck(m) \/ timeout(m) \/ expel(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
+        \/ \E j \in Members : memberJoined(m, j)
         \/ restart(m) \/ \E u \in Updates : apply(m, u)
 
 Environment ==

@@ -2,7 +2,7 @@
 // Used by `npm run tla` (tla/tlc.ts) and by specs/tla.test.ts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,14 @@ export interface Outcome {
   seconds: number;
   /** TLC's own account of what went wrong (empty when it found no error). */
   message: string;
+}
+
+/** What one TLC run printed, its exit status, its time, and the config's PROPERTY names. */
+export interface TlcRun {
+  output: string;
+  status: number | null;
+  seconds: number;
+  properties: string[];
 }
 
 export class TlcSetupError extends Error {}
@@ -200,7 +208,9 @@ export function parseTlcOutput(out: string, status: number | null, properties: r
   } else {
     result = { kind: 'error' };
   }
-  return { result, distinct, depth, message: result.kind === 'ok' ? '' : errorSection(out) };
+  // A parse error's account is SANY's, printed before TLC's own error line.
+  const message = result.kind === 'ok' ? '' : result.kind === 'parse' ? out.trim() : errorSection(out);
+  return { result, distinct, depth, message };
 }
 
 /** The result in the manifest's words: "ok", "violates X", "deadlock", "parse error", "error". */
@@ -226,26 +236,32 @@ export function formatLine(name: string, o: Outcome): string {
 }
 
 /**
- * Runs TLC on one model in a scratch folder (copies of tla/*.tla and the config; TLC's states
- * and any trace files it writes stay there), with 2 workers.
+ * Runs TLC in a scratch folder holding copies of tla/*.tla, the config and any `extra` files
+ * (name -> text); TLC's states and any trace files it writes stay there. 2 workers.
  */
-export function runModel(jar: string, entry: ModelEntry): Outcome {
+export function runTlc(jar: string, module: string, config: string, extra: Record<string, string> = {}, args: string[] = []): TlcRun {
   const work = mkdtempSync(join(tmpdir(), 'tkds-tlc-'));
   try {
     for (const f of readdirSync(TLA_DIR)) {
       if (f.endsWith('.tla')) copyFileSync(join(TLA_DIR, f), join(work, f));
     }
-    const cfgText = readFileSync(join(TLA_DIR, entry.config), 'utf8');
-    const cfg = basename(entry.config);
-    copyFileSync(join(TLA_DIR, entry.config), join(work, cfg));
-    const args = [...JAVA_OPTS, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
-      '-metadir', join(work, 'states'), entry.module];
+    for (const [name, text] of Object.entries(extra)) writeFileSync(join(work, name), text);
+    const cfgText = readFileSync(join(TLA_DIR, config), 'utf8');
+    const cfg = basename(config);
+    copyFileSync(join(TLA_DIR, config), join(work, cfg));
     const started = performance.now();
-    const r = spawnSync('java', args, { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
+    const r = spawnSync('java', [...JAVA_OPTS, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
+      '-metadir', join(work, 'states'), ...args, module], { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
     const seconds = (performance.now() - started) / 1000;
     if (r.error) throw r.error;
-    return { ...parseTlcOutput(`${r.stdout}${r.stderr}`, r.status, configNames(cfgText, 'PROPERTY')), seconds };
+    return { output: `${r.stdout}${r.stderr}`, status: r.status, seconds, properties: configNames(cfgText, 'PROPERTY') };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Runs TLC on one model of the manifest. */
+export function runModel(jar: string, entry: ModelEntry): Outcome {
+  const r = runTlc(jar, entry.module, entry.config);
+  return { ...parseTlcOutput(r.output, r.status, r.properties), seconds: r.seconds };
 }
