@@ -15,9 +15,9 @@ import {
   locateJar,
   parseModule,
   parseTlcOutput,
-  requireJava,
   resultText,
   runModel,
+  tlcJar,
 } from '../tla/tlc-runner.ts';
 
 // DESIGN.md "Invariants", in its order.
@@ -33,21 +33,6 @@ const specText = readFileSync(join(TLA_DIR, 'CoordinatedCMK.tla'), 'utf8');
 const cfgText = (config: string) => readFileSync(join(TLA_DIR, config), 'utf8');
 
 const flawOf = (text: string) => /^\s*Flaw = "(\w+)"/m.exec(text)?.[1];
-
-// Java and the jar are looked up once; every TLC test fails with the reason if that fails.
-let jarLookup: { jar: string } | { error: unknown } | undefined;
-function jar(): string {
-  if (jarLookup === undefined) {
-    try {
-      requireJava();
-      jarLookup = { jar: locateJar() };
-    } catch (error) {
-      jarLookup = { error };
-    }
-  }
-  if ('error' in jarLookup) throw jarLookup.error;
-  return jarLookup.jar;
-}
 
 describe('the models agree with the spec and with DESIGN.md', () => {
   it('defines every DESIGN invariant and EventuallySettled as an operator', () => {
@@ -152,13 +137,13 @@ describe('finding TLC', () => {
 describe('SANY and TLC', () => {
   for (const module of new Set(models.map((e) => e.module))) {
     it(`SANY parses ${module}.tla`, () => {
-      assert.equal(parseModule(jar(), module), undefined);
+      assert.equal(parseModule(tlcJar(), module), undefined);
     });
   }
 
   for (const entry of models) {
     it(`${entry.name}: ${entry.expect}`, () => {
-      const o = runModel(jar(), entry);
+      const o = runModel(tlcJar(), entry);
       const got = resultText(o.result);
       assert.equal(got, entry.expect, `${entry.name}: TLC says ${got}:\n${o.message}`);
       if (entry.expect === 'ok') {

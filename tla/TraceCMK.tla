@@ -37,9 +37,11 @@ Take(o) ==
       [] o.ev = "reencipher"    -> reencipher(o.m)
       [] o.ev = "suspend"       -> suspend(o.m)
       [] o.ev = "applyDelta"    -> applyDelta(o.m)
-      [] o.ev = "reload"        -> IF o.arg = "member" THEN ReloadAtMember(o.m) ELSE ReloadByCoordinator(o.m)
+      [] o.ev = "reload"        -> IF o.arg = "member" THEN ReloadAtMember(o.m) /\ staged'[o.m] # NoCopy
+                                   ELSE ReloadByCoordinator(o.m)
       [] o.ev = "commit"        -> commit(o.m)
-      [] o.ev = "switch"        -> IF o.arg = "member" THEN SwitchAtMember(o.m) ELSE SwitchByCoordinator(o.m)
+      [] o.ev = "switch"        -> IF o.arg = "member" THEN SwitchAtMember(o.m) /\ live'[o.m].ds = Target
+                                   ELSE SwitchByCoordinator(o.m)
       [] o.ev = "finish"        -> CASE o.arg = "member" -> FinishAtMember(o.m)
                                      [] o.arg = "record" -> FinishFromRecord(o.m)
                                      [] OTHER            -> FinishByCoordinator(o.m)

@@ -143,6 +143,21 @@ function fetchPinned(dir: string, jar: string): void {
   }
 }
 
+let lookup: { jar: string } | { error: unknown } | undefined;
+/** Java checked and the jar located once per process; every later call fails the same way. */
+export function tlcJar(): string {
+  if (lookup === undefined) {
+    try {
+      requireJava();
+      lookup = { jar: locateJar() };
+    } catch (error) {
+      lookup = { error };
+    }
+  }
+  if ('error' in lookup) throw lookup.error;
+  return lookup.jar;
+}
+
 /** Parses a module with SANY; returns SANY's complaint, or undefined when it parsed cleanly. */
 export function parseModule(jar: string, module: string): string | undefined {
   const r = spawnSync('java', ['-cp', jar, 'tla2sany.SANY', `${module}.tla`], {
@@ -250,7 +265,8 @@ export function runTlc(jar: string, module: string, config: string, extra: Recor
     const cfg = basename(config);
     copyFileSync(join(TLA_DIR, config), join(work, cfg));
     const started = performance.now();
-    const r = spawnSync('java', [...JAVA_OPTS, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
+    // java.io.tmpdir: TLC unpacks the standard modules there; a shared /tmp races between runs
+    const r = spawnSync('java', [...JAVA_OPTS, `-Djava.io.tmpdir=${work}`, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
       '-metadir', join(work, 'states'), ...args, module], { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
     const seconds = (performance.now() - started) / 1000;
     if (r.error) throw r.error;

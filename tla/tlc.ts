@@ -1,7 +1,24 @@
 // `npm run tla [name ...]`: parse every spec with SANY, then run TLC on each model of
 // tla/models.json (or only the named ones) and compare the result with the one expected.
 // Prints one line per model; exits non-zero, with TLC's own message, on any surprise.
-import { formatLine, loadManifest, locateJar, parseModule, requireJava, resultText, runModel } from './tlc-runner.ts';
+// `npm run tla -- --trace FILE ...`: check each trace (docs/trace-format.md) against the spec.
+import { readFileSync } from 'node:fs';
+import { formatLine, loadManifest, parseModule, resultText, runModel, tlcJar } from './tlc-runner.ts';
+import { describeVerdict, validateTrace } from './trace.ts';
+
+function checkTraces(files: string[]): number {
+  if (files.length === 0) {
+    console.error('--trace needs one or more NDJSON trace files');
+    return 2;
+  }
+  let rejected = 0;
+  for (const file of files) {
+    const verdict = validateTrace(tlcJar(), readFileSync(file, 'utf8'));
+    console.log(describeVerdict(file, verdict));
+    if (!verdict.accepted) rejected++;
+  }
+  return rejected > 0 ? 1 : 0;
+}
 
 function main(names: string[]): number {
   const all = loadManifest();
@@ -12,8 +29,7 @@ function main(names: string[]): number {
   }
   const models = names.length > 0 ? all.filter((e) => names.includes(e.name)) : all;
 
-  requireJava();
-  const jar = locateJar();
+  const jar = tlcJar();
   console.log(`TLC: ${jar}`);
 
   for (const module of new Set(models.map((e) => e.module))) {
@@ -40,7 +56,8 @@ function main(names: string[]): number {
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  process.exitCode = args[0] === '--trace' ? checkTraces(args.slice(1)) : main(args);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exitCode = 1;

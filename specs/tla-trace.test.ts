@@ -1,0 +1,116 @@
+// Trace validation (tla/TraceCMK.tla): traces of the reference implementation, fault-free and
+// with faults, single and multi-member, are behaviours of CoordinatedCMK; a trace that breaks
+// the protocol is rejected at the line where it leaves the spec. Without Java or the TLC jar the
+// TLC tests fail with the reason.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
+import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
+import { tlcJar } from '../tla/tlc-runner.ts';
+import { validateTrace } from '../tla/trace.ts';
+
+const AB = [{ name: 'SYSA' }, { name: 'SYSB' }];
+const ABC = [...AB, { name: 'SYSC' }];
+const data = { tokens: 1, objects: 2 };
+
+// The sample CI validates: fixed seeds, so each is one trace.
+const SAMPLE: Record<string, SimulateOptions> = {
+  'fault-free, 3 members, updates': { seed: 1, members: ABC, dataSet: { tokens: 2, objects: 3 }, updates: { count: 5, every: 2 } },
+  'fault-free, single system, updates': { seed: 11, members: [{ name: 'SYSA' }], dataSet: data, updates: { count: 4, every: 2 } },
+  'initiator lost after commit: takeover rolls forward': { seed: 2, members: AB, dataSet: data, faults: [{ kind: 'crash', member: 'SYSA', at: 'switch', restartAfter: 3 }] },
+  'initiator lost before commit: takeover backs out': { seed: 4, members: ABC, dataSet: data, faults: [{ kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 5 }] },
+  'member lost before commit: backout': { seed: 3, members: ABC, dataSet: data, updates: { count: 3, every: 3 }, faults: [{ kind: 'crash', member: 'SYSB', at: 'reload', restartAfter: 5 }] },
+  'member partitioned after commit: it switches when it rejoins': { seed: 7, members: ABC, dataSet: data, faults: [{ kind: 'partition', member: 'SYSC', at: 'switch', restartAfter: 10 }] },
+  'lost acknowledgement and duplicated request': { seed: 3, members: AB, dataSet: data, faults: [{ kind: 'drop', message: 'reloadAck', count: 1 }, { kind: 'duplicate', message: 'switch', count: 1 }] },
+  'delayed acknowledgement arrives after the retry': { seed: 8, members: AB, dataSet: data, faults: [{ kind: 'delay', message: 'reloadAck', count: 1 }] },
+  'member expelled after its retries': { seed: 5, members: AB, dataSet: data, faults: [{ kind: 'drop', message: 'switch', count: 20 }] },
+  'I/O error before commit: backout': { seed: 4, members: AB, dataSet: data, updates: { count: 3, every: 3 }, faults: [{ kind: 'ioError', at: 'applyDelta' }] },
+  'backout cannot finish: fence': { seed: 4, members: AB, dataSet: data, faults: [{ kind: 'ioError', at: 'reencipher' }, { kind: 'ioError', at: 'backout' }] },
+  'random message faults with updates': { seed: 21, members: ABC, dataSet: data, updates: { count: 4, every: 3 }, faults: [{ kind: 'random', rate: 0.05, stopAfter: 4 }] },
+};
+
+const traceOf = (opts: SimulateOptions) => toNdjson(simulateChange(opts).trace);
+
+/** The trace with its lines rewritten (`seq` renumbered), for the broken-trace tests. */
+type Line = Record<string, unknown> & { seq: number; tick: number; event: string; actor: string };
+function edit(ndjson: string, change: (lines: Line[]) => Line[]): string {
+  const lines = ndjson.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  return change(lines).map((l, i) => JSON.stringify({ ...l, seq: i + 1 })).join('\n') + '\n';
+}
+
+describe('the converter', () => {
+  it('maps the example of docs/trace-format.md to one observation per spec action, members renamed in name order', () => {
+    const steps = ['validate', 'beginRouting', 'reencipher', 'suspend', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'resume'];
+    const example = traceOf({ seed: 1, members: [{ name: 'SYS1' }], dataSet: { tokens: 1, objects: 1 } });
+    const c = convertNdjson(example);
+    assert.deepEqual(c.observations.map((o) => o.ev), steps);
+    assert.deepEqual([...c.names], [['SYS1', 'SYSA']]);
+    assert.ok(c.observations.every((o) => o.m === 'SYSA'));
+    assert.match(c.module, /^TraceMembers == \{"SYSA"\}$/m);
+    assert.match(c.module, new RegExp(`^TraceNumUpdates == 0$`, 'm'));
+  });
+
+  it('keeps each observation\'s trace line', () => {
+    const nd = traceOf(SAMPLE['fault-free, 3 members, updates']!);
+    const lines = nd.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    for (const o of convertNdjson(nd).observations) {
+      const line = lines[o.seq - 1]!;
+      assert.equal(line.seq, o.seq);
+      if (o.ev === 'commit') assert.deepEqual([line.event, line.from, line.to], ['record', 'running', 'committed']);
+    }
+  });
+
+  it('refuses a refusal the spec does not model, naming its line and reason', () => {
+    const nd = traceOf({ seed: 1, members: [{ name: 'SYSA' }, { name: 'SYSB', level: 'HCR7790' }], dataSet: data });
+    assert.throws(() => convertNdjson(nd), (e: unknown) =>
+      e instanceof TraceConversionError && e.line === 2 && /levelBelowHCR77A0 is outside the spec/.test(e.message));
+  });
+
+  it('refuses a member that does its part of a step without being asked', () => {
+    const nd = edit(traceOf(SAMPLE['fault-free, 3 members, updates']!), (ls) => ls.filter((l) => !(l.event === 'deliver' && l.msg === 'reload' && l.to === 'SYSB')));
+    assert.throws(() => convertNdjson(nd), /SYSB does its part of reload without a reload message/);
+  });
+});
+
+describe('implementation traces are behaviours of CoordinatedCMK', () => {
+  for (const [name, opts] of Object.entries(SAMPLE)) {
+    it(name, () => {
+      const v = validateTrace(tlcJar(), traceOf(opts));
+      assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line} (${v.stopped?.observation.ev}):\n${v.stopped?.text}`);
+      assert.equal(v.taken, v.observations);
+    });
+  }
+});
+
+describe('traces that break the protocol are rejected where they leave it', () => {
+  const valid = traceOf(SAMPLE['fault-free, 3 members, updates']!);
+
+  it('a switch moved before the last reload acknowledgement', () => {
+    let moved: number[] = [];
+    const broken = edit(valid, (ls) => {
+      const lastReloadAck = ls.findLastIndex((l) => l.event === 'deliver' && l.msg === 'reloadAck');
+      const sw = ls.find((l) => l.event === 'switch' && l.actor !== 'SYSA')!;
+      // the member's whole action: the switch delivered, its part done, its acknowledgement sent
+      const action = ls.filter((l) => l.tick === sw.tick && l.actor === sw.actor);
+      const rest = ls.filter((l) => !action.includes(l));
+      const at = rest.indexOf(ls[lastReloadAck]!);
+      rest.splice(at, 0, ...action.map((l) => ({ ...l, tick: rest[at - 1]!.tick })));
+      moved = action.map((_, i) => at + 1 + i);
+      return rest;
+    });
+    const v = validateTrace(tlcJar(), broken);
+    assert.equal(v.accepted, false);
+    assert.ok(moved.includes(v.stopped!.line), `stopped at line ${v.stopped!.line}, not in the moved lines ${moved}`);
+    assert.match(v.stopped!.text, /"(msg|event)":"switch"/);
+  });
+
+  it('an applyDelta dropped', () => {
+    const broken = edit(valid, (ls) => ls.filter((l) => !(l.event === 'step' && l.step === 'applyDelta')));
+    const reload = broken.trim().split('\n').map((l) => JSON.parse(l) as Line)
+      .find((l) => l.event === 'reload' && l.actor === 'SYSA')!;
+    const v = validateTrace(tlcJar(), broken);
+    assert.equal(v.accepted, false);
+    assert.equal(v.stopped?.line, reload.seq);
+    assert.equal(v.stopped?.observation.ev, 'reload');
+  });
+});
