@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseTrace, toNdjson } from '../impl/index.ts';
+import { parseTrace, toNdjson, type TraceEvent } from '../impl/index.ts';
 
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'tkds-cmk-cli-'));
@@ -83,6 +83,20 @@ test('plan: a good cluster would run; a bad one lists every reason and changes n
   assert.match(bad.stdout, /targetNotEmpty/);
 });
 
+/** A copy of `trace` with the first `switch` that `pick` chooses moved before the last `reload`. */
+function switchBeforeLastReload(trace: string, pick: (e: TraceEvent) => boolean) {
+  const events = parseTrace(readFileSync(trace, 'utf8'));
+  const from = events.findIndex(pick);
+  const lastReload = events.findLastIndex((e) => e.event === 'reload');
+  assert.ok(from > lastReload && lastReload > 0);
+  const moved = [...events];
+  const [sw] = moved.splice(from, 1);
+  moved.splice(lastReload, 0, { ...sw!, tick: events[lastReload]!.tick });
+  const file = `${trace}.switch-before-reload.ndjson`;
+  writeFileSync(file, toNdjson(moved.map((e, i) => ({ ...e, seq: i + 1 }))));
+  return { file, line: lastReload + 1 };
+}
+
 test('conform: a real trace conforms; a corrupted one fails at its line; a malformed file is unusable', () => {
   const trace = join(work, 'conform.ndjson');
   assert.equal(cli('run', '-q', '--objects', '40', '--trace', trace, '--summary', join(work, 'c.json')).status, 0);
@@ -90,19 +104,10 @@ test('conform: a real trace conforms; a corrupted one fails at its line; a malfo
   assert.equal(good.status, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /conforms/);
 
-  // move the first member `switch` before the last `reload` acknowledgement
-  const events = parseTrace(readFileSync(trace, 'utf8'));
-  const firstSwitch = events.findIndex((e) => e.event === 'switch');
-  const lastReload = events.findLastIndex((e) => e.event === 'reload');
-  assert.ok(firstSwitch > lastReload && lastReload > 0);
-  const moved = [...events];
-  const [sw] = moved.splice(firstSwitch, 1);
-  moved.splice(lastReload, 0, { ...sw!, tick: events[lastReload]!.tick });
-  const corrupt = join(work, 'corrupt.ndjson');
-  writeFileSync(corrupt, toNdjson(moved.map((e, i) => ({ ...e, seq: i + 1 }))));
-  const bad = cli('conform', corrupt);
+  const corrupt = switchBeforeLastReload(trace, (e) => e.event === 'switch');
+  const bad = cli('conform', corrupt.file);
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);
-  assert.match(bad.stdout, new RegExp(`line ${lastReload + 1}\\b`));
+  assert.match(bad.stdout, new RegExp(`line ${corrupt.line}\\b`));
   assert.match(bad.stdout, /StagedBeforeSwitch/);
   assert.match(bad.stdout, /^FAIL invariants$/m);
   assert.match(bad.stdout, /^FAIL statechart$/m);
@@ -111,6 +116,19 @@ test('conform: a real trace conforms; a corrupted one fails at its line; a malfo
   writeFileSync(broken, readFileSync(trace, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n');
   assertUsageError(cli('conform', broken), /broken\.ndjson.*line 4/);
   assertUsageError(cli('conform', join(work, 'missing.ndjson')), /cannot read .*missing\.ndjson: ENOENT/);
+});
+
+test('conform --tla: TLC finds the trace a behaviour of the TLA+ spec; a member switching before the last reload is not', () => {
+  const trace = join(work, 'tla.ndjson');
+  assert.equal(cli('run', '-q', '--members', 'SYSA,SYSB', '--objects', '20', '--updates', '5', '--trace', trace, '--summary', join(work, 'tla.json')).status, 0);
+  const good = cli('conform', trace, '--tla');
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+  assert.match(good.stdout, /^ok {3}tla$/m);
+  const corrupt = switchBeforeLastReload(trace, (e) => e.event === 'switch' && e.actor === 'SYSB');
+  const bad = cli('conform', corrupt.file, '--tla');
+  assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+  assert.match(bad.stdout, /^FAIL tla$/m);
+  assert.match(bad.stdout, new RegExp(`line ${corrupt.line}\\b`));
 });
 
 test('statechart: renders the diagrams from the machines, the same as the committed ones', () => {
