@@ -1,19 +1,11 @@
 // Command-line options of `tkds-cmk run` and `tkds-cmk plan`, turned into the SimulateOptions of
 // impl/index.ts. Every mistake is a UsageError whose one-line message names the flag and value.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Fault, MemberSpec, SimulateOptions, StepName } from '../impl/index.ts';
+import { MESSAGE_TYPES, STEP_NAMES, type Fault, type MemberSpec, type SimulateOptions, type StepName } from '../impl/index.ts';
 
 /** Bad input on the command line or in a file: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
-const STEPS: readonly StepName[] = [
-  'validate', 'beginRouting', 'reencipher', 'suspend', 'applyDelta',
-  'reload', 'commit', 'switch', 'finish', 'resume', 'backout',
-];
-const MESSAGES = [
-  'beginRouting', 'beginRoutingAck', 'routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck',
-  'reload', 'reloadAck', 'switch', 'switchAck', 'finish', 'finishAck', 'backout', 'backoutAck',
-] as const;
 const NEW_KEY_STATES = ['committed', 'uncommitted', 'differs', 'empty'] as const;
 const TARGET_STATES = ['empty', 'missing', 'notEmpty', 'active'] as const;
 /** The embedded default that `npm start` runs (the help text states these). */
@@ -121,7 +113,7 @@ export function fault(text: string): Fault {
   const [head = '', ...rest] = text.split(':');
   const at = (s: string): StepName | 'takeover' => {
     if (s === 'takeover') return s;
-    return oneOf(`--fault '${text}': the step after @`, s, STEPS);
+    return oneOf(`--fault '${text}': the step after @`, s, STEP_NAMES);
   };
   if (head.startsWith('ioError@')) {
     if (rest.length) throw bad('ioError takes no further fields');
@@ -140,7 +132,7 @@ export function fault(text: string): Fault {
     case 'duplicate':
     case 'delay': {
       const [message = '', ...fields] = rest;
-      const f: Fault = { kind: head, message: oneOf(`--fault '${text}': the message`, message, MESSAGES) };
+      const f: Fault = { kind: head, message: oneOf(`--fault '${text}': the message`, message, MESSAGE_TYPES) };
       for (const field of fields) {
         const [key, value = ''] = field.split('=');
         if (key === 'to') f.to = value;

@@ -2,6 +2,7 @@
 // It reports what the change would do and every reason it would be refused; nothing changes.
 import { Simulation } from '../impl/index.ts';
 import { clusterOptions, type clusterFlags } from './options.ts';
+import { num as n } from './report.ts';
 
 type Values = { [K in keyof typeof clusterFlags]?: unknown } & { json?: unknown };
 
@@ -10,7 +11,6 @@ export function plan(values: Values): number {
   if (values.json) {
     process.stdout.write(JSON.stringify({ ...p, wouldRun: p.refusals.length === 0 }, null, 2) + '\n');
   } else {
-    const n = (x: number) => x.toLocaleString('en-US');
     process.stdout.write([
       `Coordinated TKDS change master key, initiated at ${p.initiator}`,
       `  members:  ${p.members.join(', ')}`,

@@ -17,7 +17,8 @@ export function kcvComparison(result: SimulationResult) {
 }
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
-const num = (n: number) => n.toLocaleString('en-US');
+/** A count as printed: 10,004. */
+export const num = (n: number) => n.toLocaleString('en-US');
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 /** The human report of a run. */
