@@ -1,13 +1,11 @@
 // Command-line options of `tkds-cmk run` and `tkds-cmk plan`, turned into the SimulateOptions of
 // impl/index.ts. Every mistake is a UsageError whose one-line message names the flag and value.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MESSAGE_TYPES, STEP_NAMES, type Fault, type MemberSpec, type SimulateOptions, type StepName } from '../impl/index.ts';
+import { MESSAGE_TYPES, NEW_KEY_STATES, STEP_NAMES, TARGET_STATES, type Fault, type MemberSpec, type SimulateOptions, type StepName } from '../impl/index.ts';
 
 /** Bad input on the command line or in a file: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
-const NEW_KEY_STATES = ['committed', 'uncommitted', 'differs', 'empty'] as const;
-const TARGET_STATES = ['empty', 'missing', 'notEmpty', 'active'] as const;
 /** The embedded default that `npm start` runs (the help text states these). */
 export const DEFAULTS = {
   members: 'SYSA,SYSB,SYSC', tokens: 4, objects: 10_000, secureFraction: 0.7, seed: 1, updates: 300, updateEvery: 8,

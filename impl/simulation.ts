@@ -28,13 +28,17 @@ import { checkState, mergeResults, TraceChecker, type AckedUpdate, type AuditSta
 import { STEP_NAMES, MESSAGE_TYPES, type MessageType, type Outcome, type StepName, type TraceEvent, type TraceEventInput } from './trace.ts';
 import type { ClusterView } from './view.ts';
 
+/** A member's `new` register at the start (MemberSpec.newKey) and the target data set's state. */
+export const NEW_KEY_STATES = ['committed', 'uncommitted', 'differs', 'empty'] as const;
+export const TARGET_STATES = ['empty', 'missing', 'notEmpty', 'active'] as const;
+
 export interface MemberSpec {
   name: string;
   level?: string;                 // default 'HCR77A1'
   coprocessors?: number;          // default 1
   activeCoprocessors?: number;    // default: all of them
   started?: boolean;              // default true
-  newKey?: 'committed' | 'uncommitted' | 'differs' | 'empty'; // default 'committed'
+  newKey?: (typeof NEW_KEY_STATES)[number]; // default 'committed'
 }
 
 export type Fault =
@@ -50,7 +54,7 @@ export interface SimulateOptions {
   dataSet?: { tokens?: number; objects?: number; secureFraction?: number };
   active?: string;                        // default 'CSF.TKDS'
   target?: string;                        // default 'CSF.TKDS.NEW'
-  targetState?: 'empty' | 'missing' | 'notEmpty' | 'active';
+  targetState?: (typeof TARGET_STATES)[number];
   updates?: { count?: number; every?: number };   // default none; every: ticks between arrivals (default 5)
   dynamicUpdates?: boolean;               // default true; false: updates during the suspension fail
   faults?: Fault[];
@@ -215,6 +219,7 @@ export class Simulation {
     }
     this.#dasd.writeHeader(active, oldAudit.cur.mkvp!, setup);
     const ts = options.targetState ?? 'empty';
+    if (!(TARGET_STATES as readonly string[]).includes(ts)) throw new OptionsError(`targetState must be one of ${TARGET_STATES.join(', ')}, got ${JSON.stringify(ts)}`);
     if (ts === 'empty' || ts === 'notEmpty') this.#dasd.allocate(target, setup);
     if (ts === 'notEmpty') this.#dasd.put(target, tokenRecord('LEFTOVER', 0), setup);
     this.#dasd.onWrite = (w) => this.#onWrite(w);
@@ -546,7 +551,7 @@ function checkSpecs(specs: MemberSpec[]): void {
     if (!Number.isInteger(n) || n < 1 || n > 16) throw new OptionsError(`${s.name}: coprocessors must be 1-16, got ${n}`);
     const a = s.activeCoprocessors ?? n;
     if (!Number.isInteger(a) || a < 0 || a > n) throw new OptionsError(`${s.name}: activeCoprocessors must be 0-${n}, got ${a}`);
-    if (s.newKey !== undefined && !['committed', 'uncommitted', 'differs', 'empty'].includes(s.newKey)) throw new OptionsError(`${s.name}: newKey must be committed, uncommitted, differs or empty, got ${JSON.stringify(s.newKey)}`);
+    if (s.newKey !== undefined && !(NEW_KEY_STATES as readonly string[]).includes(s.newKey)) throw new OptionsError(`${s.name}: newKey must be one of ${NEW_KEY_STATES.join(', ')}, got ${JSON.stringify(s.newKey)}`);
   }
 }
 

@@ -84,5 +84,7 @@ test('bad options are clear errors naming what was wrong', () => {
   assert.throws(() => new Simulation({ faults: [{ kind: 'ioError', at: 'nowhere' as 'reload' }] }), /at must be a step name/);
   assert.throws(() => new Simulation({ target: 'bad name' }), /target data set name "bad name"/);
   assert.throws(() => new Simulation({ members: [{ name: 'SYSA', activeCoprocessors: 3 }] }), /activeCoprocessors must be 0-1/);
+  assert.throws(() => new Simulation({ members: [{ name: 'SYSA', newKey: 'maybe' as 'empty' }] }), /newKey must be one of committed, uncommitted, differs, empty/);
+  assert.throws(() => new Simulation({ targetState: 'gone' as 'missing' }), /targetState must be one of empty, missing, notEmpty, active/);
   assert.throws(() => new Simulation({}).submitUpdate('SYSA', { op: 'destroyObject', handle: 'TOKEN00:00000000:T' }), /needs an object handle/);
 });
