@@ -6,7 +6,8 @@ import type { Dasd } from './dasd.ts';
 import type { Member } from './member.ts';
 import type { Rng } from './rng.ts';
 import type { Scheduler, Sysplex } from './sysplex.ts';
-import type { Outcome, StepName, TraceEventInput } from './trace.ts';
+import type { TraceEventInput } from './trace.ts';
+import type { Outcome, StepName } from './vocabulary.ts';
 
 /** Logical-time rules: ticks to wait for acknowledgements, the retry budget, and so on. */
 export interface Timing {

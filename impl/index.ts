@@ -6,11 +6,11 @@ export { Simulation, simulateChange, NEW_KEY_STATES, TARGET_STATES } from './sim
 export { OptionsError } from './options-error.ts';
 export type { ChangePlan, Fault, MemberSpec, SimulateOptions, SimulationResult } from './simulation.ts';
 export type { ClusterView, MemberView } from './view.ts';
-export type { MemberState } from './member.ts';
 export type { InitiatorStep, Refusal } from './coordinator.ts';
 export type { UpdateOp } from './updates.ts';
 export { checkTrace, checkState, TraceChecker, INVARIANT_NAMES } from './invariants.ts';
 export type { InvariantName, InvariantResult } from './invariants.ts';
-export { parseTrace, toNdjson, formatEvent, validateEvent, traceJsonSchema, TraceFormatError, STEP_NAMES, MESSAGE_TYPES, REFUSAL_REASONS, UPDATE_OPS, UPDATE_PHASES, OUTCOMES } from './trace.ts';
-export type { StepName, MessageType, Outcome, RefusalReason, TraceEvent, TraceEventName, TraceEventOf } from './trace.ts';
+export { parseTrace, toNdjson, formatEvent, validateEvent, traceJsonSchema, TraceFormatError, TRACE_VERSION } from './trace.ts';
+export type { TraceEvent, TraceEventName, TraceEventOf, MemberAtStart, DataSetAtStart } from './trace.ts';
+export * from './vocabulary.ts';
 export type { Mkvp, RegisterView } from './coprocessor.ts';

@@ -9,7 +9,7 @@
 import { streamRecords, type Dasd, type WriteContext } from './dasd.ts';
 import type { Rng } from './rng.ts';
 import { handleOf, objectRecord, parseHandle, tokenRecord, type Handle, type ObjectRecord, type TkdsRecord } from './tkds.ts';
-import type { UpdateOpName } from './trace.ts';
+import type { UpdateOpName } from './vocabulary.ts';
 
 export type UpdateOp =
   | { readonly op: 'createToken'; readonly token: string }

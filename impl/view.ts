@@ -4,7 +4,7 @@
 import type { Mkvp, RegisterView } from './coprocessor.ts';
 import type { InitiatorStep } from './coordinator.ts';
 import type { ChangeState } from './dasd.ts';
-import type { MemberState } from './member.ts';
+import type { MemberState } from './vocabulary.ts';
 
 export interface MemberView {
   name: string;
