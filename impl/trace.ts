@@ -5,90 +5,100 @@
 // validator of `parseTrace` and the JSON Schema (docs/trace.schema.json) are all derived from it.
 // Events carry names, MKVPs, handles, counts and ids: never key material.
 
-export const STEP_NAMES = ['validate', 'beginRouting', 'reencipher', 'suspend', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'resume', 'backout'] as const;
-export type StepName = (typeof STEP_NAMES)[number];
+import {
+  CHANGE_STATES, MEMBER_STATES, MESSAGE_TYPES, OUTCOMES, REFUSAL_REASONS, SPEC_ACTION_NAMES, STEP_NAMES, UPDATE_OPS,
+  UPDATE_PHASES, WRITE_OPS, type RefusalReason,
+} from './vocabulary.ts';
 
-export const MESSAGE_TYPES = [
-  'beginRouting', 'beginRoutingAck', 'routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck',
-  'reload', 'reloadAck', 'switch', 'switchAck', 'finish', 'finishAck', 'backout', 'backoutAck', 'fence', 'fenceAck',
-] as const;
-export type MessageType = (typeof MESSAGE_TYPES)[number];
-
-export const UPDATE_OPS = ['createToken', 'deleteToken', 'createObject', 'updateObject', 'destroyObject'] as const;
-export type UpdateOpName = (typeof UPDATE_OPS)[number];
-export const UPDATE_PHASES = ['request', 'route', 'apply', 'wait', 'ack', 'fail', 'unknown'] as const;
-export type UpdatePhase = (typeof UPDATE_PHASES)[number];
-export const CHANGE_STATES = ['none', 'running', 'committed'] as const;
-export const OUTCOMES = ['completed', 'backedOut', 'fenced', 'refused', 'unresolved'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-export const REFUSAL_REASONS = [
-  'changeRunning', 'memberNotActive', 'levelBelowHCR77A0', 'noActiveCoprocessor', 'newNotCommitted',
-  'newMkvpDiffers', 'targetMissing', 'targetNotEmpty', 'targetIsActive', 'archiveExists',
-] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
-export const WRITE_OPS = ['allocate', 'put', 'delete', 'header', 'unusable', 'rename'] as const;
+/** The version of the trace format this module reads and writes (the header's `version`). */
+export const TRACE_VERSION = 2;
+/** Fields a writer may add to any line, ignored by every reader: names under this prefix. */
+export const EXTENSION_PREFIX = 'x-';
+/** Keys no trace object may have, at any depth (they would reach an object's prototype). */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 // ---- the table ----
-type Kind = 'string' | 'integer' | 'nullableString' | 'strings' | 'refusals' | readonly string[];
+type Kind = 'string' | 'integer' | 'boolean' | 'nullableString' | 'strings' | 'refusals' | 'memberStates' | 'dataSetStates' | readonly string[];
 interface EventSpec { readonly req: Readonly<Record<string, Kind>>; readonly opt: Readonly<Record<string, Kind>> }
 
 const MSG = { req: { msg: MESSAGE_TYPES, id: 'string', from: 'string', to: 'string' }, opt: { change: 'nullableString', update: 'string' } } as const;
+/** A line that is a spec action names it (impl/vocabulary.ts SPEC_ACTIONS). */
+const ACTION = { action: SPEC_ACTION_NAMES } as const;
 
 export const TRACE_EVENTS = {
+  // The first line: the state the run starts from, as the spec's Init compares it.
+  header: {
+    req: {
+      version: 'integer', retries: 'integer', members: 'memberStates', dataSets: 'dataSetStates',
+      active: 'string', record: CHANGE_STATES,
+    },
+    opt: {},
+  },
   // DESIGN steps, run by the initiator (or the takeover member): start and done, with the result.
   step: {
     req: { step: STEP_NAMES, phase: ['start', 'done'], change: 'nullableString' },
     opt: {
       result: ['ok', 'refused', 'failed'], reason: 'string', refusals: 'refusals', members: 'strings',
       active: 'string', target: 'string', mkvp: 'string', records: 'integer', rewrapped: 'integer',
-      copied: 'integer', delta: 'integer', waiting: 'integer',
+      copied: 'integer', delta: 'integer', waiting: 'integer', ...ACTION,
     },
   },
   outcome: { req: { change: 'nullableString', outcome: OUTCOMES }, opt: {} },
   // A member's part of a step (actor = that member; the initiator's own part too).
-  beginRouting: { req: { change: 'string' }, opt: {} },
+  beginRouting: { req: { change: 'string' }, opt: ACTION },
   reencipher: { req: { change: 'string', from: 'string', to: 'string', done: 'integer', total: 'integer', rewrapped: 'integer', copied: 'integer' }, opt: {} },
-  reload: { req: { change: 'string', dataSet: 'string', mkvp: 'string', records: 'integer' }, opt: {} },
-  switch: { req: { change: 'string', dataSet: 'string', cur: 'string', records: 'integer' }, opt: {} },
-  finish: { req: { change: 'string', active: 'string' }, opt: {} },
-  backout: { req: { change: 'string' }, opt: {} },
-  fence: { req: { change: 'nullableString', reason: 'string' }, opt: {} },
-  takeover: { req: { change: 'string', from: 'string', record: ['running', 'committed'], then: ['backout', 'rollForward'] }, opt: {} },
+  reload: { req: { change: 'string', dataSet: 'string', mkvp: 'string', records: 'integer' }, opt: ACTION },
+  switch: { req: { change: 'string', dataSet: 'string', cur: 'string', records: 'integer' }, opt: ACTION },
+  finish: { req: { change: 'string', active: 'string' }, opt: ACTION },
+  backout: { req: { change: 'string' }, opt: ACTION },
+  fence: { req: { change: 'nullableString', reason: 'string' }, opt: ACTION },
+  // A member read a request and did nothing: `reason` says why.
+  ignore: { req: { msg: MESSAGE_TYPES, id: 'string', from: 'string', change: 'nullableString', reason: 'string' }, opt: ACTION },
+  takeover: { req: { change: 'string', from: 'string', record: ['running', 'committed'], then: ['backout', 'rollForward'] }, opt: ACTION },
   restartCheck: {
     req: { active: 'string', record: CHANGE_STATES, header: 'nullableString', cur: 'nullableString', new: 'nullableString', result: ['serve', 'setMasterKey', 'fenced'] },
-    opt: { reason: 'string' },
+    opt: { reason: 'string', ...ACTION },
   },
   archive: { req: { from: 'string', to: 'string', result: ['ok', 'failed'] }, opt: { reason: 'string' } },
   // Sysplex messaging.
-  send: MSG,
-  deliver: MSG,
-  drop: { req: MSG.req, opt: { ...MSG.opt, why: ['fault', 'down'] } },
+  send: { req: MSG.req, opt: { ...MSG.opt, ...ACTION } },
+  deliver: { req: MSG.req, opt: { ...MSG.opt, copy: 'boolean', ...ACTION } },
+  drop: { req: MSG.req, opt: { ...MSG.opt, why: ['fault', 'down'], ...ACTION } },
   duplicate: MSG,
   delay: { req: MSG.req, opt: { ...MSG.opt, until: 'integer' } },
   memberLost: { req: { member: 'string' }, opt: {} },
   memberJoined: { req: { member: 'string' }, opt: {} },
-  expel: { req: { member: 'string' }, opt: {} },
-  timeout: { req: { step: 'string', waitingFor: 'strings', retry: 'integer' }, opt: {} },
+  expel: { req: { member: 'string' }, opt: ACTION },
+  timeout: { req: { step: 'string', waitingFor: 'strings', retry: 'integer' }, opt: ACTION },
   // Dynamic updates (phases of docs/protocol.md).
   update: {
     req: { phase: UPDATE_PHASES, id: 'string', op: UPDATE_OPS },
-    opt: { handle: 'string', token: 'string', dataSet: 'string', reason: 'string', origin: 'string' },
+    opt: { handle: 'string', token: 'string', dataSet: 'string', reason: 'string', origin: 'string', ...ACTION },
   },
   // Shared DASD: the cluster record and every data set write.
-  record: { req: { from: CHANGE_STATES, to: CHANGE_STATES, active: 'string', initiator: 'nullableString', target: 'nullableString', change: 'nullableString' }, opt: {} },
+  record: { req: { from: CHANGE_STATES, to: CHANGE_STATES, active: 'string', initiator: 'nullableString', target: 'nullableString', change: 'nullableString' }, opt: ACTION },
   write: { req: { dataSet: 'string', op: WRITE_OPS }, opt: { handle: 'string', mkvp: 'string', to: 'string', update: 'string' } },
   ioError: { req: { dataSet: 'string', op: [...WRITE_OPS, 'record'], step: 'string' }, opt: {} },
   // Environment (fault injection).
-  crash: { req: { member: 'string' }, opt: {} },
-  restart: { req: { member: 'string' }, opt: {} },
-  partition: { req: { member: 'string' }, opt: {} },
-  heal: { req: { member: 'string' }, opt: {} },
+  crash: { req: { member: 'string' }, opt: ACTION },
+  restart: { req: { member: 'string' }, opt: ACTION },
+  partition: { req: { member: 'string' }, opt: ACTION },
+  heal: { req: { member: 'string' }, opt: ACTION },
 } as const satisfies Record<string, EventSpec>;
 
 export type TraceEventName = keyof typeof TRACE_EVENTS;
 
+/** A member as the header shows it: up or down, its registers' MKVPs and the `new` register's status. */
+export interface MemberAtStart { member: string; state: (typeof MEMBER_STATES)[number]; cur: string | null; new: string | null; newStatus: (typeof NEW_STATUSES)[number] }
+/** A data set as the header shows it: its header MKVP (null: none yet) and how many records it holds. */
+export interface DataSetAtStart { dataSet: string; mkvp: string | null; records: number }
+const NEW_STATUSES = ['empty', 'uncommitted', 'committed'] as const;
+
 type ValueOf<K> = K extends 'string' ? string
   : K extends 'integer' ? number
+  : K extends 'boolean' ? boolean
+  : K extends 'memberStates' ? MemberAtStart[]
+  : K extends 'dataSetStates' ? DataSetAtStart[]
   : K extends 'nullableString' ? string | null
   : K extends 'strings' ? string[]
   : K extends 'refusals' ? { subject: string; reason: RefusalReason }[]
@@ -134,7 +144,12 @@ function kindOk(kind: Kind, v: unknown): boolean {
   switch (kind) {
     case 'string': return typeof v === 'string';
     case 'integer': return Number.isSafeInteger(v) && (v as number) >= 0;
+    case 'boolean': return typeof v === 'boolean';
     case 'nullableString': return v === null || typeof v === 'string';
+    case 'memberStates': return Array.isArray(v) && v.every((m) => exactly(m, {
+      member: 'string', state: MEMBER_STATES, cur: 'nullableString', new: 'nullableString', newStatus: NEW_STATUSES,
+    }));
+    case 'dataSetStates': return Array.isArray(v) && v.every((d) => exactly(d, { dataSet: 'string', mkvp: 'nullableString', records: 'integer' }));
     case 'strings': return Array.isArray(v) && v.every((s) => typeof s === 'string');
     case 'refusals': return Array.isArray(v) && v.every((r) => r !== null && typeof r === 'object' && typeof r.subject === 'string'
       && (REFUSAL_REASONS as readonly string[]).includes(r.reason) && Object.keys(r).length === 2);
@@ -142,32 +157,62 @@ function kindOk(kind: Kind, v: unknown): boolean {
   }
 }
 
+/** An object with exactly these fields, each of its kind. */
+function exactly(v: unknown, fields: Record<string, Kind>): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const rec = v as Record<string, unknown>;
+  return Object.keys(rec).length === Object.keys(fields).length
+    && Object.entries(fields).every(([f, k]) => Object.hasOwn(rec, f) && kindOk(k, rec[f]));
+}
+
 function describeKind(kind: Kind): string {
-  return Array.isArray(kind) ? `one of ${kind.join(' | ')}` : kind === 'refusals' ? 'a list of {subject, reason}' : `a ${kind}`;
+  if (Array.isArray(kind)) return `one of ${kind.join(' | ')}`;
+  switch (kind) {
+    case 'refusals': return 'a list of {subject, reason}';
+    case 'memberStates': return 'a list of {member, state, cur, new, newStatus}';
+    case 'dataSetStates': return 'a list of {dataSet, mkvp, records}';
+    default: return `a ${kind}`;
+  }
+}
+
+/** The first key, at any depth, that would reach an object's prototype. */
+function forbiddenKey(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    if (FORBIDDEN_KEYS.has(k)) return k;
+    const deeper = forbiddenKey(x);
+    if (deeper !== undefined) return deeper;
+  }
+  return undefined;
 }
 
 /** Checks one parsed event against the table; throws a TraceFormatError naming the line. */
 export function validateEvent(v: unknown, line: number): TraceEvent {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new TraceFormatError(line, 'not a JSON object');
   const rec = v as Record<string, unknown>;
+  const bad = forbiddenKey(rec);
+  if (bad !== undefined) throw new TraceFormatError(line, `the key "${bad}" is not allowed in a trace`);
   const name = rec.event;
   if (typeof name !== 'string' || !Object.hasOwn(TRACE_EVENTS, name)) throw new TraceFormatError(line, `unknown event ${JSON.stringify(name)}`);
   const spec: EventSpec = TRACE_EVENTS[name as TraceEventName];
   const head: Record<string, Kind> = { seq: 'integer', tick: 'integer', actor: 'string' };
   for (const [field, kind] of Object.entries({ ...head, ...spec.req })) {
-    if (!(field in rec)) throw new TraceFormatError(line, `${name} event lacks field "${field}"`);
+    if (!Object.hasOwn(rec, field)) throw new TraceFormatError(line, `${name} event lacks field "${field}"`);
     if (!kindOk(kind, rec[field])) throw new TraceFormatError(line, `${name}.${field} must be ${describeKind(kind)}, got ${JSON.stringify(rec[field])}`);
   }
   for (const [field, value] of Object.entries(rec)) {
-    if (field === 'event' || field in head || field in spec.req) continue;
-    const kind = spec.opt[field];
+    if (field === 'event' || Object.hasOwn(head, field) || Object.hasOwn(spec.req, field) || field.startsWith(EXTENSION_PREFIX)) continue;
+    const kind = Object.hasOwn(spec.opt, field) ? spec.opt[field] : undefined;
     if (kind === undefined) throw new TraceFormatError(line, `${name} event has unknown field "${field}"`);
     if (!kindOk(kind, value)) throw new TraceFormatError(line, `${name}.${field} must be ${describeKind(kind)}, got ${JSON.stringify(value)}`);
   }
   return rec as unknown as TraceEvent;
 }
 
-/** Parses and validates NDJSON: every line an event, seq 1, 2, 3..., ticks never going back. */
+/**
+ * Parses and validates NDJSON: a header first (of this version), then events; seq 1, 2, 3...,
+ * ticks never going back.
+ */
 export function parseTrace(ndjson: string): TraceEvent[] {
   const lines = ndjson.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -178,6 +223,12 @@ export function parseTrace(ndjson: string): TraceEvent[] {
     try { v = JSON.parse(text); } catch (e) { throw new TraceFormatError(line, `not JSON (${(e as Error).message})`); }
     const ev = validateEvent(v, line);
     if (ev.seq !== line) throw new TraceFormatError(line, `seq must be ${line}, got ${ev.seq}`);
+    if ((ev.event === 'header') !== (line === 1)) {
+      throw new TraceFormatError(line, line === 1 ? `the first line must be the header, got a ${ev.event} event` : 'a header after the first line');
+    }
+    if (ev.event === 'header' && ev.version !== TRACE_VERSION) {
+      throw new TraceFormatError(line, `trace format version ${ev.version}; this reader takes version ${TRACE_VERSION}`);
+    }
     const prev = out[out.length - 1];
     if (prev && ev.tick < prev.tick) throw new TraceFormatError(line, `tick ${ev.tick} goes back from ${prev.tick}`);
     out.push(ev);
@@ -192,8 +243,11 @@ function kindSchema(kind: Kind): object {
   switch (kind) {
     case 'string': return { type: 'string' };
     case 'integer': return { type: 'integer', minimum: 0 };
+    case 'boolean': return { type: 'boolean' };
     case 'nullableString': return { type: ['string', 'null'] };
     case 'strings': return { type: 'array', items: { type: 'string' } };
+    case 'memberStates': return objects({ member: 'string', state: MEMBER_STATES, cur: 'nullableString', new: 'nullableString', newStatus: NEW_STATUSES });
+    case 'dataSetStates': return objects({ dataSet: 'string', mkvp: 'nullableString', records: 'integer' });
     case 'refusals': return {
       type: 'array',
       items: { type: 'object', additionalProperties: false, required: ['subject', 'reason'], properties: { subject: { type: 'string' }, reason: { enum: [...REFUSAL_REASONS] } } },
@@ -202,11 +256,22 @@ function kindSchema(kind: Kind): object {
   }
 }
 
+function objects(fields: Record<string, Kind>): object {
+  return {
+    type: 'array',
+    items: {
+      type: 'object', additionalProperties: false, required: Object.keys(fields),
+      properties: Object.fromEntries(Object.entries(fields).map(([f, k]) => [f, kindSchema(k)])),
+    },
+  };
+}
+
 export function traceJsonSchema(): object {
   const variants = Object.entries(TRACE_EVENTS).map(([name, spec]: [string, EventSpec]) => ({
     if: { properties: { event: { const: name } } },
     then: {
       additionalProperties: false,
+      patternProperties: { [`^${EXTENSION_PREFIX}`]: {} },
       required: ['seq', 'tick', 'event', 'actor', ...Object.keys(spec.req)],
       properties: {
         seq: { type: 'integer', minimum: 1 }, tick: { type: 'integer', minimum: 0 }, event: { const: name }, actor: { type: 'string' },

@@ -12,7 +12,8 @@ const run = () => simulateChange({ seed: 31, dataSet: { tokens: 2, objects: 30 }
 test('NDJSON: seq, tick, event, actor first, the rest by name; parse gives the events back', () => {
   const r = run();
   const text = toNdjson(r.trace);
-  assert.match(text.split('\n')[0]!, /^\{"seq":1,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"start","step":"validate"\}$/);
+  assert.match(text.split('\n')[0]!, /^\{"seq":1,"tick":0,"event":"header","actor":"env","active":"CSF.TKDS","dataSets":\[/);
+  assert.match(text.split('\n')[1]!, /^\{"seq":2,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"start","step":"validate"\}$/);
   assert.deepEqual(parseTrace(text), JSON.parse(JSON.stringify(r.trace)));
   assert.equal(formatEvent(r.trace[5]!), text.split('\n')[5]);
 });
@@ -28,8 +29,18 @@ test('parseTrace: a bad line is an error naming its line and what is wrong', () 
     [bad(1, '{"seq":2,"tick":0,"event":"crash","actor":"env","member":"SYSB","key":"00"}'), /trace line 2: crash event has unknown field "key"/],
     [bad(1, '{"seq":2,"tick":0,"event":"update","actor":"SYSA","phase":"maybe","id":"u1","op":"createToken"}'), /update.phase must be one of request \| route/],
     [bad(1, '{"seq":7,"tick":0,"event":"crash","actor":"env","member":"SYSB"}'), /trace line 2: seq must be 2, got 7/],
+    [bad(0, '{"seq":1,"tick":0,"event":"crash","actor":"env","member":"SYSB"}'), /trace line 1: the first line must be the header, got a crash event/],
+    [bad(1, lines[0]!.replace('"seq":1', '"seq":2')), /trace line 2: a header after the first line/],
+    [bad(0, lines[0]!.replace('"version":2', '"version":1')), /trace line 1: trace format version 1; this reader takes version 2/],
+    [bad(0, lines[0]!.replace('"newStatus":"committed"', '"newStatus":"maybe"')), /trace line 1: header.members must be a list of \{member, state, cur, new, newStatus\}/],
+    [bad(1, '{"seq":2,"tick":0,"event":"crash","actor":"env","member":"SYSB","__proto__":{"x":1}}'), /trace line 2: the key "__proto__" is not allowed in a trace/],
+    [bad(1, '{"seq":2,"tick":0,"event":"crash","actor":"env","member":"SYSB","x-site":{"constructor":1}}'), /trace line 2: the key "constructor" is not allowed in a trace/],
+    [bad(1, '{"seq":2,"tick":0,"event":"crash","actor":"env","member":"SYSB","action":"teleport"}'), /trace line 2: crash.action must be one of validate \|/],
   ];
   for (const [text, msg] of cases) assert.throws(() => parseTrace(text), msg);
+  // fields under the extension prefix are a writer's own: read past
+  const extended = [lines[0], lines[1]!.replace('"tick":0,', '"tick":0,"x-site":{"lpar":"LP1"},'), ...lines.slice(2)].join('\n');
+  assert.equal(parseTrace(extended)[1]!.event, 'step');
   const back = [lines[0], lines[1]!.replace('"tick":0', '"tick":9'), lines[2]!.replace(/"tick":\d+/, '"tick":1')].join('\n');
   assert.throws(() => parseTrace(back), /trace line 3: tick 1 goes back from 9/);
 });
@@ -113,5 +124,16 @@ test('no key material in traces, views, results, errors or inspect output', () =
   } finally {
     Coprocessor.prototype.wrap = wrap;
     Coprocessor.prototype.loadNewKeyPart = load;
+  }
+});
+
+test('the examples of docs/trace-format.md are what the implementation writes for their options (whole, or a tail)', () => {
+  const doc = readFileSync(new URL('../docs/trace-format.md', import.meta.url), 'utf8');
+  const examples = [...doc.matchAll(/<!-- example: (.*) -->\n```json\n([\s\S]*?)\n```/g)];
+  assert.equal(examples.length, 3);
+  for (const [, options, block] of examples) {
+    const lines = toNdjson(simulateChange(JSON.parse(options!)).trace).trim().split('\n');
+    const shown = block!.split('\n');
+    assert.deepEqual(lines.slice(lines.length - shown.length), shown, `the example for ${options}`);
   }
 });
