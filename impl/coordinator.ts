@@ -19,7 +19,11 @@ import { writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts
 import { MIN_LEVEL, type Cluster } from './cluster.ts';
 import type { Member } from './member.ts';
 import type { Message } from './sysplex.ts';
-import type { MessageType, Outcome, RefusalReason, StepName } from './trace.ts';
+import type { MessageType, Outcome, RefusalReason, SpecAction, StepName } from './vocabulary.ts';
+
+/** Steps whose start or done line is a spec action of the coordinator (CoordinatedCMK.tla). */
+const STEP_START_ACTIONS: Partial<Record<StepName, SpecAction>> = { switch: 'SwitchByCoordinator', resume: 'resume' };
+const STEP_DONE_ACTIONS: Partial<Record<StepName, SpecAction>> = { reencipher: 'reencipher', suspend: 'suspend', applyDelta: 'applyDelta' };
 
 /** The initiator's statechart states (docs/protocol.md "States"). */
 export type InitiatorStep = 'idle' | 'validate' | 'refused' | StepName | 'completed' | 'backedOut' | 'fenced';
@@ -131,10 +135,17 @@ export class Coordinator {
     const t0 = { tick: cluster.tick, wall: performance.now() };
     cluster.emit({ event: 'step', actor: member.name, step: 'validate', phase: 'start', change });
     cluster.hooks.stepStarting('validate', member.name);
+    if (!member.up) {
+      // The initiator went down while it validated: a member that is down does nothing, and the
+      // change never began (as in lostBeforeStart).
+      new Coordinator(cluster, member, change, member.active, target).#end('backedOut');
+      return { change, refusals: [] };
+    }
     const refusals = validate(cluster, member, target, archive);
     cluster.emit({
       event: 'step', actor: member.name, step: 'validate', phase: 'done', change, result: refusals.length ? 'refused' : 'ok',
       members: cluster.names(), active: member.active, target, ...(refusals.length ? { refusals: refusals.map(({ subject, reason }) => ({ subject, reason })) } : {}),
+      action: 'validate',
     });
     cluster.steps.push({ step: 'validate', actor: member.name, startTick: t0.tick, endTick: cluster.tick, wallMs: performance.now() - t0.wall });
     if (refusals.length) {
@@ -159,7 +170,7 @@ export class Coordinator {
     const rollForward = record.change === 'committed';
     co.#routingStarted = true; // the change runs: the record says so
     co.#setPhase(rollForward ? 'switch' : 'backout');
-    cluster.emit({ event: 'takeover', actor: member.name, change: co.change, from: record.initiator!, record: rollForward ? 'committed' : 'running', then: rollForward ? 'rollForward' : 'backout' });
+    cluster.emit({ event: 'takeover', actor: member.name, change: co.change, from: record.initiator!, record: rollForward ? 'committed' : 'running', then: rollForward ? 'rollForward' : 'backout', action: 'takeover' });
     cluster.hooks.stepStarting('takeover', member.name);
     if (!co.#alive()) return;
     co.suspended = true; // updates wait until `resume`
@@ -196,7 +207,7 @@ export class Coordinator {
     }
     if (!ok) {
       const now = c.dasd.readClusterRecord();
-      c.emit({ event: 'step', actor: this.me, step: 'beginRouting', phase: 'done', change: this.change, result: 'refused', refusals: [{ subject: now.initiator ?? 'cluster', reason: 'changeRunning' }] });
+      c.emit({ event: 'step', actor: this.me, step: 'beginRouting', phase: 'done', change: this.change, result: 'refused', refusals: [{ subject: now.initiator ?? 'cluster', reason: 'changeRunning' }], action: 'BeginRoutingByInitiator' });
       this.#closeStep();
       return this.#end('refused');
     }
@@ -279,7 +290,7 @@ export class Coordinator {
     const m = this.#member;
     if (this.#participantLost()) return;
     m.staged = m.readCopy(this.target);
-    c.emit({ event: 'reload', actor: this.me, change: this.change, dataSet: this.target, mkvp: m.staged.mkvp, records: m.staged.size });
+    c.emit({ event: 'reload', actor: this.me, change: this.change, dataSet: this.target, mkvp: m.staged.mkvp, records: m.staged.size, action: 'ReloadByCoordinator' });
     this.#fanOut('reload', 'reload', { target: this.target, mkvp: m.staged.mkvp }, () => {
       this.#done('reload', { target: this.target, members: c.sysplex.group() });
       this.#next('commit', () => this.commit());
@@ -372,18 +383,18 @@ export class Coordinator {
     const waiting = this.#waiting.splice(0);
     this.#member.coordinator = null; // updates are processed as usual from here on
     // A waiting update whose caller's member went down since was reported `unknown` there: dropped.
-    for (const req of waiting) if (!this.#member.callerGone(req)) this.#member.answer(req, this.#member.write(req, this.#member.active).result);
+    for (const req of waiting) if (!this.#member.callerGone(req)) this.#member.answer(req, this.#member.write(req, this.#member.active, 'ApplyRouted').result, true);
     this.#done('resume', { waiting: waiting.length, active: this.#member.active });
     this.#end(outcome);
   }
 
   /** `backout` (before `commit` only): staged copies dropped, target marked unusable, routing ends, record running -> none. */
-  backout(reason: string): void {
+  backout(reason: string, action?: SpecAction): void {
     if (this.committed) throw new Error(`NoBackoutAfterCommit: change ${this.change} is committed; ${this.me} must roll forward (${reason})`);
     if (this.#backingOut || this.#phase === 'fenced') return;
     this.#backingOut = true;
     this.#cancelFanout();
-    if (!this.#enter('backout', reason)) return;
+    if (!this.#enter('backout', reason, action)) return;
     const c = this.#cluster;
     const m = this.#member;
     this.suspended = true;
@@ -416,7 +427,7 @@ export class Coordinator {
     this.#cancelFanout();
     this.#setPhase('fenced');
     for (const req of this.#waiting.splice(0)) this.#member.answer(req, { ok: false, reason: 'fenced' });
-    this.#member.fence(this.change, reason);
+    this.#member.fence(this.change, reason, 'FenceOnIoError');
     this.#decide('fenced');
     this.#fenceGroup(reason);
   }
@@ -456,16 +467,16 @@ export class Coordinator {
     if (done) return m.answer(req, done);
     if (this.#phase === 'fenced') return m.answer(req, { ok: false, reason: 'fenced' });
     if (this.suspended) {
-      if (!c.settings.dynamicUpdates) return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' });
+      if (!c.settings.dynamicUpdates) return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' }, true);
       if (this.#waiting.some((w) => w.id === req.id)) return;
       this.#waiting.push(req);
       c.counts.waited++;
       c.emit({ event: 'update', actor: this.me, phase: 'wait', id: req.id, op: req.op.op, origin: req.origin });
       return;
     }
-    const w = m.write(req, this.old);
+    const w = m.write(req, this.old, 'ApplyRouted');
     if (w.writes) this.#delta.push({ req, writes: w.writes });
-    m.answer(req, w.result);
+    m.answer(req, w.result, true);
   }
 
   acknowledged(msg: Message): void {
@@ -483,7 +494,8 @@ export class Coordinator {
     const f = this.#fanout;
     if (!f || !(this.committed || f.step === 'backout' || f.step === 'fence')) return;
     f.waiting.add(joined);
-    this.#send(f, joined);
+    // the spec's memberJoined: a fencing initiator is no coordinator there, and awaits no one
+    this.#send(f, joined, f.step === 'fence' ? undefined : 'memberJoined');
   }
 
   // ---- machinery ----
@@ -493,17 +505,18 @@ export class Coordinator {
   }
 
   /** Starts a step: trace, timing, and the faults set at it. false if this initiator did not survive them. */
-  #enter(step: StepName, reason?: string): boolean {
+  #enter(step: StepName, reason?: string, action: SpecAction | undefined = STEP_START_ACTIONS[step]): boolean {
     const c = this.#cluster;
     this.#setPhase(step);
-    c.emit({ event: 'step', actor: this.me, step, phase: 'start', change: this.change, ...(reason ? { reason } : {}) });
+    c.emit({ event: 'step', actor: this.me, step, phase: 'start', change: this.change, ...(reason ? { reason } : {}), ...(action ? { action } : {}) });
     this.#open = { step, tick: c.tick, wall: performance.now() };
     c.hooks.stepStarting(step, this.me);
     return this.#alive();
   }
 
   #done(step: StepName, fields: Record<string, unknown>): void {
-    this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'ok', ...fields });
+    const action = STEP_DONE_ACTIONS[step];
+    this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'ok', ...fields, ...(action ? { action } : {}) });
     this.#closeStep();
   }
 
@@ -530,7 +543,8 @@ export class Coordinator {
     if (!(e instanceof DasdIoError) && !(e instanceof CoprocessorError)) throw e;
     this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'failed', reason: e.message });
     this.#closeStep();
-    this.backout(`${step} failed: ${e.message}`);
+    // an I/O error is the spec's ioError; a coprocessor's refusal is outside the spec
+    this.backout(`${step} failed: ${e.message}`, e instanceof DasdIoError ? 'ioError' : undefined);
   }
 
   /** This member is no longer the initiator the record names (it was taken over): stop. */
@@ -583,8 +597,8 @@ export class Coordinator {
     this.#checkFanout();
   }
 
-  #send(f: Fanout, to: string): void {
-    this.#cluster.sysplex.send(this.me, to, f.type, this.change, f.body);
+  #send(f: Fanout, to: string, action?: SpecAction): void {
+    this.#cluster.sysplex.send(this.me, to, f.type, this.change, f.body, undefined, action);
     this.#armTimer(f);
   }
 
@@ -600,14 +614,14 @@ export class Coordinator {
     if (this.#fanout !== f) return;
     const silent = [...f.waiting].sort();
     const retry = Math.max(0, ...silent.map((m) => f.tries.get(m) ?? 0)) + 1;
-    c.emit({ event: 'timeout', actor: this.me, step: f.step, waitingFor: silent, retry });
+    c.emit({ event: 'timeout', actor: this.me, step: f.step, waitingFor: silent, retry, action: 'timeout' });
     for (const m of silent) {
       const tries = (f.tries.get(m) ?? 0) + 1;
       f.tries.set(m, tries);
       if (tries <= c.timing.retries) { this.#send(f, m); continue; }
       if (!this.committed && f.step !== 'backout' && f.step !== 'fence') return this.backout(`${m} did not acknowledge ${f.type} after ${c.timing.retries} retries`);
       f.waiting.delete(m);
-      c.emit({ event: 'expel', actor: this.me, member: m });
+      c.emit({ event: 'expel', actor: this.me, member: m, action: 'Expel' });
       c.hooks.expelled(m);
     }
     this.#checkFanout();

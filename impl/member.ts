@@ -16,10 +16,9 @@ import { planUpdate, writeRecords, type RecordWrite, type UpdateRequest } from '
 import { Coordinator, type InitiatorStep } from './coordinator.ts';
 import type { Cluster } from './cluster.ts';
 import type { Message } from './sysplex.ts';
-import type { MessageType } from './trace.ts';
+import { CONSEQUENTIAL_FAILURES, type MemberState, type MessageType, type SpecAction } from './vocabulary.ts';
 
 /** docs/protocol.md member states. */
-export type MemberState = 'down' | 'restartCheck' | 'serving' | 'routing' | 'staged' | 'switched' | 'fenced';
 
 export type UpdateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 /** What a write did: its result and, when it was made, the record writes (for the delta). */
@@ -114,7 +113,9 @@ export class Member {
     const c = this.#cluster;
     const req: UpdateRequest = { ...asked, originIncarnation: c.sysplex.incarnation(this.name) };
     c.counts.updatesRequested++;
-    c.emit({ event: 'update', actor: this.name, phase: 'request', id: req.id, op: req.op.op, ...opFields(req) });
+    // the spec's request, unless it fails at once as a consequence of another action
+    const failsAtOnce = this.phase !== 'up' || this.fenced || this.#initiatorLost();
+    c.emit({ event: 'update', actor: this.name, phase: 'request', id: req.id, op: req.op.op, ...opFields(req), ...(failsAtOnce ? {} : { action: 'request' as const }) });
     if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
     if (this.fenced) return this.#report(req, { ok: false, reason: 'fenced' }, true);
     this.#callers.set(req.id, { req, routedTo: null, incarnation: 0, timer: null });
@@ -147,13 +148,20 @@ export class Member {
     }
     if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const record = c.dasd.readClusterRecord();
-    if (record.change === 'none') return this.answer(req, this.write(req, this.active).result);
+    if (record.change === 'none') return this.answer(req, this.write(req, this.active, 'ApplyOwn').result, true);
     // A change is running: route to the initiator the record names.
     const initiator = record.initiator!;
-    if (initiator === this.name || !c.sysplex.inGroup(initiator)) return this.answer(req, { ok: false, reason: 'initiatorLost' });
+    if (this.#initiatorLost()) return this.answer(req, { ok: false, reason: 'initiatorLost' });
     this.routing = true;
     this.#routesFor = record.changeId;
     this.#route(req, initiator);
+  }
+
+  /** A change runs that this member does not coordinate, and the initiator the record names is this member or gone. */
+  #initiatorLost(): boolean {
+    if (this.coordinator?.running) return false;
+    const record = this.#cluster.dasd.readClusterRecord();
+    return record.change !== 'none' && (record.initiator === this.name || !this.#cluster.sysplex.inGroup(record.initiator!));
   }
 
   /** The result of an update this member wrote already (a resent request is answered again). */
@@ -179,7 +187,7 @@ export class Member {
   }
 
   /** Writes an update to a data set (this member is the writer) and tells the others' live copies. */
-  write(req: UpdateRequest, dataSet: string): Written {
+  write(req: UpdateRequest, dataSet: string, action: 'ApplyOwn' | 'ApplyRouted'): Written {
     const c = this.#cluster;
     const plan = planUpdate(req.op, c.dasd, dataSet, (token, seq, secure, label) => newObject(c.rng, token, seq, secure, label, (v) => this.cp().wrap(v)));
     let written: Written;
@@ -187,7 +195,7 @@ export class Member {
     else {
       try {
         writeRecords(c.dasd, dataSet, plan.writes, { by: this.name, update: req.id });
-        c.emit({ event: 'update', actor: this.name, phase: 'apply', id: req.id, op: req.op.op, ...opFields(req), handle: plan.handle, dataSet, origin: req.origin });
+        c.emit({ event: 'update', actor: this.name, phase: 'apply', id: req.id, op: req.op.op, ...opFields(req), handle: plan.handle, dataSet, origin: req.origin, action });
         this.refreshLive(dataSet, plan.writes.map((w) => w.handle));
         this.#tellLive(req.id, dataSet, plan.writes);
         written = { result: { ok: true }, handle: plan.handle, writes: plan.writes };
@@ -200,13 +208,19 @@ export class Member {
     return written;
   }
 
-  /** The update's result goes to its caller: here, or at the member it came from. */
-  answer(req: UpdateRequest, result: UpdateResult): void {
-    if (req.origin === this.name) this.#report(req, result);
-    else this.#cluster.sysplex.send(this.name, req.origin, 'updateResult', null, { id: req.id, result }, req.id);
+  /**
+   * The update's result goes to its caller: here, or at the member it came from. `decided`: this
+   * answer is the decision (not a resent one), so a refusal is the spec's ApplyRefused, unless it
+   * is the consequence of another action (CONSEQUENTIAL_FAILURES).
+   */
+  answer(req: UpdateRequest, result: UpdateResult, decided = false): void {
+    const refused = decided && !result.ok && !(CONSEQUENTIAL_FAILURES as readonly string[]).includes(result.reason);
+    const action = refused ? 'ApplyRefused' as const : undefined;
+    if (req.origin === this.name) this.#report(req, result, false, action);
+    else this.#cluster.sysplex.send(this.name, req.origin, 'updateResult', null, { id: req.id, result }, req.id, action);
   }
 
-  #report(req: UpdateRequest, result: UpdateResult | 'unknown', notTaken = false): void {
+  #report(req: UpdateRequest, result: UpdateResult | 'unknown', notTaken = false, action?: SpecAction): void {
     const caller = this.#callers.get(req.id);
     if (!caller && !notTaken) return; // answered already (a duplicate result)
     if (caller) {
@@ -222,7 +236,7 @@ export class Member {
       c.emit({ event: 'update', actor: this.name, phase: 'ack', id: req.id, op: req.op.op, ...opFields(req) });
     } else {
       c.counts.failed++;
-      c.emit({ event: 'update', actor: this.name, phase: 'fail', id: req.id, op: req.op.op, reason: result.reason, ...opFields(req) });
+      c.emit({ event: 'update', actor: this.name, phase: 'fail', id: req.id, op: req.op.op, reason: result.reason, ...opFields(req), ...(action ? { action } : {}) });
     }
   }
 
@@ -279,7 +293,7 @@ export class Member {
   // ---- the member's part of the steps ----
 
   /** `switch` (and the initiator's part of `commit`): set the master key, make the target active, its staged copy live. */
-  switchTo(change: string, target: string): boolean {
+  switchTo(change: string, target: string, action?: SpecAction): boolean {
     const c = this.#cluster;
     if (this.switched && this.active === target) return true;
     const header = c.dasd.header(target);
@@ -292,7 +306,7 @@ export class Member {
     this.active = target;
     this.switched = true;
     this.change = change;
-    c.emit({ event: 'switch', actor: this.name, change, dataSet: target, cur: this.cur.mkvp!, records: this.live.size });
+    c.emit({ event: 'switch', actor: this.name, change, dataSet: target, cur: this.cur.mkvp!, records: this.live.size, ...(action ? { action } : {}) });
     return true;
   }
 
@@ -303,13 +317,13 @@ export class Member {
     return true;
   }
 
-  fence(change: string | null, reason: string): void {
+  fence(change: string | null, reason: string, action?: SpecAction): void {
     if (this.fenced) return;
     this.fenced = true;
     this.live = null;
     this.staged = null;
     this.routing = false;
-    this.#cluster.emit({ event: 'fence', actor: this.name, change, reason });
+    this.#cluster.emit({ event: 'fence', actor: this.name, change, reason, ...(action ? { action } : {}) });
     // Updates held by this member's own initiator; those routed to another still get its answer.
     this.#unknownOutcomes(null);
   }
@@ -319,7 +333,13 @@ export class Member {
   onMessage(m: Message): void {
     const c = this.#cluster;
     const body = m.body as Record<string, unknown>;
-    const ack = (type: MessageType, extra: object = {}): void => c.sysplex.send(this.name, m.from, type, m.change, extra);
+    // A request's acknowledgement; `again` when the member did its part before: the ack line is
+    // then the spec action (its part, taken again).
+    const ack = (type: MessageType, again?: SpecAction): void => c.sysplex.send(this.name, m.from, type, m.change, {}, undefined, again);
+    // A request read and not acted on (a fenced member has left the group in the spec: no line).
+    const ignore = (reason: string): void => {
+      if (!this.fenced) c.emit({ event: 'ignore', actor: this.name, msg: m.type, id: m.id, from: m.from, change: m.change, reason, action: 'Ignore' });
+    };
     switch (m.type) {
       case 'routeUpdate':
         // A resend that outlived the incarnation it was sent to is dropped: the sender reported
@@ -336,46 +356,53 @@ export class Member {
         return c.sysplex.send(this.name, m.from, 'liveUpdateAck', null, {}, m.update);
       case 'liveUpdateAck': return this.#liveAcked(m.update!, m.from);
       case 'beginRouting': {
-        if (!this.#isCurrent(m, ['running'])) return;
-        if (!this.routing || this.change !== m.change) {
-          this.routing = true;
-          this.change = m.change;
-          c.emit({ event: 'beginRouting', actor: this.name, change: m.change! });
-        }
+        if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
+        if (this.routing && this.change === m.change) return ack('beginRoutingAck', 'BeginRoutingAtMember');
+        this.routing = true;
+        this.change = m.change;
+        c.emit({ event: 'beginRouting', actor: this.name, change: m.change!, action: 'BeginRoutingAtMember' });
         return ack('beginRoutingAck');
       }
       case 'reload': {
-        if (!this.#isCurrent(m, ['running']) || this.fenced) return;
+        if (this.fenced) return;
+        if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
         const target = body.target as string;
-        if (this.staged?.dataSet !== target) {
-          this.staged = this.readCopy(target);
-          this.change = m.change;
-          c.emit({ event: 'reload', actor: this.name, change: m.change!, dataSet: target, mkvp: this.staged.mkvp, records: this.staged.size });
-        }
+        if (this.staged?.dataSet === target) return ack('reloadAck', 'ReloadAtMember');
+        this.staged = this.readCopy(target);
+        this.change = m.change;
+        c.emit({ event: 'reload', actor: this.name, change: m.change!, dataSet: target, mkvp: this.staged.mkvp, records: this.staged.size, action: 'ReloadAtMember' });
         return ack('reloadAck');
       }
       case 'switch': {
-        if (!this.#isCurrent(m, ['committed']) || this.fenced) return;
-        if (this.switchTo(m.change!, body.target as string)) ack('switchAck');
+        if (this.fenced) return;
+        if (!this.#isCurrent(m, ['committed'])) return ignore('the record does not show this change committed');
+        const target = body.target as string;
+        const again = this.switched && this.active === target;
+        if (this.switchTo(m.change!, target, 'SwitchAtMember')) ack('switchAck', again ? 'SwitchAtMember' : undefined);
         return;
       }
       case 'finish': {
         const active = body.active as string;
-        if (this.fenced || c.dasd.readClusterRecord().active !== active || !this.#finishPart(m.change!, active)) return;
-        return ack('finishAck');
+        if (this.fenced) return;
+        if (c.dasd.readClusterRecord().active !== active) return ignore(`the record does not name ${active} active`);
+        const again = !(this.routing || this.switched) && this.active === active;
+        if (!this.#finishPart(m.change!, active, 'FinishAtMember')) return;
+        return ack('finishAck', again ? 'FinishAtMember' : undefined);
       }
       case 'backout': {
         const record = c.dasd.readClusterRecord();
-        if (record.changeId === m.change && record.change === 'committed') return; // never back out after commit
-        this.#backoutPart(m.change!);
-        return ack('backoutAck');
+        if (record.changeId === m.change && record.change === 'committed') return ignore('never back out after commit');
+        const emitted = this.#backoutPart(m.change!, 'BackoutAtMember');
+        return ack('backoutAck', emitted ? undefined : 'BackoutAtMember');
       }
       case 'fence': {
         // Only from the initiator the record names (or one that is gone): a fenced initiator that
         // was taken over since must not fence the member that now finishes its backout.
         const record = c.dasd.readClusterRecord();
-        if (record.changeId !== m.change || (record.initiator !== m.from && c.sysplex.inGroup(record.initiator!) && !c.member(record.initiator!).fenced)) return;
-        this.fence(m.change, body.reason as string);
+        if (record.changeId !== m.change || (record.initiator !== m.from && c.sysplex.inGroup(record.initiator!) && !c.member(record.initiator!).fenced)) {
+          return ignore('not from the initiator the record names');
+        }
+        this.fence(m.change, body.reason as string, 'FenceAtMember');
         return ack('fenceAck');
       }
       case 'beginRoutingAck': case 'reloadAck': case 'switchAck': case 'finishAck': case 'backoutAck': case 'fenceAck':
@@ -385,26 +412,27 @@ export class Member {
   }
 
   /** Its part of `finish`: the record names `active` (switching to it first if it had not); routing ends. false if it had to fence. */
-  #finishPart(change: string, active: string): boolean {
+  #finishPart(change: string, active: string, action: 'FinishAtMember' | 'FinishFromRecord'): boolean {
     if (this.active !== active && !this.switchTo(change, active)) return false;
     if (this.routing || this.switched) {
       this.routing = false;
       this.switched = false;
       this.change = null;
       this.#routesFor = null;
-      this.#cluster.emit({ event: 'finish', actor: this.name, change, active });
+      this.#cluster.emit({ event: 'finish', actor: this.name, change, active, action });
     }
     return true;
   }
 
-  /** Its part of `backout`: the staged copy dropped, routing ends. */
-  #backoutPart(change: string): void {
-    if (this.change !== change && !this.routing && !this.staged) return;
+  /** Its part of `backout`: the staged copy dropped, routing ends. false if it had nothing to undo. */
+  #backoutPart(change: string, action: 'BackoutAtMember' | 'BackoutFromRecord'): boolean {
+    if (this.change !== change && !this.routing && !this.staged) return false;
     this.staged = null;
     this.routing = false;
     this.change = null;
     this.#routesFor = null;
-    this.#cluster.emit({ event: 'backout', actor: this.name, change });
+    this.#cluster.emit({ event: 'backout', actor: this.name, change, action });
+    return true;
   }
 
   /** Whether the cluster record still shows the message's change in one of `states`. */
@@ -451,8 +479,8 @@ export class Member {
   #settleFromRecord(record: ClusterRecord): void {
     const change = this.change ?? this.#routesFor;
     if (change === null || !(this.routing || this.staged || this.switched) || this.#cluster.driver() !== null) return;
-    if (this.switched || record.active !== this.active) this.#finishPart(change, record.active);
-    else this.#backoutPart(change);
+    if (this.switched || record.active !== this.active) this.#finishPart(change, record.active, 'FinishFromRecord');
+    else this.#backoutPart(change, 'BackoutFromRecord');
   }
 
   // ---- crash, restart, restart check ----
@@ -504,7 +532,7 @@ export class Member {
     else if (this.cur.mkvp === header.mkvp) result = 'serve';
     else if (this.#setMasterKeyFor(header.mkvp)) result = 'setMasterKey';
     else { result = 'fenced'; reason = `neither cur nor a committed new matches the header MKVP of ${active}`; }
-    c.emit({ event: 'restartCheck', actor: this.name, ...fields, result, ...(reason ? { reason } : {}) });
+    c.emit({ event: 'restartCheck', actor: this.name, ...fields, result, ...(reason ? { reason } : {}), action: result === 'fenced' ? 'FenceOnRestartCheck' : 'restartCheck' });
     this.phase = 'up';
     this.active = active;
     if (result === 'fenced') {

@@ -25,7 +25,8 @@ import { Coordinator, validate, type Refusal } from './coordinator.ts';
 import { OptionsError } from './options-error.ts';
 import { Member } from './member.ts';
 import { checkState, mergeResults, TraceChecker, type AckedUpdate, type AuditState, type InvariantResult, type Original } from './invariants.ts';
-import { STEP_NAMES, MESSAGE_TYPES, type MessageType, type Outcome, type StepName, type TraceEvent, type TraceEventInput } from './trace.ts';
+import { TRACE_VERSION, type TraceEvent, type TraceEventInput } from './trace.ts';
+import { STEP_NAMES, MESSAGE_TYPES, type MessageType, type Outcome, type SpecAction, type StepName } from './vocabulary.ts';
 import type { ClusterView } from './view.ts';
 
 /** A member's `new` register at the start (MemberSpec.newKey) and the target data set's state. */
@@ -112,6 +113,17 @@ function loadKey(cp: Coprocessor, parts: readonly Uint8Array[], commit: boolean)
   parts.forEach((p, i) => cp.loadNewKeyPart(i === 0 ? 'first' : i === parts.length - 1 ? 'last' : 'middle', p));
   if (commit) cp.commitNew();
 }
+
+/**
+ * The spec action a write of the cluster record is (CoordinatedCMK.tla). A takeover rewrites the
+ * record in the same state, naming itself: its takeover line is the action.
+ */
+const RECORD_ACTIONS: Readonly<Record<string, SpecAction>> = {
+  'none->running': 'BeginRoutingByInitiator',
+  'running->committed': 'commit',
+  'committed->none': 'FinishByCoordinator',
+  'running->none': 'BackoutByCoordinator',
+};
 
 export class Simulation {
   readonly trace: TraceEvent[] = [];
@@ -205,7 +217,7 @@ export class Simulation {
       cps.slice(s.activeCoprocessors ?? cps.length).forEach((cp) => { cp.active = false; });
       const m = new Member(this.#cluster, s.name, s.level ?? 'HCR77A1', cps, active);
       this.#cluster.members.set(s.name, m);
-      this.#sysplex.register(s.name, (msg) => m.onMessage(msg), (x) => m.memberLost(x), (x) => m.memberJoined(x));
+      this.#sysplex.register(s.name, (msg) => m.onMessage(msg), (x) => m.memberLost(x), (x) => m.memberJoined(x), () => m.fenced);
     }
     for (const p of [...oldParts, ...newParts, ...otherParts]) p.fill(0);
 
@@ -232,6 +244,7 @@ export class Simulation {
       m.live = m.readCopy(active);
       this.#sysplex.join(s.name, false);
     }
+    this.#emitHeader(timing.retries);
 
     const count = options.updates?.count ?? 0;
     const every = options.updates?.every ?? 5;
@@ -327,14 +340,14 @@ export class Simulation {
   #down(member: string, how: 'crash' | 'partition'): void {
     const m = this.#cluster.member(member);
     if (!m.up) return;
-    this.#emit({ event: how, actor: 'env', member });
+    this.#emit({ event: how, actor: 'env', member, action: 'crash' });
     m.goDown();
   }
 
   #up(member: string, how: 'restart' | 'heal'): void {
     const m = this.#cluster.member(member);
     if (m.up) return;
-    this.#emit({ event: how, actor: 'env', member });
+    this.#emit({ event: how, actor: 'env', member, action: 'restart' });
     m.startUp();
   }
 
@@ -482,6 +495,16 @@ export class Simulation {
     this.#opts.onEvent?.(full);
   }
 
+  /** The trace's first line: the state the run starts from (docs/trace-format.md "Header"). */
+  #emitHeader(retries: number): void {
+    const record = this.#dasd.readClusterRecord();
+    this.#emit({
+      event: 'header', actor: 'env', version: TRACE_VERSION, retries, active: record.active, record: record.change,
+      members: [...this.#cluster.members.values()].map((m) => ({ member: m.name, state: m.state, cur: m.cur.mkvp, new: m.new.mkvp, newStatus: m.new.status })),
+      dataSets: this.#dasd.names().map((d) => ({ dataSet: d, mkvp: this.#dasd.header(d).mkvp, records: this.#dasd.count(d) })),
+    });
+  }
+
   #remember(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
     this.#originals.set(r.handle, r.value.type === 'secure' ? { kcv: this.#auditor.kcv(r.value.blob)! } : { bytes: r.value.bytes });
@@ -491,7 +514,11 @@ export class Simulation {
     if (w.op === 'record') {
       const from = w.from!;
       const next = w.next!;
-      this.#emit({ event: 'record', actor: w.by, from: from.change, to: next.change, active: next.active, initiator: next.initiator, target: next.target, change: next.changeId ?? from.changeId });
+      const action = RECORD_ACTIONS[`${from.change}->${next.change}`];
+      this.#emit({
+        event: 'record', actor: w.by, from: from.change, to: next.change, active: next.active, initiator: next.initiator, target: next.target,
+        change: next.changeId ?? from.changeId, ...(action ? { action } : {}),
+      });
       return;
     }
     if (w.update && !this.#applied.has(w.update) && w.handle) {

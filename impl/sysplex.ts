@@ -16,7 +16,8 @@
 // delivery act on the spot. A message to a member outside the group is dropped on delivery.
 
 import type { Rng } from './rng.ts';
-import type { MessageType, TraceEventInput } from './trace.ts';
+import type { TraceEventInput } from './trace.ts';
+import { isAck, requestOf, type MessageType, type SpecAction } from './vocabulary.ts';
 
 export type ActionKind = 'deliver' | 'timer' | 'work' | 'arrival' | 'notify' | 'restart';
 
@@ -126,6 +127,11 @@ export class Sysplex {
   readonly #joins = new Map<string, number>();
   readonly #handlers = new Map<string, (m: Message) => void>();
   readonly #watchers = new Map<string, { lost: (m: string) => void; joined: (m: string) => void }>();
+  readonly #fenced = new Map<string, () => boolean>();
+  // The spec's view of the messages on their way (CoordinatedCMK.tla `msgs`, a set): at most one
+  // copy of each request or acknowledgement (type, from, to). A delivery of one that is not on its
+  // way there (a late original after its resend, a duplicate) is the spec's `duplicate`.
+  readonly #specInFlight = new Set<string>();
   #nextMessage = 1;
   readonly counts: MessageCounts = { messages: 0, dropped: 0, duplicated: 0 };
 
@@ -138,8 +144,9 @@ export class Sysplex {
   }
 
   /** A member's message handler and membership watchers (called once per member). */
-  register(member: string, onMessage: (m: Message) => void, onLost: (m: string) => void, onJoined: (m: string) => void): void {
+  register(member: string, onMessage: (m: Message) => void, onLost: (m: string) => void, onJoined: (m: string) => void, fenced: () => boolean): void {
     this.#handlers.set(member, onMessage);
+    this.#fenced.set(member, fenced);
     this.#watchers.set(member, { lost: onLost, joined: onJoined });
   }
 
@@ -159,6 +166,7 @@ export class Sysplex {
   /** A member leaves the group (crash, partition, expel); every member still in it is told (`memberLost`). */
   leave(member: string): void {
     if (!this.#group.delete(member)) return;
+    for (const k of this.#specInFlight) if (k.endsWith(`|${member}`)) this.#specInFlight.delete(k);
     this.#notify(member, 'lost');
   }
 
@@ -172,19 +180,17 @@ export class Sysplex {
     }
   }
 
-  send(from: string, to: string, type: MessageType, change: string | null, body: unknown = {}, update?: string): void {
+  /** Sends a message; `action`: the spec action the sending is (docs/trace-format.md "Spec actions"). */
+  send(from: string, to: string, type: MessageType, change: string | null, body: unknown = {}, update?: string, action?: SpecAction): void {
     const msg: Message = { id: `m${this.#nextMessage++}`, type, from, to, change, body, ...(update ? { update } : {}) };
     this.counts.messages++;
-    this.#emit({ event: 'send', actor: from, ...this.#fields(msg) });
+    this.#emit({ event: 'send', actor: from, ...this.#fields(msg), ...(action ? { action } : {}) });
+    if (requestOf(type)) this.#specInFlight.add(specKey(msg));
     let fault = this.#ruleFault(msg);
     if (fault === null && this.counts.messages <= this.#opts.randomStopAfter && this.#opts.randomRate > 0 && this.#rng.chance(this.#opts.randomRate)) {
       fault = this.#rng.pick(['drop', 'duplicate', 'delay'] as const);
     }
-    if (fault === 'drop') {
-      this.counts.dropped++;
-      this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'fault' });
-      return;
-    }
+    if (fault === 'drop') return this.#dropFault(msg);
     if (fault === 'delay') {
       this.#emit({ event: 'delay', actor: 'env', ...this.#fields(msg), until: this.scheduler.tick + this.#opts.delayBy });
       this.#schedule(msg, this.#opts.delayBy);
@@ -198,8 +204,13 @@ export class Sysplex {
   drop(actionId: number): void {
     const msg = this.#deliveryAt(actionId);
     this.scheduler.cancel(actionId);
+    this.#dropFault(msg);
+  }
+
+  #dropFault(msg: Message): void {
     this.counts.dropped++;
-    this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'fault' });
+    const spec = this.#specInFlight.delete(specKey(msg));
+    this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'fault', ...(spec ? { action: 'drop' as const } : {}) });
   }
 
   /** Adds a second delivery of a pending message (manual control). */
@@ -231,12 +242,18 @@ export class Sysplex {
 
   #schedule(msg: Message, delay: number): void {
     this.scheduler.add('deliver', `deliver ${msg.type} ${msg.from}->${msg.to}`, () => {
+      const wasInFlight = this.#specInFlight.delete(specKey(msg));
       if (!this.#group.has(msg.to)) {
         this.counts.dropped++;
         this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'down' });
         return;
       }
-      this.#emit({ event: 'deliver', actor: msg.to, ...this.#fields(msg) });
+      // A fenced member has left the group in the spec: nothing delivered to it is an action
+      // there, and the spec's fencing initiator awaits no fenceAck.
+      const seen = requestOf(msg.type) !== null && msg.type !== 'fenceAck' && !this.#fenced.get(msg.to)!();
+      const copy = seen && !wasInFlight;
+      const action = seen && isAck(msg.type) ? 'ReceiveAck' as const : undefined;
+      this.#emit({ event: 'deliver', actor: msg.to, ...this.#fields(msg), ...(copy ? { copy } : {}), ...(action ? { action } : {}) });
       this.#handlers.get(msg.to)!(msg);
     }, { delay, message: msg });
   }
@@ -244,4 +261,9 @@ export class Sysplex {
   #fields(msg: Message) {
     return { msg: msg.type, id: msg.id, from: msg.from, to: msg.to, change: msg.change, ...(msg.update ? { update: msg.update } : {}) };
   }
+}
+
+/** A message as the spec's `msgs` tells it apart: type, sender, receiver. */
+function specKey(msg: Message): string {
+  return `${msg.type}|${msg.from}|${msg.to}`;
 }

@@ -26,6 +26,8 @@ const SAMPLE: Record<string, SimulateOptions> = {
   'member expelled after its retries': { seed: 5, members: AB, dataSet: data, faults: [{ kind: 'drop', message: 'switch', count: 20 }] },
   'I/O error before commit: backout': { seed: 4, members: AB, dataSet: data, updates: { count: 3, every: 3 }, faults: [{ kind: 'ioError', at: 'applyDelta' }] },
   'backout cannot finish: fence': { seed: 4, members: AB, dataSet: data, faults: [{ kind: 'ioError', at: 'reencipher' }, { kind: 'ioError', at: 'backout' }] },
+  // found by the soak: the initiator acted (refused) after it went down
+  'initiator lost while it validates': { seed: 11, members: [{ name: 'SYSA' }], dataSet: data, faults: [{ kind: 'crash', member: 'SYSA', at: 'validate', restartAfter: 50 }] },
   'random message faults with updates': { seed: 21, members: ABC, dataSet: data, updates: { count: 4, every: 3 }, faults: [{ kind: 'random', rate: 0.05, stopAfter: 4 }] },
 };
 
@@ -40,7 +42,7 @@ function edit(ndjson: string, change: (lines: Line[]) => Line[]): string {
 
 describe('the converter', () => {
   it('maps the example of docs/trace-format.md to one observation per spec action, members renamed in name order', () => {
-    const steps = ['validate', 'beginRouting', 'reencipher', 'suspend', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'resume'];
+    const steps = ['validate', 'BeginRoutingByInitiator', 'reencipher', 'suspend', 'applyDelta', 'ReloadByCoordinator', 'commit', 'SwitchByCoordinator', 'FinishByCoordinator', 'resume'];
     const example = traceOf({ seed: 1, members: [{ name: 'SYS1' }], dataSet: { tokens: 1, objects: 1 } });
     const c = convertNdjson(example);
     assert.deepEqual(c.observations.map((o) => o.ev), steps);
@@ -50,25 +52,30 @@ describe('the converter', () => {
     assert.match(c.module, new RegExp(`^TraceNumUpdates == 0$`, 'm'));
   });
 
-  it('keeps each observation\'s trace line', () => {
-    const nd = traceOf(SAMPLE['fault-free, 3 members, updates']!);
-    const lines = nd.trim().split('\n').map((l) => JSON.parse(l) as Line);
-    for (const o of convertNdjson(nd).observations) {
-      const line = lines[o.seq - 1]!;
-      assert.equal(line.seq, o.seq);
-      if (o.ev === 'commit') assert.deepEqual([line.event, line.from, line.to], ['record', 'running', 'committed']);
+  it('takes one observation from each line that names a spec action, named as the line names it (a copy delivered: duplicate first)', () => {
+    for (const opts of Object.values(SAMPLE)) {
+      const nd = traceOf(opts);
+      const lines = nd.trim().split('\n').map((l) => JSON.parse(l) as Line);
+      const named = lines.filter((l) => l.action !== undefined || l.copy === true);
+      const observations = convertNdjson(nd).observations;
+      assert.deepEqual(observations.map((o) => o.seq), named.flatMap((l) => (l.copy && l.action ? [l.seq, l.seq] : [l.seq])));
+      for (const o of observations) {
+        const line = lines[o.seq - 1]!;
+        assert.ok(o.ev === line.action || (o.ev === 'duplicate' && line.copy === true), `line ${o.seq}: ${o.ev}`);
+        if (o.ev === 'commit') assert.deepEqual([line.event, line.from, line.to], ['record', 'running', 'committed']);
+      }
     }
   });
 
   it('refuses a refusal the spec does not model, naming its line and reason', () => {
     const nd = traceOf({ seed: 1, members: [{ name: 'SYSA' }, { name: 'SYSB', level: 'HCR7790' }], dataSet: data });
     assert.throws(() => convertNdjson(nd), (e: unknown) =>
-      e instanceof TraceConversionError && e.line === 2 && /levelBelowHCR77A0 is outside the spec/.test(e.message));
+      e instanceof TraceConversionError && e.line === 3 && /levelBelowHCR77A0 is outside the spec/.test(e.message));
   });
 
   it('refuses a member that does its part of a step without being asked', () => {
     const nd = edit(traceOf(SAMPLE['fault-free, 3 members, updates']!), (ls) => ls.filter((l) => !(l.event === 'deliver' && l.msg === 'reload' && l.to === 'SYSB')));
-    assert.throws(() => convertNdjson(nd), /SYSB does its part of reload without a reload message/);
+    assert.throws(() => convertNdjson(nd), /SYSB takes ReloadAtMember without a reload message delivered to it/);
   });
 });
 
@@ -104,6 +111,39 @@ describe('traces that break the protocol are rejected where they leave it', () =
     assert.match(v.stopped!.text, /"(msg|event)":"switch"/);
   });
 
+  /** TLC rejects the trace at the first line `at` picks, taking it as the action it names. */
+  function rejectedAt(broken: string, at: (l: Line) => boolean, action: string): void {
+    const line = broken.trim().split('\n').map((l) => JSON.parse(l) as Line).find(at)!;
+    const v = validateTrace(tlcJar(), broken);
+    assert.equal(v.accepted, false);
+    assert.equal(v.stopped?.line, line.seq);
+    assert.equal(v.stopped?.observation.ev, action);
+  }
+
+  it('a member switching to the old data set', () => {
+    const isSwitch = (l: Line) => l.event === 'switch' && l.actor === 'SYSB';
+    const broken = edit(valid, (ls) => ls.map((l) => (isSwitch(l) ? { ...l, dataSet: 'CSF.TKDS' } : l)));
+    rejectedAt(broken, isSwitch, 'SwitchAtMember');
+  });
+
+  it('a finish record naming the old data set', () => {
+    const isFinish = (l: Line) => l.event === 'record' && l.from === 'committed' && l.to === 'none';
+    const broken = edit(valid, (ls) => ls.map((l) => (isFinish(l) ? { ...l, active: 'CSF.TKDS' } : l)));
+    rejectedAt(broken, isFinish, 'FinishByCoordinator');
+  });
+
+  it('every MKVP relabelled so that the key never changed', () => {
+    const header = JSON.parse(valid.split('\n')[0]!) as { members: { cur: string; new: string }[] };
+    const [oldKey, newKey] = [header.members[0]!.cur, header.members[0]!.new];
+    const broken = valid.replaceAll(newKey, oldKey);
+    rejectedAt(broken, (l) => l.event === 'step' && l.step === 'applyDelta' && l.phase === 'done', 'applyDelta');
+  });
+
+  it('a header that starts outside the spec\'s Init', () => {
+    const broken = edit(valid, (ls) => ls.map((l, i) => (i === 0 ? { ...l, record: 'running' } : l)));
+    assert.throws(() => convertNdjson(broken), (e: unknown) => e instanceof TraceConversionError && e.line === 1 && /outside the spec's Init: the cluster record shows a change running/.test(e.message));
+  });
+
   it('an applyDelta dropped', () => {
     const broken = edit(valid, (ls) => ls.filter((l) => !(l.event === 'step' && l.step === 'applyDelta')));
     const reload = broken.trim().split('\n').map((l) => JSON.parse(l) as Line)
@@ -111,6 +151,6 @@ describe('traces that break the protocol are rejected where they leave it', () =
     const v = validateTrace(tlcJar(), broken);
     assert.equal(v.accepted, false);
     assert.equal(v.stopped?.line, reload.seq);
-    assert.equal(v.stopped?.observation.ev, 'reload');
+    assert.equal(v.stopped?.observation.ev, 'ReloadByCoordinator');
   });
 });

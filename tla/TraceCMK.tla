@@ -4,9 +4,9 @@
 (* docs/trace-format.md) is a behaviour of CoordinatedCMK.                 *)
 (*                                                                         *)
 (* tla/trace-to-tla.ts turns the trace into the module TraceData: Trace,   *)
-(* a sequence of observations, one for each trace line that a spec action  *)
-(* accounts for (the other lines, such as data set writes and message      *)
-(* sends, are left out), each with its line number `seq`.  A cursor walks  *)
+(* a sequence of observations, one for each trace line that names a spec   *)
+(* action (its `action` field; the other lines, such as data set writes,   *)
+(* are not actions), each with its line number `seq`.  A cursor walks      *)
 (* Trace; each observation must be taken by the action of its name, with   *)
 (* its parameters (member, peer, step, update).  Everything the trace does *)
 (* not show (record contents, messages on their way, the delta ...) is     *)
@@ -28,44 +28,56 @@ Ignore(x) ==
     /\ x \in msgs /\ msgs' = msgs \ {x}
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, faults, history>>
 
-\* Observation o, taken by the spec action of its name.
+\* What a line shows of the state after its action: the cluster record's
+\* active data set; a member's staged or live copy (its data set and header
+\* MKVP) and its cur register.  A member's part taken again is shown by its
+\* acknowledgement, which shows no state (ds "none").
+RecordShows(o) == record'.active = o.ds
+StagedShows(o) == o.ds = "none" \/ (staged'[o.m].ds = o.ds /\ staged'[o.m].hdr = o.key)
+LiveShows(o) == o.ds = "none" \/ (live'[o.m].ds = o.ds /\ cur'[o.m] = o.key)
+
+\* Observation o, taken by the spec action of its name (impl/vocabulary.ts
+\* SPEC_ACTIONS), with what the trace line shows of the state after it.
 Take(o) ==
-    CASE o.ev = "validate"      -> validate(o.m) /\ istate'[o.m] = o.arg
-      [] o.ev = "beginRouting"  -> IF o.arg = "member" THEN BeginRoutingAtMember(o.m)
-                                   ELSE BeginRoutingByInitiator(o.m) /\ istate'[o.m] = o.arg
-      [] o.ev = "receiveAck"    -> ReceiveAck(o.m, MsgOf(o))
-      [] o.ev = "reencipher"    -> reencipher(o.m)
-      [] o.ev = "suspend"       -> suspend(o.m)
-      [] o.ev = "applyDelta"    -> applyDelta(o.m)
-      [] o.ev = "reload"        -> IF o.arg = "member" THEN ReloadAtMember(o.m) /\ staged'[o.m] # NoCopy
-                                   ELSE ReloadByCoordinator(o.m)
-      [] o.ev = "commit"        -> commit(o.m)
-      [] o.ev = "switch"        -> IF o.arg = "member" THEN SwitchAtMember(o.m) /\ live'[o.m].ds = Target
-                                   ELSE SwitchByCoordinator(o.m)
-      [] o.ev = "finish"        -> CASE o.arg = "member" -> FinishAtMember(o.m)
-                                     [] o.arg = "record" -> FinishFromRecord(o.m)
-                                     [] OTHER            -> FinishByCoordinator(o.m)
-      [] o.ev = "resume"        -> resume(o.m)
-      [] o.ev = "backout"       -> CASE o.arg = "member" -> BackoutAtMember(o.m)
-                                     [] o.arg = "record" -> BackoutFromRecord(o.m)
-                                     [] OTHER            -> BackoutByCoordinator(o.m)
-      [] o.ev = "fence"         -> CASE o.arg = "member"       -> FenceAtMember(o.m)
-                                     [] o.arg = "restartCheck" -> FenceOnRestartCheck(o.m)
-                                     [] OTHER                  -> FenceOnIoError(o.m)
-      [] o.ev = "takeover"      -> takeover(o.m) /\ istate'[o.m] = o.arg
-      [] o.ev = "restartCheck"  -> restartCheck(o.m) /\ (cur'[o.m] # cur[o.m]) = (o.arg = "setMasterKey")
-      [] o.ev = "timeout"       -> timeout(o.m)
-      [] o.ev = "expel"         -> Expel(o.m, o.peer)
-      [] o.ev = "memberJoined"  -> memberJoined(o.m, o.peer)
-      [] o.ev = "request"       -> request(o.m, o.u)
-      [] o.ev = "apply"         -> IF o.arg = "fail" THEN ApplyRefused(o.m, o.u)
-                                   ELSE ApplyOwn(o.m, o.u) \/ ApplyRouted(o.m, o.u)
-      [] o.ev = "ioError"       -> ioError(o.m)
-      [] o.ev = "crash"         -> crash(o.m)
-      [] o.ev = "restart"       -> restart(o.m)
-      [] o.ev = "drop"          -> drop(MsgOf(o))
-      [] o.ev = "duplicate"     -> duplicate(MsgOf(o))
-      [] o.ev = "ignore"        -> Ignore(MsgOf(o))
+    CASE o.ev = "validate"                -> validate(o.m) /\ istate'[o.m] = o.arg
+      [] o.ev = "BeginRoutingByInitiator" -> BeginRoutingByInitiator(o.m) /\ istate'[o.m] = o.arg
+                                             /\ (o.arg = "refused" \/ RecordShows(o))
+      [] o.ev = "BeginRoutingAtMember"    -> BeginRoutingAtMember(o.m)
+      [] o.ev = "reencipher"              -> reencipher(o.m)
+      [] o.ev = "suspend"                 -> suspend(o.m)
+      [] o.ev = "applyDelta"              -> applyDelta(o.m) /\ o.ds = Target /\ dsets'[Target].hdr = o.key
+      [] o.ev = "ReloadByCoordinator"     -> ReloadByCoordinator(o.m) /\ StagedShows(o)
+      [] o.ev = "ReloadAtMember"          -> ReloadAtMember(o.m) /\ StagedShows(o)
+      [] o.ev = "commit"                  -> commit(o.m) /\ RecordShows(o)
+      [] o.ev = "SwitchByCoordinator"     -> SwitchByCoordinator(o.m)
+      [] o.ev = "SwitchAtMember"          -> SwitchAtMember(o.m) /\ LiveShows(o)
+      [] o.ev = "FinishByCoordinator"     -> FinishByCoordinator(o.m) /\ RecordShows(o)
+      [] o.ev = "FinishAtMember"          -> FinishAtMember(o.m)
+      [] o.ev = "FinishFromRecord"        -> FinishFromRecord(o.m)
+      [] o.ev = "resume"                  -> resume(o.m)
+      [] o.ev = "BackoutByCoordinator"    -> BackoutByCoordinator(o.m) /\ RecordShows(o)
+      [] o.ev = "BackoutAtMember"         -> BackoutAtMember(o.m)
+      [] o.ev = "BackoutFromRecord"       -> BackoutFromRecord(o.m)
+      [] o.ev = "ReceiveAck"              -> ReceiveAck(o.m, MsgOf(o))
+      [] o.ev = "timeout"                 -> timeout(o.m)
+      [] o.ev = "takeover"                -> takeover(o.m) /\ istate'[o.m] = o.arg
+      [] o.ev = "memberJoined"            -> memberJoined(o.m, o.peer)
+      [] o.ev = "Expel"                   -> Expel(o.m, o.peer)
+      [] o.ev = "restartCheck"            -> restartCheck(o.m) /\ (cur'[o.m] # cur[o.m]) = (o.arg = "setMasterKey")
+                                             /\ LiveShows(o)
+      [] o.ev = "FenceOnIoError"          -> FenceOnIoError(o.m)
+      [] o.ev = "FenceAtMember"           -> FenceAtMember(o.m)
+      [] o.ev = "FenceOnRestartCheck"     -> FenceOnRestartCheck(o.m)
+      [] o.ev = "Ignore"                  -> Ignore(MsgOf(o))
+      [] o.ev = "request"                 -> request(o.m, o.u)
+      [] o.ev = "ApplyOwn"                -> ApplyOwn(o.m, o.u) /\ o.ds = live[o.m].ds
+      [] o.ev = "ApplyRouted"             -> ApplyRouted(o.m, o.u) /\ o.ds = record.active
+      [] o.ev = "ApplyRefused"            -> ApplyRefused(o.m, o.u)
+      [] o.ev = "ioError"                 -> ioError(o.m)
+      [] o.ev = "crash"                   -> crash(o.m)
+      [] o.ev = "restart"                 -> restart(o.m)
+      [] o.ev = "drop"                    -> drop(MsgOf(o))
+      [] o.ev = "duplicate"               -> duplicate(MsgOf(o))
 
 TraceInit == Init /\ cursor = 1
 
