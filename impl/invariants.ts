@@ -245,6 +245,9 @@ export function checkState(s: AuditState): InvariantResult[] {
 
 // ---- the trace form ----
 
+/** The trace's first line, `header` (docs/trace-format.md), when the writer puts one. */
+const isHeader = (e: { readonly event: string }): boolean => e.event === 'header';
+
 interface ChangeInTrace {
   id: string;
   old: string;
@@ -280,6 +283,7 @@ export class TraceChecker {
 
   feed(e: TraceEvent): void {
     this.#line++;
+    if (isHeader(e)) return; // how the run was set up: nothing for an invariant
     switch (e.event) {
       case 'record': {
         const prev = this.#record;

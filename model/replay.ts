@@ -37,7 +37,10 @@ export class ReplayError extends Error {
 }
 
 export interface ReplayOptions {
-  /** Resends per request before a silent member counts as lost (the implementation's timing.retries). */
+  /**
+   * Resends per request before a silent member counts as lost (the implementation's
+   * timing.retries), for a trace without a `header` line (whose `retries` wins); default 1.
+   */
   readonly retryBudget?: number;
 }
 
@@ -89,15 +92,19 @@ const str = (line: TraceLine, field: string): string => {
 };
 
 class Replay {
-  readonly #retryBudget: number | undefined;
+  #retryBudget: number | undefined;
+  #lines = 0;
   #initiator: AnyMachineSnapshot | null = null;
   readonly #members = new Map<string, AnyMachineSnapshot>();
   #old = '';
   #target = '';
   #record: RecordView = { change: 'none', active: 'old' };
   #applied: string[] = [];
-  /** The backout now running wrote the record (none, old data set active). */
-  #backoutRecorded = false;
+  /** The record write that decides the change (finish or backout) is in the trace for the initiator now playing. */
+  #decided = false;
+  /** The initiator statechart before the last roll-forward takeover, and the member whose takeover will be tried again. */
+  #beforeTakeover: AnyMachineSnapshot | null = null;
+  #takeoverRetry: string | null = null;
   /** The members the initiator sent the request of its current step to. */
   readonly #asked = new Set<string>();
   moves = 0;
@@ -181,7 +188,10 @@ class Replay {
 
   line(line: TraceLine): void {
     const self = this.#self;
+    this.#lines++;
     switch (line.event) {
+      case 'header':
+        return this.#header(line);
       case 'step':
         return line.actor === self || line.step === 'validate' ? this.#step(line) : undefined;
       case 'deliver': {
@@ -192,7 +202,8 @@ class Replay {
         return;
       }
       case 'timeout':
-        if (line.actor === self && this.#running()) this.#toInitiator({ type: 'timeout' }, line, 'times out');
+        // the fence fan-out (fence, fenceAck) is the effect of the fenced state, outside the statechart
+        if (line.actor === self && this.#running() && line.step !== 'fence') this.#toInitiator({ type: 'timeout' }, line, 'times out');
         return;
       case 'memberLost':
       case 'memberJoined': {
@@ -208,33 +219,52 @@ class Replay {
       case 'crash':
       case 'partition':
         return this.#down(str(line, 'member'), line);
-      case 'takeover': {
-        if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'takes over a change that never started');
-        const record: RecordView = { change: str(line, 'record') as RecordView['change'], active: 'old' };
-        this.#toInitiator({ type: 'takeover', member: line.actor, record }, line, `takes over (record ${record.change})`, record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit');
+      case 'takeover':
+        return this.#takeover(line);
+      case 'ioError':
+        // a roll-forward takeover that cannot write the record tries again later: until then
+        // nobody has taken the change over (a running one fences instead: see fence)
+        if (line.step === 'takeover' && line.actor === self && this.#beforeTakeover) {
+          this.#initiator = this.#beforeTakeover;
+          this.#takeoverRetry = line.actor;
+        }
         return;
-      }
       case 'restartCheck':
         return this.#restartCheck(line);
       case 'record':
         this.#record = { change: str(line, 'to') as RecordView['change'], active: this.#dataSet(line.active) };
-        if (this.#record.change === 'none' && this.#record.active === 'old') this.#backoutRecorded = true;
+        if (this.#record.change === 'none' && line.from !== 'none') this.#decided = true;
         return this.#checkRecord(line);
       case 'update':
         return this.#update(line);
+      case 'fence':
+        // the initiator fences itself when its backout cannot write (a takeover's record write, too)
+        if (line.actor === self) {
+          this.#undecide();
+          if (this.#leaf(this.#initiator!) === 'backout') this.#toInitiator({ type: 'ioError' }, line, 'fences: its backout could not write');
+        }
+        return this.#memberPart(line);
       case 'beginRouting':
       case 'reload':
       case 'switch':
       case 'finish':
       case 'backout':
-      case 'fence':
         return this.#memberPart(line);
       case 'send':
         if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(String(line.msg))) this.#asked.add(str(line, 'to'));
         return;
       default:
-        return; // write, drop, duplicate, delay, reencipher progress, archive, outcome, ioError, restart, heal
+        return; // write, drop, duplicate, delay, reencipher progress, archive, outcome, restart, heal
     }
+  }
+
+  /** The trace's first line says how the run was set up: the retry budget is its `retries`. */
+  #header(line: TraceLine): void {
+    if (this.#lines !== 1) throw new Error(`trace line ${line.seq}: a header must be the first line of the trace`);
+    const retries = line.retries;
+    if (retries === undefined) return;
+    if (!Number.isSafeInteger(retries) || (retries as number) < 0) throw new Error(`trace line ${line.seq}: header.retries must be a non-negative integer, got ${JSON.stringify(retries)}`);
+    this.#retryBudget = retries as number;
   }
 
   #step(line: TraceLine): void {
@@ -266,10 +296,7 @@ class Replay {
     if (phase === 'start') this.#asked.clear();
     if (phase === 'done' && result === 'failed') {
       if (step === 'finish') return; // finish is retried (roll-forward)
-      if (step === 'backout' && this.#leaf(this.#initiator) === 'backedOut' && !this.#backoutRecorded) {
-        // the statechart ended a backout nobody had to answer, taking its writes as done; they failed
-        this.#initiator = initiatorMachine.resolveState({ value: 'backout', context: this.#initiator.context });
-      }
+      if (step === 'backout') this.#undecide();
       return this.#toInitiator({ type: 'ioError' }, line, what, step === 'backout' ? 'statechart' : ruleFor(this.#leaf(this.#initiator), 'backout', this.#initiatorContext));
     }
     if (phase === 'start') {
@@ -277,12 +304,13 @@ class Replay {
         case 'beginRouting':
           return this.#toInitiator({ type: 'validated' }, line, what);
         case 'backout': {
-          this.#backoutRecorded = false;
+          this.#decided = false;
           if (['backout', 'backedOut'].includes(this.#leaf(this.#initiator))) return;
           // the initiator saw the member leave the group before its notification line
           const lost = /^member (\S+) lost/.exec(String(line.reason ?? ''))?.[1];
           if (lost && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'memberLost', member: lost }, line, what);
-          return this.#expect(['backout'], line, what, false);
+          // (with nobody left to answer, the statechart ends the backout at once)
+          return this.#expect(['backout', 'backedOut'], line, what, false);
         }
         case 'applyDelta':
           this.#applied = [];
@@ -339,7 +367,36 @@ class Replay {
 
   #down(name: string, line: TraceLine): void {
     if (this.#member(name).value !== 'down') this.#toMember(name, { type: 'crash' }, line, `goes down (${line.event})`);
-    if (name === this.#self && this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
+    if (name !== this.#self) return;
+    this.#undecide();
+    if (this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
+  }
+
+  /**
+   * With nobody left to answer, the statechart passes backout or switch and finish at once and
+   * ends the change, taking the record write that decides it as done. Until the trace shows that
+   * write, the initiator is still in that step: a crash or an I/O error there leaves the change
+   * undecided (the record still says running or committed), for a takeover to decide.
+   */
+  #undecide(): void {
+    if (!this.#initiator || this.#decided) return;
+    const state = this.#leaf(this.#initiator);
+    const ctx = this.#initiatorContext!;
+    if (state === 'backedOut') this.#initiator = initiatorMachine.resolveState({ value: 'backout', context: { ...ctx, record: { change: 'running', active: 'old' } } });
+    if (state === 'completed') this.#initiator = initiatorMachine.resolveState({ value: { rollForward: 'finish' }, context: { ...ctx, record: { change: 'committed', active: 'old' } } });
+  }
+
+  #takeover(line: TraceLine): void {
+    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'takes over a change that never started');
+    if (this.#takeoverRetry === line.actor) {
+      this.#takeoverRetry = null;
+      // tried again after the change was settled: its compare-and-set of the record fails, nothing moves
+      if (this.#record.change !== 'committed') return;
+    }
+    const record: RecordView = { change: str(line, 'record') as RecordView['change'], active: 'old' };
+    this.#decided = false;
+    this.#beforeTakeover = record.change === 'committed' ? this.#initiator : null;
+    this.#toInitiator({ type: 'takeover', member: line.actor, record }, line, `takes over (record ${record.change})`, record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit');
   }
 
   #restartCheck(line: TraceLine): void {
