@@ -72,6 +72,27 @@ const AT_STEP_DONE: Readonly<Record<string, readonly string[]>> = {
   backout: ['backout', 'backedOut'],
   resume: ['completed', 'backedOut'],
 };
+/**
+ * The member statechart's states that acknowledge a request again without moving: the state its
+ * part of that step leads to (a late beginRouting is acknowledged by a staged member too). A
+ * member elsewhere that sends the acknowledgement skipped its part. (backoutAck is not checked:
+ * a member that routed an update before its part of beginRouting has no part of backout to show.)
+ */
+const ACKED_IN: Readonly<Record<string, readonly string[]>> = {
+  beginRoutingAck: ['routing', 'staged'],
+  reloadAck: ['staged'],
+  switchAck: ['switched'],
+  finishAck: ['serving'],
+};
+
+/** The initiator statechart's states in which each outcome is decided (its record write, or the fence). */
+const DECIDED_IN: Readonly<Record<string, readonly string[]>> = {
+  completed: ['finish', 'completed'],
+  backedOut: ['backout', 'backedOut'],
+  fenced: ['fenced'],
+  refused: ['refused'],
+};
+
 const ORDER = ['validate', 'beginRouting', 'reencipher', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'completed'];
 
 /** Which rule a step that came too early skips: the guard on the way from `state` to `wanted`. */
@@ -102,6 +123,8 @@ class Replay {
   #applied: string[] = [];
   /** The record write that decides the change (finish or backout) is in the trace for the initiator now playing. */
   #decided = false;
+  /** The target's header was written (applyDelta) since the change began. */
+  #headerWritten = false;
   /** The initiator statechart before the last roll-forward takeover, and the member whose takeover will be tried again. */
   #beforeTakeover: AnyMachineSnapshot | null = null;
   #takeoverRetry: string | null = null;
@@ -250,11 +273,19 @@ class Replay {
       case 'finish':
       case 'backout':
         return this.#memberPart(line);
-      case 'send':
-        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(String(line.msg))) this.#asked.add(str(line, 'to'));
+      case 'send': {
+        const msg = str(line, 'msg');
+        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(msg)) this.#asked.add(str(line, 'to'));
+        if (line.actor !== self && ACKED_IN[msg]) this.#acknowledges(line, msg);
         return;
+      }
+      case 'write':
+        if (line.op === 'header' && line.dataSet === this.#target && this.#target !== '') this.#headerWritten = true;
+        return;
+      case 'outcome':
+        return this.#outcome(line);
       default:
-        return; // write, drop, duplicate, delay, reencipher progress, archive, outcome, restart, heal
+        return; // drop, duplicate, delay, reencipher progress, archive, restart, heal
     }
   }
 
@@ -286,6 +317,7 @@ class Replay {
       }
       this.#old = String(line.active ?? this.#old);
       this.#target = String(line.target ?? this.#target);
+      this.#headerWritten = false;
       if (result === 'refused') {
         const [first] = (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
         this.#toInitiator({ type: 'refuse', member: first?.subject ?? line.actor, reason: first?.reason ?? 'memberNotActive' }, line, what);
@@ -323,6 +355,7 @@ class Replay {
       case 'reencipher':
         return this.#toInitiator({ type: 'reencipherDone' }, line, what);
       case 'applyDelta':
+        if (!this.#headerWritten) throw new ReplayError(line.seq, line.actor, this.#leaf(this.#initiator), 'NoEarlyActivation', `${what} without writing the header of the target ${this.#target}`);
         return this.#toInitiator({ type: 'applyDeltaDone', applied: this.#applied }, line, `${what}: the delta holds ${this.#applied.join(', ') || 'nothing'}`, 'NoLostUpdate');
       case 'commit':
         return this.#toInitiator({ type: 'commitDone' }, line, what);
@@ -340,7 +373,7 @@ class Replay {
     const finishing = line.active === this.#target;
     const writers = to === 'running' ? ['beginRouting'] : to === 'committed' ? ['commit'] : finishing ? ['finish'] : ['backout', 'backedOut'];
     if (this.#at(writers)) return;
-    const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && ctx.record.change === 'committed' ? 'NoBackoutAfterCommit' : 'statechart';
+    const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && (line.from === 'committed' || ctx.record.change === 'committed') ? 'NoBackoutAfterCommit' : 'statechart';
     throw new ReplayError(line.seq, line.actor, state, rule, `writes the cluster record ${String(line.from)} -> ${to}${finishing ? ' (target active)' : ''}`);
   }
 
@@ -421,6 +454,9 @@ class Replay {
     if ((part === 'reload' || part === 'switch') && initiator && !initiator.deltaApplied) {
       throw new ReplayError(line.seq, name, here, 'NoEarlyActivation', `${what} before the delta is applied`);
     }
+    if (part === 'switch' && line.dataSet !== this.#target) {
+      throw new ReplayError(line.seq, name, here, 'statechart', `switches to ${String(line.dataSet)}, not the target ${this.#target}`);
+    }
     if (part === 'switch' && initiator && initiator.record.change !== 'committed' && this.#record.change !== 'committed') {
       throw new ReplayError(line.seq, name, here, 'StagedBeforeSwitch', `${what} before the commit`);
     }
@@ -429,6 +465,25 @@ class Replay {
     }
     const rule: BrokenRule = part === 'switch' ? 'StagedBeforeSwitch' : part === 'backout' && here === 'switched' ? 'NoBackoutAfterCommit' : 'statechart';
     this.#toMember(name, { type: part } as MemberEvent, line, what, rule);
+  }
+
+  /** A member sends the acknowledgement of a request: its statechart must have done its part. */
+  #acknowledges(line: TraceLine, ack: string): void {
+    const state = this.#leaf(this.#member(line.actor));
+    if (!ACKED_IN[ack]!.includes(state)) throw new ReplayError(line.seq, line.actor, state, 'statechart', `acknowledges ${ack.slice(0, -3)} without doing its part of it`);
+  }
+
+  /** An outcome is decided where the initiator statechart decides it, once (a fenced change may then be backed out). */
+  #outcome(line: TraceLine): void {
+    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'decides the outcome of a change that never started');
+    const outcome = str(line, 'outcome');
+    const state = this.#leaf(this.#initiator);
+    // an initiator lost before beginRouting wrote the record leaves nothing to undo: backed out
+    if (outcome === 'backedOut' && state === 'down' && this.#record.change === 'none') return;
+    if (!(DECIDED_IN[outcome] ?? []).includes(state)) {
+      const rule: BrokenRule = outcome === 'backedOut' && this.#initiatorContext!.record.change !== 'running' && ['finish', 'completed', 'switch'].includes(state) ? 'NoBackoutAfterCommit' : 'statechart';
+      throw new ReplayError(line.seq, line.actor, state, rule, `decides the outcome ${outcome}`);
+    }
   }
 
   result(): ReplayResult {

@@ -120,3 +120,107 @@ describe('the retry budget comes from the header line', () => {
     assert.throws(() => replayTrace([{ ...lines[0]!, retries: -1 }]), /^Error: trace line 1: header.retries must be a non-negative integer, got -1$/);
   });
 });
+
+/** The trace with `edit` applied, renumbered (seq 1, 2, ... as a writer would). */
+function mutate(lines: readonly TraceLine[], edit: (copy: TraceLine[]) => void): TraceLine[] {
+  const copy = lines.map((l) => ({ ...l }));
+  edit(copy);
+  return copy.map((l, i) => ({ ...l, seq: i + 1 }));
+}
+
+/** The index of the only line matching `test` (or the first, with `first`). */
+function find(lines: readonly TraceLine[], what: string, test: (l: TraceLine) => boolean, first = false): number {
+  const at = lines.flatMap((l, i) => (test(l) ? [i] : []));
+  assert.ok(at.length === 1 || (first && at.length > 1), `${at.length} lines are ${what}`);
+  return at[0]!;
+}
+
+/** checkTrace names `rule` first at `line`; replay rejects at `line` too when `replay` says under which rule. */
+function assertRejected(lines: readonly TraceLine[], rule: string, line: TraceLine, replay?: { rule: string; state: string }): void {
+  const results = checkTrace(lines as unknown as TraceEvent[]);
+  const r = results.find((x) => x.name === rule);
+  assert.ok(r, `no result named ${rule}`);
+  assert.equal(r.ok, false, `${rule} holds on the wrong trace`);
+  assert.equal(r.line, line.seq, r.detail);
+  const v = verdict(lines);
+  if (!replay) return;
+  assert.ok(v.replay, 'the statechart replay accepts the wrong trace');
+  assert.equal(v.replay.line, line.seq, v.replay.message);
+  assert.equal(v.replay.rule, replay.rule, v.replay.message);
+  assert.equal(v.replay.state, replay.state, v.replay.message);
+}
+
+describe('wrong traces, made from real ones, are rejected at their line', () => {
+  // three members, updates routed to the initiator, completed
+  const good = traceOf({ seed: 2, dataSet: { tokens: 2, objects: 5 }, chunk: 2, updates: { count: 6, every: 2 } });
+  const target = good.find((l) => l.event === 'step' && l.step === 'validate' && l.phase === 'done')!.target as string;
+  const old = good.find((l) => l.event === 'step' && l.step === 'validate' && l.phase === 'done')!.active as string;
+
+  it('the real trace conforms', () => assertConforms(good, 'completed'));
+
+  it('an update acknowledged before it is applied (its apply comes later, or never): NoLostUpdate', () => {
+    const ack = find(good, 'the first ack', (l) => l.event === 'update' && l.phase === 'ack', true);
+    const id = good[ack]!.id;
+    const apply = find(good, `the first apply of ${id}`, (l) => l.event === 'update' && l.phase === 'apply' && l.id === id, true);
+    const later = mutate(good, (c) => { const [a] = c.splice(apply, 1); c.splice(ack, 0, a!); });
+    assertRejected(later, 'NoLostUpdate', later[ack - 1]!);
+    const never = mutate(good, (c) => c.splice(apply, 1));
+    assertRejected(never, 'NoLostUpdate', never[ack - 1]!);
+  });
+
+  it('a routed update acknowledged at its origin with no answer from the initiator: AckAfterAnswer', () => {
+    const answer = find(good, 'the first updateResult delivered', (l) => l.event === 'deliver' && l.msg === 'updateResult', true);
+    const { update, actor } = good[answer]!;
+    assert.ok(good.some((l) => l.event === 'update' && l.phase === 'route' && l.id === update && l.actor === actor), 'the update was routed by its origin');
+    const wrong = mutate(good, (c) => c.splice(answer, 1));
+    const ack = find(wrong, `the ack of ${update}`, (l) => l.event === 'update' && l.phase === 'ack' && l.id === update);
+    assertRejected(wrong, 'AckAfterAnswer', wrong[ack]!);
+  });
+
+  it('a finishAck from a member that did not do its part of finish: AckAfterPart', () => {
+    const wrong = mutate(good, (c) => c.splice(find(c, "SYSB's finish", (l) => l.event === 'finish' && l.actor === 'SYSB'), 1));
+    const ack = find(wrong, "SYSB's finishAck", (l) => l.event === 'send' && l.msg === 'finishAck' && l.actor === 'SYSB');
+    assertRejected(wrong, 'AckAfterPart', wrong[ack]!, { rule: 'statechart', state: 'switched' });
+  });
+
+  it('a second, contradictory outcome: completed then backedOut is NoBackoutAfterCommit, backedOut then completed OneOutcome', () => {
+    const decided = find(good, 'the outcome', (l) => l.event === 'outcome');
+    const wrong = mutate(good, (c) => c.splice(decided + 1, 0, { ...c[decided]!, outcome: 'backedOut' }));
+    assertRejected(wrong, 'NoBackoutAfterCommit', wrong[decided + 1]!, { rule: 'NoBackoutAfterCommit', state: 'finish' });
+
+    const backedOut = traceOf({ seed: 5, dataSet: { tokens: 2, objects: 5 }, faults: [{ kind: 'crash', member: 'SYSB', at: 'reload', restartAfter: 5 }] });
+    const first = find(backedOut, 'the outcome', (l) => l.event === 'outcome' && l.outcome === 'backedOut');
+    const twice = mutate(backedOut, (c) => c.splice(first + 1, 0, { ...c[first]!, outcome: 'completed' }));
+    assertRejected(twice, 'OneOutcome', twice[first + 1]!, { rule: 'statechart', state: 'backout' });
+  });
+
+  it('a fenced outcome that a takeover backs out has two outcome lines, and conforms', () => {
+    const fenced = traceOf({ seed: 172, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'ioError', at: 'takeover' }, { kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 18 }] });
+    assert.deepEqual(fenced.filter((l) => l.event === 'outcome').map((l) => l.outcome), ['fenced', 'backedOut']);
+    assertConforms(fenced, 'backedOut');
+  });
+
+  it("the target's new header never written, yet the change completes: NoEarlyActivation", () => {
+    const wrong = mutate(good, (c) => c.splice(find(c, 'the header write of the target', (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target), 1));
+    const done = find(wrong, 'applyDelta done', (l) => l.event === 'step' && l.step === 'applyDelta' && l.phase === 'done');
+    assertRejected(wrong, 'NoEarlyActivation', wrong[done]!, { rule: 'NoEarlyActivation', state: 'applyDelta' });
+  });
+
+  it('a member switching to the old data set: SwitchToTarget', () => {
+    const wrong = mutate(good, (c) => {
+      const i = find(c, "SYSB's switch", (l) => l.event === 'switch' && l.actor === 'SYSB');
+      c[i] = { ...c[i]!, dataSet: old };
+    });
+    const sw = find(wrong, "SYSB's switch", (l) => l.event === 'switch' && l.actor === 'SYSB');
+    assertRejected(wrong, 'SwitchToTarget', wrong[sw]!, { rule: 'statechart', state: 'staged' });
+  });
+
+  it('the finish record naming the old data set active: NoBackoutAfterCommit', () => {
+    const wrong = mutate(good, (c) => {
+      const i = find(c, 'the finish record', (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none');
+      c[i] = { ...c[i]!, active: old };
+    });
+    const rec = find(wrong, 'the finish record', (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none');
+    assertRejected(wrong, 'NoBackoutAfterCommit', wrong[rec]!, { rule: 'NoBackoutAfterCommit', state: 'finish' });
+  });
+});
