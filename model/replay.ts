@@ -280,7 +280,7 @@ class Replay {
         return;
       }
       case 'write':
-        if (line.op === 'header' && line.dataSet === this.#target && this.#target !== '') this.#headerWritten = true;
+        if (line.op === 'header' && line.dataSet === this.#target) this.#headerWritten = true;
         return;
       case 'outcome':
         return this.#outcome(line);
@@ -473,7 +473,7 @@ class Replay {
     if (!ACKED_IN[ack]!.includes(state)) throw new ReplayError(line.seq, line.actor, state, 'statechart', `acknowledges ${ack.slice(0, -3)} without doing its part of it`);
   }
 
-  /** An outcome is decided where the initiator statechart decides it, once (a fenced change may then be backed out). */
+  /** An outcome is decided in the initiator statechart's state that decides it (a fenced change may later be backed out). */
   #outcome(line: TraceLine): void {
     if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'decides the outcome of a change that never started');
     const outcome = str(line, 'outcome');
@@ -481,7 +481,8 @@ class Replay {
     // an initiator lost before beginRouting wrote the record leaves nothing to undo: backed out
     if (outcome === 'backedOut' && state === 'down' && this.#record.change === 'none') return;
     if (!(DECIDED_IN[outcome] ?? []).includes(state)) {
-      const rule: BrokenRule = outcome === 'backedOut' && this.#initiatorContext!.record.change !== 'running' && ['finish', 'completed', 'switch'].includes(state) ? 'NoBackoutAfterCommit' : 'statechart';
+      const afterCommit = this.#initiator.matches('rollForward') || state === 'completed';
+      const rule: BrokenRule = outcome === 'backedOut' && afterCommit ? 'NoBackoutAfterCommit' : 'statechart';
       throw new ReplayError(line.seq, line.actor, state, rule, `decides the outcome ${outcome}`);
     }
   }
