@@ -23,8 +23,20 @@ export const INVARIANT_NAMES = [
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
+/**
+ * Rules of the protocol that no DESIGN.md invariant names but a trace shows broken
+ * (docs/trace-format.md "What the checkers read"):
+ * AckAfterAnswer: a routed update is acknowledged at its origin only once the initiator's answer
+ * (`updateResult`) reached it. AckAfterPart: a member acknowledges a request only after its part
+ * of that step (or after a restart check put it past it). OneOutcome: a change has one outcome,
+ * but for a `fenced` one that a takeover then backs out. SwitchToTarget: a member switches to
+ * the change's target.
+ */
+export const TRACE_RULE_NAMES = ['AckAfterAnswer', 'AckAfterPart', 'OneOutcome', 'SwitchToTarget'] as const;
+export type TraceRuleName = (typeof TRACE_RULE_NAMES)[number];
+
 export interface InvariantResult {
-  name: InvariantName;
+  name: InvariantName | TraceRuleName;
   ok: boolean;
   detail?: string;   // the first violation
   line?: number;     // trace form: the line of the first violation
@@ -245,12 +257,16 @@ export function checkState(s: AuditState): InvariantResult[] {
 
 // ---- the trace form ----
 
+/** The trace's first line, `header` (docs/trace-format.md), when the writer puts one. */
+const isHeader = (e: { readonly event: string }): boolean => e.event === 'header';
+
 interface ChangeInTrace {
   id: string;
   old: string;
   target: string;
   participants: Set<string> | null; // the group at beginRouting
   staged: Set<string>;
+  headerWritten: boolean;          // the target's header, by applyDelta
   deltaApplied: boolean;
   committed: boolean;
   firstCopySeq: number | null;     // the first reencipher chunk
@@ -262,15 +278,21 @@ interface ChangeInTrace {
  */
 export class TraceChecker {
   #line = 0;
-  readonly #first = new Map<InvariantName, { line: number; detail: string }>();
+  readonly #first = new Map<InvariantName | TraceRuleName, { line: number; detail: string }>();
   #record: { change: string; active: string; initiator: string | null; target: string | null; changeId: string | null } | null = null;
   readonly #changes = new Map<string, ChangeInTrace>();
   readonly #headers = new Map<string, string>();
   readonly #applies = new Map<string, { dataSet: string; line: number }[]>();
   readonly #acked: { id: string; line: number }[] = [];
   readonly #createdHandles = new Map<Handle, string>();
+  /** Routed updates: id -> origin; and `id@member` for each updateResult delivered. */
+  readonly #routed = new Map<string, string>();
+  readonly #answered = new Set<string>();
+  /** Per member: its parts of steps (`change:part`) since it came up, and the record its restart check read. */
+  readonly #parts = new Map<string, { done: Set<string>; restart: { record: string; active: string } | null }>();
+  readonly #outcomes = new Map<string, string>();
 
-  #violate(name: InvariantName, detail: string): void {
+  #violate(name: InvariantName | TraceRuleName, detail: string): void {
     if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
   }
 
@@ -280,15 +302,17 @@ export class TraceChecker {
 
   feed(e: TraceEvent): void {
     this.#line++;
+    if (isHeader(e)) return; // how the run was set up: nothing for an invariant
     switch (e.event) {
       case 'record': {
         const prev = this.#record;
         if (prev && prev.change !== e.from) this.#violate('OneChangeAtATime', `cluster record written from ${e.from} while it was ${prev.change}`);
         if (e.from === 'none' && e.to === 'running') {
           if (prev && prev.change !== 'none') this.#violate('OneChangeAtATime', `change ${e.change} starts while ${prev.changeId} is ${prev.change}`);
-          this.#changes.set(e.change!, { id: e.change!, old: e.active, target: e.target!, participants: null, staged: new Set(), deltaApplied: false, committed: false, firstCopySeq: null });
+          this.#changes.set(e.change!, { id: e.change!, old: e.active, target: e.target!, participants: null, staged: new Set(), headerWritten: false, deltaApplied: false, committed: false, firstCopySeq: null });
         }
         const ch = this.#changeOf(e.change);
+        if (ch?.committed && e.to === 'none' && e.active !== ch.target) this.#violate('NoBackoutAfterCommit', `${e.actor} writes the record of ${ch.id} from ${e.from} to none naming ${e.active} active, not its target ${ch.target}, after the commit`);
         if (ch && e.to === 'committed') {
           if (!ch.deltaApplied) this.#violate('NoEarlyActivation', `change ${ch.id} commits before its delta was applied`);
           this.#stagedCheck(ch, `${e.actor} commits`);
@@ -306,14 +330,21 @@ export class TraceChecker {
             this.#violate('OldDataSetPreserved', `${e.actor} writes the old data set ${ch.old} (${e.op}${e.handle ? ` ${e.handle}` : ''}) other than by a routed update`);
           }
         }
-        if (e.op === 'header' && e.mkvp !== undefined) this.#headers.set(e.dataSet, e.mkvp);
+        if (e.op === 'header' && e.mkvp !== undefined) {
+          this.#headers.set(e.dataSet, e.mkvp);
+          const ch = this.#changeOf(r?.changeId);
+          if (ch && e.dataSet === ch.target) ch.headerWritten = true;
+        }
         return;
       }
       case 'step': {
         const ch = this.#changeOf(e.change);
         if (!ch) return;
         if (e.step === 'beginRouting' && e.phase === 'done' && e.result === 'ok' && e.members) ch.participants = new Set(e.members);
-        if (e.step === 'applyDelta' && e.phase === 'done' && e.result === 'ok') ch.deltaApplied = true;
+        if (e.step === 'applyDelta' && e.phase === 'done' && e.result === 'ok') {
+          if (ch.headerWritten) ch.deltaApplied = true;
+          else this.#violate('NoEarlyActivation', `applyDelta of ${ch.id} ends without writing the header of the target ${ch.target}`);
+        }
         if (e.step === 'backout' && ch.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} starts backout of ${ch.id} after it committed`);
         return;
       }
@@ -322,7 +353,12 @@ export class TraceChecker {
         if (ch && ch.firstCopySeq === null) ch.firstCopySeq = this.#line;
         return;
       }
+      case 'beginRouting': case 'finish': case 'backout':
+        this.#part(e.actor).done.add(`${e.change}:${e.event}`);
+        if (e.event === 'backout') this.#backoutCheck(e);
+        return;
       case 'reload': {
+        this.#part(e.actor).done.add(`${e.change}:reload`);
         const ch = this.#changeOf(e.change);
         if (ch) ch.staged.add(e.actor);
         if (ch && !ch.deltaApplied) this.#violate('NoEarlyActivation', `${e.actor} reloads the target of ${ch.id} before the delta was applied`);
@@ -331,8 +367,10 @@ export class TraceChecker {
         return;
       }
       case 'switch': {
+        this.#part(e.actor).done.add(`${e.change}:switch`);
         const ch = this.#changeOf(e.change);
         if (ch) {
+          if (e.dataSet !== ch.target) this.#violate('SwitchToTarget', `${e.actor} switches to ${e.dataSet}, not the target ${ch.target} of ${ch.id}`);
           if (!ch.deltaApplied) this.#violate('NoEarlyActivation', `${e.actor} switches to ${e.dataSet} before the delta was applied`);
           this.#stagedCheck(ch, `${e.actor} switches`);
         }
@@ -340,12 +378,23 @@ export class TraceChecker {
         if (h !== undefined && h !== e.cur) this.#violate('KeyAgreement', `${e.actor} switches to ${e.dataSet} with cur ${e.cur}, its header is ${h}`);
         return;
       }
-      case 'backout': {
-        const ch = this.#changeOf(e.change);
-        if (ch?.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} backs out ${ch.id} after it committed`);
+      case 'send':
+        if (/^(beginRouting|reload|switch|finish)Ack$/.test(e.msg) && e.change) this.#ackCheck(e.actor, e.change, e.msg.slice(0, -3));
+        return;
+      case 'deliver':
+        if (e.msg === 'updateResult' && e.update) this.#answered.add(`${e.update}@${e.actor}`);
+        return;
+      case 'outcome': {
+        if (e.change === null) return;
+        const before = this.#outcomes.get(e.change);
+        this.#outcomes.set(e.change, e.outcome);
+        if (before === undefined || (before === 'fenced' && e.outcome === 'backedOut')) return;
+        if (before === 'completed' && e.outcome === 'backedOut') this.#violate('NoBackoutAfterCommit', `${e.actor} decides ${e.change} backedOut after it completed`);
+        else this.#violate('OneOutcome', `${e.actor} decides ${e.change} ${e.outcome} after it was decided ${before}`);
         return;
       }
       case 'restartCheck': {
+        this.#parts.set(e.actor, { done: new Set(), restart: { record: e.record, active: e.active } });
         const key = e.result === 'serve' ? e.cur : e.result === 'setMasterKey' ? e.new : null;
         if (key !== null && key !== e.header) this.#violate('KeyAgreement', `${e.actor} restarts to serve ${e.active} (header ${e.header}) with key ${key}`);
         const pending = [...this.#changes.values()].find((c) => c.target === e.active && !c.deltaApplied);
@@ -364,12 +413,45 @@ export class TraceChecker {
           }
           if (e.op === 'deleteToken' && e.token) for (const h of [...this.#createdHandles.keys()]) if (h.startsWith(`${e.token}:`)) this.#createdHandles.delete(h);
         }
-        if (e.phase === 'ack') this.#acked.push({ id: e.id, line: this.#line });
+        if (e.phase === 'route') this.#routed.set(e.id, e.actor);
+        if (e.phase === 'ack') {
+          this.#acked.push({ id: e.id, line: this.#line });
+          if (!this.#applies.has(e.id)) this.#violate('NoLostUpdate', `${e.actor} acknowledges update ${e.id} before it was applied to any data set`);
+          if (this.#routed.get(e.id) === e.actor && !this.#answered.has(`${e.id}@${e.actor}`)) this.#violate('AckAfterAnswer', `${e.actor} acknowledges update ${e.id}, which it routed, with no answer from the initiator`);
+        }
         return;
       }
       default:
         return;
     }
+  }
+
+  #backoutCheck(e: { actor: string; change: string }): void {
+    const ch = this.#changeOf(e.change);
+    if (ch?.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} backs out ${ch.id} after it committed`);
+  }
+
+  #part(member: string): { done: Set<string>; restart: { record: string; active: string } | null } {
+    let p = this.#parts.get(member);
+    if (!p) this.#parts.set(member, (p = { done: new Set(), restart: null }));
+    return p;
+  }
+
+  /**
+   * AckAfterPart: `member` acknowledges `part` of `change` only after its own line for that part,
+   * or after a restart check that put it past it (it rejoins a running change routing, a committed
+   * one switched, and comes up after finish on the target).
+   */
+  #ackCheck(member: string, change: string, part: string): void {
+    const p = this.#part(member);
+    if (p.done.has(`${change}:${part}`)) return;
+    const r = p.restart;
+    const ch = this.#changeOf(change);
+    const past = r !== null && (
+      (part === 'beginRouting' && r.record !== 'none')
+      || (part === 'switch' && r.record === 'committed')
+      || (part === 'finish' && r.record === 'none' && r.active === ch?.target));
+    if (!past) this.#violate('AckAfterPart', `${member} acknowledges ${part} of ${change} without doing its part of it`);
   }
 
   #stagedCheck(ch: ChangeInTrace, what: string): void {
@@ -384,7 +466,6 @@ export class TraceChecker {
     const d = r.change === 'committed' ? r.target! : r.active;
     for (const a of this.#acked) {
       const applies = this.#applies.get(a.id) ?? [];
-      if (applies.length === 0) return { line: a.line, detail: `update ${a.id} is acknowledged but never applied` };
       if (applies.some((x) => x.dataSet === d)) continue;
       const carried = applies.some((x) => [...this.#changes.values()].some((c) => c.old === x.dataSet && c.target === d && c.firstCopySeq !== null && c.firstCopySeq > x.line));
       if (!carried) return { line: a.line, detail: `acknowledged update ${a.id} was applied to ${applies.map((x) => x.dataSet).join(', ')} and never reached ${d}` };
@@ -394,7 +475,7 @@ export class TraceChecker {
 
   results(): InvariantResult[] {
     const lost = this.#lostUpdate();
-    const names: InvariantName[] = ['NoLostUpdate', 'KeyAgreement', 'SingleWriter', 'OneChangeAtATime', 'NoEarlyActivation', 'StagedBeforeSwitch', 'NoBackoutAfterCommit', 'OldDataSetPreserved', 'UniqueHandles'];
+    const names: (InvariantName | TraceRuleName)[] = ['NoLostUpdate', 'KeyAgreement', 'SingleWriter', 'OneChangeAtATime', 'NoEarlyActivation', 'StagedBeforeSwitch', 'NoBackoutAfterCommit', 'OldDataSetPreserved', 'UniqueHandles', ...TRACE_RULE_NAMES];
     return names.map((name) => {
       const v = name === 'NoLostUpdate' ? (this.#first.get(name) ?? lost) : this.#first.get(name);
       return v ? { name, ok: false, detail: v.detail, line: v.line, form: 'trace' } : { name, ok: true, form: 'trace' };
@@ -411,7 +492,7 @@ export function checkTrace(events: readonly TraceEvent[]): InvariantResult[] {
 
 /** State and trace results merged per invariant name (a name fails if either form fails). */
 export function mergeResults(state: readonly InvariantResult[], trace: readonly InvariantResult[]): InvariantResult[] {
-  const out = new Map<InvariantName, InvariantResult>();
+  const out = new Map<InvariantName | TraceRuleName, InvariantResult>();
   for (const r of [...state, ...trace]) {
     const prev = out.get(r.name);
     if (!prev) { out.set(r.name, { ...r }); continue; }
@@ -421,5 +502,5 @@ export function mergeResults(state: readonly InvariantResult[], trace: readonly 
     if (bad?.line !== undefined) merged.line = bad.line;
     out.set(r.name, merged);
   }
-  return INVARIANT_NAMES.filter((n) => out.has(n)).map((n) => out.get(n)!);
+  return [...INVARIANT_NAMES, ...TRACE_RULE_NAMES].filter((n) => out.has(n)).map((n) => out.get(n)!);
 }

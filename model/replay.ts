@@ -37,7 +37,10 @@ export class ReplayError extends Error {
 }
 
 export interface ReplayOptions {
-  /** Resends per request before a silent member counts as lost (the implementation's timing.retries). */
+  /**
+   * Resends per request before a silent member counts as lost (the implementation's
+   * timing.retries), for a trace without a `header` line (whose `retries` wins); default 1.
+   */
   readonly retryBudget?: number;
 }
 
@@ -69,6 +72,27 @@ const AT_STEP_DONE: Readonly<Record<string, readonly string[]>> = {
   backout: ['backout', 'backedOut'],
   resume: ['completed', 'backedOut'],
 };
+/**
+ * The member statechart's states that acknowledge a request again without moving: the state its
+ * part of that step leads to (a late beginRouting is acknowledged by a staged member too). A
+ * member elsewhere that sends the acknowledgement skipped its part. (backoutAck is not checked:
+ * a member that routed an update before its part of beginRouting has no part of backout to show.)
+ */
+const ACKED_IN: Readonly<Record<string, readonly string[]>> = {
+  beginRoutingAck: ['routing', 'staged'],
+  reloadAck: ['staged'],
+  switchAck: ['switched'],
+  finishAck: ['serving'],
+};
+
+/** The initiator statechart's states in which each outcome is decided (its record write, or the fence). */
+const DECIDED_IN: Readonly<Record<string, readonly string[]>> = {
+  completed: ['finish', 'completed'],
+  backedOut: ['backout', 'backedOut'],
+  fenced: ['fenced'],
+  refused: ['refused'],
+};
+
 const ORDER = ['validate', 'beginRouting', 'reencipher', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'completed'];
 
 /** Which rule a step that came too early skips: the guard on the way from `state` to `wanted`. */
@@ -89,15 +113,21 @@ const str = (line: TraceLine, field: string): string => {
 };
 
 class Replay {
-  readonly #retryBudget: number | undefined;
+  #retryBudget: number | undefined;
+  #lines = 0;
   #initiator: AnyMachineSnapshot | null = null;
   readonly #members = new Map<string, AnyMachineSnapshot>();
   #old = '';
   #target = '';
   #record: RecordView = { change: 'none', active: 'old' };
   #applied: string[] = [];
-  /** The backout now running wrote the record (none, old data set active). */
-  #backoutRecorded = false;
+  /** The record write that decides the change (finish or backout) is in the trace for the initiator now playing. */
+  #decided = false;
+  /** The target's header was written (applyDelta) since the change began. */
+  #headerWritten = false;
+  /** The initiator statechart before the last roll-forward takeover, and the member whose takeover will be tried again. */
+  #beforeTakeover: AnyMachineSnapshot | null = null;
+  #takeoverRetry: string | null = null;
   /** The members the initiator sent the request of its current step to. */
   readonly #asked = new Set<string>();
   moves = 0;
@@ -181,7 +211,10 @@ class Replay {
 
   line(line: TraceLine): void {
     const self = this.#self;
+    this.#lines++;
     switch (line.event) {
+      case 'header':
+        return this.#header(line);
       case 'step':
         return line.actor === self || line.step === 'validate' ? this.#step(line) : undefined;
       case 'deliver': {
@@ -192,7 +225,8 @@ class Replay {
         return;
       }
       case 'timeout':
-        if (line.actor === self && this.#running()) this.#toInitiator({ type: 'timeout' }, line, 'times out');
+        // the fence fan-out (fence, fenceAck) is the effect of the fenced state, outside the statechart
+        if (line.actor === self && this.#running() && line.step !== 'fence') this.#toInitiator({ type: 'timeout' }, line, 'times out');
         return;
       case 'memberLost':
       case 'memberJoined': {
@@ -208,33 +242,60 @@ class Replay {
       case 'crash':
       case 'partition':
         return this.#down(str(line, 'member'), line);
-      case 'takeover': {
-        if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'takes over a change that never started');
-        const record: RecordView = { change: str(line, 'record') as RecordView['change'], active: 'old' };
-        this.#toInitiator({ type: 'takeover', member: line.actor, record }, line, `takes over (record ${record.change})`, record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit');
+      case 'takeover':
+        return this.#takeover(line);
+      case 'ioError':
+        // a roll-forward takeover that cannot write the record tries again later: until then
+        // nobody has taken the change over (a running one fences instead: see fence)
+        if (line.step === 'takeover' && line.actor === self && this.#beforeTakeover) {
+          this.#initiator = this.#beforeTakeover;
+          this.#takeoverRetry = line.actor;
+        }
         return;
-      }
       case 'restartCheck':
         return this.#restartCheck(line);
       case 'record':
         this.#record = { change: str(line, 'to') as RecordView['change'], active: this.#dataSet(line.active) };
-        if (this.#record.change === 'none' && this.#record.active === 'old') this.#backoutRecorded = true;
+        if (this.#record.change === 'none' && line.from !== 'none') this.#decided = true;
         return this.#checkRecord(line);
       case 'update':
         return this.#update(line);
+      case 'fence':
+        // the initiator fences itself when its backout cannot write (a takeover's record write, too)
+        if (line.actor === self) {
+          this.#undecide();
+          if (this.#leaf(this.#initiator!) === 'backout') this.#toInitiator({ type: 'ioError' }, line, 'fences: its backout could not write');
+        }
+        return this.#memberPart(line);
       case 'beginRouting':
       case 'reload':
       case 'switch':
       case 'finish':
       case 'backout':
-      case 'fence':
         return this.#memberPart(line);
-      case 'send':
-        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(String(line.msg))) this.#asked.add(str(line, 'to'));
+      case 'send': {
+        const msg = str(line, 'msg');
+        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(msg)) this.#asked.add(str(line, 'to'));
+        if (line.actor !== self && ACKED_IN[msg]) this.#acknowledges(line, msg);
         return;
+      }
+      case 'write':
+        if (line.op === 'header' && line.dataSet === this.#target) this.#headerWritten = true;
+        return;
+      case 'outcome':
+        return this.#outcome(line);
       default:
-        return; // write, drop, duplicate, delay, reencipher progress, archive, outcome, ioError, restart, heal
+        return; // drop, duplicate, delay, reencipher progress, archive, restart, heal
     }
+  }
+
+  /** The trace's first line says how the run was set up: the retry budget is its `retries`. */
+  #header(line: TraceLine): void {
+    if (this.#lines !== 1) throw new Error(`trace line ${line.seq}: a header must be the first line of the trace`);
+    const retries = line.retries;
+    if (retries === undefined) return;
+    if (!Number.isSafeInteger(retries) || (retries as number) < 0) throw new Error(`trace line ${line.seq}: header.retries must be a non-negative integer, got ${JSON.stringify(retries)}`);
+    this.#retryBudget = retries as number;
   }
 
   #step(line: TraceLine): void {
@@ -256,6 +317,7 @@ class Replay {
       }
       this.#old = String(line.active ?? this.#old);
       this.#target = String(line.target ?? this.#target);
+      this.#headerWritten = false;
       if (result === 'refused') {
         const [first] = (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
         this.#toInitiator({ type: 'refuse', member: first?.subject ?? line.actor, reason: first?.reason ?? 'memberNotActive' }, line, what);
@@ -266,10 +328,7 @@ class Replay {
     if (phase === 'start') this.#asked.clear();
     if (phase === 'done' && result === 'failed') {
       if (step === 'finish') return; // finish is retried (roll-forward)
-      if (step === 'backout' && this.#leaf(this.#initiator) === 'backedOut' && !this.#backoutRecorded) {
-        // the statechart ended a backout nobody had to answer, taking its writes as done; they failed
-        this.#initiator = initiatorMachine.resolveState({ value: 'backout', context: this.#initiator.context });
-      }
+      if (step === 'backout') this.#undecide();
       return this.#toInitiator({ type: 'ioError' }, line, what, step === 'backout' ? 'statechart' : ruleFor(this.#leaf(this.#initiator), 'backout', this.#initiatorContext));
     }
     if (phase === 'start') {
@@ -277,12 +336,13 @@ class Replay {
         case 'beginRouting':
           return this.#toInitiator({ type: 'validated' }, line, what);
         case 'backout': {
-          this.#backoutRecorded = false;
+          this.#decided = false;
           if (['backout', 'backedOut'].includes(this.#leaf(this.#initiator))) return;
           // the initiator saw the member leave the group before its notification line
           const lost = /^member (\S+) lost/.exec(String(line.reason ?? ''))?.[1];
           if (lost && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'memberLost', member: lost }, line, what);
-          return this.#expect(['backout'], line, what, false);
+          // (with nobody left to answer, the statechart ends the backout at once)
+          return this.#expect(['backout', 'backedOut'], line, what, false);
         }
         case 'applyDelta':
           this.#applied = [];
@@ -295,6 +355,7 @@ class Replay {
       case 'reencipher':
         return this.#toInitiator({ type: 'reencipherDone' }, line, what);
       case 'applyDelta':
+        if (!this.#headerWritten) throw new ReplayError(line.seq, line.actor, this.#leaf(this.#initiator), 'NoEarlyActivation', `${what} without writing the header of the target ${this.#target}`);
         return this.#toInitiator({ type: 'applyDeltaDone', applied: this.#applied }, line, `${what}: the delta holds ${this.#applied.join(', ') || 'nothing'}`, 'NoLostUpdate');
       case 'commit':
         return this.#toInitiator({ type: 'commitDone' }, line, what);
@@ -312,7 +373,7 @@ class Replay {
     const finishing = line.active === this.#target;
     const writers = to === 'running' ? ['beginRouting'] : to === 'committed' ? ['commit'] : finishing ? ['finish'] : ['backout', 'backedOut'];
     if (this.#at(writers)) return;
-    const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && ctx.record.change === 'committed' ? 'NoBackoutAfterCommit' : 'statechart';
+    const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && (line.from === 'committed' || ctx.record.change === 'committed') ? 'NoBackoutAfterCommit' : 'statechart';
     throw new ReplayError(line.seq, line.actor, state, rule, `writes the cluster record ${String(line.from)} -> ${to}${finishing ? ' (target active)' : ''}`);
   }
 
@@ -339,7 +400,36 @@ class Replay {
 
   #down(name: string, line: TraceLine): void {
     if (this.#member(name).value !== 'down') this.#toMember(name, { type: 'crash' }, line, `goes down (${line.event})`);
-    if (name === this.#self && this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
+    if (name !== this.#self) return;
+    this.#undecide();
+    if (this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
+  }
+
+  /**
+   * With nobody left to answer, the statechart passes backout or switch and finish at once and
+   * ends the change, taking the record write that decides it as done. Until the trace shows that
+   * write, the initiator is still in that step: a crash or an I/O error there leaves the change
+   * undecided (the record still says running or committed), for a takeover to decide.
+   */
+  #undecide(): void {
+    if (!this.#initiator || this.#decided) return;
+    const state = this.#leaf(this.#initiator);
+    const ctx = this.#initiatorContext!;
+    if (state === 'backedOut') this.#initiator = initiatorMachine.resolveState({ value: 'backout', context: { ...ctx, record: { change: 'running', active: 'old' } } });
+    if (state === 'completed') this.#initiator = initiatorMachine.resolveState({ value: { rollForward: 'finish' }, context: { ...ctx, record: { change: 'committed', active: 'old' } } });
+  }
+
+  #takeover(line: TraceLine): void {
+    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'takes over a change that never started');
+    if (this.#takeoverRetry === line.actor) {
+      this.#takeoverRetry = null;
+      // tried again after the change was settled: its compare-and-set of the record fails, nothing moves
+      if (this.#record.change !== 'committed') return;
+    }
+    const record: RecordView = { change: str(line, 'record') as RecordView['change'], active: 'old' };
+    this.#decided = false;
+    this.#beforeTakeover = record.change === 'committed' ? this.#initiator : null;
+    this.#toInitiator({ type: 'takeover', member: line.actor, record }, line, `takes over (record ${record.change})`, record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit');
   }
 
   #restartCheck(line: TraceLine): void {
@@ -364,6 +454,9 @@ class Replay {
     if ((part === 'reload' || part === 'switch') && initiator && !initiator.deltaApplied) {
       throw new ReplayError(line.seq, name, here, 'NoEarlyActivation', `${what} before the delta is applied`);
     }
+    if (part === 'switch' && line.dataSet !== this.#target) {
+      throw new ReplayError(line.seq, name, here, 'statechart', `switches to ${String(line.dataSet)}, not the target ${this.#target}`);
+    }
     if (part === 'switch' && initiator && initiator.record.change !== 'committed' && this.#record.change !== 'committed') {
       throw new ReplayError(line.seq, name, here, 'StagedBeforeSwitch', `${what} before the commit`);
     }
@@ -372,6 +465,26 @@ class Replay {
     }
     const rule: BrokenRule = part === 'switch' ? 'StagedBeforeSwitch' : part === 'backout' && here === 'switched' ? 'NoBackoutAfterCommit' : 'statechart';
     this.#toMember(name, { type: part } as MemberEvent, line, what, rule);
+  }
+
+  /** A member sends the acknowledgement of a request: its statechart must have done its part. */
+  #acknowledges(line: TraceLine, ack: string): void {
+    const state = this.#leaf(this.#member(line.actor));
+    if (!ACKED_IN[ack]!.includes(state)) throw new ReplayError(line.seq, line.actor, state, 'statechart', `acknowledges ${ack.slice(0, -3)} without doing its part of it`);
+  }
+
+  /** An outcome is decided in the initiator statechart's state that decides it (a fenced change may later be backed out). */
+  #outcome(line: TraceLine): void {
+    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'decides the outcome of a change that never started');
+    const outcome = str(line, 'outcome');
+    const state = this.#leaf(this.#initiator);
+    // an initiator lost before beginRouting wrote the record leaves nothing to undo: backed out
+    if (outcome === 'backedOut' && state === 'down' && this.#record.change === 'none') return;
+    if (!(DECIDED_IN[outcome] ?? []).includes(state)) {
+      const afterCommit = this.#initiator.matches('rollForward') || state === 'completed';
+      const rule: BrokenRule = outcome === 'backedOut' && afterCommit ? 'NoBackoutAfterCommit' : 'statechart';
+      throw new ReplayError(line.seq, line.actor, state, rule, `decides the outcome ${outcome}`);
+    }
   }
 
   result(): ReplayResult {
