@@ -11,9 +11,16 @@ import { parseTrace, toNdjson, type TraceEvent } from '../impl/index.ts';
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'tkds-cmk-cli-'));
 
+const env = { ...process.env, NO_COLOR: '1' };
+
 function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+/** The CLI with extra environment variables; `kill` after that many ms guards a run that would not end. */
+function cliWith(extra: { env?: Record<string, string>; kill?: number }, ...args: string[]) {
   const r = spawnSync(process.execPath, [join(root, 'bin/tkds-cmk.js'), ...args], {
-    cwd: work, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' },
+    cwd: work, encoding: 'utf8', env: { ...env, ...extra.env }, ...(extra.kill ? { timeout: extra.kill } : {}),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -155,4 +162,32 @@ test('bad input: unknown commands and flags, bad numbers and fault specs get one
   assertUsageError(cli('plan', '--new-key', 'SYSQ=empty'), /--new-key: no member named 'SYSQ'/);
   assertUsageError(cli('conform'), /conform needs a trace file/);
   assert.equal(existsSync(join(work, 'out')), false, 'nothing was written by refused commands');
+});
+
+test('conform --tla with TLA2TOOLS_JAR naming a file that is not tla2tools is unusable input, found before Java starts', () => {
+  const trace = join(work, 'jar-check.ndjson');
+  assert.equal(cli('run', '-q', '--members', 'SYSA', '--objects', '5', '--updates', '0', '--trace', trace, '--summary', join(work, 'jar-check.json')).status, 0);
+  const text = join(work, 'tla2tools.txt');
+  writeFileSync(text, 'not a jar\n');
+  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: text } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .*tla2tools\.txt, which is not a jar/);
+  const zip = join(work, 'other.jar');
+  writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64)]));
+  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: zip } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .*other\.jar, which has no tlc2\/TLC\.class/);
+  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: work } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .* which is not a jar/);
+});
+
+test('conform: a one-line trace of a refused validate that names no cluster fails at line 1, it does not crash', () => {
+  const file = join(work, 'refused-alone.ndjson');
+  writeFileSync(file, '{"seq":1,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"done","result":"refused","step":"validate","refusals":[{"subject":"SYSB","reason":"newNotCommitted"}]}\n');
+  const r = cli('conform', file);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^FAIL statechart$/m);
+  assert.match(r.stdout, /refused-alone\.ndjson does not conform: statechart broken at line 1 \(SYSA\): .*validate/);
+
+  // the same refusal as the implementation writes it conforms
+  const made = join(work, 'refused-made.ndjson');
+  assert.equal(cli('run', '-q', '--new-key', 'SYSB=uncommitted', '--updates', '0', '--trace', made, '--summary', join(work, 'refused-made.json')).status, 0);
+  const good = cli('conform', made);
+  assert.equal(good.status, 0, good.stdout + good.stderr);
 });
