@@ -6,6 +6,7 @@
 //  - with --tla, TLC on tla/TraceCMK.tla (tla/trace.ts).
 import { checkTrace, parseTrace, TraceFormatError, type TraceEvent } from '../impl/index.ts';
 import { ReplayError, replayTrace } from '../model/replay.ts';
+import { readFileSync, statSync } from 'node:fs';
 import { readText } from './files.ts';
 import { UsageError } from './options.ts';
 
@@ -30,6 +31,21 @@ function statechart(events: TraceEvent[]): Violation[] {
   }
 }
 
+/** A jar TLA2TOOLS_JAR names holds TLC: a zip (it begins PK\x03\x04) with tlc2/TLC.class in it. */
+function checkJar(jar: string): void {
+  const bad = (why: string) => new UsageError(`--tla: TLA2TOOLS_JAR names ${jar}, which ${why}`);
+  let bytes: Buffer;
+  try {
+    if (!statSync(jar).isFile()) throw bad('is not a jar (not a regular file)');
+    bytes = readFileSync(jar);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw bad(`cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!bytes.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) throw bad('is not a jar (a jar begins with the bytes PK\\x03\\x04)');
+  if (!bytes.includes('tlc2/TLC.class')) throw bad('has no tlc2/TLC.class: it is not a tla2tools jar');
+}
+
 /** TLC on tla/TraceCMK.tla: does some behaviour of CoordinatedCMK take every observation in order? */
 async function tla(text: string): Promise<Violation[]> {
   const { locateJar, requireJava, TlcSetupError } = await import('../tla/tlc-runner.ts');
@@ -37,6 +53,8 @@ async function tla(text: string): Promise<Violation[]> {
   const { TraceConversionError } = await import('../tla/trace-to-tla.ts');
   let jar: string;
   try {
+    const own = process.env['TLA2TOOLS_JAR'];
+    if (own) checkJar(own); // before Java: Java's complaint about a jar is pages long
     requireJava();
     jar = locateJar();
   } catch (e) {

@@ -1,5 +1,5 @@
 // The --help text of each subcommand, with examples.
-import { DEFAULTS } from './options.ts';
+import { DEFAULTS, maxUpdates } from './options.ts';
 
 const CLUSTER = `Cluster and change:
   --members LIST         members and levels, e.g. SYSA:HCR77A1,SYSB:HCR77A0,SYSC
@@ -9,11 +9,13 @@ const CLUSTER = `Cluster and change:
                          uncommitted, differs (committed, another MKVP) or empty
   --inactive NAME        that member's ICSF is not started
   --no-coprocessor NAME  that member has no active Enterprise PKCS #11 coprocessor
+                         (run: only with --updates 0; validate refuses the change)
   --tokens N             tokens in the active TKDS (default ${DEFAULTS.tokens})
   --objects N            token objects in the active TKDS (default ${DEFAULTS.objects})
   --secure-fraction F    share of secure (enciphered) key objects, 0 to 1 (default ${DEFAULTS.secureFraction})
-  --active NAME          the active TKDS (default CSF.TKDS)
-  --target NAME          the new TKDS (default CSF.TKDS.NEW)
+  --active NAME          the active TKDS (default ${DEFAULTS.active})
+  --target NAME          the new TKDS (default ${DEFAULTS.target}); not the active one
+                         unless --target-state active
   --target-state STATE   empty (default), missing, notEmpty or active
   --seed N               the simulation's seed: same seed, same run, same trace (default ${DEFAULTS.seed})`;
 
@@ -40,7 +42,8 @@ arriving throughout, then checks every invariant of the design.
 ${CLUSTER}
 
 Workload and faults:
-  --updates N            dynamic updates during the change (default ${DEFAULTS.updates})
+  --updates N            dynamic updates during the change (default ${DEFAULTS.updates}; at most
+                         ${maxUpdates(3)} with 3 members, ${maxUpdates(8)} with 8: a run has a step limit)
   --update-every T       logical ticks between update arrivals (default ${DEFAULTS.updateEvery})
   --no-dynamic-updates   the operator disallowed dynamic updates: those that arrive during
                          the suspension fail instead of waiting
@@ -58,6 +61,8 @@ Workload and faults:
 Output:
   --trace FILE           write the trace (NDJSON, docs/trace-format.md) here
   --summary FILE         write the JSON summary here
+                         (each a regular file or a new one, never a device, FIFO or symlink;
+                         checked before the run, written whole through a temporary file)
   --json                 print the JSON summary on stdout instead of the report
   -q, --quiet            no live progress
 
@@ -107,7 +112,7 @@ Renders the initiator, member and cluster statecharts from their definitions as 
 and SVG, with the README that explains them.
 
 Options:
-  --out DIR              write there instead of docs/statechart/
+  --out DIR              write there instead of docs/statechart/ (a directory, made if missing)
 
 Examples:
   tkds-cmk statechart

@@ -1,7 +1,8 @@
 // Command-line options of `tkds-cmk run` and `tkds-cmk plan`, turned into the SimulateOptions of
 // impl/index.ts. Every mistake is a UsageError whose one-line message names the flag and value.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MESSAGE_TYPES, NEW_KEY_STATES, STEP_NAMES, TARGET_STATES, type Fault, type MemberSpec, type SimulateOptions, type StepName } from '../impl/index.ts';
+import { MAX_STEPS, MESSAGE_TYPES, NEW_KEY_STATES, STEP_NAMES, TARGET_STATES, type Fault, type MemberSpec, type SimulateOptions, type StepName } from '../impl/index.ts';
+import { num } from './report.ts';
 
 /** Bad input on the command line or in a file: printed as one line, exit status 2. */
 export class UsageError extends Error {}
@@ -9,6 +10,7 @@ export class UsageError extends Error {}
 /** The embedded default that `npm start` runs (the help text states these). */
 export const DEFAULTS = {
   members: 'SYSA,SYSB,SYSC', tokens: 4, objects: 10_000, secureFraction: 0.7, seed: 1, updates: 300, updateEvery: 8,
+  active: 'CSF.TKDS', target: 'CSF.TKDS.NEW',
 } as const;
 
 
@@ -175,13 +177,41 @@ export function clusterOptions(v: ClusterValues): SimulateOptions {
       secureFraction: fraction('secure-fraction', str('secure-fraction')) ?? DEFAULTS.secureFraction,
     },
     seed: integer('seed', str('seed'), 0, 2 ** 32 - 1) ?? DEFAULTS.seed,
-    active: str('active'),
-    target: str('target'),
+    active: str('active') ?? DEFAULTS.active,
+    target: str('target') ?? DEFAULTS.target,
   };
   if (initiator !== undefined) options.initiator = initiator;
   const targetState = str('target-state');
   if (targetState !== undefined) options.targetState = oneOf('--target-state', targetState, TARGET_STATES);
+  // an empty or notEmpty target is a data set made beside the active one, never the active one itself
+  const made = options.targetState ?? 'empty';
+  if (options.target === options.active && (made === 'empty' || made === 'notEmpty')) {
+    throw new UsageError(`--target ${options.target} is the active data set; name another data set as the target, or use --target-state active to see validate refuse it`);
+  }
   return options;
+}
+
+/**
+ * The dynamic updates a run can carry with `members` members. Each costs about 2 x members + 1
+ * scheduler actions (its arrival, and a liveUpdate and its acknowledgement per other member; more
+ * when routed during the change); they may take half of a run's MAX_STEPS, the rest is for the
+ * change itself (reencipher, the steps, resends). Past that the run may stop before it settles.
+ */
+export function maxUpdates(members: number): number {
+  return Math.floor(MAX_STEPS / 2 / (2 * members + 1));
+}
+
+function checkWorkload(options: SimulateOptions): void {
+  const count = options.updates!.count!;
+  const members = options.members!;
+  const uncovered = members.find((m) => m.activeCoprocessors === 0);
+  if (count > 0 && uncovered) {
+    throw new UsageError(`--no-coprocessor ${uncovered.name}: the simulation cannot take dynamic updates with a member that has no active coprocessor (a secure key it creates needs one); add --updates 0 (validate refuses the change anyway: noActiveCoprocessor)`);
+  }
+  const n = members.length;
+  if (count > maxUpdates(n)) {
+    throw new UsageError(`--updates ${count} with ${n} member${n === 1 ? '' : 's'} needs about ${num(count * (2 * n + 1))} simulated actions, more than the ${num(MAX_STEPS / 2)} a run leaves for updates (half of its ${num(MAX_STEPS)} steps), so it could stop before it settles; use --updates ${maxUpdates(n)} or fewer`);
+  }
 }
 
 type RunValues = { [K in keyof typeof runFlags]?: unknown };
@@ -197,5 +227,6 @@ export function runOptions(v: RunValues): SimulateOptions {
   options.faults = ((v.fault as string[] | undefined) ?? []).map(fault);
   const archive = v.archive as string | undefined;
   if (archive !== undefined) options.archive = archive;
+  checkWorkload(options);
   return options;
 }

@@ -1,9 +1,10 @@
 // tkds-cmk: run, plan and check a coordinated TKDS change master key (docs/protocol.md).
 // Exit status: 0 success, 1 a check failed, 2 unusable input (one line on stderr, no stack).
+import { resolve } from 'node:path';
 import { OptionsError, simulateChange, toNdjson } from '../impl/index.ts';
 import { HELP } from './help.ts';
 import { UsageError, clusterFlags, parseFlags, runFlags, runOptions } from './options.ts';
-import { writeWhole } from './files.ts';
+import { checkOutput, outputDirectory, writeOutput } from './files.ts';
 import { progress } from './progress.ts';
 import { report, summary } from './report.ts';
 import { plan } from './plan.ts';
@@ -22,11 +23,14 @@ const commands: Record<string, Command> = {
       trace: values.trace ?? `out/tkds-cmk-seed${seed}.trace.ndjson`,
       summary: values.summary ?? `out/tkds-cmk-seed${seed}.summary.json`,
     };
+    if (resolve(files.trace) === resolve(files.summary)) throw new UsageError(`--trace and --summary name the same file, ${files.trace}`);
+    checkOutput('--trace', files.trace);
+    checkOutput('--summary', files.summary);
     const header = `Coordinated TKDS change master key: ${options.members!.map((m) => m.name).join(', ')}, ${options.dataSet!.objects} objects, seed ${seed}`;
     const result = simulateChange({ ...options, onEvent: quiet ? undefined : progress(header) });
-    writeWhole(files.trace, toNdjson(result.trace));
+    writeOutput('--trace', files.trace, toNdjson(result.trace));
     const json = JSON.stringify(summary(result, { trace: files.trace }), null, 2) + '\n';
-    writeWhole(files.summary, json);
+    writeOutput('--summary', files.summary, json);
     if (values.json) process.stdout.write(json);
     else {
       process.stdout.write(report(result) + '\n');
@@ -54,6 +58,7 @@ const commands: Record<string, Command> = {
   async statechart(args) {
     const { values } = parseFlags(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
     if (values.help) return help('statechart');
+    if (values.out !== undefined) outputDirectory('--out', values.out);
     const { writeAll } = await import('../model/render.ts');
     for (const path of await writeAll(values.out)) process.stdout.write(`wrote ${path}\n`);
     return 0;
@@ -72,6 +77,14 @@ async function main(argv: string[]): Promise<number> {
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command '${name}' (run, plan, conform, statechart; see --help)`);
   return command(args);
+}
+
+// A reader that stops early (`tkds-cmk run | head -1`) closes the pipe: the rest of the output
+// is not wanted, which is no error. Writes after that are dropped; the exit status stays the command's.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
 }
 
 main(process.argv.slice(2)).then(

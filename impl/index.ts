@@ -2,7 +2,7 @@
 // the trace checkers use). See impl/simulation.ts for the stepwise Simulation and simulateChange,
 // impl/trace.ts for the trace format (docs/trace-format.md) and impl/invariants.ts for the checks.
 
-export { Simulation, simulateChange, NEW_KEY_STATES, TARGET_STATES } from './simulation.ts';
+export { Simulation, simulateChange, MAX_STEPS, NEW_KEY_STATES, TARGET_STATES } from './simulation.ts';
 export { OptionsError } from './options-error.ts';
 export type { ChangePlan, Fault, MemberSpec, SimulateOptions, SimulationResult } from './simulation.ts';
 export type { ClusterView, MemberView } from './view.ts';

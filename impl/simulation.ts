@@ -88,6 +88,8 @@ export interface ChangePlan {
   refusals: Refusal[];
 }
 
+/** Actions (scheduler steps) a run takes at most: one that is not quiet by then did not settle. */
+export const MAX_STEPS = 1_000_000;
 const DEFAULT_TIMING: Omit<Timing, 'chunk'> = { ackTimeout: 20, retries: 3, rejoinAfter: 40, routeRetry: 20 };
 const NAME = /^[A-Z#@$][A-Z0-9#@$]{0,7}$/;
 const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
@@ -325,7 +327,7 @@ export class Simulation {
   }
 
   /** Runs the seeded driver until nothing is pending (true), or `maxSteps` ran out (false). */
-  runUntilQuiet(maxSteps = 1_000_000): boolean {
+  runUntilQuiet(maxSteps = MAX_STEPS): boolean {
     for (let i = 0; i < maxSteps; i++) {
       if (!this.step()) return true;
     }

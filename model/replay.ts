@@ -315,6 +315,7 @@ class Replay {
         this.#initiator = transition(initiatorMachine, this.#initiator, { type: 'startChange' })[0];
         members.forEach((m) => this.#member(m));
       }
+      if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} without its start or the cluster (members)`);
       this.#old = String(line.active ?? this.#old);
       this.#target = String(line.target ?? this.#target);
       this.#headerWritten = false;

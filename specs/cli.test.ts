@@ -2,18 +2,27 @@
 // input (one clear line, exit status 2, never a stack trace).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrace, toNdjson, type TraceEvent } from '../impl/index.ts';
+import { checkOutput, writeOutput } from '../cli/files.ts';
+import { UsageError } from '../cli/options.ts';
 
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'tkds-cmk-cli-'));
 
+const env = { ...process.env, NO_COLOR: '1' };
+
 function cli(...args: string[]) {
+  return cliWith({}, ...args);
+}
+
+/** The CLI with extra environment variables; `kill` after that many ms guards a run that would not end. */
+function cliWith(extra: { env?: Record<string, string>; kill?: number }, ...args: string[]) {
   const r = spawnSync(process.execPath, [join(root, 'bin/tkds-cmk.js'), ...args], {
-    cwd: work, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' },
+    cwd: work, encoding: 'utf8', env: { ...env, ...extra.env }, ...(extra.kill ? { timeout: extra.kill } : {}),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -155,4 +164,116 @@ test('bad input: unknown commands and flags, bad numbers and fault specs get one
   assertUsageError(cli('plan', '--new-key', 'SYSQ=empty'), /--new-key: no member named 'SYSQ'/);
   assertUsageError(cli('conform'), /conform needs a trace file/);
   assert.equal(existsSync(join(work, 'out')), false, 'nothing was written by refused commands');
+});
+
+/** Files a failed or finished write left behind next to its target: none may be a temporary file. */
+function leftovers(dir: string) {
+  return readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+}
+
+test('--trace and --summary never replace a directory, a FIFO or a symlink; they are checked before the run', () => {
+  const dir = mkdtempSync(join(work, 'outputs-'));
+  const fifo = join(dir, 'fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const real = join(dir, 'real.json');
+  writeFileSync(real, 'keep me\n');
+  const link = join(dir, 'link.ndjson');
+  symlinkSync(real, link);
+  const sub = join(dir, 'sub');
+  mkdirSync(sub);
+  const small = ['--members', 'SYSA,SYSB', '--objects', '10', '--updates', '3'];
+
+  // no -q: a run that started would print its progress on stderr, and assertUsageError wants one line
+  assertUsageError(cli('run', ...small, '--trace', sub, '--summary', join(dir, 's.json')), /--trace .*sub is a directory, not a regular file/);
+  assertUsageError(cli('run', ...small, '--trace', join(dir, 't.ndjson'), '--summary', fifo), /--summary .*fifo is a FIFO, not a regular file/);
+  assertUsageError(cli('run', ...small, '--trace', link, '--summary', join(dir, 's.json')), /--trace .*link\.ndjson is a symbolic link, not a regular file/);
+  assertUsageError(cli('run', ...small, '--trace', real, '--summary', real), /--trace and --summary name the same file/);
+  assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the symlink is still a symlink');
+  assert.equal(readFileSync(real, 'utf8'), 'keep me\n');
+  assert.deepEqual(readdirSync(dir).sort(), ['fifo', 'link.ndjson', 'real.json', 'sub'], 'nothing written, no temporary file');
+
+  // an existing regular file is replaced, through a temporary file that does not stay
+  const ok = cli('run', '-q', ...small, '--trace', real, '--summary', join(dir, 's.json'));
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.ok(parseTrace(readFileSync(real, 'utf8')).length > 0);
+  assert.deepEqual(leftovers(dir), []);
+});
+
+test('an output that fails once its temporary file is written leaves neither file behind', () => {
+  const dir = mkdtempSync(join(work, 'write-error-'));
+  const target = join(dir, 'became-a-directory.ndjson');
+  checkOutput('--trace', target); // fine before the run
+  mkdirSync(target); // and then, during the run, something else took the name
+  assert.throws(() => writeOutput('--trace', target, 'text\n'), (e: Error) => e instanceof UsageError && /--trace .*became-a-directory\.ndjson is a directory/.test(e.message));
+  assert.deepEqual(readdirSync(dir), ['became-a-directory.ndjson']);
+  assert.deepEqual(readdirSync(target), []);
+});
+
+test('a target equal to the active data set and a file as statechart --out are unusable input, not crashes', () => {
+  assertUsageError(cli('run', '--target', 'CSF.TKDS'), /--target CSF\.TKDS is the active data set.*--target-state active/);
+  assertUsageError(cli('plan', '--active', 'X.Y', '--target', 'X.Y', '--target-state', 'notEmpty'), /--target X\.Y is the active data set/);
+  // with the target named as the active one on purpose, validate refuses the change
+  const refused = cli('plan', '--target', 'CSF.TKDS', '--target-state', 'active');
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.match(refused.stdout, /targetIsActive/);
+
+  const file = join(work, 'not-a-dir.txt');
+  writeFileSync(file, 'text\n');
+  assertUsageError(cli('statechart', '--out', file), /--out .*not-a-dir\.txt is not a directory/);
+  assert.equal(readFileSync(file, 'utf8'), 'text\n');
+});
+
+test('conform --tla with TLA2TOOLS_JAR naming a file that is not tla2tools is unusable input, found before Java starts', () => {
+  const trace = join(work, 'jar-check.ndjson');
+  assert.equal(cli('run', '-q', '--members', 'SYSA', '--objects', '5', '--updates', '0', '--trace', trace, '--summary', join(work, 'jar-check.json')).status, 0);
+  const text = join(work, 'tla2tools.txt');
+  writeFileSync(text, 'not a jar\n');
+  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: text } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .*tla2tools\.txt, which is not a jar/);
+  const zip = join(work, 'other.jar');
+  writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64)]));
+  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: zip } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .*other\.jar, which has no tlc2\/TLC\.class/);
+  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: work } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .* which is not a jar/);
+});
+
+test('workloads the simulation cannot carry are refused up front, saying what would work', () => {
+  assertUsageError(cli('run', '--no-coprocessor', 'SYSB', '--updates', '50'), /--no-coprocessor SYSB.*--updates 0/);
+  const alone = cli('run', '-q', '--no-coprocessor', 'SYSB', '--updates', '0', '--objects', '10', '--trace', join(work, 'nocp.ndjson'), '--summary', join(work, 'nocp.json'));
+  assert.equal(alone.status, 0, alone.stderr);
+  assert.match(alone.stdout, /refused: SYSB: noActiveCoprocessor/);
+  // (today's scheduler would take hours before giving up: the kill guards that, and fails the test)
+  const big = cliWith({ kill: 60_000 }, 'run', '--updates', '1000000');
+  assertUsageError(big, /--updates 1000000 with 3 members needs about [\d,]+ simulated actions, more than the [\d,]+ a run leaves for updates.*use --updates \d+ or fewer/);
+  const most = /use --updates (\d+) or fewer/.exec(big.stderr)![1]!;
+  assert.ok(Number(most) > 1000 && Number(most) < 1_000_000, most);
+  assertUsageError(cli('run', '--updates', String(Number(most) + 1)), /--updates/);
+  // what it says would work is taken (no run: the output file is a directory, checked next)
+  assertUsageError(cli('run', '--updates', most, '--trace', work), /--trace .* is a directory/);
+});
+
+test('conform: a one-line trace of a refused validate that names no cluster fails at line 1, it does not crash', () => {
+  const file = join(work, 'refused-alone.ndjson');
+  writeFileSync(file, '{"seq":1,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"done","result":"refused","step":"validate","refusals":[{"subject":"SYSB","reason":"newNotCommitted"}]}\n');
+  const r = cli('conform', file);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^FAIL statechart$/m);
+  assert.match(r.stdout, /refused-alone\.ndjson does not conform: statechart broken at line 1 \(SYSA\): .*validate/);
+
+  // the same refusal as the implementation writes it conforms
+  const made = join(work, 'refused-made.ndjson');
+  assert.equal(cli('run', '-q', '--new-key', 'SYSB=uncommitted', '--updates', '0', '--trace', made, '--summary', join(work, 'refused-made.json')).status, 0);
+  const good = cli('conform', made);
+  assert.equal(good.status, 0, good.stdout + good.stderr);
+});
+
+test('stdout closed by its reader (tkds-cmk run | head -1) ends the command quietly', async () => {
+  const child = spawn(process.execPath, [join(root, 'bin/tkds-cmk.js'), 'run', '-q', '--objects', '50', '--updates', '5',
+    '--trace', join(work, 'epipe.ndjson'), '--summary', join(work, 'epipe.json')], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d; });
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
 });
