@@ -127,14 +127,19 @@ export class SimAdapter {
 
   /** Carries out one model event, then settles the implementation for the model state reached. */
   exec(event: ClusterEvent, after: ClusterContext): void {
+    const before = this.#model;
     this.#model = after;
-    if (!this.#bug?.drive?.(this, event)) this.#drive(event);
+    if (!this.#bug?.drive?.(this, event)) this.#drive(event, before);
     this.settle();
   }
 
-  #drive(event: ClusterEvent): void {
+  #drive(event: ClusterEvent, before: ClusterContext | null): void {
     const sim = this.sim;
     const self = this.#model!.initiator.context.self;
+    // A loss while the model validates: the implementation's validate passed, its beginRouting not yet run.
+    if (event.type === 'crash' && before && leafOf(before.initiator.value) === 'validate') {
+      assert.deepEqual(sim.startChange(), [], 'validate refused a change the model was validating');
+    }
     switch (event.type) {
       case 'startChange':
         return; // validation runs with `validated`
