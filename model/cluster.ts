@@ -92,7 +92,7 @@ type Stepped<C> = { part: Part<C>; effects: readonly Effect[]; transitions: read
 const remembered = new Map<string, Stepped<unknown>>();
 
 /** One step of a part's statechart; null when it has no transition for the event. */
-function advance<C>(machine: AnyStateMachine, part: Part<C>, event: { type: string }): Stepped<C> {
+export function advance<C>(machine: AnyStateMachine, part: Part<C>, event: { type: string }): Stepped<C> {
   const key = JSON.stringify([machine.id, part, event]);
   if (!remembered.has(key)) {
     const snapshot = machine.resolveState({ value: part.value, context: part.context });

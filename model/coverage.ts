@@ -1,5 +1,6 @@
 // Graph coverage of a statechart: which of its defined transitions (and state nodes) a set of
-// paths takes (X), against every transition and state node of its definition (Y).
+// paths takes (X), against every transition and state node of its definition (Y). A transition
+// is identified by its definition object (transitionsOf gives each its readable key).
 import type { AnyMachineSnapshot, AnyStateMachine, AnyTransitionDefinition, EventObject } from 'xstate';
 import { getAdjacencyMap, serializeSnapshot, type StatePath, type TraversalOptions } from 'xstate/graph';
 import { allStates, transitionsOf } from './definition.ts';
@@ -19,7 +20,6 @@ export interface Walk<S> {
 
 /** Coverage of the machine's definition (Y) by the paths (X). */
 export function measure(machine: AnyStateMachine, paths: readonly Walk<Snap>[], input?: unknown): Coverage {
-  const defined = transitionsOf(machine);
   const states = allStates(machine).map((s) => s.path);
   const taken = new Set<AnyTransitionDefinition>();
   const visited = new Set<string>();
@@ -32,12 +32,18 @@ export function measure(machine: AnyStateMachine, paths: readonly Walk<Snap>[], 
       previous = state;
     }
   }
-  const missingTransitions = defined.filter((t) => !taken.has(t.definition)).map((t) => t.key);
   const missingStates = states.filter((s) => !visited.has(s));
   return {
     states: { covered: states.length - missingStates.length, total: states.length, missing: missingStates },
-    transitions: { covered: defined.length - missingTransitions.length, total: defined.length, missing: missingTransitions },
+    transitions: transitionCoverage(machine, taken),
   };
+}
+
+/** Which transitions of the machine's definition (Y) are among those taken (X), by definition identity. */
+export function transitionCoverage(machine: AnyStateMachine, taken: ReadonlySet<unknown>): Coverage['transitions'] {
+  const defined = transitionsOf(machine);
+  const missing = defined.filter((t) => !taken.has(t.definition)).map((t) => t.key);
+  return { covered: defined.length - missing.length, total: defined.length, missing };
 }
 
 export function coverageLines(name: string, coverage: Coverage): string[] {

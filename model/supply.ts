@@ -62,7 +62,11 @@ export function memberSupply(): MemberEvent[] {
 export function clusterSupply(context: ClusterContext): ClusterEvent[] {
   const names = Object.keys(context.members);
   const step = leafOf(context.initiator.value);
-  if (step === 'validate') return [{ type: 'validated' }, { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' }];
+  if (step === 'validate') {
+    // validation takes no time, but a member may be lost before its verdict takes effect
+    const crashes = names.map((member) => ({ type: 'crash' as const, member }));
+    return [{ type: 'validated' }, { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' }, ...crashes];
+  }
   const [next] = context.network;
   return [
     { type: 'startChange' },

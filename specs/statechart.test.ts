@@ -145,8 +145,6 @@ describe('statechart graph coverage', () => {
       'up.fenced on update -> (stays)': 'as above',
       'up.fenced on backout -> (stays)': 'as above',
       'fenced on takeover [changeUnderway] -> takeover': 'as above',
-      'validate on crash -> down': 'validation takes no time: nothing happens while the initiator validates',
-      'validate on memberLost -> backout': 'as above',
       'restartCheck on always [curMatchesActive && changeRunning] -> up.routing': 'a loss before commit backs out at once: no restart reads running',
       'restartCheck on always -> up.fenced': 'in a protocol run a restarting member always matches the record: only tampered registers fence',
     };

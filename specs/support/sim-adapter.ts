@@ -14,9 +14,21 @@
 // left, `applyDeltaDone` applyDelta, `commitDone` commit. So the model's applyDelta is the
 // implementation's suspend with applyDelta pending, and its commit the implementation's reload
 // with commit pending (INITIATOR_STEP below).
+//
+// Executed coverage. A step's transitions (the cluster statechart's and those of the parts'
+// statecharts, model/cluster.ts clusterTakes) count as executed only once the implementation,
+// driven through the step and settled, shows what the model state says. Settling also delivers
+// messages the cluster view leaves out (liveUpdate; an acknowledgement the cluster view dropped as
+// stale); the receiving part's statechart takes them, must stay as it was, and its transitions
+// count with the step's.
 import assert from 'node:assert/strict';
-import { RETRY_BUDGET } from '../../model/initiator.ts';
-import { isUp, leafOf, MESSAGE_TYPES, type ClusterContext, type ClusterEvent, type Message } from '../../model/cluster.ts';
+import type { AnyMachineSnapshot, AnyStateMachine, AnyTransitionDefinition, EventObject } from 'xstate';
+import { transitionCoverage, type Coverage } from '../../model/coverage.ts';
+import { machines, type MachineName } from '../../model/index.ts';
+import { ACKS, initiatorMachine, RETRY_BUDGET } from '../../model/initiator.ts';
+import { memberMachine } from '../../model/member.ts';
+import { advance, clusterMachine, clusterTakes, isUp, leafOf, MESSAGE_TYPES, type ClusterContext, type ClusterEvent, type Message, type Part } from '../../model/cluster.ts';
+import { INIT_EVENT, step } from '../../model/step.ts';
 import type { GeneratedPath } from '../../model/subjects.ts';
 import { Simulation, type ClusterView, type Fault, type MemberView, type SimulateOptions } from '../../impl/index.ts';
 
@@ -55,6 +67,9 @@ const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
 /** Messages the cluster statechart leaves out (an update's answer, live copy refreshes): delivered as they come. */
 const UNMODELLED = ['updateResult', 'liveUpdate', 'liveUpdateAck'];
 
+/** A delivery's label: `deliver reloadAck SYSB->SYSA`. */
+const DELIVERY = /^deliver (\w+) (\S+)->(\S+)/;
+
 const SUSPENDED = new Set(['applyDelta', 'reload', 'commit', 'switch', 'finish', 'backout']);
 
 type Pending = ReturnType<Simulation['pending']>[number];
@@ -79,6 +94,10 @@ export class SimAdapter {
   readonly #differs: string | null;
   /** The model state the adapter last settled for (the initiator's step and its player). */
   #model: ClusterContext | null = null;
+  /** Transitions of steps the implementation was confirmed to agree with (executed coverage). */
+  readonly executed = new Set<AnyTransitionDefinition>();
+  /** Transitions the parts' statecharts took for deliveries the cluster view leaves out, not yet confirmed. */
+  #unconfirmed: AnyTransitionDefinition[] = [];
 
   /** A fresh cluster for one path: the path's refusal or I/O error is set up in advance. */
   constructor(path: readonly { event: ClusterEvent; state: { context: ClusterContext } }[], bug: Bug | null = null) {
@@ -108,14 +127,19 @@ export class SimAdapter {
 
   /** Carries out one model event, then settles the implementation for the model state reached. */
   exec(event: ClusterEvent, after: ClusterContext): void {
+    const before = this.#model;
     this.#model = after;
-    if (!this.#bug?.drive?.(this, event)) this.#drive(event);
+    if (!this.#bug?.drive?.(this, event)) this.#drive(event, before);
     this.settle();
   }
 
-  #drive(event: ClusterEvent): void {
+  #drive(event: ClusterEvent, before: ClusterContext | null): void {
     const sim = this.sim;
     const self = this.#model!.initiator.context.self;
+    // A loss while the model validates: the implementation's validate passed, its beginRouting not yet run.
+    if (event.type === 'crash' && before && leafOf(before.initiator.value) === 'validate') {
+      assert.deepEqual(sim.startChange(), [], 'validate refused a change the model was validating');
+    }
     switch (event.type) {
       case 'startChange':
         return; // validation runs with `validated`
@@ -146,6 +170,10 @@ export class SimAdapter {
       case 'crash':
         return sim.crash(event.member);
       case 'restart': {
+        // The cluster view loses every message to a member that left the group (model/cluster.ts
+        // leaveGroup); the sysplex drops them only while it is out, and would hand them to it
+        // once it is back: they are dropped here.
+        for (const a of sim.pending()) if (a.kind === 'deliver' && DELIVERY.exec(a.label)?.[3] === event.member) sim.drop(a.id);
         const rejoin = this.find((a) => a.kind === 'restart' && a.label.startsWith(`rejoin ${event.member} `));
         return rejoin ? sim.fire(rejoin.id) : sim.restart(event.member);
       }
@@ -172,14 +200,45 @@ export class SimAdapter {
       const next = this.find(
         (a) =>
           a.kind === 'notify' ||
-          (a.kind === 'deliver' && UNMODELLED.some((m) => a.label.startsWith(`deliver ${m} `))) ||
+          (a.kind === 'deliver' && (UNMODELLED.some((m) => a.label.startsWith(`deliver ${m} `)) || this.#staleAck(a, model))) ||
           (a.kind === 'work' && (a.label.startsWith('restartCheck ') || steps.some((s) => a.label.startsWith(`${s} ${self} `)))),
       );
       const action = next ?? firstChunk;
       if (!action) return;
+      if (action.kind === 'deliver') this.#unmodelled(action, model);
       this.sim.fire(action.id);
     }
     throw new Error('the implementation did not settle after 1000 actions');
+  }
+
+  /**
+   * An acknowledgement to the initiator that the cluster view no longer has in flight: it dropped
+   * it as stale when the next request went out (model/cluster.ts initiatorEffect).
+   */
+  #staleAck(a: Pending, model: ClusterContext): boolean {
+    const [, type, from, to] = DELIVERY.exec(a.label) ?? [];
+    const receiver = to === undefined ? undefined : model.members[to];
+    if (!(ACKS as readonly string[]).includes(type ?? '') || to !== model.initiator.context.self || !receiver || !isUp(receiver)) return false;
+    return !model.network.some((m) => m.type === type && m.from === from && m.to === to);
+  }
+
+  /**
+   * A delivery the cluster view leaves out (liveUpdate, a stale acknowledgement): the receiving
+   * part's statechart takes it (or ignores it) and must stay as it was; a member that is down never
+   * gets it (the sysplex drops it).
+   */
+  #unmodelled(action: Pending, model: ClusterContext): void {
+    const [, type, from, to] = DELIVERY.exec(action.label) ?? [];
+    const receiver = to === undefined ? undefined : model.members[to];
+    if (!receiver || !isUp(receiver)) return;
+    const taken = (machine: AnyStateMachine, part: Part<unknown>, event: { type: string; [field: string]: unknown }): void => {
+      const stepped = advance(machine, part, event);
+      if (!stepped) return;
+      assert.deepEqual(stepped.part, part, `the ${machine.id} statechart of ${to} changes state on ${action.label}, which the cluster view leaves out`);
+      this.#unconfirmed.push(...stepped.transitions);
+    };
+    if (type === 'liveUpdate') taken(memberMachine, receiver, { type, id: '' });
+    else if (this.#staleAck(action, model)) taken(initiatorMachine, model.initiator, { type: type!, member: from });
   }
 
   find(test: (a: Pending) => boolean): Pending | undefined {
@@ -254,23 +313,49 @@ export class SimAdapter {
     };
   }
 
-  /** Asserts the implementation shows what the model state says. */
-  check(model: ClusterContext): void {
+  /** Asserts the implementation shows what the model state says; then the step's transitions (`taken`) count as executed. */
+  check(model: ClusterContext, taken: Iterable<AnyTransitionDefinition> = []): void {
     assert.deepEqual(this.observed(), this.expected(model));
+    for (const t of [...taken, ...this.#unconfirmed.splice(0)]) this.executed.add(t);
   }
 }
 
 const EVENT_TYPES = ['startChange', 'validated', 'refuse', 'reencipherDone', 'applyDeltaDone', 'commitDone', 'timeout', 'ioError', 'drop', 'crash', 'restart', 'update', ...MESSAGE_TYPES];
 
-/** Runs one generated path on a fresh simulation (with a bug, if given); rejects at the first step where they differ. */
-export async function runPath(path: GeneratedPath, bug: Bug | null = null): Promise<void> {
+/** What a step of the cluster statechart takes (model/cluster.ts clusterTakes); steps recur across paths: remembered. */
+const stepTakes = new Map<string, readonly AnyTransitionDefinition[]>();
+function takes(from: AnyMachineSnapshot | undefined, event: EventObject): readonly AnyTransitionDefinition[] {
+  if (!from) return step(clusterMachine, undefined, INIT_EVENT).transitions;
+  const key = JSON.stringify([from.value, from.context, event]);
+  if (!stepTakes.has(key)) stepTakes.set(key, clusterTakes(from, event));
+  return stepTakes.get(key)!;
+}
+
+/**
+ * Runs one generated path on a fresh simulation (with a bug, if given); rejects at the first step
+ * where they differ. With `executed` (and no bug), the transitions of the steps the implementation
+ * was confirmed to agree with are added to it, those of a path cut short by a failure included.
+ */
+export async function runPath(path: GeneratedPath, bug: Bug | null = null, executed?: Set<AnyTransitionDefinition>): Promise<void> {
   const steps = path.steps.map((s) => ({ event: s.event as ClusterEvent, state: { context: s.state.context as ClusterContext } }));
   const adapter = new SimAdapter(steps, bug);
   const uninstall = bug?.install?.();
+  let from: AnyMachineSnapshot | undefined;
+  let event: EventObject = INIT_EVENT;
   try {
     await path.test({
-      events: Object.fromEntries(EVENT_TYPES.map((type) => [type, (step) => adapter.exec(step.event as ClusterEvent, step.state.context as ClusterContext)])),
-      states: { '*': (state) => adapter.check(state.context as ClusterContext) },
+      events: Object.fromEntries(
+        EVENT_TYPES.map((type) => [type, (step) => {
+          event = step.event;
+          adapter.exec(step.event as ClusterEvent, step.state.context as ClusterContext);
+        }]),
+      ),
+      states: {
+        '*': (state) => {
+          adapter.check(state.context as ClusterContext, takes(from, event));
+          from = state;
+        },
+      },
     });
     // and every invariant of the implementation (state and trace forms) holds where the path
     // ends; SettledOutcome judges it when nothing is in flight there.
@@ -278,5 +363,11 @@ export async function runPath(path: GeneratedPath, bug: Bug | null = null): Prom
     assert.deepEqual(broken, [], `invariants broken at the end of: ${path.description}`);
   } finally {
     uninstall?.();
+    if (executed && !bug) adapter.executed.forEach((t) => executed.add(t));
   }
+}
+
+/** Executed transition coverage of each statechart by the transitions taken on the implementation. */
+export function executedCoverage(executed: ReadonlySet<AnyTransitionDefinition>): Record<MachineName, Coverage['transitions']> {
+  return { initiator: transitionCoverage(machines.initiator, executed), member: transitionCoverage(machines.member, executed), cluster: transitionCoverage(machines.cluster, executed) };
 }
