@@ -18,12 +18,15 @@ function cliTrace(args: string): TraceLine[] {
   return traceOf(runOptions(parseFlags(args.split(' '), runFlags).values));
 }
 
-/**
- * The trace with the first line the writer puts before the run's events (docs/trace-format.md
- * `header`): the run's retry budget; the other lines keep their order, seq from 2.
- */
+/** The trace with the retry budget of its header (docs/trace-format.md `header`) set to `retries`. */
 function withHeader(lines: readonly TraceLine[], retries: number): TraceLine[] {
-  return [{ seq: 1, tick: 0, event: 'header', actor: 'env', retries }, ...lines.map((l) => ({ ...l, seq: l.seq + 1 }))];
+  assert.equal(lines[0]?.event, 'header');
+  return [{ ...lines[0]!, retries }, ...lines.slice(1)];
+}
+
+/** The trace as a writer of format version 1 gave it: no header, seq from 1. */
+function withoutHeader(lines: readonly TraceLine[]): TraceLine[] {
+  return lines.slice(1).map((l) => ({ ...l, seq: l.seq - 1 }));
 }
 
 /** What conform reports from the two oracles: the invariants broken, and the replay's rejection. */
@@ -108,7 +111,7 @@ describe('the retry budget comes from the header line', () => {
   }
 
   it('without a header, ReplayOptions.retryBudget, else 1', () => {
-    const lines = traceOf({ seed: 32, dataSet: { tokens: 2, objects: 10 }, faults: [{ kind: 'drop', message: 'reload', to: 'SYSC', count: 2 }], timing: { retries: 2 } });
+    const lines = withoutHeader(traceOf({ seed: 32, dataSet: { tokens: 2, objects: 10 }, faults: [{ kind: 'drop', message: 'reload', to: 'SYSC', count: 2 }], timing: { retries: 2 } }));
     assert.equal(replayTrace(lines, { retryBudget: 2 }).initiator?.state, 'completed');
     assert.throws(() => replayTrace(lines), ReplayError);
   });
