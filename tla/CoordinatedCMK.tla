@@ -864,6 +864,15 @@ TypeOK ==
     /\ lost \subseteq Members /\ everStaged \subseteq Members
     /\ faults \in 0..FaultBudget
 
+\* The abstract spec (ChangeMasterKey.tla) this one refines: the active data
+\* set as the record tells it, its header's key, the acknowledged updates and
+\* those the active data set holds.
+CMK == INSTANCE ChangeMasterKey WITH
+    active <- RecordActive, key <- dsets[RecordActive].hdr,
+    acked <- {u \in Updates : upd[u].phase = "ack"},
+    holds <- {u \in Updates : Present(u, RecordActive)}
+RefinesChangeMasterKey == CMK!Spec
+
 \* For models/refused.cfg: when validate refuses, no change starts and no
 \* data set or register changes.
 RefusalChangesNothing ==

@@ -211,7 +211,7 @@ export function parseTlcOutput(out: string, status: number | null, properties: r
   const inv = /^Error: Invariant (\w+) is violated/m.exec(out);
   if (inv) {
     result = { kind: 'invariant', name: inv[1]! };
-  } else if (/^Error: Temporal properties were violated/m.test(out)) {
+  } else if (/^Error: (Temporal properties were violated|Action property .* is violated)/m.test(out)) {
     // TLC does not name the property; with one in the config, it is that one.
     result = { kind: 'property', name: properties.length === 1 ? properties[0]! : 'a temporal property' };
   } else if (/^Error: Deadlock reached/m.test(out)) {
