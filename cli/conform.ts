@@ -1,35 +1,13 @@
 // `tkds-cmk conform TRACE [--tla]`: is a trace (docs/trace-format.md), from this implementation or
-// another, a behaviour of the protocol? Three independent checks, each naming the first violation
-// with its trace line, actor and rule:
-//  - the design's invariants over the trace (impl/invariants.ts, checkTrace),
-//  - replay through the statecharts (model/replay.ts),
-//  - with --tla, TLC on tla/TraceCMK.tla (tla/trace.ts).
-import { checkTrace, parseTrace, TraceFormatError, type TraceEvent } from '../impl/index.ts';
-import { ReplayError, replayTrace } from '../model/replay.ts';
+// another, a behaviour of the protocol? The oracles of cli/oracles.ts (the design's invariants,
+// the statecharts, and with --tla TLC on the TLA+ spec), each naming the first violation with its
+// trace line, actor and rule.
+import { parseTrace, TraceFormatError, type TraceEvent } from '../impl/index.ts';
+import { locateJar, requireJava, TlcSetupError } from '../tla/tlc-runner.ts';
+import { firstViolation, invariantsOracle, statechartOracle, tlaOracle, type OracleName, type Violation } from './oracles.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { readText } from './files.ts';
 import { UsageError } from './options.ts';
-
-export interface Violation { check: string; rule: string; line: number | null; actor: string | null; detail: string }
-
-function invariants(events: TraceEvent[]): Violation[] {
-  return checkTrace(events)
-    .filter((r) => !r.ok)
-    .map((r) => ({
-      check: 'invariants', rule: r.name, line: r.line ?? null,
-      actor: r.line ? events[r.line - 1]?.actor ?? null : null, detail: r.detail ?? '',
-    }));
-}
-
-function statechart(events: TraceEvent[]): Violation[] {
-  try {
-    replayTrace(events);
-    return [];
-  } catch (e) {
-    if (!(e instanceof ReplayError)) throw e;
-    return [{ check: 'statechart', rule: e.rule, line: e.line, actor: e.actor, detail: e.message }];
-  }
-}
 
 /** A jar TLA2TOOLS_JAR names holds TLC: a zip (it begins PK\x03\x04) with tlc2/TLC.class in it. */
 function checkJar(jar: string): void {
@@ -46,35 +24,17 @@ function checkJar(jar: string): void {
   if (!bytes.includes('tlc2/TLC.class')) throw bad('has no tlc2/TLC.class: it is not a tla2tools jar');
 }
 
-/** TLC on tla/TraceCMK.tla: does some behaviour of CoordinatedCMK take every observation in order? */
-async function tla(text: string): Promise<Violation[]> {
-  const { locateJar, requireJava, TlcSetupError } = await import('../tla/tlc-runner.ts');
-  const { validateTrace } = await import('../tla/trace.ts');
-  const { TraceConversionError } = await import('../tla/trace-to-tla.ts');
-  let jar: string;
+/** The TLC jar for --tla: TLA2TOOLS_JAR (checked before Java starts), else the pinned one. */
+function tlaJar(): string {
   try {
     const own = process.env['TLA2TOOLS_JAR'];
     if (own) checkJar(own); // before Java: Java's complaint about a jar is pages long
     requireJava();
-    jar = locateJar();
+    return locateJar();
   } catch (e) {
     if (e instanceof TlcSetupError) throw new UsageError(`--tla: ${e.message.split('\n')[0]}`);
     throw e;
   }
-  let v;
-  try {
-    v = validateTrace(jar, text);
-  } catch (e) {
-    // a line the spec has no observation for (a member's part of a step nobody asked for, ...)
-    if (!(e instanceof TraceConversionError)) throw e;
-    return [{ check: 'tla', rule: 'CoordinatedCMK', line: e.line, actor: null, detail: e.message }];
-  }
-  if (v.accepted) return [];
-  const s = v.stopped!;
-  return [{
-    check: 'tla', rule: 'CoordinatedCMK', line: s.line, actor: s.observation.m,
-    detail: `no behaviour of CoordinatedCMK takes this ${s.observation.ev} after the ${v.taken} observations before it`,
-  }];
 }
 
 export async function conform(file: string, opts: { tla: boolean; json: boolean }): Promise<number> {
@@ -88,12 +48,12 @@ export async function conform(file: string, opts: { tla: boolean; json: boolean 
   }
   if (events.length === 0) throw new UsageError(`${file}: the trace is empty`);
 
-  const checks: { name: string; violations: Violation[] }[] = [
-    { name: 'invariants', violations: invariants(events) },
-    { name: 'statechart', violations: statechart(events) },
+  const checks: { name: OracleName; violations: Violation[] }[] = [
+    { name: 'invariants', violations: invariantsOracle(events) },
+    { name: 'statechart', violations: statechartOracle(events) },
   ];
-  if (opts.tla) checks.push({ name: 'tla', violations: await tla(text) });
-  const first = checks.flatMap((c) => c.violations).sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))[0];
+  if (opts.tla) checks.push({ name: 'tla', violations: tlaOracle(tlaJar(), text) });
+  const first = firstViolation(checks.flatMap((c) => c.violations));
 
   if (opts.json) {
     process.stdout.write(JSON.stringify({ file, events: events.length, conforms: !first, checks }, null, 2) + '\n');

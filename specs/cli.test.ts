@@ -251,20 +251,27 @@ test('workloads the simulation cannot carry are refused up front, saying what wo
   assertUsageError(cli('run', '--updates', most, '--trace', work), /--trace .* is a directory/);
 });
 
-test('conform: a one-line trace of a refused validate that names no cluster fails at line 1, it does not crash', () => {
-  const file = join(work, 'refused-alone.ndjson');
-  writeFileSync(file, '{"seq":1,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"done","result":"refused","step":"validate","refusals":[{"subject":"SYSB","reason":"newNotCommitted"}]}\n');
-  const r = cli('conform', file);
-  assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.equal(r.stderr, '');
-  assert.match(r.stdout, /^FAIL statechart$/m);
-  assert.match(r.stdout, /refused-alone\.ndjson does not conform: statechart broken at line 1 \(SYSA\): .*validate/);
-
+test('conform: a refused validate alone (no start, no cluster named) fails at its line, it does not crash; without a header it is unusable', () => {
   // the same refusal as the implementation writes it conforms
   const made = join(work, 'refused-made.ndjson');
   assert.equal(cli('run', '-q', '--new-key', 'SYSB=uncommitted', '--updates', '0', '--trace', made, '--summary', join(work, 'refused-made.json')).status, 0);
   const good = cli('conform', made);
   assert.equal(good.status, 0, good.stdout + good.stderr);
+
+  const header = readFileSync(made, 'utf8').split('\n')[0]!;
+  const refused = '{"seq":2,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"done","result":"refused","step":"validate","refusals":[{"subject":"SYSB","reason":"newNotCommitted"}]}';
+  const file = join(work, 'refused-alone.ndjson');
+  writeFileSync(file, `${header}\n${refused}\n`);
+  const r = cli('conform', file);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^FAIL statechart$/m);
+  assert.match(r.stdout, /refused-alone\.ndjson does not conform: statechart broken at line 2 \(SYSA\): .*validate/);
+
+  writeFileSync(file, `${refused.replace('"seq":2', '"seq":1')}\n`);
+  const bare = cli('conform', file);
+  assert.equal(bare.status, 2);
+  assert.equal(bare.stderr, `tkds-cmk: ${file}: trace line 1: the first line must be the header, got a step event\n`);
 });
 
 test('stdout closed by its reader (tkds-cmk run | head -1) ends the command quietly', async () => {
