@@ -132,6 +132,9 @@ class Replay {
   readonly #asked = new Set<string>();
   moves = 0;
 
+  /** The cluster, as the header names it. */
+  #cluster: string[] | null = null;
+
   constructor(options: ReplayOptions) {
     this.#retryBudget = options.retryBudget;
   }
@@ -289,9 +292,10 @@ class Replay {
     }
   }
 
-  /** The trace's first line says how the run was set up: the retry budget is its `retries`. */
+  /** The trace's first line says how the run was set up: the cluster is its `members`, the retry budget its `retries`. */
   #header(line: TraceLine): void {
     if (this.#lines !== 1) throw new Error(`trace line ${line.seq}: a header must be the first line of the trace`);
+    if (Array.isArray(line.members)) this.#cluster = (line.members as { member: string }[]).map((m) => m.member);
     const retries = line.retries;
     if (retries === undefined) return;
     if (!Number.isSafeInteger(retries) || (retries as number) < 0) throw new Error(`trace line ${line.seq}: header.retries must be a non-negative integer, got ${JSON.stringify(retries)}`);
@@ -305,7 +309,9 @@ class Replay {
     const what = `${phase === 'start' ? 'starts' : 'ends'} ${step}${result && result !== 'ok' ? ` (${String(result)})` : ''}`;
     if (step === 'validate') {
       if (phase === 'start') {
-        this.#initiator = initialTransition(initiatorMachine, { self: line.actor, ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }) })[0];
+        this.#initiator = initialTransition(initiatorMachine, {
+          self: line.actor, ...(this.#cluster ? { cluster: this.#cluster } : {}), ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }),
+        })[0];
         this.#initiator = this.#feed(initiatorMachine, this.#initiator, { type: 'startChange' }, line, 'statechart', what);
         return;
       }

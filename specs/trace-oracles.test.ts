@@ -55,6 +55,11 @@ describe('valid traces the oracles once rejected', () => {
     assertConforms(withHeader(lines, 3), 'backedOut');
   });
 
+  it('the initiator SYSD lost while it validates: the statechart knows the cluster from the header, before validate names it (found by the soak)', () => {
+    const members = ['SYSA', 'SYSB', 'SYSC', 'SYSD'].map((name) => ({ name }));
+    assertConforms(traceOf({ seed: 1414441764, members, initiator: 'SYSD', dataSet: { tokens: 5, objects: 60 }, faults: [{ kind: 'crash', member: 'SYSD', at: 'validate', restartAfter: 20 }] }));
+  });
+
   it('a member lost as beginRouting starts, two members: backout at once', () => {
     assertConforms(withHeader(traceOf({ seed: 18, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'crash', member: 'SYSB', at: 'beginRouting', restartAfter: 11 }] }), 3), 'backedOut');
   });
