@@ -136,7 +136,9 @@ export class Member {
     if (this.callerGone(req)) return;
     const done = this.writtenResult(req.id);
     if (done) return this.answer(req, done);
-    if (this.coordinator?.running) return this.coordinator.takeUpdate(req);
+    // the initiator takes its own updates while the change runs, and holds them while it suspends
+    // (a backout of a change whose record was never written too): the spec's Routes
+    if (this.coordinator?.running || this.coordinator?.suspended) return this.coordinator.takeUpdate(req);
     const c = this.#cluster;
     // A routed update is resent to the same initiator until it answers (a fenced member too: the
     // initiator may have written it); if that initiator left the group meanwhile, the caller
@@ -148,7 +150,8 @@ export class Member {
     }
     if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const record = c.dasd.readClusterRecord();
-    if (record.change === 'none') return this.answer(req, this.write(req, this.active, 'ApplyOwn').result, true);
+    // another member's update reached here routed (a resend that outlived the change): the spec's ApplyRouted
+    if (record.change === 'none') return this.answer(req, this.write(req, this.active, req.origin === this.name ? 'ApplyOwn' : 'ApplyRouted').result, true);
     // A change is running: route to the initiator the record names.
     const initiator = record.initiator!;
     if (this.#initiatorLost()) return this.answer(req, { ok: false, reason: 'initiatorLost' });
