@@ -28,6 +28,10 @@ const SAMPLE: Record<string, SimulateOptions> = {
   'backout cannot finish: fence': { seed: 4, members: AB, dataSet: data, faults: [{ kind: 'ioError', at: 'reencipher' }, { kind: 'ioError', at: 'backout' }] },
   // found by the soak: the initiator acted (refused) after it went down
   'initiator lost while it validates': { seed: 11, members: [{ name: 'SYSA' }], dataSet: data, faults: [{ kind: 'crash', member: 'SYSA', at: 'validate', restartAfter: 50 }] },
+  // found by the soak: a routed update resent after the change is the spec's ApplyRouted where it lands
+  'a routed update resent after the change': { seed: 598734554, members: AB, dataSet: { tokens: 2, objects: 3 }, updates: { count: 10, every: 3 }, dynamicUpdates: false, faults: [{ kind: 'drop', message: 'routeUpdate', count: 2 }] },
+  // found by the soak: the initiator holds its own update while it backs out a change that never began
+  'an own update held during a record-less backout': { seed: 1218380964, members: [...ABC, { name: 'SYSD' }], initiator: 'SYSD', dataSet: { tokens: 4, objects: 20 }, updates: { count: 5, every: 1 }, faults: [{ kind: 'ioError', at: 'beginRouting' }, { kind: 'drop', message: 'fence', count: 4 }] },
   'random message faults with updates': { seed: 21, members: ABC, dataSet: data, updates: { count: 4, every: 3 }, faults: [{ kind: 'random', rate: 0.05, stopAfter: 4 }] },
 };
 
