@@ -257,9 +257,6 @@ export function checkState(s: AuditState): InvariantResult[] {
 
 // ---- the trace form ----
 
-/** The trace's first line, `header` (docs/trace-format.md), when the writer puts one. */
-const isHeader = (e: { readonly event: string }): boolean => e.event === 'header';
-
 interface ChangeInTrace {
   id: string;
   old: string;
@@ -291,6 +288,8 @@ export class TraceChecker {
   /** Per member: its parts of steps (`change:part`) since it came up, and the record its restart check read. */
   readonly #parts = new Map<string, { done: Set<string>; restart: { record: string; active: string } | null }>();
   readonly #outcomes = new Map<string, string>();
+  /** The MKVP of the active data set's header when the run starts (the header line). */
+  #oldKey: string | null = null;
 
   #violate(name: InvariantName | TraceRuleName, detail: string): void {
     if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
@@ -302,7 +301,10 @@ export class TraceChecker {
 
   feed(e: TraceEvent): void {
     this.#line++;
-    if (isHeader(e)) return; // how the run was set up: nothing for an invariant
+    if (e.event === 'header') {
+      this.#oldKey = e.dataSets.find((d) => d.dataSet === e.active)?.mkvp ?? null;
+      return;
+    }
     switch (e.event) {
       case 'record': {
         const prev = this.#record;
@@ -333,7 +335,11 @@ export class TraceChecker {
         if (e.op === 'header' && e.mkvp !== undefined) {
           this.#headers.set(e.dataSet, e.mkvp);
           const ch = this.#changeOf(r?.changeId);
-          if (ch && e.dataSet === ch.target) ch.headerWritten = true;
+          if (ch && e.dataSet === ch.target) {
+            ch.headerWritten = true;
+            // the change is to a new master key: a target under the old one was never re-enciphered
+            if (e.mkvp === this.#oldKey) this.#violate('KeyAgreement', `${e.actor} writes the header of the target ${e.dataSet} with the old MKVP ${e.mkvp}: the key never changed`);
+          }
         }
         return;
       }

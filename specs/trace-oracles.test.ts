@@ -231,4 +231,12 @@ describe('wrong traces, made from real ones, are rejected at their line', () => 
     const rec = find(wrong, 'the finish record', (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none');
     assertRejected(wrong, 'NoBackoutAfterCommit', wrong[rec]!, { rule: 'NoBackoutAfterCommit', state: 'finish' });
   });
+
+  it('every MKVP relabelled so that the key never changed: KeyAgreement at the target header write', () => {
+    const { members } = good[0] as unknown as { members: { cur: string; new: string }[] };
+    const [oldKey, newKey] = [members[0]!.cur, members[0]!.new];
+    const wrong = JSON.parse(JSON.stringify(good).replaceAll(newKey, oldKey)) as TraceLine[];
+    const header = find(wrong, 'the header write of the target', (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target);
+    assertRejected(wrong, 'KeyAgreement', wrong[header]!);
+  });
 });
