@@ -39,8 +39,8 @@ export class SortedSet<K> {
 
   /** Adds `key`; false if it was there already. */
   add(key: K): boolean {
-    if (this.has(key)) return false;
     const right = this.#insert(this.#root, key);
+    if (right === false) return false;
     if (right) {
       const left = this.#root;
       this.#root = { leaf: false, children: [left, right], firsts: [firstOf(left), firstOf(right)], size: sizeOf(left) + sizeOf(right) };
@@ -50,8 +50,7 @@ export class SortedSet<K> {
 
   /** Deletes `key`; false if it was not there. */
   delete(key: K): boolean {
-    if (!this.has(key)) return false;
-    this.#remove(this.#root, key);
+    if (!this.#remove(this.#root, key)) return false;
     while (!this.#root.leaf && this.#root.children.length <= 1) this.#root = this.#root.children[0] ?? { leaf: true, keys: [] };
     return true;
   }
@@ -124,14 +123,17 @@ export class SortedSet<K> {
     return lo - 1;
   }
 
-  /** Inserts a key that is not in the subtree; returns the new right sibling if `node` split. */
-  #insert(node: Node<K>, key: K): Node<K> | null {
+  /** Inserts `key`; returns the new right sibling if `node` split, null if not, false if `key` was there. */
+  #insert(node: Node<K>, key: K): Node<K> | null | false {
     if (node.leaf) {
-      node.keys.splice(this.#lowerBound(node.keys, key), 0, key);
+      const i = this.#lowerBound(node.keys, key);
+      if (i < node.keys.length && this.#compare(node.keys[i]!, key) === 0) return false;
+      node.keys.splice(i, 0, key);
     } else {
       const i = this.#childFor(node, key);
       const child = node.children[i]!;
       const right = this.#insert(child, key);
+      if (right === false) return false;
       node.size++;
       node.firsts[i] = firstOf(child);
       if (right) {
@@ -142,18 +144,21 @@ export class SortedSet<K> {
     return widthOf(node) > MAX ? split(node) : null;
   }
 
-  /** Removes a key that is in the subtree, merging a child that falls below MIN. */
-  #remove(node: Node<K>, key: K): void {
+  /** Removes `key` (false if it is not there), merging a child that falls below MIN. */
+  #remove(node: Node<K>, key: K): boolean {
     if (node.leaf) {
-      node.keys.splice(this.#lowerBound(node.keys, key), 1);
-      return;
+      const i = this.#lowerBound(node.keys, key);
+      if (i === node.keys.length || this.#compare(node.keys[i]!, key) !== 0) return false;
+      node.keys.splice(i, 1);
+      return true;
     }
     const i = this.#childFor(node, key);
     const child = node.children[i]!;
-    this.#remove(child, key);
+    if (!this.#remove(child, key)) return false;
     node.size--;
     node.firsts[i] = firstOf(child);
     if (widthOf(child) < MIN && node.children.length > 1) rebalance(node, i);
+    return true;
   }
 }
 
