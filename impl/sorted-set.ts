@@ -101,8 +101,9 @@ export class SortedSet<K> {
 
   /** The index of the first key not less than `key` in a sorted array. */
   #lowerBound(keys: readonly K[], key: K): number {
-    let lo = 0;
     let hi = keys.length;
+    if (hi === 0 || this.#compare(keys[hi - 1]!, key) < 0) return hi; // appending: one comparison
+    let lo = 0;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.#compare(keys[mid]!, key) < 0) lo = mid + 1;
@@ -113,8 +114,9 @@ export class SortedSet<K> {
 
   /** The child whose range holds `key`: the last one whose first key is not greater (else the first). */
   #childFor(node: Branch<K>, key: K): number {
-    let lo = 1;
     let hi = node.firsts.length;
+    if (this.#compare(node.firsts[hi - 1]!, key) <= 0) return hi - 1; // at or past the last child: one comparison
+    let lo = 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.#compare(node.firsts[mid]!, key) <= 0) lo = mid + 1;
