@@ -1,4 +1,4 @@
-// A sorted set with positions (an order-statistic B+ tree): add, delete, has, rank (how many keys
+// A sorted set with positions (an order-statistic B+ tree): add, delete, rank (how many keys
 // sort before a key), at (the key at a position) and slice, each in O(log n) (slice: plus the
 // keys it returns). MemoryDasd keeps each data set's handles in one (records in handle order);
 // the Scheduler keeps the ids of the actions its seeded driver may pick in one (the pick is by
@@ -29,13 +29,6 @@ export class SortedSet<K> {
   }
 
   get size(): number { return sizeOf(this.#root); }
-
-  has(key: K): boolean {
-    let node = this.#root;
-    while (!node.leaf) node = node.children[this.#childFor(node, key)]!;
-    const i = this.#lowerBound(node.keys, key);
-    return i < node.keys.length && this.#compare(node.keys[i]!, key) === 0;
-  }
 
   /** Adds `key`; false if it was there already. */
   add(key: K): boolean {
