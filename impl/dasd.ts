@@ -10,6 +10,7 @@
 // `DasdIoError` (the write is then not applied).
 
 import type { Mkvp } from './coprocessor.ts';
+import { SortedSet } from './sorted-set.ts';
 import { compareHandles, type Handle, type Header, type TkdsRecord } from './tkds.ts';
 
 export type ChangeState = 'none' | 'running' | 'committed';
@@ -64,6 +65,10 @@ export interface Dasd {
   get(name: string, handle: Handle): TkdsRecord | undefined;
   /** Up to `limit` records after `after` (null: from the start), in handle order. */
   scan(name: string, after: Handle | null, limit: number): TkdsRecord[];
+  /** How many records sort before `handle` in handle order (`handle` need not exist). */
+  rank(name: string, handle: Handle): number;
+  /** The record at position `index` in handle order (0: the first), or undefined past the end. */
+  at(name: string, index: number): TkdsRecord | undefined;
   put(name: string, record: TkdsRecord, ctx: WriteContext): void;
   delete(name: string, handle: Handle, ctx: WriteContext): void;
   /** Renames a data set; refuses if `to` exists. */
@@ -90,7 +95,7 @@ export function sameClusterRecord(a: ClusterRecord, b: ClusterRecord): boolean {
 interface StoredDataSet {
   header: Header;
   records: Map<Handle, TkdsRecord>;
-  order: Handle[]; // sorted handles, kept in step with `records`
+  order: SortedSet<Handle>; // the handles of `records`, in handle order (writes and positions in O(log n))
 }
 
 export class MemoryDasd implements Dasd {
@@ -123,7 +128,7 @@ export class MemoryDasd implements Dasd {
   allocate(name: string, ctx: WriteContext): void {
     if (this.#sets.has(name)) throw new Error(`cannot allocate data set ${name}: the name exists`);
     this.#write({ by: ctx.by, op: 'allocate', dataSet: name }, () => {
-      this.#sets.set(name, { header: Object.freeze({ mkvp: null, usable: true }), records: new Map(), order: [] });
+      this.#sets.set(name, { header: Object.freeze({ mkvp: null, usable: true }), records: new Map(), order: new SortedSet(compareHandles) });
     });
   }
 
@@ -144,16 +149,22 @@ export class MemoryDasd implements Dasd {
 
   scan(name: string, after: Handle | null, limit: number): TkdsRecord[] {
     const s = this.#set(name);
-    let i = after === null ? 0 : upperBound(s.order, after);
-    const out: TkdsRecord[] = [];
-    for (; i < s.order.length && out.length < limit; i++) out.push(s.records.get(s.order[i]!)!);
-    return out;
+    const start = after === null ? 0 : s.order.rank(after) + (s.records.has(after) ? 1 : 0);
+    return s.order.slice(start, limit).map((h) => s.records.get(h)!);
+  }
+
+  rank(name: string, handle: Handle): number { return this.#set(name).order.rank(handle); }
+
+  at(name: string, index: number): TkdsRecord | undefined {
+    const s = this.#set(name);
+    const h = s.order.at(index);
+    return h === undefined ? undefined : s.records.get(h);
   }
 
   put(name: string, record: TkdsRecord, ctx: WriteContext): void {
     const s = this.#set(name);
     this.#write({ by: ctx.by, op: 'put', dataSet: name, handle: record.handle, ...(ctx.update ? { update: ctx.update } : {}) }, () => {
-      if (!s.records.has(record.handle)) s.order.splice(upperBound(s.order, record.handle), 0, record.handle);
+      s.order.add(record.handle);
       s.records.set(record.handle, record);
     });
   }
@@ -161,7 +172,7 @@ export class MemoryDasd implements Dasd {
   delete(name: string, handle: Handle, ctx: WriteContext): void {
     const s = this.#set(name);
     this.#write({ by: ctx.by, op: 'delete', dataSet: name, handle, ...(ctx.update ? { update: ctx.update } : {}) }, () => {
-      if (s.records.delete(handle)) s.order.splice(upperBound(s.order, handle) - 1, 1);
+      if (s.records.delete(handle)) s.order.delete(handle);
     });
   }
 
@@ -182,16 +193,4 @@ export class MemoryDasd implements Dasd {
     this.#write({ by: ctx.by, op: 'record', dataSet: expected.active, from: this.#record, next: frozen }, () => { this.#record = frozen; });
     return true;
   }
-}
-
-/** The index of the first handle greater than `h` in a sorted array. */
-function upperBound(order: readonly Handle[], h: Handle): number {
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareHandles(order[mid]!, h) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

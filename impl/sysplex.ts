@@ -15,7 +15,9 @@
 // the random fault rate does the same at random until it stops; `drop`/`duplicate` of a pending
 // delivery act on the spot. A message to a member outside the group is dropped on delivery.
 
+import { MinHeap } from './min-heap.ts';
 import type { Rng } from './rng.ts';
+import { SortedSet } from './sorted-set.ts';
 import type { TraceEventInput } from './trace.ts';
 import { isAck, requestOf, type MessageType, type SpecAction } from './vocabulary.ts';
 
@@ -38,20 +40,38 @@ export class Scheduler {
   tick = 0;
   #nextId = 1;
   readonly #actions = new Map<number, Action>();
+  // The seeded driver's view, kept up to date as actions come and go so that a pick is O(log n).
+  // A CANDIDATE is an action `pickNext` may choose once it is due: any non-timer action, except
+  // that of a member's notifications only the oldest pending one is (FIFO per member).
+  readonly #ready = new SortedSet<number>((a, b) => a - b);   // ids of due candidates
+  readonly #waiting = new MinHeap<Action>(earlier);            // candidates not yet due
+  readonly #byDue = new MinHeap<Action>(earlier);              // every action (for the no-candidate case)
+  readonly #notifies = new Map<string | null, Action[]>();     // each member's notifications, oldest (pending) first
+  // #waiting, #byDue and the notification queues drop gone actions lazily (see #live).
 
   add(kind: ActionKind, label: string, run: () => void, opts: { delay?: number; owner?: string | null; message?: Message } = {}): number {
     const id = this.#nextId++;
-    this.#actions.set(id, { id, kind, label: `${label} #${id}`, due: this.tick + (opts.delay ?? 0), owner: opts.owner ?? null, run, ...(opts.message ? { message: opts.message } : {}) });
+    const a: Action = { id, kind, label: `${label} #${id}`, due: this.tick + (opts.delay ?? 0), owner: opts.owner ?? null, run, ...(opts.message ? { message: opts.message } : {}) };
+    this.#actions.set(id, a);
+    this.#byDue.push(a);
+    if (kind === 'notify') {
+      const queue = this.#notifies.get(a.owner) ?? [];
+      this.#notifies.set(a.owner, queue);
+      if (queue.push(a) === 1) this.#candidate(a);
+    } else if (kind !== 'timer') {
+      this.#candidate(a);
+    }
     return id;
   }
 
   cancel(id: number | null): void {
-    if (id !== null) this.#actions.delete(id);
+    const a = id === null ? undefined : this.#actions.get(id);
+    if (a) this.#remove(a);
   }
 
   /** Cancels every action a member owns (its timers and work: a crash ends them). */
   cancelOwnedBy(member: string): void {
-    for (const [id, a] of this.#actions) if (a.owner === member) this.#actions.delete(id);
+    for (const a of this.#actions.values()) if (a.owner === member) this.#remove(a);
   }
 
   get(id: number): PendingAction | undefined { return this.#actions.get(id); }
@@ -67,7 +87,7 @@ export class Scheduler {
   fire(id: number): void {
     const a = this.#actions.get(id);
     if (!a) throw new Error(`no pending action #${id}`);
-    this.#actions.delete(id);
+    this.#remove(a);
     this.tick = Math.max(this.tick + 1, a.due);
     a.run();
   }
@@ -75,16 +95,43 @@ export class Scheduler {
   /** The seeded driver's choice: a random due non-timer action; else the earliest due one. */
   pickNext(rng: Rng): number | null {
     if (this.#actions.size === 0) return null;
-    const all = this.pending();
-    // Membership notifications reach each member in the order they happened (FIFO per member).
-    const firstNotify = new Map<string | null, number>();
-    for (const a of all) if (a.kind === 'notify' && !firstNotify.has(a.owner)) firstNotify.set(a.owner, a.id);
-    const due = all.filter((a) => a.kind !== 'timer' && a.due <= this.tick + 1 && (a.kind !== 'notify' || firstNotify.get(a.owner) === a.id));
-    if (due.length > 0) return rng.pick(due).id;
-    const earliest = Math.min(...all.map((a) => a.due));
-    return all.find((a) => a.due === earliest)!.id;
+    // Due means due by the next tick; logical time never goes back, so a due candidate stays due.
+    while (this.#waiting.size > 0 && this.#waiting.peek()!.due <= this.tick + 1) {
+      const a = this.#waiting.pop()!;
+      if (this.#live(a)) this.#ready.add(a.id);
+    }
+    // One draw, the position among the due candidates in id order.
+    if (this.#ready.size > 0) return this.#ready.at(rng.int(this.#ready.size))!;
+    while (!this.#live(this.#byDue.peek()!)) this.#byDue.pop();
+    return this.#byDue.peek()!.id;
+  }
+
+  #live(a: Action): boolean { return this.#actions.get(a.id) === a; }
+
+  #candidate(a: Action): void {
+    if (a.due <= this.tick + 1) this.#ready.add(a.id);
+    else this.#waiting.push(a);
+  }
+
+  #remove(a: Action): void {
+    this.#actions.delete(a.id);
+    this.#ready.delete(a.id);
+    const queue = a.kind === 'notify' ? this.#notifies.get(a.owner)! : null;
+    if (queue && queue[0] === a) {
+      // the member's next pending notification becomes the candidate
+      do queue.shift(); while (queue.length > 0 && !this.#live(queue[0]!));
+      if (queue.length > 0) this.#candidate(queue[0]!);
+      else this.#notifies.delete(a.owner);
+    }
+    // drop gone actions from the heaps once they make up most of them (amortised O(1) per removal)
+    const slack = 2 * this.#actions.size + 64;
+    if (this.#byDue.size > slack) this.#byDue.retain((x) => this.#live(x));
+    if (this.#waiting.size > slack) this.#waiting.retain((x) => this.#live(x));
   }
 }
+
+/** Pending actions in order of due tick, then id. */
+const earlier = (a: Action, b: Action): boolean => a.due < b.due || (a.due === b.due && a.id < b.id);
 
 /** A message between members. `body` never holds key material (blobs at most, never in traces). */
 export interface Message {

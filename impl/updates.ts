@@ -114,15 +114,28 @@ export function writeRecords(dasd: Dasd, dataSet: string, writes: readonly Recor
  * token the workload made (`deletable`), so the data set is not emptied by a few deletions.
  */
 export function randomUpdateOp(rng: Rng, dasd: Dasd, dataSet: string, freshToken: () => string, deletable: (token: string) => boolean): UpdateOp {
-  const recs = [...streamRecords(dasd, dataSet)];
-  const tokens = recs.filter((r) => r.kind === 'token').map((r) => r.token);
-  const objects = recs.filter((r) => r.kind === 'object').map((r) => r.handle);
+  // The token records and their positions, found by skipping from one token's handles to the next;
+  // the objects are the other records. Nothing is copied (O(tokens x log records)).
+  const tokens: string[] = [];
+  const positions: number[] = [];
+  for (let r = dasd.at(dataSet, 0); r; r = dasd.scan(dataSet, handleOf(r.token, 0xffffffff, 'object'), 1)[0]) {
+    if (r.kind !== 'token') continue;
+    tokens.push(r.token);
+    positions.push(dasd.rank(dataSet, r.handle));
+  }
+  const objects = dasd.count(dataSet) - tokens.length;
+  /** The handle of the i-th object record in handle order: its position counts the token records before it. */
+  const objectAt = (i: number): Handle => {
+    let p = i;
+    for (const t of positions) if (t <= p) p++;
+    return dasd.at(dataSet, p)!.handle;
+  };
   const roll = rng.float();
   const label = `upd${rng.int(1_000_000)}`;
   if (tokens.length === 0 || roll < 0.08) return { op: 'createToken', token: freshToken() };
   const mine = tokens.filter(deletable);
   if (roll < 0.12 && mine.length > 0) return { op: 'deleteToken', token: rng.pick(mine) };
-  if (objects.length === 0 || roll < 0.5) return { op: 'createObject', token: rng.pick(tokens), secure: rng.chance(0.7), label };
-  if (roll < 0.8) return { op: 'updateObject', handle: rng.pick(objects), label };
-  return { op: 'destroyObject', handle: rng.pick(objects) };
+  if (objects === 0 || roll < 0.5) return { op: 'createObject', token: rng.pick(tokens), secure: rng.chance(0.7), label };
+  if (roll < 0.8) return { op: 'updateObject', handle: objectAt(rng.int(objects)), label };
+  return { op: 'destroyObject', handle: objectAt(rng.int(objects)) };
 }
