@@ -114,9 +114,9 @@ Each LOG holds one system's lines (the members' own, or the test harness's env l
 the header is the first line of the env log or a file of its own (docs/conformance.md,
 "Multi-system logs"). Lines are ordered by what must come first (each log's own order, a
 message's send before its delivery or drop, a member's lines before its crash and its
-restartCheck after its restart, ...), then by their tick hints, then env first and the
-members by name: the same logs always give the same trace. seq is renumbered; a tick that
-would go back is raised to the one before.
+restartCheck after its restart, ...), then by their tick hints (at equal hints: a down
+member's lines, then env's, then the members' by name): the same logs always give the same
+trace. seq is renumbered; a tick that would go back is raised to the one before.
 
 Options:
   --out FILE             write the trace here (a regular file or a new one, written whole
