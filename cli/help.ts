@@ -28,6 +28,7 @@ Commands:
   run          run a coordinated change on a simulated sysplex and verify it
   plan         dry run: what a change would do, and every reason it would be refused
   conform      check a trace file against the statechart (and, with --tla, the TLA+ spec)
+  merge        merge per-system logs into one trace that conform can check
   statechart   render the statechart diagrams to docs/statechart/
 
 With no command, runs the embedded default (tkds-cmk run).
@@ -105,6 +106,29 @@ Examples:
   tkds-cmk run --trace out/run.ndjson && tkds-cmk conform out/run.ndjson --tla
 
 Exit status: 0 when the trace conforms, 1 when it does not, 2 for an unusable file.`,
+
+  merge: `Usage: tkds-cmk merge LOG... [--out FILE]
+
+Merges per-system logs into one trace (NDJSON, docs/trace-format.md) for 'tkds-cmk conform'.
+Each LOG holds one system's lines (the members' own, or the test harness's env log of faults);
+the header is the first line of the env log or a file of its own (docs/conformance.md,
+"Multi-system logs"). Lines are ordered by what must come first (each log's own order, a
+message's send before its delivery or drop, a member's lines before its crash and its
+restartCheck after its restart, ...), then by their tick hints (at equal hints: a down
+member's lines, then env's, then the members' by name): the same logs always give the same
+trace. seq is renumbered; a tick that would go back is raised to the one before.
+
+Options:
+  --out FILE             write the trace here (a regular file or a new one, written whole
+                         through a temporary file) instead of on stdout; not one of the logs
+
+Examples:
+  tkds-cmk merge logs/env.ndjson logs/SYSA.ndjson logs/SYSB.ndjson --out run.ndjson
+  tkds-cmk merge logs/*.ndjson > run.ndjson && tkds-cmk conform run.ndjson --tla
+
+Exit status: 0 when the logs were merged, 2 for unusable input (one line naming the file and
+line: bad JSON, a line of another system, a delivery nobody sent, logs that contradict each
+other, ...).`,
 
   statechart: `Usage: tkds-cmk statechart [--out DIR]
 

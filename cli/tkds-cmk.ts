@@ -9,6 +9,7 @@ import { progress } from './progress.ts';
 import { report, summary } from './report.ts';
 import { plan } from './plan.ts';
 import { conform } from './conform.ts';
+import { merge } from './merge.ts';
 
 type Command = (args: string[]) => Promise<number> | number;
 
@@ -55,6 +56,12 @@ const commands: Record<string, Command> = {
     return conform(file, { tla: values.tla === true, json: values.json === true });
   },
 
+  merge(args) {
+    const { values, positionals } = parseFlags(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, Infinity);
+    if (values.help) return help('merge');
+    return merge(positionals, values.out);
+  },
+
   async statechart(args) {
     const { values } = parseFlags(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
     if (values.help) return help('statechart');
@@ -75,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined) return commands.run!([]);
   if (name === '--help' || name === '-h' || name === 'help') return help('main');
   const command = commands[name];
-  if (!command) throw new UsageError(`unknown command '${name}' (run, plan, conform, statechart; see --help)`);
+  if (!command) throw new UsageError(`unknown command '${name}' (run, plan, conform, merge, statechart; see --help)`);
   return command(args);
 }
 
