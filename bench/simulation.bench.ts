@@ -72,9 +72,10 @@ function millionUpdates(updates: number): string {
   const s = new Scheduler();
   const rng = new Rng(1);
   for (let i = 0; i < updates; i++) {
-    s.add('arrival', 'update', () => {
-      const timer = s.add('timer', 'retry', () => {}, { delay: 20 });
-      s.add('deliver', 'deliver', () => s.cancel(timer), { delay: 0 });
+    s.add({ kind: 'arrival', update: `u${i}`, member: 'SYSA' }, () => {
+      const timer = s.add({ kind: 'timer', timer: 'routeRetry', update: `u${i}`, member: 'SYSA' }, () => {}, { delay: 20 });
+      const message = { id: `m${i}`, type: 'routeUpdate' as const, from: 'SYSA', to: 'SYSB', change: null, body: {} };
+      s.add({ kind: 'deliver', message }, () => s.cancel(timer), { delay: 0 });
     }, { delay: 8 * (i + 1) });
   }
   const start = now();

@@ -528,14 +528,14 @@ export class Coordinator {
   }
 
   #next(label: StepName, run: () => void): void {
-    this.#nextStep = this.#cluster.scheduler.add('work', `${label} ${this.me}`, () => {
+    this.#nextStep = this.#cluster.scheduler.add({ kind: 'work', step: label, member: this.me }, () => {
       this.#nextStep = null;
       if (this.#alive()) run();
     }, { owner: this.me });
   }
 
   #retryLater(run: () => void): void {
-    this.#cluster.scheduler.add('timer', `retry ${this.#phase} ${this.me}`, () => { if (this.#alive()) run(); }, { delay: this.#cluster.timing.ackTimeout, owner: this.me });
+    this.#cluster.scheduler.add({ kind: 'timer', timer: 'retry', step: this.#phase, member: this.me }, () => { if (this.#alive()) run(); }, { delay: this.#cluster.timing.ackTimeout, owner: this.me });
   }
 
   /** A step failed before commit (I/O error, coprocessor refusal): back out. */
@@ -605,7 +605,7 @@ export class Coordinator {
   #armTimer(f: Fanout): void {
     const c = this.#cluster;
     c.scheduler.cancel(f.timer);
-    f.timer = c.scheduler.add('timer', `timeout ${f.step} at ${this.me}`, () => this.#timeout(f), { delay: c.timing.ackTimeout, owner: this.me });
+    f.timer = c.scheduler.add({ kind: 'timer', timer: 'timeout', step: f.step, member: this.me }, () => this.#timeout(f), { delay: c.timing.ackTimeout, owner: this.me });
   }
 
   #timeout(f: Fanout): void {

@@ -180,7 +180,7 @@ export class Member {
       caller.routedTo = to;
       caller.incarnation = this.#cluster.sysplex.incarnation(to);
       this.#cluster.scheduler.cancel(caller.timer);
-      caller.timer = this.#cluster.scheduler.add('timer', `routeRetry ${req.id} at ${this.name}`, () => {
+      caller.timer = this.#cluster.scheduler.add({ kind: 'timer', timer: 'routeRetry', update: req.id, member: this.name }, () => {
         caller.timer = null;
         this.take(req);
       }, { delay: this.#cluster.timing.routeRetry, owner: this.name });
@@ -273,7 +273,7 @@ export class Member {
   #sendLive(id: string): void {
     const out = this.#liveOut.get(id)!;
     for (const to of out.waiting) this.#cluster.sysplex.send(this.name, to, 'liveUpdate', null, { dataSet: out.dataSet, handles: out.handles }, id);
-    out.timer = this.#cluster.scheduler.add('timer', `liveUpdate retry ${id} at ${this.name}`, () => this.#sendLive(id), { delay: this.#cluster.timing.routeRetry, owner: this.name });
+    out.timer = this.#cluster.scheduler.add({ kind: 'timer', timer: 'liveUpdateRetry', update: id, member: this.name }, () => this.#sendLive(id), { delay: this.#cluster.timing.routeRetry, owner: this.name });
   }
 
   #liveAcked(id: string, from: string): void {
@@ -514,7 +514,7 @@ export class Member {
     if (this.phase !== 'down') return;
     this.phase = 'restartCheck';
     this.fenced = false;
-    this.#cluster.scheduler.add('work', `restartCheck ${this.name}`, () => this.restartCheck(), { owner: this.name });
+    this.#cluster.scheduler.add({ kind: 'work', step: 'restartCheck', member: this.name }, () => this.restartCheck(), { owner: this.name });
   }
 
   /**

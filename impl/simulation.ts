@@ -302,7 +302,7 @@ export class Simulation {
 
   #arrival(member: string, op: UpdateOp | undefined, delay: number): string {
     const id = `u${this.#nextUpdate++}`;
-    this.#scheduler.add('arrival', `update ${id} at ${member}`, () => {
+    this.#scheduler.add({ kind: 'arrival', update: id, member }, () => {
       const record = this.#dasd.readClusterRecord();
       const d = record.change === 'committed' ? record.target! : record.active;
       const chosen = op ?? randomUpdateOp(this.#work, this.#dasd, d, () => `NEW${++this.#freshTokens}`, (t) => t.startsWith('NEW'));
@@ -312,8 +312,9 @@ export class Simulation {
     return id;
   }
 
-  pending(): { id: number; kind: string; label: string; due: number }[] {
-    return this.#scheduler.pending().map((a: PendingAction) => ({ id: a.id, kind: a.kind, label: a.label, due: a.due }));
+  /** The pending actions, by id: what each is (the typed fields of impl/sysplex.ts ActionDescriptor; a message without its body), its label and due tick. */
+  pending(): PendingAction[] {
+    return this.#scheduler.pending().map((a) => (a.kind === 'deliver' ? { ...a, message: { ...a.message, body: null } } : a));
   }
 
   fire(id: number): void { this.#scheduler.fire(id); }
@@ -545,7 +546,7 @@ export class Simulation {
       const back = fault.kind === 'crash' ? 'restart' : 'heal';
       this.#down(fault.member, fault.kind);
       if (fault.restartAfter !== undefined) {
-        this.#scheduler.add('restart', `${back} ${fault.member}`, () => this.#up(fault.member, back), { delay: fault.restartAfter });
+        this.#scheduler.add({ kind: 'restart', how: back, member: fault.member }, () => this.#up(fault.member, back), { delay: fault.restartAfter });
       }
     }
   }
@@ -564,7 +565,7 @@ export class Simulation {
 
   #expelled(member: string): void {
     this.#cluster.member(member).goDown();
-    this.#scheduler.add('restart', `rejoin ${member}`, () => this.#up(member, 'heal'), { delay: this.#cluster.timing.rejoinAfter });
+    this.#scheduler.add({ kind: 'restart', how: 'rejoin', member }, () => this.#up(member, 'heal'), { delay: this.#cluster.timing.rejoinAfter });
   }
 }
 

@@ -19,21 +19,44 @@ import { MinHeap } from './min-heap.ts';
 import type { Rng } from './rng.ts';
 import { SortedSet } from './sorted-set.ts';
 import type { TraceEventInput } from './trace.ts';
-import { isAck, requestOf, type MessageType, type SpecAction } from './vocabulary.ts';
+import { isAck, requestOf, type MessageType, type SpecAction, type StepName } from './vocabulary.ts';
 
-export type ActionKind = 'deliver' | 'timer' | 'work' | 'arrival' | 'notify' | 'restart';
+/**
+ * What a pending action is, in the protocol's terms: a test or a driver picks actions by these
+ * fields (the label, `deliver reloadAck SYSB->SYSA #17`, is derived from them for people).
+ */
+export type ActionDescriptor =
+  | { readonly kind: 'deliver'; readonly message: Message }
+  | { readonly kind: 'timer'; readonly timer: 'timeout' | 'retry' | 'routeRetry' | 'liveUpdateRetry'; readonly member: string; readonly step?: string; readonly update?: string }
+  | { readonly kind: 'work'; readonly step: StepName | 'restartCheck'; readonly member: string }
+  | { readonly kind: 'arrival'; readonly update: string; readonly member: string }
+  | { readonly kind: 'notify'; readonly notice: 'memberLost' | 'memberJoined'; readonly member: string; readonly observer: string }
+  | { readonly kind: 'restart'; readonly how: 'restart' | 'heal' | 'rejoin'; readonly member: string };
+export type ActionKind = ActionDescriptor['kind'];
 
-export interface PendingAction {
+export type PendingAction = ActionDescriptor & {
   readonly id: number;
-  readonly kind: ActionKind;
   readonly label: string;
   readonly due: number;
   readonly owner: string | null;
-  readonly message?: Message;
-}
+};
 
-interface Action extends PendingAction {
-  run(): void;
+type Action = PendingAction & { run(): void };
+
+/** The label of an action: how the trace and the CLI's pending list say it. */
+export function describeAction(d: ActionDescriptor): string {
+  switch (d.kind) {
+    case 'deliver': return `deliver ${d.message.type} ${d.message.from}->${d.message.to}`;
+    case 'timer':
+      return d.timer === 'timeout' ? `timeout ${d.step} at ${d.member}`
+        : d.timer === 'retry' ? `retry ${d.step} ${d.member}`
+        : d.timer === 'routeRetry' ? `routeRetry ${d.update} at ${d.member}`
+        : `liveUpdate retry ${d.update} at ${d.member}`;
+    case 'work': return `${d.step} ${d.member}`;
+    case 'arrival': return `update ${d.update} at ${d.member}`;
+    case 'notify': return `notify ${d.notice} ${d.member} -> ${d.observer}`;
+    case 'restart': return `${d.how} ${d.member}`;
+  }
 }
 
 export class Scheduler {
@@ -49,16 +72,16 @@ export class Scheduler {
   readonly #notifies = new Map<string | null, Action[]>();     // each member's notifications, oldest (pending) first
   // #waiting, #byDue and the notification queues drop gone actions lazily (see #live).
 
-  add(kind: ActionKind, label: string, run: () => void, opts: { delay?: number; owner?: string | null; message?: Message } = {}): number {
+  add(what: ActionDescriptor, run: () => void, opts: { delay?: number; owner?: string | null } = {}): number {
     const id = this.#nextId++;
-    const a: Action = { id, kind, label: `${label} #${id}`, due: this.tick + (opts.delay ?? 0), owner: opts.owner ?? null, run, ...(opts.message ? { message: opts.message } : {}) };
+    const a: Action = { ...what, id, label: `${describeAction(what)} #${id}`, due: this.tick + (opts.delay ?? 0), owner: opts.owner ?? null, run };
     this.#actions.set(id, a);
     this.#byDue.push(a);
-    if (kind === 'notify') {
+    if (a.kind === 'notify') {
       const queue = this.#notifies.get(a.owner) ?? [];
       this.#notifies.set(a.owner, queue);
       if (queue.push(a) === 1) this.#candidate(a);
-    } else if (kind !== 'timer') {
+    } else if (a.kind !== 'timer') {
       this.#candidate(a);
     }
     return id;
@@ -78,7 +101,7 @@ export class Scheduler {
 
   /** Every pending action, by id. */
   pending(): PendingAction[] {
-    return [...this.#actions.values()].sort((a, b) => a.id - b.id);
+    return [...this.#actions.values()].sort((a, b) => a.id - b.id).map(({ run: _run, ...view }) => view as PendingAction);
   }
 
   get size(): number { return this.#actions.size; }
@@ -220,7 +243,7 @@ export class Sysplex {
   #notify(member: string, what: 'lost' | 'joined'): void {
     for (const observer of this.group()) {
       if (observer === member) continue;
-      this.scheduler.add('notify', `notify member${what === 'lost' ? 'Lost' : 'Joined'} ${member} -> ${observer}`, () => {
+      this.scheduler.add({ kind: 'notify', notice: what === 'lost' ? 'memberLost' : 'memberJoined', member, observer }, () => {
         this.#emit({ event: what === 'lost' ? 'memberLost' : 'memberJoined', actor: observer, member });
         this.#watchers.get(observer)![what](member);
       }, { owner: observer });
@@ -267,7 +290,7 @@ export class Sysplex {
 
   #deliveryAt(actionId: number): Message {
     const a = this.scheduler.get(actionId);
-    if (!a || a.kind !== 'deliver' || !a.message) throw new Error(`pending action #${actionId} is not a message delivery`);
+    if (!a || a.kind !== 'deliver') throw new Error(`pending action #${actionId} is not a message delivery`);
     return a.message;
   }
 
@@ -288,7 +311,7 @@ export class Sysplex {
   }
 
   #schedule(msg: Message, delay: number): void {
-    this.scheduler.add('deliver', `deliver ${msg.type} ${msg.from}->${msg.to}`, () => {
+    this.scheduler.add({ kind: 'deliver', message: msg }, () => {
       const wasInFlight = this.#specInFlight.delete(specKey(msg));
       if (!this.#group.has(msg.to)) {
         this.counts.dropped++;
@@ -302,7 +325,7 @@ export class Sysplex {
       const action = seen && isAck(msg.type) ? 'ReceiveAck' as const : undefined;
       this.#emit({ event: 'deliver', actor: msg.to, ...this.#fields(msg), ...(copy ? { copy } : {}), ...(action ? { action } : {}) });
       this.#handlers.get(msg.to)!(msg);
-    }, { delay, message: msg });
+    }, { delay });
   }
 
   #fields(msg: Message) {

@@ -69,7 +69,7 @@ test('updates the lost initiator never answered are reported as of unknown outco
   const id = sim.submitUpdate('SYSC', { op: 'createToken', token: 'INFLIGHT' });
   // deliver the arrival and the route, then lose the initiator before it answers
   sim.fire(sim.pending().find((p) => p.kind === 'arrival')!.id);
-  assert.ok(sim.pending().some((p) => p.label.startsWith('deliver routeUpdate SYSC->SYSA')));
+  assert.ok(sim.pending().some((p) => p.kind === 'deliver' && p.message.type === 'routeUpdate' && p.message.from === 'SYSC' && p.message.to === 'SYSA'));
   sim.crash('SYSA');
   runChecked(sim);
   const last = eventsOf(sim.trace, 'update').filter((e) => e.id === id).pop()!;
@@ -188,12 +188,12 @@ function stepUntil(sim: Simulation, ready: () => boolean, what: string): void {
 
 /** The pending delivery of `msg` from `from` to `to`. */
 function delivery(sim: Simulation, msg: MessageType, from: string, to: string): number {
-  const p = sim.pending().find((a) => a.kind === 'deliver' && a.label.startsWith(`deliver ${msg} ${from}->${to} `));
+  const p = sim.pending().find((a) => a.kind === 'deliver' && a.message.type === msg && a.message.from === from && a.message.to === to);
   assert.ok(p, `a pending ${msg} ${from}->${to}`);
   return p.id;
 }
 
-const hasDelivery = (sim: Simulation, msg: MessageType, to: string): boolean => sim.pending().some((a) => a.kind === 'deliver' && a.label.startsWith(`deliver ${msg} `) && a.label.includes(`->${to} `));
+const hasDelivery = (sim: Simulation, msg: MessageType, to: string): boolean => sim.pending().some((a) => a.kind === 'deliver' && a.message.type === msg && a.message.to === to);
 
 test('the initiator lost after finish wrote the record, before a member got finish: the member settles from the record', () => {
   const sim = new Simulation({ seed: 23, dataSet: { tokens: 2, objects: 12 } });
@@ -272,7 +272,7 @@ test('a member that restarts while the fence goes out, behind a member not yet f
   sim.startChange();
   stepUntil(sim, () => hasDelivery(sim, 'fence', 'SYSB'), 'fence sent to SYSB');
   sim.restart('SYSC');
-  sim.fire(sim.pending().find((a) => a.label.startsWith('restartCheck SYSC '))!.id);
+  sim.fire(sim.pending().find((a) => a.kind === 'work' && a.step === 'restartCheck' && a.member === 'SYSC')!.id);
   assert.equal(eventsOf(sim.trace, 'takeover').length, 0, 'SYSB, not yet fenced, is first by name: SYSC does not take over');
   sim.fire(delivery(sim, 'fence', 'SYSA', 'SYSB'));
   sim.fire(delivery(sim, 'fenceAck', 'SYSB', 'SYSA')); // the fence is done before SYSA hears SYSC joined

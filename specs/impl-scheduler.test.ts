@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Rng } from '../impl/rng.ts';
-import { Scheduler, type ActionKind } from '../impl/sysplex.ts';
+import { Scheduler, type ActionDescriptor, type ActionKind } from '../impl/sysplex.ts';
 
 interface RefAction { id: number; kind: ActionKind; due: number; owner: string | null }
 
@@ -36,11 +36,23 @@ class ReferenceScheduler {
 
 const noop = (): void => {};
 
+/** An action of the kind; the scheduler orders by kind, due tick and owner, never by what it is about (`tag`). */
+function of(kind: ActionKind, tag: string): ActionDescriptor {
+  switch (kind) {
+    case 'deliver': return { kind, message: { id: tag, type: 'reload', from: 'SYSA', to: 'SYSB', change: null, body: {} } };
+    case 'timer': return { kind, timer: 'retry', step: tag, member: 'SYSA' };
+    case 'work': return { kind, step: 'reload', member: tag };
+    case 'arrival': return { kind, update: tag, member: 'SYSA' };
+    case 'notify': return { kind, notice: 'memberLost', member: tag, observer: 'SYSB' };
+    case 'restart': return { kind, how: 'restart', member: tag };
+  }
+}
+
 test('scheduler: with nothing due, the earliest due action fires first, the lowest id among equal due ticks', () => {
   const s = new Scheduler();
   const rng = new Rng(1);
   // timers (never picked at random) with due ticks 9, 5, 5, 7, 5: ids 2, 3, 5 share the earliest
-  const ids = [9, 5, 5, 7, 5].map((d) => s.add('timer', `t${d}`, noop, { delay: d }));
+  const ids = [9, 5, 5, 7, 5].map((d) => s.add(of('timer', `t${d}`), noop, { delay: d }));
   const order: number[] = [];
   for (let id = s.pickNext(rng); id !== null; id = s.pickNext(rng)) { order.push(id); s.fire(id); }
   assert.deepEqual(order, [ids[1], ids[2], ids[4], ids[3], ids[0]]);
@@ -51,7 +63,7 @@ test('scheduler: many equal due ticks added out of order still fire by id (a hea
   const s = new Scheduler();
   const rng = new Rng(2);
   const dues = Array.from({ length: 300 }, (_, i) => 10 + ((i * 7919) % 4));
-  const ids = dues.map((d) => s.add('timer', 't', noop, { delay: d }));
+  const ids = dues.map((d) => s.add(of('timer', 't'), noop, { delay: d }));
   const expected = ids.map((id, i) => ({ id, due: dues[i]! })).sort((a, b) => a.due - b.due || a.id - b.id).map((x) => x.id);
   const order: number[] = [];
   for (let id = s.pickNext(rng); id !== null; id = s.pickNext(rng)) { order.push(id); s.fire(id); }
@@ -60,8 +72,8 @@ test('scheduler: many equal due ticks added out of order still fire by id (a hea
 
 test('scheduler: the random pick is one draw over the due non-timer actions in id order', () => {
   const s = new Scheduler();
-  const work = [0, 0, 1, 5, 0].map((d, i) => s.add(i % 2 ? 'deliver' : 'work', `w${i}`, noop, { delay: d }));
-  s.add('timer', 'timer', noop);
+  const work = [0, 0, 1, 5, 0].map((d, i) => s.add(of(i % 2 ? 'deliver' : 'work', `w${i}`), noop, { delay: d }));
+  s.add(of('timer', 'timer'), noop);
   const due = [work[0]!, work[1]!, work[2]!, work[4]!]; // delay 5 is not due at tick 0 (due means by tick 1)
   const a = new Rng(77);
   const b = new Rng(77);
@@ -72,10 +84,10 @@ test('scheduler: the random pick is one draw over the due non-timer actions in i
 test('scheduler: a cancelled action is never picked, and cancelOwnedBy ends only that member\'s actions', () => {
   const s = new Scheduler();
   const rng = new Rng(3);
-  const keep = s.add('work', 'keep', noop, { owner: 'SYSB' });
-  const gone = s.add('work', 'gone', noop);
-  const later = s.add('deliver', 'later', noop, { delay: 10 });
-  const owned = [s.add('timer', 'timer', noop, { owner: 'SYSA', delay: 3 }), s.add('work', 'work', noop, { owner: 'SYSA', delay: 4 })];
+  const keep = s.add(of('work', 'keep'), noop, { owner: 'SYSB' });
+  const gone = s.add(of('work', 'gone'), noop);
+  const later = s.add(of('deliver', 'later'), noop, { delay: 10 });
+  const owned = [s.add(of('timer', 'timer'), noop, { owner: 'SYSA', delay: 3 }), s.add(of('work', 'work'), noop, { owner: 'SYSA', delay: 4 })];
   s.cancel(gone);
   s.cancel(later);
   s.cancel(null);
@@ -91,16 +103,16 @@ test('scheduler: a cancelled action is never picked, and cancelOwnedBy ends only
 test('scheduler: a member gets its notifications one at a time, oldest first, also when one is cancelled', () => {
   const s = new Scheduler();
   const rng = new Rng(4);
-  const n1 = s.add('notify', 'n1', noop, { owner: 'SYSB' });
-  const n2 = s.add('notify', 'n2', noop, { owner: 'SYSB' });
-  const n3 = s.add('notify', 'n3', noop, { owner: 'SYSB' });
+  const n1 = s.add(of('notify', 'n1'), noop, { owner: 'SYSB' });
+  const n2 = s.add(of('notify', 'n2'), noop, { owner: 'SYSB' });
+  const n3 = s.add(of('notify', 'n3'), noop, { owner: 'SYSB' });
   // only n1 can be picked, however often we ask
   for (let i = 0; i < 20; i++) assert.equal(s.pickNext(new Rng(i)), n1);
   s.cancel(n2);
   s.fire(n1);
   assert.equal(s.pickNext(rng), n3);
   // a notification fired by hand out of turn: the oldest left is next
-  const n4 = s.add('notify', 'n4', noop, { owner: 'SYSB' });
+  const n4 = s.add(of('notify', 'n4'), noop, { owner: 'SYSB' });
   s.fire(n4);
   assert.equal(s.pickNext(rng), n3);
 });
@@ -109,7 +121,7 @@ test('scheduler: 150,000 pending actions run to the end (the old pick overflowed
   const s = new Scheduler();
   const rng = new Rng(5);
   let fired = 0;
-  for (let i = 0; i < 150_000; i++) s.add('arrival', 'u', () => { fired++; }, { delay: 1 + (i % 1000) * 8 });
+  for (let i = 0; i < 150_000; i++) s.add(of('arrival', 'u'), () => { fired++; }, { delay: 1 + (i % 1000) * 8 });
   for (let id = s.pickNext(rng); id !== null; id = s.pickNext(rng)) s.fire(id);
   assert.equal(fired, 150_000);
   assert.equal(s.size, 0);
@@ -136,7 +148,7 @@ test('scheduler property: it fires actions in the same order, at the same ticks,
     for (const o of ops) {
       if (o.op === 'add') {
         const id = ref.add(o.kind, o.delay, o.owner);
-        assert.equal(s.add(o.kind, 'x', run(id), { delay: o.delay, owner: o.owner }), id);
+        assert.equal(s.add(of(o.kind, 'x'), run(id), { delay: o.delay, owner: o.owner }), id);
       } else if (o.op === 'cancel' || o.op === 'fire') {
         if (ref.actions.length === 0) continue;
         const id = ref.actions[o.nth % ref.actions.length]!.id;

@@ -132,7 +132,7 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     drive: (adapter: SimAdapter, event) => {
       if (event.type !== 'timeout') return false;
       const before = new Set(adapter.sim.pending().map((a) => a.id));
-      const timer = adapter.required(adapter.find((a) => a.kind === 'timer' && a.label.startsWith('timeout ')), 'a timeout');
+      const timer = adapter.required(adapter.find((a) => a.kind === 'timer' && a.timer === 'timeout'), 'a timeout');
       adapter.sim.fire(timer.id);
       for (const a of adapter.sim.pending()) if (!before.has(a.id) && a.kind === 'deliver') adapter.sim.drop(a.id);
       return true;

@@ -67,12 +67,11 @@ const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
 /** Messages the cluster statechart leaves out (an update's answer, live copy refreshes): delivered as they come. */
 const UNMODELLED = ['updateResult', 'liveUpdate', 'liveUpdateAck'];
 
-/** A delivery's label: `deliver reloadAck SYSB->SYSA`. */
-const DELIVERY = /^deliver (\w+) (\S+)->(\S+)/;
 
 const SUSPENDED = new Set(['applyDelta', 'reload', 'commit', 'switch', 'finish', 'backout']);
 
 type Pending = ReturnType<Simulation['pending']>[number];
+type Delivery = Extract<Pending, { kind: 'deliver' }>;
 
 /**
  * A deliberate protocol bug: a wrapper around the implementation (installed for one run and
@@ -164,7 +163,7 @@ export class SimAdapter {
         return sim.fire(this.required(step, `applyDelta or commit at ${self}`).id);
       }
       case 'timeout':
-        return sim.fire(this.required(this.find((a) => a.kind === 'timer' && a.label.startsWith('timeout ') && a.label.includes(` at ${self} `)), `a timeout at ${self}`).id);
+        return sim.fire(this.required(this.find((a) => a.kind === 'timer' && a.timer === 'timeout' && a.member === self), `a timeout at ${self}`).id);
       case 'drop':
         return sim.drop(this.delivery(event.message).id);
       case 'crash':
@@ -173,13 +172,13 @@ export class SimAdapter {
         // The cluster view loses every message to a member that left the group (model/cluster.ts
         // leaveGroup); the sysplex drops them only while it is out, and would hand them to it
         // once it is back: they are dropped here.
-        for (const a of sim.pending()) if (a.kind === 'deliver' && DELIVERY.exec(a.label)?.[3] === event.member) sim.drop(a.id);
-        const rejoin = this.find((a) => a.kind === 'restart' && a.label.startsWith(`rejoin ${event.member} `));
+        for (const a of sim.pending()) if (a.kind === 'deliver' && a.message.to === event.member) sim.drop(a.id);
+        const rejoin = this.find((a) => a.kind === 'restart' && a.how === 'rejoin' && a.member === event.member);
         return rejoin ? sim.fire(rejoin.id) : sim.restart(event.member);
       }
       case 'update': {
         const id = sim.submitUpdate(event.member, { op: 'createToken', token: `MBT${this.#model!.updates}` });
-        return sim.fire(this.required(this.find((a) => a.kind === 'arrival' && a.label.startsWith(`update ${id} `)), `the arrival of ${id}`).id);
+        return sim.fire(this.required(this.find((a) => a.kind === 'arrival' && a.update === id), `the arrival of ${id}`).id);
       }
       default:
         return sim.fire(this.delivery(event as Message).id);
@@ -200,8 +199,8 @@ export class SimAdapter {
       const next = this.find(
         (a) =>
           a.kind === 'notify' ||
-          (a.kind === 'deliver' && (UNMODELLED.some((m) => a.label.startsWith(`deliver ${m} `)) || this.#staleAck(a, model))) ||
-          (a.kind === 'work' && (a.label.startsWith('restartCheck ') || steps.some((s) => a.label.startsWith(`${s} ${self} `)))),
+          (a.kind === 'deliver' && (UNMODELLED.includes(a.message.type) || this.#staleAck(a, model))) ||
+          (a.kind === 'work' && (a.step === 'restartCheck' || (a.member === self && (steps as readonly string[]).includes(a.step)))),
       );
       const action = next ?? firstChunk;
       if (!action) return;
@@ -215,10 +214,10 @@ export class SimAdapter {
    * An acknowledgement to the initiator that the cluster view no longer has in flight: it dropped
    * it as stale when the next request went out (model/cluster.ts initiatorEffect).
    */
-  #staleAck(a: Pending, model: ClusterContext): boolean {
-    const [, type, from, to] = DELIVERY.exec(a.label) ?? [];
-    const receiver = to === undefined ? undefined : model.members[to];
-    if (!(ACKS as readonly string[]).includes(type ?? '') || to !== model.initiator.context.self || !receiver || !isUp(receiver)) return false;
+  #staleAck(a: Delivery, model: ClusterContext): boolean {
+    const { type, from, to } = a.message;
+    const receiver = model.members[to];
+    if (!(ACKS as readonly string[]).includes(type) || to !== model.initiator.context.self || !receiver || !isUp(receiver)) return false;
     return !model.network.some((m) => m.type === type && m.from === from && m.to === to);
   }
 
@@ -227,9 +226,9 @@ export class SimAdapter {
    * part's statechart takes it (or ignores it) and must stay as it was; a member that is down never
    * gets it (the sysplex drops it).
    */
-  #unmodelled(action: Pending, model: ClusterContext): void {
-    const [, type, from, to] = DELIVERY.exec(action.label) ?? [];
-    const receiver = to === undefined ? undefined : model.members[to];
+  #unmodelled(action: Delivery, model: ClusterContext): void {
+    const { type, from, to } = action.message;
+    const receiver = model.members[to];
     if (!receiver || !isUp(receiver)) return;
     const taken = (machine: AnyStateMachine, part: Part<unknown>, event: { type: string; [field: string]: unknown }): void => {
       const stepped = advance(machine, part, event);
@@ -238,7 +237,7 @@ export class SimAdapter {
       this.#unconfirmed.push(...stepped.transitions);
     };
     if (type === 'liveUpdate') taken(memberMachine, receiver, { type, id: '' });
-    else if (this.#staleAck(action, model)) taken(initiatorMachine, model.initiator, { type: type!, member: from });
+    else if (this.#staleAck(action, model)) taken(initiatorMachine, model.initiator, { type, member: from });
   }
 
   find(test: (a: Pending) => boolean): Pending | undefined {
@@ -246,12 +245,12 @@ export class SimAdapter {
   }
 
   work(step: string, actor: string): Pending | undefined {
-    return this.find((a) => a.kind === 'work' && a.label.startsWith(`${step} ${actor} `));
+    return this.find((a) => a.kind === 'work' && a.step === step && a.member === actor);
   }
 
   delivery(m: Message): Pending {
-    const label = `deliver ${m.type} ${m.from}->${m.to} `;
-    return this.required(this.find((a) => a.kind === 'deliver' && a.label.startsWith(label)), `a pending ${label.trim()}`);
+    const match = (a: Pending): boolean => a.kind === 'deliver' && a.message.type === m.type && a.message.from === m.from && a.message.to === m.to;
+    return this.required(this.find(match), `a pending delivery of ${m.type} ${m.from}->${m.to}`);
   }
 
   required(action: Pending | undefined, what: string): Pending {
