@@ -356,6 +356,7 @@ export class Member {
         return c.sysplex.send(this.name, m.from, 'liveUpdateAck', null, {}, m.update);
       case 'liveUpdateAck': return this.#liveAcked(m.update!, m.from);
       case 'beginRouting': {
+        if (this.fenced) return;
         if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
         if (this.routing && this.change === m.change) return ack('beginRoutingAck', 'BeginRoutingAtMember');
         this.routing = true;
