@@ -166,6 +166,7 @@ export class Coordinator {
    * cluster record: `running` means backout, `committed` means roll forward (switch, finish).
    */
   static takeover(cluster: Cluster, member: Member, record: ClusterRecord): void {
+    const stepBefore = member.initiatorStep;
     const co = new Coordinator(cluster, member, record.changeId!, record.active, record.target!);
     const rollForward = record.change === 'committed';
     co.#routingStarted = true; // the change runs: the record says so
@@ -181,7 +182,7 @@ export class Coordinator {
         if (!ok) return co.#abandon('the cluster record changed under the takeover');
       } catch (e) {
         if (!(e instanceof DasdIoError)) throw e;
-        return rollForward ? co.#retryLater(() => Coordinator.takeover(cluster, member, record)) : co.fence(`takeover could not write the cluster record: ${e.message}`);
+        return rollForward ? co.#retryTakeover(stepBefore) : co.fence(`takeover could not write the cluster record: ${e.message}`);
       } finally {
         co.#takingOver = false;
       }
@@ -536,6 +537,19 @@ export class Coordinator {
 
   #retryLater(run: () => void): void {
     this.#cluster.scheduler.add('timer', `retry ${this.#phase} ${this.me}`, () => { if (this.#alive()) run(); }, { delay: this.#cluster.timing.ackTimeout, owner: this.me });
+  }
+
+  /**
+   * A roll-forward takeover could not write the cluster record, so it took nothing over: this
+   * member stops driving (the lost initiator may come back and drive its change meanwhile) and
+   * later reads the record again, taking over only if it still must (Member.maybeTakeover).
+   */
+  #retryTakeover(stepBefore: InitiatorStep | null): void {
+    const c = this.#cluster;
+    const m = this.#member;
+    m.coordinator = null;
+    m.initiatorStep = stepBefore;
+    c.scheduler.add('timer', `retry takeover ${m.name}`, () => m.maybeTakeover(), { delay: c.timing.ackTimeout, owner: m.name });
   }
 
   /** A step failed before commit (I/O error, coprocessor refusal): back out. */

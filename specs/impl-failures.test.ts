@@ -179,6 +179,31 @@ test('the takeover member lost too: the next member by name takes over', () => {
   assert.equal(sim.outcome, 'completed');
 });
 
+test('a takeover after commit that cannot write the record reads it again before it tries again: it takes over only if it still must', () => {
+  const AB = [{ name: 'SYSA' }, { name: 'SYSB' }];
+  const takeovers = (sim: Simulation): string[] => eventsOf(sim.trace, 'takeover').map((e) => `${e.actor}<-${e.from}`);
+  const onNewKey = (sim: Simulation): void => {
+    const header = sim.observe().dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.mkvp;
+    assert.ok(sim.observe().members.every((m) => m.state === 'serving' && m.active === 'CSF.TKDS.NEW' && m.cur.mkvp === header));
+    assert.equal(eventsOf(sim.trace, 'fence').length, 0, 'nobody is fenced');
+  };
+  // SYSA is lost at finish; SYSB's takeover cannot write the record; SYSA comes back before SYSB
+  // tries again and drives its change itself: SYSB, reading the record again, leaves it to SYSA.
+  const back = new Simulation({ ...base, members: AB, updates: undefined, faults: [{ kind: 'partition', member: 'SYSA', at: 'finish', restartAfter: 14 }, { kind: 'ioError', at: 'takeover' }] });
+  back.startChange();
+  runChecked(back); // OneChangeAtATime after every step: never two members driving
+  assert.equal(back.outcome, 'completed');
+  assert.deepEqual(takeovers(back), ['SYSB<-SYSA', 'SYSA<-SYSA']);
+  onNewKey(back);
+  // SYSA stays away: the record still names it, so SYSB takes over when it tries again.
+  const gone = new Simulation({ ...base, members: AB, updates: undefined, faults: [{ kind: 'partition', member: 'SYSA', at: 'finish' }, { kind: 'ioError', at: 'takeover' }] });
+  gone.startChange();
+  runChecked(gone);
+  assert.equal(gone.outcome, 'completed');
+  assert.deepEqual(takeovers(gone), ['SYSB<-SYSA', 'SYSB<-SYSA']);
+  assert.deepEqual(gone.observe().members.map((m) => m.state), ['down', 'serving']);
+});
+
 /** Steps the seeded driver (checking every invariant) until `ready` holds. */
 function stepUntil(sim: Simulation, ready: () => boolean, what: string): void {
   for (let i = 0; !ready(); i++) {
