@@ -17,7 +17,7 @@ import { DasdIoError, type ClusterRecord } from './dasd.ts';
 import { withValue, type Handle, type TkdsRecord } from './tkds.ts';
 import { writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
 import { MIN_LEVEL, type Cluster } from './cluster.ts';
-import type { Member } from './member.ts';
+import type { KeyMismatch, Member } from './member.ts';
 import type { Message } from './sysplex.ts';
 import type { MessageType, Outcome, RefusalReason, SpecAction, StepName } from './vocabulary.ts';
 
@@ -30,6 +30,8 @@ export type InitiatorStep = 'idle' | 'validate' | 'refused' | StepName | 'comple
 
 /** One reason `validate` refuses, naming the member or data set. */
 export interface Refusal { readonly subject: string; readonly reason: RefusalReason; readonly message: string }
+/** The refusal that makes the initiator back out (phase 1's register check), as its backout start line shows it. */
+type BackoutRefusal = Omit<Refusal, 'message'>;
 
 /** `validate`: every refusal (nothing changes). */
 export function validate(cluster: Cluster, initiator: Member, target: string, archive: string | null): Refusal[] {
@@ -40,6 +42,7 @@ export function validate(cluster: Cluster, initiator: Member, target: string, ar
   if (record.change !== 'none') {
     refuse(record.initiator ?? 'cluster', 'changeRunning', `change ${record.changeId} of ${record.active} to ${record.target} by ${record.initiator} is ${record.change}`);
   }
+  const reference = initiator.new.status === 'committed' ? initiator.new.mkvp : null;
   for (const name of cluster.names()) {
     const m = cluster.member(name);
     if (m.phase !== 'up' || m.fenced || !sysplex.inGroup(name)) {
@@ -51,10 +54,14 @@ export function validate(cluster: Cluster, initiator: Member, target: string, ar
       refuse(name, 'noActiveCoprocessor', `${name} has no active Enterprise PKCS #11 coprocessor`);
       continue;
     }
-    if (m.new.status !== 'committed') {
-      refuse(name, 'newNotCommitted', `${name}: the new master key register is ${m.new.status}${m.new.partsLoaded ? ` (${m.new.partsLoaded} parts)` : ''}, not committed`);
-    } else if (name !== initiator.name && initiator.new.status === 'committed' && m.new.mkvp !== initiator.new.mkvp) {
-      refuse(name, 'newMkvpDiffers', `${name}: new master key MKVP ${m.new.mkvp} differs from the initiator ${initiator.name}'s ${initiator.new.mkvp}`);
+    // every active coprocessor of the member, against the initiator's (that of its cp())
+    for (const cp of m.activeCoprocessors()) {
+      const n = cp.new;
+      if (n.status !== 'committed') {
+        refuse(name, 'newNotCommitted', `${name}: the new master key register is ${n.status}${n.partsLoaded ? ` (${n.partsLoaded} parts)` : ''} on coprocessor ${cp.serial}, not committed`);
+      } else if (reference !== null && n.mkvp !== reference) {
+        refuse(name, 'newMkvpDiffers', `${name}: new master key MKVP ${n.mkvp} differs from the initiator ${initiator.name}'s ${reference} on coprocessor ${cp.serial}`);
+      }
     }
   }
   if (!dasd.exists(target)) refuse(target, 'targetMissing', `target data set ${target} does not exist`);
@@ -103,6 +110,8 @@ export class Coordinator {
   /** The other members of the change, with the incarnation each was in when it validated. */
   #participants = new Map<string, number>();
   #open: { step: StepName; tick: number; wall: number } | null = null;
+  /** The new master key the change goes to: the initiator's committed `new` at validate (the target header gets it). */
+  #newMkvp: string | null = null;
 
   private constructor(cluster: Cluster, member: Member, change: string, old: string, target: string) {
     this.#cluster = cluster;
@@ -155,6 +164,7 @@ export class Coordinator {
       return { change, refusals };
     }
     const co = new Coordinator(cluster, member, change, member.active, target);
+    co.#newMkvp = member.new.mkvp;
     co.#participants = new Map(cluster.names().filter((n) => n !== member.name).map((n) => [n, cluster.sysplex.incarnation(n)]));
     co.#setPhase('validate');
     co.#next('beginRouting', () => co.beginRouting());
@@ -166,6 +176,7 @@ export class Coordinator {
    * cluster record: `running` means backout, `committed` means roll forward (switch, finish).
    */
   static takeover(cluster: Cluster, member: Member, record: ClusterRecord): void {
+    const stepBefore = member.initiatorStep;
     const co = new Coordinator(cluster, member, record.changeId!, record.active, record.target!);
     const rollForward = record.change === 'committed';
     co.#routingStarted = true; // the change runs: the record says so
@@ -181,7 +192,7 @@ export class Coordinator {
         if (!ok) return co.#abandon('the cluster record changed under the takeover');
       } catch (e) {
         if (!(e instanceof DasdIoError)) throw e;
-        return rollForward ? co.#retryLater(() => Coordinator.takeover(cluster, member, record)) : co.fence(`takeover could not write the cluster record: ${e.message}`);
+        return rollForward ? co.#retryTakeover(stepBefore) : co.fence(`takeover could not write the cluster record: ${e.message}`);
       } finally {
         co.#takingOver = false;
       }
@@ -275,11 +286,11 @@ export class Coordinator {
         c.emit({ event: 'update', actor: this.me, phase: 'apply', id: req.id, op: req.op.op, handle: writes[writes.length - 1]!.handle, dataSet: this.target, origin: req.origin });
         c.counts.deltaApplied++;
       }
-      c.dasd.writeHeader(this.target, this.#member.new.mkvp!, { by: this.me });
+      c.dasd.writeHeader(this.target, this.#newMkvp!, { by: this.me });
     } catch (e) {
       return this.#failed('applyDelta', e);
     }
-    this.#done('applyDelta', { delta: this.#delta.length, mkvp: this.#member.new.mkvp!, target: this.target });
+    this.#done('applyDelta', { delta: this.#delta.length, mkvp: this.#newMkvp!, target: this.target });
     this.#next('reload', () => this.reload());
   }
 
@@ -302,6 +313,9 @@ export class Coordinator {
     if (!this.#enter('commit')) return;
     if (this.#participantLost()) return;
     const c = this.#cluster;
+    // phase 1's register check, at the initiator (its switch follows the record write at once)
+    const mismatch = this.#member.keyMismatch(this.#newMkvp!, this.target);
+    if (mismatch !== null) return this.backout(`${this.me} cannot switch to ${this.target}: ${mismatch.message}`, undefined, { subject: this.me, reason: mismatch.reason });
     const record = c.dasd.readClusterRecord();
     try {
       const ok = record.changeId === this.change && record.change === 'running' && record.initiator === this.me
@@ -389,12 +403,12 @@ export class Coordinator {
   }
 
   /** `backout` (before `commit` only): staged copies dropped, target marked unusable, routing ends, record running -> none. */
-  backout(reason: string, action?: SpecAction): void {
+  backout(reason: string, action?: SpecAction, refusal?: BackoutRefusal): void {
     if (this.committed) throw new Error(`NoBackoutAfterCommit: change ${this.change} is committed; ${this.me} must roll forward (${reason})`);
     if (this.#backingOut || this.#phase === 'fenced') return;
     this.#backingOut = true;
     this.#cancelFanout();
-    if (!this.#enter('backout', reason, action)) return;
+    if (!this.#enter('backout', reason, action, refusal)) return;
     const c = this.#cluster;
     const m = this.#member;
     this.suspended = true;
@@ -479,6 +493,13 @@ export class Coordinator {
     m.answer(req, w.result, true);
   }
 
+  /** A member refused its part of reload (phase 1's register check): back out before commit. */
+  reloadRefused(msg: Message): void {
+    const { reason, message } = msg.body as KeyMismatch;
+    if (msg.change !== this.change || this.#fanout?.type !== 'reload') return; // late: the change moved on
+    this.backout(`${msg.from} refused reload: ${message}`, undefined, { subject: msg.from, reason });
+  }
+
   acknowledged(msg: Message): void {
     const f = this.#fanout;
     if (!f || msg.change !== this.change || ACK[f.type] !== msg.type || !f.waiting.delete(msg.from)) return;
@@ -505,10 +526,10 @@ export class Coordinator {
   }
 
   /** Starts a step: trace, timing, and the faults set at it. false if this initiator did not survive them. */
-  #enter(step: StepName, reason?: string, action: SpecAction | undefined = STEP_START_ACTIONS[step]): boolean {
+  #enter(step: StepName, reason?: string, action: SpecAction | undefined = STEP_START_ACTIONS[step], refusal?: BackoutRefusal): boolean {
     const c = this.#cluster;
     this.#setPhase(step);
-    c.emit({ event: 'step', actor: this.me, step, phase: 'start', change: this.change, ...(reason ? { reason } : {}), ...(action ? { action } : {}) });
+    c.emit({ event: 'step', actor: this.me, step, phase: 'start', change: this.change, ...(reason ? { reason } : {}), ...(refusal ? { refusals: [refusal] } : {}), ...(action ? { action } : {}) });
     this.#open = { step, tick: c.tick, wall: performance.now() };
     c.hooks.stepStarting(step, this.me);
     return this.#alive();
@@ -536,6 +557,19 @@ export class Coordinator {
 
   #retryLater(run: () => void): void {
     this.#cluster.scheduler.add({ kind: 'timer', timer: 'retry', step: this.#phase, member: this.me }, () => { if (this.#alive()) run(); }, { delay: this.#cluster.timing.ackTimeout, owner: this.me });
+  }
+
+  /**
+   * A roll-forward takeover could not write the cluster record, so it took nothing over: this
+   * member stops driving (the lost initiator may come back and drive its change meanwhile) and
+   * later reads the record again, taking over only if it still must (Member.maybeTakeover).
+   */
+  #retryTakeover(stepBefore: InitiatorStep | null): void {
+    const c = this.#cluster;
+    const m = this.#member;
+    m.coordinator = null;
+    m.initiatorStep = stepBefore;
+    c.scheduler.add('timer', `retry takeover ${m.name}`, () => m.maybeTakeover(), { delay: c.timing.ackTimeout, owner: m.name });
   }
 
   /** A step failed before commit (I/O error, coprocessor refusal): back out. */

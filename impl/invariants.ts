@@ -109,9 +109,9 @@ export const NoLostUpdate: Check = (s) => {
 };
 
 /**
- * KeyAgreement: a serving member's cur MKVP equals the MKVP of its live copy and of its active
- * data set's header, every secure blob in its live copy is under that MKVP, and it serves from a
- * data set the cluster record names.
+ * KeyAgreement: a serving member's cur MKVP (that of every active coprocessor) equals the MKVP of
+ * its live copy and of its active data set's header, every secure blob in its live copy is under
+ * that MKVP, and it serves from a data set the cluster record names.
  */
 export const KeyAgreement: Check = (s) => {
   const rec = s.view.record;
@@ -119,6 +119,8 @@ export const KeyAgreement: Check = (s) => {
     if (!m.up || m.state === 'restartCheck' || m.fenced || !m.live) continue;
     if (m.live.dataSet !== m.active) return `${m.name} serves a live copy of ${m.live.dataSet} but its active data set is ${m.active}`;
     if (m.cur.mkvp !== m.live.mkvp) return `${m.name}: cur MKVP ${m.cur.mkvp} differs from its live copy's ${m.live.mkvp}`;
+    const behind = m.coprocessors.find((c) => c.active && c.cur.mkvp !== m.live!.mkvp);
+    if (behind) return `${m.name}: coprocessor ${behind.serial} has cur MKVP ${behind.cur.mkvp}, not its live copy's ${m.live.mkvp}`;
     if (!s.dasd.exists(m.active)) return `${m.name} serves ${m.active}, which no longer exists`;
     const h = s.dasd.header(m.active).mkvp;
     if (h !== m.live.mkvp) return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${m.active}`;

@@ -1,5 +1,6 @@
-// A member (DESIGN.md "member"): one ICSF instance with a release level, its coprocessors (all
-// with the same registers), the name of its active TKDS, and its in-store copies (live, staged).
+// A member (DESIGN.md "member"): one ICSF instance with a release level, its coprocessors (every
+// active one must hold the same registers: validate, reload, switch and restartCheck check each),
+// the name of its active TKDS, and its in-store copies (live, staged).
 //
 // It serves PKCS #11-style requests (createToken, deleteToken, createObject, updateObject,
 // destroyObject as dynamic updates; readObject and keyCheckValue from the live copy), and it
@@ -16,13 +17,16 @@ import { planUpdate, writeRecords, type RecordWrite, type UpdateRequest } from '
 import { Coordinator, type InitiatorStep } from './coordinator.ts';
 import type { Cluster } from './cluster.ts';
 import type { Message } from './sysplex.ts';
-import { CONSEQUENTIAL_FAILURES, type MemberState, type MessageType, type SpecAction } from './vocabulary.ts';
+import { CONSEQUENTIAL_FAILURES, type MemberState, type MessageType, type RefusalReason, type SpecAction } from './vocabulary.ts';
 
 /** docs/protocol.md member states. */
 
 export type UpdateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 /** What a write did: its result and, when it was made, the record writes (for the delta). */
 export interface Written { readonly result: UpdateResult; readonly handle?: Handle; readonly writes?: readonly RecordWrite[] }
+
+/** Why a member cannot run under a data set's master key: a refusal code of protocol.md and a message naming the coprocessor. */
+export interface KeyMismatch { readonly reason: Extract<RefusalReason, 'noActiveCoprocessor' | 'newNotCommitted' | 'newMkvpDiffers'>; readonly message: string }
 
 interface Caller { readonly req: UpdateRequest; routedTo: string | null; incarnation: number; timer: number | null }
 
@@ -70,11 +74,29 @@ export class Member {
     return this.routing ? 'routing' : 'serving';
   }
 
-  /** The registers (every coprocessor of a member holds the same ones). */
-  get cur(): RegisterView { return this.coprocessors[0]!.cur; }
-  get new(): RegisterView { return this.coprocessors[0]!.new; }
+  /** The registers of the coprocessor that does this member's secure work (cp(), or the first if none is active). */
+  get cur(): RegisterView { return (this.coprocessors.find((c) => c.active) ?? this.coprocessors[0]!).cur; }
+  get new(): RegisterView { return (this.coprocessors.find((c) => c.active) ?? this.coprocessors[0]!).new; }
 
   hasActiveCoprocessor(): boolean { return this.coprocessors.some((c) => c.active); }
+
+  /** The active coprocessors: every one must hold the master key of the copy the member serves. */
+  activeCoprocessors(): Coprocessor[] { return this.coprocessors.filter((c) => c.active); }
+
+  /**
+   * Why this member cannot run under `mkvp`, the header MKVP of `dataSet`: no coprocessor is
+   * active, or an active one has neither `cur` nor a committed `new` of that key. null if it can.
+   */
+  keyMismatch(mkvp: string, dataSet: string): KeyMismatch | null {
+    const active = this.activeCoprocessors();
+    if (active.length === 0) return { reason: 'noActiveCoprocessor', message: 'no active coprocessor' };
+    const bad = active.find((c) => c.cur.mkvp !== mkvp && !(c.new.status === 'committed' && c.new.mkvp === mkvp));
+    if (!bad) return null;
+    const n = bad.new;
+    return n.status === 'committed'
+      ? { reason: 'newMkvpDiffers', message: `coprocessor ${bad.serial}: new master key MKVP ${n.mkvp} differs from the header MKVP ${mkvp} of ${dataSet}` }
+      : { reason: 'newNotCommitted', message: `coprocessor ${bad.serial}: the new master key register is ${n.status}, and cur is not the header MKVP ${mkvp} of ${dataSet}` };
+  }
 
   /** The coprocessor that does this member's secure work. */
   cp(): Coprocessor {
@@ -300,10 +322,12 @@ export class Member {
     const c = this.#cluster;
     if (this.switched && this.active === target) return true;
     const header = c.dasd.header(target);
-    if (this.cur.mkvp !== header.mkvp && !this.#setMasterKeyFor(header.mkvp)) {
-      this.fence(change, `its new master key does not match the MKVP of ${target}`);
+    const mismatch = this.keyMismatch(header.mkvp!, target); // applyDelta wrote it before commit (NoEarlyActivation)
+    if (mismatch !== null) {
+      this.fence(change, `it cannot switch to ${target}: ${mismatch.message}`);
       return false;
     }
+    this.#setMasterKeyTo(header.mkvp!);
     this.live = this.staged?.dataSet === target ? this.staged : this.readCopy(target);
     this.staged = null;
     this.active = target;
@@ -313,11 +337,11 @@ export class Member {
     return true;
   }
 
-  /** Sets the master key on every active coprocessor if the committed `new` is `mkvp`. */
-  #setMasterKeyFor(mkvp: string | null): boolean {
-    if (mkvp === null || this.new.status !== 'committed' || this.new.mkvp !== mkvp) return false;
-    for (const cp of this.coprocessors) if (cp.active) cp.setMasterKey();
-    return true;
+  /** Sets the master key on every active coprocessor whose cur is not `mkvp` (keyMismatch found its committed new is). true if any was set. */
+  #setMasterKeyTo(mkvp: string): boolean {
+    const behind = this.activeCoprocessors().filter((c) => c.cur.mkvp !== mkvp);
+    for (const cp of behind) cp.setMasterKey();
+    return behind.length > 0;
   }
 
   fence(change: string | null, reason: string, action?: SpecAction): void {
@@ -359,6 +383,7 @@ export class Member {
         return c.sysplex.send(this.name, m.from, 'liveUpdateAck', null, {}, m.update);
       case 'liveUpdateAck': return this.#liveAcked(m.update!, m.from);
       case 'beginRouting': {
+        if (this.fenced) return;
         if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
         if (this.routing && this.change === m.change) return ack('beginRoutingAck', 'BeginRoutingAtMember');
         this.routing = true;
@@ -370,6 +395,8 @@ export class Member {
         if (this.fenced) return;
         if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
         const target = body.target as string;
+        const mismatch = this.keyMismatch(body.mkvp as string, target);
+        if (mismatch !== null) return this.#refuseReload(m, target, mismatch);
         if (this.staged?.dataSet === target) return ack('reloadAck', 'ReloadAtMember');
         this.staged = this.readCopy(target);
         this.change = m.change;
@@ -408,10 +435,24 @@ export class Member {
         this.fence(m.change, body.reason as string, 'FenceAtMember');
         return ack('fenceAck');
       }
+      case 'reloadRefused':
+        this.coordinator?.reloadRefused(m);
+        return;
       case 'beginRoutingAck': case 'reloadAck': case 'switchAck': case 'finishAck': case 'backoutAck': case 'fenceAck':
         this.coordinator?.acknowledged(m);
         return;
     }
+  }
+
+  /**
+   * Phase 1's register check: this member could not switch to the target (a register changed
+   * since validate: `new` cleared, or loaded with another key). It stages nothing and, instead of
+   * acknowledging, refuses: the initiator backs out before commit, rather than fence it at switch.
+   */
+  #refuseReload(m: Message, target: string, mismatch: KeyMismatch): void {
+    const c = this.#cluster;
+    c.emit({ event: 'reloadRefused', actor: this.name, change: m.change!, dataSet: target, mkvp: (m.body as { mkvp: string }).mkvp, refusal: mismatch.reason, reason: mismatch.message });
+    c.sysplex.send(this.name, m.from, 'reloadRefused', m.change, mismatch);
   }
 
   /** Its part of `finish`: the record names `active` (switching to it first if it had not); routing ends. false if it had to fence. */
@@ -528,13 +569,8 @@ export class Member {
     const active = record.change === 'committed' ? record.target! : record.active;
     const header = c.dasd.exists(active) ? c.dasd.header(active) : null;
     const fields = { active, record: record.change, header: header?.mkvp ?? null, cur: this.cur.mkvp, new: this.new.mkvp };
-    let result: 'serve' | 'setMasterKey' | 'fenced';
-    let reason: string | undefined;
-    if (!header || !header.usable || header.mkvp === null) { result = 'fenced'; reason = `data set ${active} is missing, unusable or has no MKVP`; }
-    else if (!this.hasActiveCoprocessor()) { result = 'fenced'; reason = 'no active coprocessor'; }
-    else if (this.cur.mkvp === header.mkvp) result = 'serve';
-    else if (this.#setMasterKeyFor(header.mkvp)) result = 'setMasterKey';
-    else { result = 'fenced'; reason = `neither cur nor a committed new matches the header MKVP of ${active}`; }
+    const reason = header?.usable && header.mkvp !== null ? this.keyMismatch(header.mkvp, active)?.message ?? null : `data set ${active} is missing, unusable or has no MKVP`;
+    const result = reason !== null ? 'fenced' : this.#setMasterKeyTo(header!.mkvp!) ? 'setMasterKey' : 'serve';
     c.emit({ event: 'restartCheck', actor: this.name, ...fields, result, ...(reason ? { reason } : {}), action: result === 'fenced' ? 'FenceOnRestartCheck' : 'restartCheck' });
     this.phase = 'up';
     this.active = active;

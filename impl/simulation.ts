@@ -6,7 +6,7 @@
 // `pending()` lists the pending actions and `fire(id)` runs a chosen one; `step()` lets the seeded
 // driver pick; `runUntilQuiet()` runs until nothing is pending. Environment controls act at once:
 // `crash`, `restart`, `partition`, `heal`, `drop`/`duplicate` of a pending delivery, `clearNew`
-// (an operator clears a member's new register with the TKE). `observe()` gives the ClusterView;
+// and `loadOtherNew` (an operator clears a member's new register, or loads another key, with the TKE). `observe()` gives the ClusterView;
 // `checkInvariants()` the invariants (state and trace forms) as things stand.
 //
 // Everything random is drawn from the seed (schedules, faults, workload, key material), so the
@@ -136,6 +136,7 @@ export class Simulation {
   readonly #sysplex: Sysplex;
   readonly #schedule: Rng;
   readonly #work: Rng;
+  readonly #keys: Rng; // key parts (the operator's TKE)
   readonly #auditor = new Auditor();
   readonly #checker = new TraceChecker();
   readonly #faults: { fault: Fault; left: number }[];
@@ -160,6 +161,7 @@ export class Simulation {
     const seed = options.seed ?? 1;
     const root = new Rng(seed);
     const keys = root.fork();
+    this.#keys = keys;
     const data = root.fork();
     this.#schedule = root.fork();
     this.#work = root.fork();
@@ -357,9 +359,30 @@ export class Simulation {
   drop(pendingId: number): void { this.#sysplex.drop(pendingId); }
   duplicate(pendingId: number): void { this.#sysplex.duplicate(pendingId); }
 
-  /** The operator clears a member's new master key register with the TKE (for restart-check tests). */
-  clearNew(member: string): void {
-    for (const cp of this.#cluster.member(member).coprocessors) cp.clearNew();
+  /** The operator clears a member's new master key register with the TKE: on every coprocessor, or on the one at index `coprocessor`. */
+  clearNew(member: string, coprocessor?: number): void {
+    for (const cp of this.#coprocessorsOf(member, coprocessor)) cp.clearNew();
+  }
+
+  /**
+   * The operator loads with the TKE, into a member's new register (cleared first), a master key
+   * no other register of the run holds, and commits it unless `commit` is false: on every
+   * coprocessor, or on the one at index `coprocessor`.
+   */
+  loadOtherNew(member: string, { coprocessor, commit = true }: { coprocessor?: number; commit?: boolean } = {}): void {
+    const parts = [this.#keys.bytes(MASTER_KEY_BYTES), this.#keys.bytes(MASTER_KEY_BYTES)];
+    for (const cp of this.#coprocessorsOf(member, coprocessor)) {
+      cp.clearNew();
+      loadKey(cp, parts, commit);
+    }
+    for (const p of parts) p.fill(0);
+  }
+
+  #coprocessorsOf(member: string, index: number | undefined): readonly Coprocessor[] {
+    const cps = this.#cluster.member(member).coprocessors;
+    if (index === undefined) return cps;
+    if (!Number.isInteger(index) || cps[index] === undefined) throw new OptionsError(`${member} has no coprocessor ${index} (it has ${cps.length}, from 0)`);
+    return [cps[index]];
   }
 
   /** PKCS #11 reads served by a member from its live copy (clear attributes; never key values). */
@@ -391,7 +414,8 @@ export class Simulation {
       members: this.#cluster.names().map((n) => {
         const m = this.#cluster.member(n);
         return {
-          name: n, up: m.up, state: m.state, initiatorStep: m.initiatorStep, level: m.level, cur: m.cur, new: m.new, active: m.active,
+          name: n, up: m.up, state: m.state, initiatorStep: m.initiatorStep, level: m.level, cur: m.cur, new: m.new,
+          coprocessors: m.coprocessors.map((cp) => cp.toJSON()), active: m.active,
           live: copy(m.live), staged: copy(m.staged), routing: m.routing, suspended: m.coordinator?.suspended ?? false, fenced: m.fenced,
         };
       }),

@@ -48,6 +48,8 @@ export const TRACE_EVENTS = {
   beginRouting: { req: { change: 'string' }, opt: ACTION },
   reencipher: { req: { change: 'string', from: 'string', to: 'string', done: 'integer', total: 'integer', rewrapped: 'integer', copied: 'integer' }, opt: {} },
   reload: { req: { change: 'string', dataSet: 'string', mkvp: 'string', records: 'integer' }, opt: ACTION },
+  // Phase 1's register check: the member cannot switch to `dataSet` (header `mkvp`), so it refuses reload.
+  reloadRefused: { req: { change: 'string', dataSet: 'string', mkvp: 'string', refusal: REFUSAL_REASONS, reason: 'string' }, opt: ACTION },
   switch: { req: { change: 'string', dataSet: 'string', cur: 'string', records: 'integer' }, opt: ACTION },
   finish: { req: { change: 'string', active: 'string' }, opt: ACTION },
   backout: { req: { change: 'string' }, opt: ACTION },

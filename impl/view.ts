@@ -6,14 +6,18 @@ import type { InitiatorStep } from './coordinator.ts';
 import type { ChangeState } from './dasd.ts';
 import type { MemberState } from './vocabulary.ts';
 
+/** One coprocessor of a member: its serial, whether it is active, its registers. */
+export interface CoprocessorView { serial: string; active: boolean; cur: RegisterView; new: RegisterView }
+
 export interface MemberView {
   name: string;
   up: boolean;
   state: MemberState;                      // docs/protocol.md member states
   initiatorStep: InitiatorStep | null;     // the initiator's statechart state, if it drives (or drove) a change
   level: string;
-  cur: RegisterView;
+  cur: RegisterView;                       // the registers of the coprocessor doing its secure work
   new: RegisterView;
+  coprocessors: CoprocessorView[];         // every coprocessor's registers
   active: string;
   live: { dataSet: string; mkvp: Mkvp; records: number } | null;
   staged: { dataSet: string; mkvp: Mkvp; records: number } | null;

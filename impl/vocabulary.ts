@@ -11,9 +11,11 @@ export const REQUESTS = ['beginRouting', 'reload', 'switch', 'finish', 'backout'
 export type Request = (typeof REQUESTS)[number];
 export const ACKS = ['beginRoutingAck', 'reloadAck', 'switchAck', 'finishAck', 'backoutAck', 'fenceAck'] as const satisfies readonly `${Request}Ack`[];
 export type Ack = (typeof ACKS)[number];
+/** A member that cannot do its part of a request says so instead of acknowledging: reload (its `new` register no longer matches the target). */
+export const REFUSALS = ['reloadRefused'] as const;
 /** Messages of dynamic updates: routed to the initiator and answered; live copies told. */
 export const UPDATE_MESSAGES = ['routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck'] as const;
-export const MESSAGE_TYPES = [...REQUESTS, ...ACKS, ...UPDATE_MESSAGES] as const;
+export const MESSAGE_TYPES = [...REQUESTS, ...ACKS, ...REFUSALS, ...UPDATE_MESSAGES] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** The request an acknowledgement answers, or null for a message that is neither. */

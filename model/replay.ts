@@ -348,6 +348,9 @@ class Replay {
           // the initiator saw the member leave the group before its notification line
           const lost = /^member (\S+) lost/.exec(String(line.reason ?? ''))?.[1];
           if (lost && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'memberLost', member: lost }, line, what);
+          // a member (or the initiator itself) refused its part of reload: phase 1's register check
+          const [refusal] = (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+          if (refusal && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'refuse', member: refusal.subject, reason: refusal.reason }, line, what);
           // (with nobody left to answer, the statechart ends the backout at once)
           return this.#expect(['backout', 'backedOut'], line, what, false);
         }

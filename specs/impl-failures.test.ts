@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulation, simulateChange, type MessageType, type SimulateOptions } from '../impl/index.ts';
+import { replayTrace, type TraceLine } from '../model/replay.ts';
 import { assertInvariants, eventsOf, kcvSummary, stepOrder } from './impl-support.ts';
 
 const base: SimulateOptions = { seed: 21, dataSet: { tokens: 3, objects: 40 }, updates: { count: 12, every: 3 } };
@@ -178,6 +179,31 @@ test('the takeover member lost too: the next member by name takes over', () => {
   assert.equal(sim.outcome, 'completed');
 });
 
+test('a takeover after commit that cannot write the record reads it again before it tries again: it takes over only if it still must', () => {
+  const AB = [{ name: 'SYSA' }, { name: 'SYSB' }];
+  const takeovers = (sim: Simulation): string[] => eventsOf(sim.trace, 'takeover').map((e) => `${e.actor}<-${e.from}`);
+  const onNewKey = (sim: Simulation): void => {
+    const header = sim.observe().dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.mkvp;
+    assert.ok(sim.observe().members.every((m) => m.state === 'serving' && m.active === 'CSF.TKDS.NEW' && m.cur.mkvp === header));
+    assert.equal(eventsOf(sim.trace, 'fence').length, 0, 'nobody is fenced');
+  };
+  // SYSA is lost at finish; SYSB's takeover cannot write the record; SYSA comes back before SYSB
+  // tries again and drives its change itself: SYSB, reading the record again, leaves it to SYSA.
+  const back = new Simulation({ ...base, members: AB, updates: undefined, faults: [{ kind: 'partition', member: 'SYSA', at: 'finish', restartAfter: 14 }, { kind: 'ioError', at: 'takeover' }] });
+  back.startChange();
+  runChecked(back); // OneChangeAtATime after every step: never two members driving
+  assert.equal(back.outcome, 'completed');
+  assert.deepEqual(takeovers(back), ['SYSB<-SYSA', 'SYSA<-SYSA']);
+  onNewKey(back);
+  // SYSA stays away: the record still names it, so SYSB takes over when it tries again.
+  const gone = new Simulation({ ...base, members: AB, updates: undefined, faults: [{ kind: 'partition', member: 'SYSA', at: 'finish' }, { kind: 'ioError', at: 'takeover' }] });
+  gone.startChange();
+  runChecked(gone);
+  assert.equal(gone.outcome, 'completed');
+  assert.deepEqual(takeovers(gone), ['SYSB<-SYSA', 'SYSB<-SYSA']);
+  assert.deepEqual(gone.observe().members.map((m) => m.state), ['down', 'serving']);
+});
+
 /** Steps the seeded driver (checking every invariant) until `ready` holds. */
 function stepUntil(sim: Simulation, ready: () => boolean, what: string): void {
   for (let i = 0; !ready(); i++) {
@@ -280,6 +306,25 @@ test('a member that restarts while the fence goes out, behind a member not yet f
   assert.equal(sim.outcome, 'fenced');
   assert.deepEqual(sim.observe().members.map((m) => m.state), ['fenced', 'fenced', 'fenced']);
   assert.equal(sim.observe().record.change, 'running', 'a member that restarts later takes the backout over');
+});
+
+test('a fenced member takes no part in a beginRouting that reaches it late', () => {
+  // beginRouting is on its way to SYSB when SYSC is lost; the backout cannot write and fences;
+  // the fence reaches SYSB first. The record still says running, but SYSB is fenced: it does nothing.
+  const sim = new Simulation({ ...base, updates: undefined, faults: [{ kind: 'ioError', at: 'backout' }] });
+  sim.startChange();
+  sim.fire(sim.pending().find((a) => a.label.startsWith('beginRouting SYSA '))!.id);
+  sim.crash('SYSC');
+  sim.fire(sim.pending().find((a) => a.label.startsWith('notify memberLost SYSC -> SYSA '))!.id);
+  sim.fire(delivery(sim, 'fence', 'SYSA', 'SYSB'));
+  assert.equal(sim.observe().record.change, 'running');
+  sim.fire(delivery(sim, 'beginRouting', 'SYSA', 'SYSB'));
+  runChecked(sim);
+  const b = sim.observe().members.find((m) => m.name === 'SYSB')!;
+  assert.deepEqual([b.state, b.routing], ['fenced', false]);
+  assert.deepEqual(eventsOf(sim.trace, 'beginRouting').map((e) => e.actor), ['SYSA'], 'SYSB never does its part');
+  assert.ok(!eventsOf(sim.trace, 'send').some((e) => e.msg === 'beginRoutingAck'), 'nor acknowledges it');
+  assert.equal(replayTrace(sim.trace as unknown as TraceLine[]).initiator?.state, 'fenced', 'the statechart replays the trace');
 });
 
 test('an I/O error writing the record at beginRouting: the change never began, so its backout has nothing to undo and fences no one', () => {

@@ -28,7 +28,7 @@ function state(edit: { records?: TkdsRecord[]; member?: Partial<MemberView>; ori
   dasd.writeHeader('CSF.TKDS', MKVP, { by: 't' });
   const live = new InStoreCopy('CSF.TKDS', MKVP, records);
   const member: MemberView = {
-    name: 'SYSA', up: true, state: 'serving', initiatorStep: null, level: 'HCR77A1', cur: cp.cur, new: cp.new, active: 'CSF.TKDS',
+    name: 'SYSA', up: true, state: 'serving', initiatorStep: null, level: 'HCR77A1', cur: cp.cur, new: cp.new, coprocessors: [cp.toJSON()], active: 'CSF.TKDS',
     live: { dataSet: 'CSF.TKDS', mkvp: MKVP, records: records.length }, staged: null, routing: false, suspended: false, fenced: false, ...edit.member,
   };
   const view: ClusterView = { tick: 0, record: { active: 'CSF.TKDS', change: 'none', initiator: null, target: null, changeId: null }, dataSets: [], members: [member] };
@@ -59,6 +59,12 @@ test('ClearObjectsUnchanged: a changed byte is named', () => {
 
 test('KeyAgreement: a serving member whose cur differs from its live copy', () => {
   assert.match(broken(state({ member: { cur: { status: 'committed', mkvp: 'ab'.repeat(16), partsLoaded: 0 } } })).KeyAgreement!, /SYSA: cur MKVP abab.* differs from its live copy/);
+});
+
+test('KeyAgreement: every active coprocessor of a serving member, not only the one doing its work', () => {
+  const other = { serial: 'T.CP1', active: true, cur: { status: 'committed' as const, mkvp: 'cd'.repeat(16), partsLoaded: 0 }, new: cp.new };
+  assert.match(broken(state({ member: { coprocessors: [cp.toJSON(), other] } })).KeyAgreement!, /SYSA: coprocessor T\.CP1 has cur MKVP (cd){16}, not its live copy's/);
+  assert.deepEqual(broken(state({ member: { coprocessors: [cp.toJSON(), { ...other, active: false }] } })), {}, 'an inactive one is not asked');
 });
 
 test('UniqueHandles: an object beyond its token\'s last sequence number', () => {
