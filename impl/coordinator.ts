@@ -569,7 +569,7 @@ export class Coordinator {
     const m = this.#member;
     m.coordinator = null;
     m.initiatorStep = stepBefore;
-    c.scheduler.add('timer', `retry takeover ${m.name}`, () => m.maybeTakeover(), { delay: c.timing.ackTimeout, owner: m.name });
+    c.scheduler.add({ kind: 'timer', timer: 'retry', step: 'takeover', member: m.name }, () => m.maybeTakeover(), { delay: c.timing.ackTimeout, owner: m.name });
   }
 
   /** A step failed before commit (I/O error, coprocessor refusal): back out. */
