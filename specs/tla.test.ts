@@ -1,15 +1,17 @@
 // The TLA+ models: SANY parses the spec, TLC gives every model of tla/models.json its expected
-// result (each non-vacuity variant trips exactly its invariant), and the manifest, the configs
-// and the spec agree.  Without Java or the TLC jar these tests fail with the reason.
+// result (each non-vacuity variant, a flawed operator put in place of one of the spec, trips
+// exactly its property), and the manifest, the configs, the variants and the spec agree.  Without Java or the TLC jar these tests fail with the reason.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   PINNED,
   TLA_DIR,
+  VARIANTS_DIR,
+  actionPropertiesOf,
   configNames,
   loadManifest,
   locateJar,
@@ -26,16 +28,28 @@ const DESIGN_INVARIANTS = [
   'StagedBeforeSwitch', 'NoBackoutAfterCommit', 'OldDataSetPreserved', 'SettledOutcome',
   'SecureValuesPreserved', 'ClearObjectsUnchanged', 'UniqueHandles',
 ];
+// Those about steps rather than states are action properties ([][A]_vars), checked as PROPERTY.
+const ACTION_PROPERTIES = ['StagedBeforeSwitch', 'NoBackoutAfterCommit'];
 const LIVENESS = 'EventuallySettled';
 // CoordinatedCMK refines the abstract ChangeMasterKey.tla; refinement-* models show it is not vacuous.
 const REFINEMENT = 'RefinesChangeMasterKey';
 const isRefinementModel = (m: { name: string }) => m.name.startsWith('refinement-');
+const isVariant = (m: { name: string }) => m.name.startsWith('variant-');
 
 const models = loadManifest();
 const specText = readFileSync(join(TLA_DIR, 'CoordinatedCMK.tla'), 'utf8');
 const cfgText = (config: string) => readFileSync(join(TLA_DIR, config), 'utf8');
+const variantModules = readdirSync(VARIANTS_DIR).filter((f) => /^MC_\w+\.tla$/.test(f)).map((f) => f.slice(0, -4));
+const moduleText = (module: string) => readFileSync(join(VARIANTS_DIR, `${module}.tla`), 'utf8');
 
-const flawOf = (text: string) => /^\s*Flaw = "(\w+)"/m.exec(text)?.[1];
+/** The definition overrides of a config (`Op <- Flawed` under CONSTANTS), as [Op, Flawed]. */
+const overridesOf = (cfg: string) => [...cfg.matchAll(/^\s*(\w+)\s*<-\s*(\w+)/gm)].map((m) => [m[1]!, m[2]!] as const);
+/** The number of parameters of operator `name` as `text` defines it, or undefined if it does not. */
+function arity(text: string, name: string): number | undefined {
+  const d = new RegExp(`^${name}(\\(([^)]*)\\))? ==`, 'm').exec(text);
+  if (!d) return undefined;
+  return d[2] === undefined ? 0 : d[2].split(',').length;
+}
 
 describe('the models agree with the spec and with DESIGN.md', () => {
   it('defines every DESIGN invariant and EventuallySettled as an operator', () => {
@@ -44,31 +58,59 @@ describe('the models agree with the spec and with DESIGN.md', () => {
     }
   });
 
-  it('checks every DESIGN invariant in every config, so a variant names the one it breaks', () => {
+  it('defines StagedBeforeSwitch and NoBackoutAfterCommit as action properties, no history variable needed', () => {
+    assert.deepEqual(actionPropertiesOf(DESIGN_INVARIANTS, [specText]), ACTION_PROPERTIES);
+    assert.doesNotMatch(specText, /everStaged|committedEver|backedOutEver/);
+  });
+
+  it('checks every DESIGN invariant in every config (action properties as PROPERTY), so a variant names the one it breaks', () => {
     for (const m of models.filter((e) => !isRefinementModel(e))) {
-      const listed = configNames(cfgText(m.config), 'INVARIANT');
-      const missing = DESIGN_INVARIANTS.filter((n) => !listed.includes(n));
+      const invariants = configNames(cfgText(m.config), 'INVARIANT');
+      const properties = configNames(cfgText(m.config), 'PROPERTY');
+      const missing = DESIGN_INVARIANTS.filter((n) =>
+        !(ACTION_PROPERTIES.includes(n) ? properties : invariants).includes(n));
       assert.deepEqual(missing, [], `${m.config} does not check ${missing.join(', ')}`);
     }
   });
 
-  it('checks EventuallySettled and the refinement of ChangeMasterKey in every model expected to pass', () => {
+  it('checks EventuallySettled and the refinement of ChangeMasterKey in every model expected to pass, on the spec as written', () => {
     for (const m of models.filter((e) => e.expect === 'ok')) {
-      assert.deepEqual(configNames(cfgText(m.config), 'PROPERTY'), [LIVENESS, REFINEMENT], m.config);
-      assert.equal(flawOf(cfgText(m.config)), 'none', `${m.config} must set Flaw = "none"`);
+      assert.deepEqual(configNames(cfgText(m.config), 'PROPERTY'), [...ACTION_PROPERTIES, LIVENESS, REFINEMENT], m.config);
+      assert.equal(m.module, 'CoordinatedCMK', m.name);
+      assert.deepEqual(overridesOf(cfgText(m.config)), [], `${m.config} overrides a definition`);
     }
   });
 
-  it('has one variant per flaw of the spec, and one per invariant and EventuallySettled', () => {
-    const flawSet = /^Flaws == \{([^}]*)\}/m.exec(specText);
-    assert.ok(flawSet, 'CoordinatedCMK.tla defines no Flaws set');
-    const flaws = [...flawSet[1]!.matchAll(/"(\w+)"/g)].map((m) => m[1]!).filter((f) => f !== 'none');
-    const variants = models.filter((e) => e.expect !== 'ok' && !isRefinementModel(e));
-    assert.deepEqual(variants.map((v) => flawOf(cfgText(v.config))).sort(), [...flaws].sort());
+  it('has one variant per module of tla/variants/, and one per DESIGN invariant and EventuallySettled', () => {
+    const variants = models.filter(isVariant);
+    assert.deepEqual(variants.map((v) => v.module).sort(), [...variantModules].sort());
+    for (const v of variants) {
+      const flaw = v.name.replace(/^variant-/, '');
+      assert.equal(v.module, `MC_${flaw}`, v.name);
+      assert.equal(v.config, `variants/MC_${flaw}.cfg`, v.name);
+    }
     assert.deepEqual(
       variants.map((v) => v.expect.replace(/^violates /, '')).sort(),
       [...DESIGN_INVARIANTS, LIVENESS].sort(),
     );
+    assert.ok(models.every((m) => isVariant(m) || isRefinementModel(m) || m.expect === 'ok'));
+  });
+
+  it('makes each variant one flaw: its module extends the spec, and its config puts one flawed operator in place of one of the spec', () => {
+    const replaced = new Set<string>();
+    for (const v of models.filter(isVariant)) {
+      const text = moduleText(v.module);
+      assert.match(text, /^EXTENDS CoordinatedCMK$/m, `${v.module}.tla does not extend CoordinatedCMK`);
+      assert.doesNotMatch(text, /^(VARIABLES?|CONSTANTS?)\b/m, `${v.module}.tla adds state or constants`);
+      const overrides = overridesOf(cfgText(v.config));
+      assert.equal(overrides.length, 1, `${v.config} must override exactly one definition`);
+      const [op, flawed] = overrides[0]!;
+      const n = arity(specText, op);
+      assert.notEqual(n, undefined, `${v.config}: CoordinatedCMK.tla defines no ${op}`);
+      assert.equal(arity(text, flawed), n, `${v.module}.tla must define ${flawed} with the ${n} parameter(s) of ${op}`);
+      assert.ok(!replaced.has(op), `${op} is replaced by two variants`);
+      replaced.add(op);
+    }
   });
 
   it('shows the refinement is not vacuous: a flawed model checks it alone and must violate it', () => {
@@ -76,7 +118,8 @@ describe('the models agree with the spec and with DESIGN.md', () => {
     assert.ok(refinement.length >= 1);
     for (const m of refinement) {
       assert.deepEqual(configNames(cfgText(m.config), 'PROPERTY'), [REFINEMENT], m.config);
-      assert.notEqual(flawOf(cfgText(m.config)), 'none', m.config);
+      assert.ok(variantModules.includes(m.module), `${m.name} runs no variant module`);
+      assert.equal(overridesOf(cfgText(m.config)).length, 1, `${m.config} must override one definition`);
       assert.equal(m.expect, `violates ${REFINEMENT}`);
     }
   });
@@ -111,6 +154,21 @@ describe('reading TLC', () => {
     // an action property (a refinement: [][Next]_v of the abstract spec) is reported by its place
     const action = tail('Error: Action property line 37, col 17 to line 37, col 29 of module ChangeMasterKey is violated.');
     assert.equal(resultText(parseTlcOutput(action, 13, ['RefinesChangeMasterKey']).result), 'violates RefinesChangeMasterKey');
+  });
+
+  it('names a violated action property as TLC does, and leaves the action properties out when it does not name one', () => {
+    const props = ['StagedBeforeSwitch', 'NoBackoutAfterCommit', 'EventuallySettled'];
+    const actions = ['StagedBeforeSwitch', 'NoBackoutAfterCommit'];
+    const named = tail('Error: Action property NoBackoutAfterCommit is violated.\nError: The behavior up to this point is:');
+    assert.equal(resultText(parseTlcOutput(named, 13, props, actions).result), 'violates NoBackoutAfterCommit');
+    const liveness = tail('Error: Temporal properties were violated.');
+    assert.equal(resultText(parseTlcOutput(liveness, 13, props, actions).result), 'violates EventuallySettled');
+    assert.equal(resultText(parseTlcOutput(liveness, 13, props, []).result), 'violates a temporal property');
+  });
+
+  it('tells an action property by its definition', () => {
+    const text = 'Inv == x > 0\nAct ==\n    [][x' + "'" + ' >= x]_x\nLive == []<>(x = 0)\nRef == M!Spec\n';
+    assert.deepEqual(actionPropertiesOf(['Inv', 'Act', 'Live', 'Ref', 'Absent'], [text]), ['Act']);
   });
 
   it('tells a deadlock, a parse error and any other error apart', () => {
@@ -165,10 +223,11 @@ describe('SANY and TLC', () => {
       if (entry.expect === 'ok') {
         assert.ok((o.distinct ?? 0) > 0 && (o.depth ?? 0) > 0, `${entry.name}: no state counts in TLC's output`);
       } else {
-        // Exactly the named one: an invariant variant reports that invariant, and the
-        // liveness variant a temporal property, not an invariant.
+        // Exactly the named one: an invariant variant reports that invariant, the others
+        // (action properties, liveness, refinement) a property, not an invariant.
         const name = entry.expect.replace(/^violates /, '');
-        assert.equal(o.result.kind, name === LIVENESS || name === REFINEMENT ? 'property' : 'invariant');
+        const property = [...ACTION_PROPERTIES, LIVENESS, REFINEMENT].includes(name);
+        assert.equal(o.result.kind, property ? 'property' : 'invariant');
       }
     });
   }

@@ -35,30 +35,12 @@ CONSTANTS
     NumUpdates,     \* dynamic updates callers make: ids 1..NumUpdates (see OpOf)
     RefusedUpdates, \* the ones that are refused (no such token or object, a failed write ...)
     FaultKinds,     \* the faults injected: a subset of FaultNames
-    FaultBudget,    \* how many faults in all
-    Flaw            \* "none", or the flaw of a non-vacuity variant (see Flaws)
+    FaultBudget     \* how many faults in all
 
 \* "the first surviving member by name": names sort as in this list.
 NameOrder == <<"SYSA", "SYSB", "SYSC", "SYSD", "SYSE", "SYSF", "SYSG", "SYSH">>
 Rank(m) == CHOOSE i \in 1..8 : NameOrder[i] = m
 FirstByName(S) == CHOOSE m \in S : \A o \in S : Rank(m) <= Rank(o)
-
-\* Each flaw switches off or reorders one step, in one guarded line, and
-\* breaks the property named beside it (tla/models.json lists the variants).
-Flaws == {"none",
-          "skipDelta",               \* NoLostUpdate
-          "switchKeepsKey",          \* KeyAgreement
-          "reencipherBeforeAcks",    \* SingleWriter
-          "noCompareAndSet",         \* OneChangeAtATime
-          "reloadBeforeDelta",       \* NoEarlyActivation
-          "commitWithoutReloadAcks", \* StagedBeforeSwitch
-          "backoutAfterCommit",      \* NoBackoutAfterCommit
-          "deleteOld",               \* OldDataSetPreserved
-          "finishKeepsOld",          \* SettledOutcome
-          "wrapWithoutUnwrap",       \* SecureValuesPreserved
-          "encipherClear",           \* ClearObjectsUnchanged
-          "deltaWithoutToken",       \* UniqueHandles
-          "switchAckOnce"}           \* EventuallySettled
 
 \* crash a member; drop or duplicate a message; delay one, so that a wait times
 \* out although its acknowledgement is still on its way; make a DASD write fail.
@@ -68,7 +50,6 @@ ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
        /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
        /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
        /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
-       /\ Flaw \in Flaws
 
 None == "none"
 OldKey == 1
@@ -95,7 +76,6 @@ OpOf(u) == CASE u % 3 = 1 -> "createObject"   \* a new secure key object
              [] u % 3 = 0 -> "createClear"    \* a new clear key object
 ValueOf(u) == 10 + u
 ClearValues == {2} \cup {ValueOf(u) : u \in {x \in Updates : OpOf(x) = "createClear"}}
-Garbled(v) == v + 100  \* what a blob wrapped twice gives back instead of v
 
 MemberStates == {"down", "restartCheck", "serving", "routing", "staged", "switched", "fenced"}
 Operating == {"serving", "routing", "staged", "switched"}  \* up and serving secure work
@@ -122,17 +102,13 @@ VARIABLES
                    \* the coordinator hears they are back (memberJoined)
     msgs, sent,    \* sysplex messages on their way, and all ever sent
     upd,           \* each dynamic update's [phase, at]
-    faults,        \* faults injected so far
-    everStaged,    \* history: the members that have staged the target
-    committedEver, \* history: the record went to committed
-    backedOutEver  \* history: a backout wrote the record
+    faults         \* faults injected so far
 
 regs == <<cur, new, newCommitted>>
 copies == <<live, staged>>
 net == <<msgs, sent>>
 coordination == <<istate, seen, coord, waiting, delta, lost>>
-history == <<everStaged, committedEver, backedOutEver>>
-vars == <<mstate, regs, copies, dsets, record, coordination, net, upd, faults, history>>
+vars == <<mstate, regs, copies, dsets, record, coordination, net, upd, faults>>
 
 Max(a, b) == IF a >= b THEN a ELSE b
 Image(d) == [ds |-> d, hdr |-> dsets[d].hdr, seq |-> dsets[d].seq, recs |-> dsets[d].recs]
@@ -180,7 +156,7 @@ Stuck(i) ==
 Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
 
 \* The record states a coordinator backs out from: "before commit" only.
-BackoutFrom == IF Flaw = "backoutAfterCommit" THEN {"running", "committed"} ELSE {"running"}
+BackoutFrom == {"running"}
 \* Coordinator i is to back out: after a timeout or a takeover, or because a
 \* member was lost (memberLost during the change, or not in the group).
 BackoutDue(i) ==
@@ -190,11 +166,9 @@ BackoutDue(i) ==
 
 \* Re-encipherment of one record: "secure values rewrapped from cur to new;
 \* clear values copied as they are".
-Rewrap(r) ==
-    CASE r.kind = "secure" /\ Flaw = "wrapWithoutUnwrap" -> [r EXCEPT !.key = NewKey, !.val = Garbled(@)]
-      [] r.kind = "secure"                              -> [r EXCEPT !.key = NewKey]
-      [] Flaw = "encipherClear"                         -> [r EXCEPT !.key = NewKey]
-      [] OTHER                                          -> r
+RewrapSecure(r) == [r EXCEPT !.key = NewKey]  \* unwrapped under cur, wrapped under new
+CopyClear(r) == r
+Rewrap(r) == IF r.kind = "secure" THEN RewrapSecure(r) ELSE CopyClear(r)
 
 \* The record update u writes to data set d, its blob under key k.
 UpdatedRecord(u, d, k) ==
@@ -233,7 +207,7 @@ Leave(m) ==
                  THEN [upd[u] EXCEPT !.phase = "unknown"] ELSE upd[u]]
     /\ msgs' = {x \in msgs : x.to # m}
     /\ waiting' = waiting \ {m}
-    /\ UNCHANGED <<regs, dsets, record, seen, delta, sent, history>>
+    /\ UNCHANGED <<regs, dsets, record, seen, delta, sent>>
 
 -----------------------------------------------------------------------------
 Init ==
@@ -255,7 +229,6 @@ Init ==
     /\ msgs = {} /\ sent = {}
     /\ upd = [u \in Updates |-> [phase |-> None, at |-> None]]
     /\ faults = 0
-    /\ everStaged = {} /\ committedEver = FALSE /\ backedOutEver = FALSE
 
 -----------------------------------------------------------------------------
 (* 1. validate: "nothing changes.  Refuse ... if: another coordinated      *)
@@ -276,7 +249,7 @@ validate(i) ==
     /\ istate' = [istate EXCEPT ![i] = IF Refusals(i) = {} THEN "validate" ELSE "refused"]
     /\ seen' = [seen EXCEPT ![i] = record]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coord, waiting, delta, lost, net, upd,
-                   faults, history>>
+                   faults>>
 
 (* 2. beginRouting: "the cluster record goes from none to running; every   *)
 (* member finishes any update it is processing and routes its dynamic      *)
@@ -284,9 +257,11 @@ validate(i) ==
 (* compare-and-set compares the whole record validate read, not only       *)
 (* `change`: an initiator that validated before another's change finished  *)
 (* must lose, for the active data set has moved on since.                  *)
+RecordAsSeen(i) == record = seen[i]
+
 BeginRoutingByInitiator(i) ==
     /\ istate[i] = "validate" /\ mstate[i] \in Operating
-    /\ IF record = seen[i] \/ Flaw = "noCompareAndSet"
+    /\ IF RecordAsSeen(i)
        THEN /\ record' = [active |-> record.active, change |-> "running", init |-> i]
             /\ istate' = [istate EXCEPT ![i] = "beginRouting"]
             /\ coord' = i
@@ -295,7 +270,7 @@ BeginRoutingByInitiator(i) ==
             /\ SendAll("beginRouting", i, Group(i))
        ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning
             /\ UNCHANGED <<record, coord, mstate, waiting, delta, lost, net>>
-    /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults, history>>
+    /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults>>
 
 BeginRoutingAtMember(i) ==
     \E x \in msgs :
@@ -303,7 +278,7 @@ BeginRoutingAtMember(i) ==
     /\ mstate' = [mstate EXCEPT ![i] = IF record.change = "running" /\ @ = "serving"
                                        THEN "routing" ELSE @]
     /\ Reply(x)
-    /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults>>
 
 beginRouting(i) == BeginRoutingByInitiator(i) \/ BeginRoutingAtMember(i)
 
@@ -311,16 +286,17 @@ beginRouting(i) == BeginRoutingByInitiator(i) \/ BeginRoutingAtMember(i)
 (* target, secure values rewrapped from cur to new; clear values copied as *)
 (* they are."  It starts once every member routes and the initiator has no *)
 (* update of its own in process.  The header gets its MKVP at applyDelta.  *)
+ReencipherReady(i) == waiting = {} /\ ~LocalUpdateAt(i)
+
 reencipher(i) ==
     /\ coord = i /\ istate[i] = "beginRouting"
-    /\ waiting = {} \/ Flaw = "reencipherBeforeAcks"
-    /\ ~LocalUpdateAt(i)
+    /\ ReencipherReady(i)
     /\ dsets' = [dsets EXCEPT ![Target] =
                    [status |-> "inUse", hdr |-> 0, seq |-> dsets[OldDS].seq,
                     recs |-> {Rewrap(r) : r \in dsets[OldDS].recs}]]
     /\ istate' = [istate EXCEPT ![i] = "reencipher"]
     /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
-                   faults, history>>
+                   faults>>
 
 (* 4. suspend: "dynamic update processing pauses (requests wait)"; the     *)
 (* suspension lasts until resume.                                          *)
@@ -328,48 +304,50 @@ suspend(i) ==
     /\ coord = i /\ istate[i] = "reencipher"
     /\ istate' = [istate EXCEPT ![i] = "suspend"]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
-                   upd, faults, history>>
+                   upd, faults>>
 
 (* 4. applyDelta: "the delta is applied to the target, and the target      *)
 (* header gets the new MKVP."  The token record (the last sequence number  *)
 (* given out) is written with it.                                          *)
+\* The target's records recs with the delta applied: each handle it wrote,
+\* re-enciphered from the old data set.
+DeltaApplied(recs) ==
+    {r \in recs : r.h \notin delta} \cup {Rewrap(r) : r \in {x \in dsets[OldDS].recs : x.h \in delta}}
+\* The target's last sequence number seq once the token record is written.
+TokenWritten(seq) == dsets[OldDS].seq
+
 applyDelta(i) ==
     /\ coord = i /\ istate[i] = "suspend"
-    /\ LET old == dsets[OldDS]
-           moved == {Rewrap(r) : r \in {x \in old.recs : x.h \in delta}}
-       IN dsets' = [dsets EXCEPT ![Target] =
-            [@ EXCEPT !.hdr = NewKey,
-                      !.recs = IF Flaw = "skipDelta" THEN @ ELSE {r \in @ : r.h \notin delta} \cup moved,
-                      !.seq = IF Flaw = "deltaWithoutToken" THEN @ ELSE old.seq]]
+    /\ dsets' = [dsets EXCEPT ![Target] =
+         [@ EXCEPT !.hdr = NewKey, !.recs = DeltaApplied(@), !.seq = TokenWritten(@)]]
     /\ istate' = [istate EXCEPT ![i] = "applyDelta"]
     /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
-                   faults, history>>
+                   faults>>
 
 (* 5. reload (phase 1): "each member builds a staged copy from the target  *)
 (* and acknowledges.  It still serves from its live copy under cur."       *)
 Stage(m) ==
     /\ staged' = [staged EXCEPT ![m] = Image(Target)]
-    /\ everStaged' = everStaged \cup {m}
     /\ mstate' = [mstate EXCEPT ![m] = "staged"]
 
+\* The coordinator reloads once it has applied the delta.
+ReloadAfter(i) == istate[i] = "applyDelta"
+
 ReloadByCoordinator(i) ==
-    /\ coord = i
-    /\ istate[i] = "applyDelta" \/ (Flaw = "reloadBeforeDelta" /\ istate[i] = "suspend")
+    /\ coord = i /\ ReloadAfter(i)
     /\ Stage(i)
     /\ istate' = [istate EXCEPT ![i] = "reload"]
     /\ SendAll("reload", i, Group(i))
     /\ waiting' = Others(i)
-    /\ UNCHANGED <<regs, live, dsets, record, seen, coord, delta, lost, upd, faults,
-                   committedEver, backedOutEver>>
+    /\ UNCHANGED <<regs, live, dsets, record, seen, coord, delta, lost, upd, faults>>
 
 ReloadAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "reload", i)
     /\ IF record.change = "running"
        THEN Stage(i) /\ Reply(x)
-       ELSE Consume(x) /\ UNCHANGED <<staged, everStaged, mstate>>  \* a late copy
-    /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, committedEver,
-                   backedOutEver>>
+       ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>  \* a late copy
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults>>
 
 reload(i) == ReloadByCoordinator(i) \/ ReloadAtMember(i)
 
@@ -377,21 +355,24 @@ reload(i) == ReloadByCoordinator(i) \/ ReloadAtMember(i)
 (* running to committed (durably, first)".  Its second half, the initiator *)
 (* setting its master key and going live on the target, is the            *)
 (* initiator's own `switch`, so a crash between the two is a state here.   *)
+(* It waits for every reloadAck, and for no member lost.                   *)
+CommitReady(i) == waiting = {} /\ lost = {}
+
 commit(i) ==
     /\ coord = i /\ istate[i] = "reload"
-    /\ waiting = {} \/ Flaw = "commitWithoutReloadAcks"
-    /\ lost = {}
+    /\ CommitReady(i)
     /\ record.change = "running"
     /\ record' = [record EXCEPT !.change = "committed"]
-    /\ committedEver' = TRUE
     /\ istate' = [istate EXCEPT ![i] = "commit"]
     /\ UNCHANGED <<mstate, regs, copies, dsets, seen, coord, waiting, delta, lost, net, upd,
-                   faults, everStaged, backedOutEver>>
+                   faults>>
 
 (* A member "sets its master key, makes the target active and its staged  *)
 (* copy live" (setMasterKey: new becomes cur, new becomes empty).          *)
+SwitchedKey(m) == new[m]  \* the master key m runs under once switched
+
 SwitchTo(m) ==
-    /\ cur' = IF Flaw = "switchKeepsKey" THEN cur ELSE [cur EXCEPT ![m] = new[m]]
+    /\ cur' = [cur EXCEPT ![m] = SwitchedKey(m)]
     /\ new' = [new EXCEPT ![m] = 0]
     /\ newCommitted' = [newCommitted EXCEPT ![m] = FALSE]
     /\ live' = [live EXCEPT ![m] = staged[m]]
@@ -408,19 +389,22 @@ SwitchByCoordinator(i) ==
     /\ istate' = [istate EXCEPT ![i] = "switch"]
     /\ SendAll("switch", i, Group(i))
     /\ waiting' = Group(i)
-    /\ UNCHANGED <<dsets, record, seen, coord, delta, lost, upd, faults, history>>
+    /\ UNCHANGED <<dsets, record, seen, coord, delta, lost, upd, faults>>
+
+\* A member already switched acknowledges a switch again.
+AckAgain(x) == Reply(x)
 
 SwitchAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "switch", i)
     /\ CASE Switched(i) ->  \* again: acknowledge again
-              /\ IF Flaw = "switchAckOnce" THEN Consume(x) ELSE Reply(x)
+              /\ AckAgain(x)
               /\ UNCHANGED <<regs, copies, mstate>>
          [] record.change = "committed" /\ staged[i] # NoCopy ->
               SwitchTo(i) /\ Reply(x)
          [] OTHER ->  \* a late copy
               Consume(x) /\ UNCHANGED <<regs, copies, mstate>>
-    /\ UNCHANGED <<dsets, record, coordination, upd, faults, history>>
+    /\ UNCHANGED <<dsets, record, coordination, upd, faults>>
 
 switch(i) == SwitchByCoordinator(i) \/ SwitchAtMember(i)
 
@@ -428,27 +412,27 @@ switch(i) == SwitchByCoordinator(i) \/ SwitchAtMember(i)
 (* back to none; optionally the old data set is archived under a new name  *)
 (* (never deleted); routing ends".  "finish waits for the members that are *)
 (* up; a member that is down switches ... when it restarts."              *)
+FinishedActive == Target  \* the data set finish names active
+Archive(ds) == [ds EXCEPT !.status = "archived"]  \* what finish does to the old data set
+
 FinishByCoordinator(i) ==
     /\ coord = i /\ istate[i] = "switch"
     /\ waiting = {}
     /\ record.change = "committed"
-    /\ record' = [active |-> IF Flaw = "finishKeepsOld" THEN record.active ELSE Target,
-                  change |-> "none", init |-> None]
-    /\ dsets' = [dsets EXCEPT ![OldDS] = IF Flaw = "deleteOld"
-                                         THEN [@ EXCEPT !.status = "deleted", !.recs = {}]
-                                         ELSE [@ EXCEPT !.status = "archived"]]
+    /\ record' = [active |-> FinishedActive, change |-> "none", init |-> None]
+    /\ dsets' = [dsets EXCEPT ![OldDS] = Archive(@)]
     /\ mstate' = [mstate EXCEPT ![i] = "serving"]
     /\ istate' = [istate EXCEPT ![i] = "finish"]
     /\ SendAll("finish", i, Group(i))
     /\ waiting' = Group(i)
-    /\ UNCHANGED <<regs, copies, seen, coord, delta, lost, upd, faults, history>>
+    /\ UNCHANGED <<regs, copies, seen, coord, delta, lost, upd, faults>>
 
 FinishAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "finish", i)
     /\ mstate' = [mstate EXCEPT ![i] = IF Switched(i) THEN "serving" ELSE @]
     /\ Reply(x)
-    /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults, history>>
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults>>
 
 \* A switched member whose coordinator was lost once the record went back to
 \* none (its `finish` may never come) learns the outcome from the record.
@@ -456,7 +440,7 @@ FinishFromRecord(i) ==
     /\ coord = None /\ record.change = "none" /\ record.active = Target
     /\ mstate[i] = "switched"
     /\ mstate' = [mstate EXCEPT ![i] = "serving"]
-    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
 finish(i) == FinishByCoordinator(i) \/ FinishAtMember(i) \/ FinishFromRecord(i)
 
@@ -468,7 +452,7 @@ resume(i) ==
     /\ waiting = {}
     /\ istate' = [istate EXCEPT ![i] = IF istate[i] = "finish" THEN "completed" ELSE "backedOut"]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
-                   upd, faults, history>>
+                   upd, faults>>
 
 (* backout: "Before commit: any refusal, lost member, timeout or error     *)
 (* makes the initiator backout: staged copies are dropped, the target is   *)
@@ -479,15 +463,13 @@ resume(i) ==
 BackoutByCoordinator(i) ==
     /\ BackoutDue(i)
     /\ record' = [active |-> record.active, change |-> "none", init |-> None]
-    /\ backedOutEver' = TRUE
     /\ dsets' = [dsets EXCEPT ![Target].status = "unusable"]
     /\ staged' = [staged EXCEPT ![i] = NoCopy]
     /\ mstate' = [mstate EXCEPT ![i] = "serving"]
     /\ istate' = [istate EXCEPT ![i] = "backout"]
     /\ SendAll("backout", i, Group(i))
     /\ waiting' = Group(i)
-    /\ UNCHANGED <<regs, live, seen, coord, delta, lost, upd, faults, everStaged,
-                   committedEver>>
+    /\ UNCHANGED <<regs, live, seen, coord, delta, lost, upd, faults>>
 
 \* (A backout is written to the record before it is sent: while the record
 \* shows a change, a backout message is a late copy from an earlier one.)
@@ -499,7 +481,7 @@ BackoutAtMember(i) ==
             /\ mstate' = [mstate EXCEPT ![i] = IF @ \in {"routing", "staged"} THEN "serving" ELSE @]
             /\ Reply(x)
        ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>
-    /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults, history>>
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults>>
 
 \* A member whose coordinator was lost once the record went back to none
 \* with the old data set active learns the outcome from the record.
@@ -508,7 +490,7 @@ BackoutFromRecord(i) ==
     /\ mstate[i] \in {"routing", "staged"}
     /\ staged' = [staged EXCEPT ![i] = NoCopy]
     /\ mstate' = [mstate EXCEPT ![i] = "serving"]
-    /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults, history>>
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults>>
 
 backout(i) ==
     BackoutByCoordinator(i) \/ BackoutAtMember(i) \/ BackoutFromRecord(i)
@@ -521,7 +503,7 @@ ReceiveAck(i, x) ==
     /\ waiting' = IF coord = i /\ x.step = AwaitedStep(i) THEN waiting \ {x.from} ELSE waiting
     /\ Consume(x)
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, lost, upd,
-                   faults, history>>
+                   faults>>
 
 receiveAck(i) == \E x \in msgs : ReceiveAck(i, x)
 
@@ -539,8 +521,7 @@ timeout(i) ==
        \/ /\ record.change \in BackoutFrom          \* the member counts as lost
           /\ istate' = [istate EXCEPT ![i] = "backout"]
           /\ UNCHANGED net
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, upd,
-                   history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, upd>>
 
 (* takeover: "If the initiator is lost, a surviving member (the first by   *)
 (* name) reads the cluster record: running means backout; committed means  *)
@@ -552,8 +533,7 @@ takeover(m) ==
     /\ coord' = m
     /\ istate' = [istate EXCEPT ![m] = IF record.change \in BackoutFrom THEN "backout" ELSE "commit"]
     /\ waiting' = {}
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, net, upd, faults,
-                   history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, net, upd, faults>>
 
 (* memberJoined: a member that was lost comes back to the group while the  *)
 (* coordinator waits, from commit on or in backout: it is sent the request *)
@@ -565,8 +545,7 @@ memberJoined(i, m) ==
     /\ SendAll(s, i, {m})
     /\ waiting' = waiting \cup {m}
     /\ lost' = lost \ {m}
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, upd, faults,
-                   history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, upd, faults>>
 
 (* expel: "the initiator gave up on a member after the retry budget (from  *)
 (* commit on, and in backout and fence); the member leaves the group and   *)
@@ -597,7 +576,7 @@ restartCheck(m) ==
     /\ mstate' = [mstate EXCEPT ![m] = CASE record.change = "none" -> "serving"
                                          [] a = Target            -> "switched"
                                          [] OTHER                 -> "routing"]
-    /\ UNCHANGED <<staged, dsets, record, coordination, net, upd, faults, history>>
+    /\ UNCHANGED <<staged, dsets, record, coordination, net, upd, faults>>
 
 (* fence: "If backout itself cannot finish, members are fenced: they      *)
 (* refuse secure PKCS #11 work rather than run with mixed keys" (ICSF shuts *)
@@ -615,7 +594,7 @@ FenceOnIoError(m) ==
     /\ upd' = [u \in Updates |-> IF upd[u].phase = "route" \/ upd[u] = [phase |-> "request", at |-> m]
                                 THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
     /\ SendAll("fence", m, Group(m))
-    /\ UNCHANGED <<regs, live, dsets, record, seen, waiting, delta, lost, history>>
+    /\ UNCHANGED <<regs, live, dsets, record, seen, waiting, delta, lost>>
 
 FenceAtMember(m) ==
     \E x \in msgs :
@@ -625,21 +604,21 @@ FenceAtMember(m) ==
     /\ upd' = [u \in Updates |-> IF upd[u].at = m /\ upd[u].phase \in {"request", "route"}
                                 THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
     /\ Reply(x)
-    /\ UNCHANGED <<regs, live, dsets, record, coordination, faults, history>>
+    /\ UNCHANGED <<regs, live, dsets, record, coordination, faults>>
 
 \* A fenced member takes part in no step: it reads requests and ignores them.
 FencedIgnores(m) ==
     \E x \in msgs :
     /\ x.kind = "request" /\ x.to = m /\ mstate[m] = "fenced"
     /\ Consume(x)
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults, history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults>>
 
 FenceOnRestartCheck(m) ==
     LET hdr == dsets[RecordActive].hdr IN
     /\ mstate[m] = "restartCheck"
     /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
     /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
 fence(m) == FenceOnIoError(m) \/ FenceAtMember(m) \/ FencedIgnores(m) \/ FenceOnRestartCheck(m)
 
@@ -655,7 +634,7 @@ Routes(m) == record.change # "none" \/ (coord = m /\ istate[m] \in Suspending)
 request(m, u) ==
     /\ upd[u].phase = None /\ mstate[m] \in Operating /\ ~LocalUpdateAt(m)
     /\ upd' = [upd EXCEPT ![u] = [phase |-> IF Routes(m) THEN "route" ELSE "request", at |-> m]]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults, history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults>>
 
 (* apply: the update is written and acknowledged to its caller.  A member  *)
 (* writes its own update to its active data set.  The coordinator writes a *)
@@ -666,7 +645,7 @@ ApplyOwn(m, u) ==
     /\ mstate[m] \in Operating /\ upd[u] = [phase |-> "request", at |-> m]
     /\ Write(UpdatedRecord(u, live[m].ds, cur[m]), live[m].ds)
     /\ upd' = [upd EXCEPT ![u].phase = "ack"]
-    /\ UNCHANGED <<mstate, regs, staged, record, coordination, net, faults, history>>
+    /\ UNCHANGED <<mstate, regs, staged, record, coordination, net, faults>>
 
 ApplyRouted(m, u) ==
     /\ u \notin RefusedUpdates
@@ -675,8 +654,7 @@ ApplyRouted(m, u) ==
        /\ Write(r, record.active)
        /\ delta' = IF record.change = "running" THEN delta \cup {r.h} ELSE delta
     /\ upd' = [upd EXCEPT ![u].phase = "ack"]
-    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, coord, waiting, lost, net, faults,
-                   history>>
+    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, coord, waiting, lost, net, faults>>
 
 \* The update is refused (not valid for its token or object, its write failed,
 \* or dynamic updates are disallowed): it fails and nothing is written.
@@ -685,7 +663,7 @@ ApplyRefused(m, u) ==
     /\ mstate[m] \in Operating
     /\ upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
     /\ upd' = [upd EXCEPT ![u].phase = "fail"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults, history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults>>
 
 apply(m, u) == ApplyOwn(m, u) \/ ApplyRouted(m, u) \/ ApplyRefused(m, u)
 
@@ -704,31 +682,31 @@ ioError(i) ==
        /\ Fault("ioError")
        /\ istate' = [istate EXCEPT ![i] = "backout"]
        /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
-                      upd, history>>
+                      upd>>
     \/ /\ istate[i] = "validate" /\ mstate[i] \in Operating
        /\ Fault("ioError")
        /\ istate' = [istate EXCEPT ![i] = "backout"]
        /\ coord' = i
        /\ SendAll("backout", i, Group(i))
        /\ waiting' = Group(i)
-       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, upd, history>>
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, upd>>
 
 (* restart: the member comes back and runs its restartCheck. *)
 restart(m) ==
     /\ mstate[m] = "down"
     /\ mstate' = [mstate EXCEPT ![m] = "restartCheck"]
-    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults, history>>
+    /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
 drop(x) ==
     /\ x \in msgs /\ Fault("drop")
     /\ msgs' = msgs \ {x}
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd>>
 
 \* A copy of a message sent earlier arrives (again, or late).
 duplicate(x) ==
     /\ x \in sent \ msgs /\ InGroup(x.to) /\ Fault("duplicate")
     /\ msgs' = msgs \cup {x}
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd>>
 
 -----------------------------------------------------------------------------
 \* Nothing in flight: no change in the record (or every member fenced), nobody
@@ -803,14 +781,27 @@ NoEarlyActivation ==
         /\ RecordActive # Target
         /\ \A m \in Members : ~Switched(m)
 
-\* "no member switches before every member has staged the target."
-StagedBeforeSwitch ==
-    (\E m \in Members : Switched(m)) => Members \subseteq everStaged
+\* A member shows it has staged the target: it holds a staged copy, it is on
+\* the target, or it sent a reload message (its reloadAck, sent once staged,
+\* or, as the coordinator, which stages first, its reload requests).
+ShownStaged(m) ==
+    staged[m] # NoCopy \/ Switched(m) \/ \E x \in sent : x.step = "reload" /\ x.from = m
 
-\* No backout once the record went to committed (a change backs out once
-\* at most, and only from running).
+\* "no member switches before every member has staged the target": no step
+\* puts a member on the target unless every other member has staged it (the
+\* member itself makes its staged copy live, or its restart check finds the
+\* change committed).  An action property: checked on each step.
+StagedBeforeSwitch ==
+    [][\A m \in Members : ~Switched(m) /\ Switched(m)' => \A o \in Others(m) : ShownStaged(o)]_vars
+
+\* No backout once the record went to committed, and no commit after a
+\* backout: from a record naming the target active, no step marks the target
+\* unusable (as a backout does), and while it is marked so, no step names it
+\* active.  An action property: checked on each step.
+Unusable == dsets[Target].status = "unusable"
 NoBackoutAfterCommit ==
-    ~(committedEver /\ backedOutEver)
+    [][/\ RecordActive = Target => ~Unusable'
+       /\ Unusable => RecordActive' # Target]_vars
 
 \* "the change never alters the old data set other than by the routed
 \* updates, and never deletes it": it stays, its header and every blob
@@ -861,7 +852,7 @@ TypeOK ==
     /\ newCommitted \in [Members -> BOOLEAN]
     /\ record.change \in {"none", "running", "committed"} /\ record.active \in DataSets
     /\ coord \in Members \cup {None}
-    /\ lost \subseteq Members /\ everStaged \subseteq Members
+    /\ lost \subseteq Members
     /\ faults \in 0..FaultBudget
 
 \* The abstract spec (ChangeMasterKey.tla) this one refines: the active data

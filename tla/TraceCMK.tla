@@ -26,7 +26,7 @@ MsgOf(o) == [kind |-> o.arg, step |-> o.step, from |-> o.peer, to |-> o.m]
 \* such copies on their way; taking one out only ever disables steps.
 Ignore(x) ==
     /\ x \in msgs /\ msgs' = msgs \ {x}
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, faults, history>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, sent, upd, faults>>
 
 \* What a line shows of the state after its action: the cluster record's
 \* active data set; a member's staged or live copy (its data set and header

