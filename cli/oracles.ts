@@ -44,6 +44,10 @@ export function tlaOracle(jar: string, ndjson: string): Violation[] {
     return [{ check: 'tla', rule: 'CoordinatedCMK', line: e.line, actor: null, detail: e.message }];
   }
   if (v.accepted) return [];
+  if (v.violated) {
+    const b = v.violated;
+    return [{ check: 'tla', rule: b.name, line: b.line, actor: b.observation.m, detail: `the spec's state after this ${b.observation.ev} breaks ${b.name}` }];
+  }
   const s = v.stopped!;
   return [{
     check: 'tla', rule: 'CoordinatedCMK', line: s.line, actor: s.observation.m,

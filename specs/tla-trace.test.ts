@@ -6,8 +6,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
 import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
-import { tlcJar } from '../tla/tlc-runner.ts';
-import { validateTrace } from '../tla/trace.ts';
+import { validateTrace, violationOf } from '../tla/trace.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { configNames, TLA_DIR, tlcJar } from '../tla/tlc-runner.ts';
+import { INVARIANT_NAMES } from '../impl/index.ts';
 
 const AB = [{ name: 'SYSA' }, { name: 'SYSB' }];
 const ABC = [...AB, { name: 'SYSC' }];
@@ -91,6 +94,25 @@ describe('implementation traces are behaviours of CoordinatedCMK', () => {
       assert.equal(v.taken, v.observations);
     });
   }
+});
+
+describe('trace validation checks the invariants and properties on the way', () => {
+  it('models/trace.cfg checks every DESIGN invariant and safety property, and the refinement', () => {
+    const cfg = readFileSync(join(TLA_DIR, 'models/trace.cfg'), 'utf8');
+    const checked = [...configNames(cfg, 'INVARIANT'), ...configNames(cfg, 'PROPERTY')];
+    for (const name of [...INVARIANT_NAMES.filter((n) => n !== 'EventuallySettled'), 'RefinesChangeMasterKey']) assert.ok(checked.includes(name), name);
+  });
+
+  it('a broken one is named at the observation that leads to the state that breaks it', () => {
+    const nd = traceOf(SAMPLE['fault-free, 3 members, updates']!);
+    const all = convertNdjson(nd).observations;
+    // TLC prints the behaviour up to the breaking state: Init and one state per observation taken
+    const output = ['Error: Invariant NoLostUpdate is violated.', ...Array.from({ length: 6 }, (_, i) => `State ${i + 1}: <...>`)].join('\n');
+    const v = violationOf('NoLostUpdate', output, all, nd);
+    assert.equal(v.taken, 5);
+    assert.deepEqual([v.violated!.name, v.violated!.line], ['NoLostUpdate', all[4]!.seq]);
+    assert.equal(JSON.parse(v.violated!.text).seq, all[4]!.seq);
+  });
 });
 
 describe('traces that break the protocol are rejected where they leave it', () => {

@@ -15,6 +15,8 @@ export interface TraceVerdict {
   taken: number;
   /** The first observation no behaviour takes: its trace line and what it is. */
   stopped?: { line: number; text: string; observation: Observation };
+  /** An invariant or property of the spec (tla/models/trace.cfg) that a state or step the trace leads to breaks, with the observation that leads there. */
+  violated?: { name: string; line: number; text: string; observation: Observation };
   seconds: number;
 }
 
@@ -22,11 +24,14 @@ export interface TraceVerdict {
 export function validateTrace(jar: string, ndjson: string): TraceVerdict {
   const conversion = convertNdjson(ndjson);
   const run = runTlc(jar, TRACE_MODULE, TRACE_CONFIG, { 'TraceData.tla': conversion.module }, ['-deadlock']);
-  const out = parseTlcOutput(run.output, run.status, run.properties);
+  const out = parseTlcOutput(run.output, run.status, run.properties, run.actionProperties);
+  const all = conversion.observations;
+  if (out.result.kind === 'invariant' || out.result.kind === 'property') {
+    return { accepted: false, observations: all.length, ...violationOf(out.result.name, run.output, all, ndjson), seconds: run.seconds };
+  }
   if (out.result.kind !== 'ok' || out.depth === undefined) {
     throw new Error(`TLC could not check the trace:\n${out.message || run.output}`);
   }
-  const all = conversion.observations;
   const taken = out.depth - 1;
   const verdict: TraceVerdict = { accepted: taken === all.length, observations: all.length, taken, seconds: run.seconds };
   const next = all[taken];
@@ -37,9 +42,25 @@ export function validateTrace(jar: string, ndjson: string): TraceVerdict {
   return verdict;
 }
 
+/**
+ * TLC's counterexample for a broken invariant or property ends in the state that breaks it (an
+ * action property: the step into it); the steps to it took that many observations, the last the
+ * one that leads there.
+ */
+export function violationOf(name: string, output: string, all: readonly Observation[], ndjson: string): Pick<TraceVerdict, 'taken' | 'violated'> {
+  const states = [...output.matchAll(/^State (\d+):/gm)].length;
+  const observation = all[Math.min(all.length, Math.max(1, states - 1)) - 1]!;
+  const text = ndjson.split('\n')[observation.seq - 1] ?? '';
+  return { taken: Math.max(0, states - 1), violated: { name, line: observation.seq, text, observation } };
+}
+
 /** One line for a verdict: accepted, or where the trace left the spec. */
 export function describeVerdict(name: string, v: TraceVerdict): string {
   if (v.accepted) return `${name}  accepted  (${v.taken} of ${v.observations} observations, ${v.seconds.toFixed(1)}s)`;
+  if (v.violated) {
+    const b = v.violated;
+    return `${name}  rejected at trace line ${b.line} (${b.observation.ev} by ${b.observation.m}): it breaks ${b.name}\n  ${b.text}`;
+  }
   const s = v.stopped!;
   return `${name}  rejected at trace line ${s.line} (${s.observation.ev} by ${s.observation.m}): ` +
     `no behaviour of CoordinatedCMK takes it after the ${v.taken} before it\n  ${s.text}`;
