@@ -109,6 +109,8 @@ export class Coordinator {
   #nextStep: number | null = null; // the scheduled action of the next step (cancelled by backout and fence)
   /** The other members of the change, with the incarnation each was in when it validated. */
   #participants = new Map<string, number>();
+  /** The members down when this initiator's beginRouting wrote the record: none of them was lost during the change. */
+  #downAtRecord = new Set<string>();
   #open: { step: StepName; tick: number; wall: number } | null = null;
   /** The new master key the change goes to: the initiator's committed `new` at validate (the target header gets it). */
   #newMkvp: string | null = null;
@@ -223,6 +225,7 @@ export class Coordinator {
       return this.#end('refused');
     }
     this.#routingStarted = true;
+    this.#downAtRecord = new Set(c.names().filter((n) => !c.sysplex.inGroup(n)));
     this.#member.routing = true;
     this.#member.change = this.change;
     c.emit({ event: 'beginRouting', actor: this.me, change: this.change });
@@ -514,6 +517,9 @@ export class Coordinator {
   memberJoined(joined: string): void {
     const f = this.#fanout;
     if (!f || !(this.committed || f.step === 'backout' || f.step === 'fence')) return;
+    // one down before the change began, and back, has nothing of it to catch up on (its restart
+    // check read the record): the spec's memberJoined is for a member lost during the change
+    if (this.#downAtRecord.delete(joined)) return;
     f.waiting.add(joined);
     // the spec's memberJoined: a fencing initiator is no coordinator there, and awaits no one
     this.#send(f, joined, f.step === 'fence' ? undefined : 'memberJoined');

@@ -239,6 +239,8 @@ export class Member {
    * is the consequence of another action (CONSEQUENTIAL_FAILURES).
    */
   answer(req: UpdateRequest, result: UpdateResult, decided = false): void {
+    // a decided answer is kept: a resend of the request is answered the same (never written later)
+    if (decided) this.#written.set(req.id, result);
     const refused = decided && !result.ok && !(CONSEQUENTIAL_FAILURES as readonly string[]).includes(result.reason);
     const action = refused ? 'ApplyRefused' as const : undefined;
     if (req.origin === this.name) this.#report(req, result, false, action);

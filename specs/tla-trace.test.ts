@@ -35,6 +35,10 @@ const SAMPLE: Record<string, SimulateOptions> = {
   'a routed update resent after the change': { seed: 598734554, members: AB, dataSet: { tokens: 2, objects: 3 }, updates: { count: 10, every: 3 }, dynamicUpdates: false, faults: [{ kind: 'drop', message: 'routeUpdate', count: 2 }] },
   // found by the soak: the initiator holds its own update while it backs out a change that never began
   'an own update held during a record-less backout': { seed: 1218380964, members: [...ABC, { name: 'SYSD' }], initiator: 'SYSD', dataSet: { tokens: 4, objects: 20 }, updates: { count: 5, every: 1 }, faults: [{ kind: 'ioError', at: 'beginRouting' }, { kind: 'drop', message: 'fence', count: 4 }] },
+  // found by the soak: a refused update whose answer was lost is refused again when resent, never written
+  'a refusal answered again': { seed: 403126097, members: AB, dataSet: { tokens: 1, objects: 6 }, updates: { count: 5, every: 6 }, dynamicUpdates: false, faults: [{ kind: 'drop', message: 'updateResult', count: 3 }] },
+  // found by the soak: a member down before the change began is not sent the backout when it is back
+  'a member down before the change, back during its backout': { seed: 510747314, members: [...ABC, { name: 'SYSD' }, { name: 'SYSE' }], initiator: 'SYSD', dataSet: { tokens: 1, objects: 63 }, updates: { count: 15, every: 5 }, dynamicUpdates: false, faults: [{ kind: 'duplicate', message: 'beginRoutingAck', count: 2 }, { kind: 'crash', member: 'SYSB', at: 'beginRouting', restartAfter: 1 }] },
   'random message faults with updates': { seed: 21, members: ABC, dataSet: data, updates: { count: 4, every: 3 }, faults: [{ kind: 'random', rate: 0.05, stopAfter: 4 }] },
 };
 
