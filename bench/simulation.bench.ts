@@ -27,17 +27,28 @@ const STEP_LIMIT = 50_000;
 const TIME_LIMIT = 3;
 const GIVE_UP = 60;
 const now = (): number => performance.now() / 1000;
-const cpu = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** How many things were done in how many seconds of wall and of CPU time. */
-interface Timed { count: number; wall: number; cpu: number }
+interface Timed {
+  count: number;
+  wall: number;
+  cpu: number;
+}
 /** Starts a clock; calling the result stops it. */
 function clock(): (count: number) => Timed {
   const w = now();
   const c = cpu();
   return (count) => ({ count, wall: now() - w, cpu: cpu() - c });
 }
-const median = (xs: number[]): number => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 /** The reencipher step of a change on `objects` objects. */
@@ -45,20 +56,27 @@ function reencipher(objects: number): Timed {
   let stop: ((count: number) => Timed) | null = null;
   let timed: Timed | null = null;
   const r = simulateChange({
-    seed: 1, dataSet: { tokens: 4, objects, secureFraction: 0.7 }, updates: { count: 300, every: 8 },
+    seed: 1,
+    dataSet: { tokens: 4, objects, secureFraction: 0.7 },
+    updates: { count: 300, every: 8 },
     onEvent: (e) => {
       if (e.event !== 'step' || e.step !== 'reencipher') return;
       if (e.phase === 'start') stop = clock();
       else if (stop) timed = stop(0);
     },
   });
-  if (r.outcome !== 'completed' || !timed) throw new Error(`reencipher bench: the change did not complete (${r.outcome})`);
+  if (r.outcome !== 'completed' || !timed)
+    throw new Error(`reencipher bench: the change did not complete (${r.outcome})`);
   return { ...(timed as Timed), count: r.counts.records };
 }
 
 /** Seeded-driver steps with `pending` update arrivals pending. */
 function schedulerSteps(pending: number): Timed {
-  const sim = new Simulation({ seed: 1, dataSet: { tokens: 4, objects: 1_000 }, updates: { count: pending, every: 8 } });
+  const sim = new Simulation({
+    seed: 1,
+    dataSet: { tokens: 4, objects: 1_000 },
+    updates: { count: pending, every: 8 },
+  });
   sim.startChange();
   const start = now();
   const stop = clock();
@@ -72,11 +90,26 @@ function millionUpdates(updates: number): string {
   const s = new Scheduler();
   const rng = new Rng(1);
   for (let i = 0; i < updates; i++) {
-    s.add({ kind: 'arrival', update: `u${i}`, member: 'SYSA' }, () => {
-      const timer = s.add({ kind: 'timer', timer: 'routeRetry', update: `u${i}`, member: 'SYSA' }, () => {}, { delay: 20 });
-      const message = { id: `m${i}`, type: 'routeUpdate' as const, from: 'SYSA', to: 'SYSB', change: null, body: {} };
-      s.add({ kind: 'deliver', message }, () => s.cancel(timer), { delay: 0 });
-    }, { delay: 8 * (i + 1) });
+    s.add(
+      { kind: 'arrival', update: `u${i}`, member: 'SYSA' },
+      () => {
+        const timer = s.add(
+          { kind: 'timer', timer: 'routeRetry', update: `u${i}`, member: 'SYSA' },
+          () => {},
+          { delay: 20 },
+        );
+        const message = {
+          id: `m${i}`,
+          type: 'routeUpdate' as const,
+          from: 'SYSA',
+          to: 'SYSB',
+          change: null,
+          body: {},
+        };
+        s.add({ kind: 'deliver', message }, () => s.cancel(timer), { delay: 0 });
+      },
+      { delay: 8 * (i + 1) },
+    );
   }
   const start = now();
   const stop = clock();
@@ -84,7 +117,8 @@ function millionUpdates(updates: number): string {
   try {
     for (let id = s.pickNext(rng); id !== null; id = s.pickNext(rng)) {
       s.fire(id);
-      if (++fired % 1000 === 0 && now() - start > GIVE_UP) return `gave up after ${GIVE_UP} s (${fmt(fired)} of ${fmt(updates * 2)} actions)`;
+      if (++fired % 1000 === 0 && now() - start > GIVE_UP)
+        return `gave up after ${GIVE_UP} s (${fmt(fired)} of ${fmt(updates * 2)} actions)`;
     }
   } catch (e) {
     return `fails after ${fmt(fired)} actions: ${e instanceof Error ? e.message : String(e)}`;
@@ -114,20 +148,37 @@ function measure(f: () => Timed, runs = RUNS): string {
   }
 }
 
-const inOrder = generateRecords(new Rng(7), { tokens: 64, objects: 100_000, secureFraction: 0 }, () => { throw new Error('no secure values here'); });
+const inOrder = generateRecords(
+  new Rng(7),
+  { tokens: 64, objects: 100_000, secureFraction: 0 },
+  () => {
+    throw new Error('no secure values here');
+  },
+);
 const shuffled = [...inOrder];
 const rng = new Rng(8);
-for (let i = shuffled.length - 1; i > 0; i--) { const j = rng.int(i + 1); [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!]; }
+for (let i = shuffled.length - 1; i > 0; i--) {
+  const j = rng.int(i + 1);
+  [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+}
 
 reencipher(10_000); // warm-up
 schedulerSteps(10_000);
 dasdPuts(shuffled.slice(0, 10_000));
 console.log(`Simulation speed, median of ${RUNS} runs after a warm-up pass`);
-console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, single thread, load average ${os.loadavg()[0]!.toFixed(1)}\n`);
+console.log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, single thread, load average ${os.loadavg()[0]!.toFixed(1)}\n`,
+);
 console.log(`${'per second'.padEnd(56)}${'wall'.padStart(12)}${'CPU'.padStart(12)}`);
 const rows: [string, () => string][] = [
-  ['reencipher records/s, 10k objects, 300 updates every 8', () => measure(() => reencipher(10_000))],
-  ['reencipher records/s, 100k objects, 300 updates every 8', () => measure(() => reencipher(100_000), 1)],
+  [
+    'reencipher records/s, 10k objects, 300 updates every 8',
+    () => measure(() => reencipher(10_000)),
+  ],
+  [
+    'reencipher records/s, 100k objects, 300 updates every 8',
+    () => measure(() => reencipher(100_000), 1),
+  ],
   ['scheduler steps/s, 10k updates pending', () => measure(() => schedulerSteps(10_000))],
   ['scheduler steps/s, 100k updates pending', () => measure(() => schedulerSteps(100_000))],
   ['scheduler steps/s, 1M updates pending', () => measure(() => schedulerSteps(1_000_000))],

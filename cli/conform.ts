@@ -4,7 +4,14 @@
 // trace line, actor and rule.
 import { parseTrace, TraceFormatError, type TraceEvent } from '../impl/index.ts';
 import { locateJar, requireJava, TlcSetupError } from '../tla/tlc-runner.ts';
-import { firstViolation, invariantsOracle, statechartOracle, tlaOracle, type OracleName, type Violation } from './oracles.ts';
+import {
+  firstViolation,
+  invariantsOracle,
+  statechartOracle,
+  tlaOracle,
+  type OracleName,
+  type Violation,
+} from './oracles.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { readText } from './files.ts';
 import { UsageError } from './options.ts';
@@ -20,8 +27,10 @@ function checkJar(jar: string): void {
     if (e instanceof UsageError) throw e;
     throw bad(`cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (!bytes.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) throw bad('is not a jar (a jar begins with the bytes PK\\x03\\x04)');
-  if (!bytes.includes('tlc2/TLC.class')) throw bad('has no tlc2/TLC.class: it is not a tla2tools jar');
+  if (!bytes.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1')))
+    throw bad('is not a jar (a jar begins with the bytes PK\\x03\\x04)');
+  if (!bytes.includes('tlc2/TLC.class'))
+    throw bad('has no tlc2/TLC.class: it is not a tla2tools jar');
 }
 
 /** The TLC jar for --tla: TLA2TOOLS_JAR (checked before Java starts), else the pinned one. */
@@ -37,7 +46,10 @@ function tlaJar(): string {
   }
 }
 
-export async function conform(file: string, opts: { tla: boolean; json: boolean }): Promise<number> {
+export async function conform(
+  file: string,
+  opts: { tla: boolean; json: boolean },
+): Promise<number> {
   const text = readText(file);
   let events: TraceEvent[];
   try {
@@ -56,12 +68,19 @@ export async function conform(file: string, opts: { tla: boolean; json: boolean 
   const first = firstViolation(checks.flatMap((c) => c.violations));
 
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ file, events: events.length, conforms: !first, checks }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ file, events: events.length, conforms: !first, checks }, null, 2) + '\n',
+    );
   } else {
-    for (const c of checks) process.stdout.write(`${c.violations.length ? 'FAIL' : 'ok  '} ${c.name}\n`);
+    for (const c of checks)
+      process.stdout.write(`${c.violations.length ? 'FAIL' : 'ok  '} ${c.name}\n`);
     if (first) {
-      const where = first.line ? `line ${first.line}${first.actor ? ` (${first.actor})` : ''}` : 'the trace as a whole';
-      process.stdout.write(`${file} does not conform: ${first.rule} broken at ${where}: ${first.detail}\n`);
+      const where = first.line
+        ? `line ${first.line}${first.actor ? ` (${first.actor})` : ''}`
+        : 'the trace as a whole';
+      process.stdout.write(
+        `${file} does not conform: ${first.rule} broken at ${where}: ${first.detail}\n`,
+      );
     } else {
       process.stdout.write(`${file} conforms (${events.length} events)\n`);
     }

@@ -1,15 +1,39 @@
 // Reading and writing the CLI's files: whole or not at all, with errors that name the flag and file.
 // An output (--trace, --summary) is checked before the run, then written through a temporary file
 // in its own directory and renamed over it: never a device, a FIFO, a directory or a symlink.
-import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './options.ts';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
 function what(s: Stats): string {
-  return s.isFile() ? 'a file' : s.isDirectory() ? 'a directory' : s.isSymbolicLink() ? 'a symbolic link' : s.isFIFO() ? 'a FIFO'
-    : s.isCharacterDevice() ? 'a character device' : s.isBlockDevice() ? 'a block device' : 'a socket';
+  return s.isFile()
+    ? 'a file'
+    : s.isDirectory()
+      ? 'a directory'
+      : s.isSymbolicLink()
+        ? 'a symbolic link'
+        : s.isFIFO()
+          ? 'a FIFO'
+          : s.isCharacterDevice()
+            ? 'a character device'
+            : s.isBlockDevice()
+              ? 'a block device'
+              : 'a socket';
 }
 
 /** The path's status (of itself, or with `follow` of what a symlink names); undefined if nothing is there. */
@@ -25,7 +49,8 @@ function status(flag: string, path: string, follow = false): Stats | undefined {
 /** Throws unless `path` is missing or a regular file: the only things a write may replace. */
 function replaceable(flag: string, path: string): void {
   const s = status(flag, path);
-  if (s && !s.isFile()) throw new UsageError(`${flag} ${path} is ${what(s)}, not a regular file; name a file to write`);
+  if (s && !s.isFile())
+    throw new UsageError(`${flag} ${path} is ${what(s)}, not a regular file; name a file to write`);
 }
 
 /** The nearest folder of `dir` that exists (itself, if it does) is a directory this process may write in. */
@@ -36,7 +61,8 @@ function writableFolder(flag: string, path: string, dir: string): void {
     at = dirname(at);
     s = status(flag, at, true);
   }
-  if (!s.isDirectory()) throw new UsageError(`${flag} ${path}: ${at} is ${what(s)}, not a directory`);
+  if (!s.isDirectory())
+    throw new UsageError(`${flag} ${path}: ${at} is ${what(s)}, not a directory`);
   try {
     accessSync(at, constants.W_OK | constants.X_OK);
   } catch (e) {
@@ -49,7 +75,8 @@ function writableFolder(flag: string, path: string, dir: string): void {
  * there or can be made), so a run is never lost to an unusable output.
  */
 export function checkOutput(flag: string, path: string): void {
-  if (path === '' || path.endsWith('/')) throw new UsageError(`${flag} '${path}' is not a file name`);
+  if (path === '' || path.endsWith('/'))
+    throw new UsageError(`${flag} '${path}' is not a file name`);
   replaceable(flag, path);
   writableFolder(flag, path, dirname(path));
 }
@@ -57,7 +84,8 @@ export function checkOutput(flag: string, path: string): void {
 /** Before writing into `dir` (made if missing): it is a directory, or can be made one. */
 export function outputDirectory(flag: string, dir: string): void {
   const s = status(flag, dir, true);
-  if (s && !s.isDirectory()) throw new UsageError(`${flag} ${dir} is not a directory (it is ${what(s)})`);
+  if (s && !s.isDirectory())
+    throw new UsageError(`${flag} ${dir} is not a directory (it is ${what(s)})`);
   writableFolder(flag, dir, dir);
 }
 

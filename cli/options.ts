@@ -1,7 +1,17 @@
 // Command-line options of `tkds-cmk run` and `tkds-cmk plan`, turned into the SimulateOptions of
 // impl/index.ts. Every mistake is a UsageError whose one-line message names the flag and value.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MAX_STEPS, MESSAGE_TYPES, NEW_KEY_STATES, STEP_NAMES, TARGET_STATES, type Fault, type MemberSpec, type SimulateOptions, type StepName } from '../impl/index.ts';
+import {
+  MAX_STEPS,
+  MESSAGE_TYPES,
+  NEW_KEY_STATES,
+  STEP_NAMES,
+  TARGET_STATES,
+  type Fault,
+  type MemberSpec,
+  type SimulateOptions,
+  type StepName,
+} from '../impl/index.ts';
 import { num } from './report.ts';
 
 /** Bad input on the command line or in a file: printed as one line, exit status 2. */
@@ -9,10 +19,16 @@ export class UsageError extends Error {}
 
 /** The embedded default that `npm start` runs (the help text states these). */
 export const DEFAULTS = {
-  members: 'SYSA,SYSB,SYSC', tokens: 4, objects: 10_000, secureFraction: 0.7, seed: 1, updates: 300, updateEvery: 8,
-  active: 'CSF.TKDS', target: 'CSF.TKDS.NEW',
+  members: 'SYSA,SYSB,SYSC',
+  tokens: 4,
+  objects: 10_000,
+  secureFraction: 0.7,
+  seed: 1,
+  updates: 300,
+  updateEvery: 8,
+  active: 'CSF.TKDS',
+  target: 'CSF.TKDS.NEW',
 } as const;
-
 
 /** The flags `run` and `plan` share: they describe the cluster and the change. */
 export const clusterFlags = {
@@ -47,7 +63,9 @@ export const runFlags = {
 
 /** parseArgs with its errors turned into one-line UsageErrors. */
 export function parseFlags<T extends ParseArgsConfig['options']>(
-  args: string[], options: T, positionals = 0,
+  args: string[],
+  options: T,
+  positionals = 0,
 ) {
   let parsed;
   try {
@@ -61,7 +79,12 @@ export function parseFlags<T extends ParseArgsConfig['options']>(
   return parsed;
 }
 
-export function integer(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+export function integer(
+  flag: string,
+  text: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
@@ -90,17 +113,26 @@ function oneOf<T extends string>(what: string, text: string, allowed: readonly T
 function members(text: string): MemberSpec[] {
   return text.split(',').map((part): MemberSpec => {
     const [name = '', level, extra] = part.trim().split(':');
-    if (name === '' || extra !== undefined) throw new UsageError(`--members: '${part}' is not NAME or NAME:LEVEL`);
+    if (name === '' || extra !== undefined)
+      throw new UsageError(`--members: '${part}' is not NAME or NAME:LEVEL`);
     return level === undefined ? { name } : { name, level };
   });
 }
 
 /** `NAME=VALUE` pairs of a repeatable per-member flag, each checked against the member list. */
-function perMember(flag: string, entries: string[] | undefined, specs: MemberSpec[], apply: (m: MemberSpec, value: string) => void) {
+function perMember(
+  flag: string,
+  entries: string[] | undefined,
+  specs: MemberSpec[],
+  apply: (m: MemberSpec, value: string) => void,
+) {
   for (const entry of entries ?? []) {
     const [name = '', value] = entry.split('=');
     const member = specs.find((s) => s.name === name);
-    if (!member) throw new UsageError(`--${flag}: no member named '${name}' (members: ${specs.map((s) => s.name).join(', ')})`);
+    if (!member)
+      throw new UsageError(
+        `--${flag}: no member named '${name}' (members: ${specs.map((s) => s.name).join(', ')})`,
+      );
     apply(member, value ?? '');
   }
 }
@@ -123,7 +155,8 @@ export function fault(text: string): Fault {
     case 'crash':
     case 'partition': {
       const m = /^([^@+]+)@([A-Za-z]+)(?:\+restart=(\d+))?$/.exec(rest.join(':'));
-      if (!m) throw bad(`expected ${head}:MEMBER@STEP${head === 'crash' ? '[+restart=TICKS]' : ''}`);
+      if (!m)
+        throw bad(`expected ${head}:MEMBER@STEP${head === 'crash' ? '[+restart=TICKS]' : ''}`);
       const f: Fault = { kind: head, member: m[1]!, at: at(m[2]!) };
       if (m[3] !== undefined) f.restartAfter = integer('fault restart', m[3], 0, 1_000_000)!;
       return f;
@@ -132,7 +165,10 @@ export function fault(text: string): Fault {
     case 'duplicate':
     case 'delay': {
       const [message = '', ...fields] = rest;
-      const f: Fault = { kind: head, message: oneOf(`--fault '${text}': the message`, message, MESSAGE_TYPES) };
+      const f: Fault = {
+        kind: head,
+        message: oneOf(`--fault '${text}': the message`, message, MESSAGE_TYPES),
+      };
       for (const field of fields) {
         const [key, value = ''] = field.split('=');
         if (key === 'to') f.to = value;
@@ -152,7 +188,9 @@ export function fault(text: string): Fault {
       return f;
     }
     default:
-      throw bad('a fault is crash:, partition:, drop:, duplicate:, delay:, random: or ioError@STEP');
+      throw bad(
+        'a fault is crash:, partition:, drop:, duplicate:, delay:, random: or ioError@STEP',
+      );
   }
 }
 
@@ -166,15 +204,30 @@ export function clusterOptions(v: ClusterValues): SimulateOptions {
   perMember('new-key', list('new-key'), specs, (m, value) => {
     m.newKey = oneOf(`--new-key ${m.name}`, value, NEW_KEY_STATES);
   });
-  perMember('inactive', list('inactive')?.map((n) => `${n}=`), specs, (m) => { m.started = false; });
-  perMember('no-coprocessor', list('no-coprocessor')?.map((n) => `${n}=`), specs, (m) => { m.activeCoprocessors = 0; });
+  perMember(
+    'inactive',
+    list('inactive')?.map((n) => `${n}=`),
+    specs,
+    (m) => {
+      m.started = false;
+    },
+  );
+  perMember(
+    'no-coprocessor',
+    list('no-coprocessor')?.map((n) => `${n}=`),
+    specs,
+    (m) => {
+      m.activeCoprocessors = 0;
+    },
+  );
   const initiator = str('initiator');
   const options: SimulateOptions = {
     members: specs,
     dataSet: {
       tokens: integer('tokens', str('tokens'), 1, 1000) ?? DEFAULTS.tokens,
       objects: integer('objects', str('objects'), 0, 1_000_000) ?? DEFAULTS.objects,
-      secureFraction: fraction('secure-fraction', str('secure-fraction')) ?? DEFAULTS.secureFraction,
+      secureFraction:
+        fraction('secure-fraction', str('secure-fraction')) ?? DEFAULTS.secureFraction,
     },
     seed: integer('seed', str('seed'), 0, 2 ** 32 - 1) ?? DEFAULTS.seed,
     active: str('active') ?? DEFAULTS.active,
@@ -182,11 +235,14 @@ export function clusterOptions(v: ClusterValues): SimulateOptions {
   };
   if (initiator !== undefined) options.initiator = initiator;
   const targetState = str('target-state');
-  if (targetState !== undefined) options.targetState = oneOf('--target-state', targetState, TARGET_STATES);
+  if (targetState !== undefined)
+    options.targetState = oneOf('--target-state', targetState, TARGET_STATES);
   // an empty or notEmpty target is a data set made beside the active one, never the active one itself
   const made = options.targetState ?? 'empty';
   if (options.target === options.active && (made === 'empty' || made === 'notEmpty')) {
-    throw new UsageError(`--target ${options.target} is the active data set; name another data set as the target, or use --target-state active to see validate refuse it`);
+    throw new UsageError(
+      `--target ${options.target} is the active data set; name another data set as the target, or use --target-state active to see validate refuse it`,
+    );
   }
   return options;
 }
@@ -206,11 +262,15 @@ function checkWorkload(options: SimulateOptions): void {
   const members = options.members!;
   const uncovered = members.find((m) => m.activeCoprocessors === 0);
   if (count > 0 && uncovered) {
-    throw new UsageError(`--no-coprocessor ${uncovered.name}: the simulation cannot take dynamic updates with a member that has no active coprocessor (a secure key it creates needs one); add --updates 0 (validate refuses the change anyway: noActiveCoprocessor)`);
+    throw new UsageError(
+      `--no-coprocessor ${uncovered.name}: the simulation cannot take dynamic updates with a member that has no active coprocessor (a secure key it creates needs one); add --updates 0 (validate refuses the change anyway: noActiveCoprocessor)`,
+    );
   }
   const n = members.length;
   if (count > maxUpdates(n)) {
-    throw new UsageError(`--updates ${count} with ${n} member${n === 1 ? '' : 's'} needs about ${num(count * (2 * n + 1))} simulated actions, more than the ${num(MAX_STEPS / 2)} a run leaves for updates (half of its ${num(MAX_STEPS)} steps), so it could stop before it settles; use --updates ${maxUpdates(n)} or fewer`);
+    throw new UsageError(
+      `--updates ${count} with ${n} member${n === 1 ? '' : 's'} needs about ${num(count * (2 * n + 1))} simulated actions, more than the ${num(MAX_STEPS / 2)} a run leaves for updates (half of its ${num(MAX_STEPS)} steps), so it could stop before it settles; use --updates ${maxUpdates(n)} or fewer`,
+    );
   }
 }
 
@@ -221,7 +281,9 @@ export function runOptions(v: RunValues): SimulateOptions {
   const options = clusterOptions(v);
   options.updates = {
     count: integer('updates', v.updates as string | undefined, 0, 1_000_000) ?? DEFAULTS.updates,
-    every: integer('update-every', v['update-every'] as string | undefined, 1, 1_000_000) ?? DEFAULTS.updateEvery,
+    every:
+      integer('update-every', v['update-every'] as string | undefined, 1, 1_000_000) ??
+      DEFAULTS.updateEvery,
   };
   if (v['no-dynamic-updates']) options.dynamicUpdates = false;
   options.faults = ((v.fault as string[] | undefined) ?? []).map(fault);

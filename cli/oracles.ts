@@ -12,14 +12,23 @@ import { validateTrace } from '../tla/trace.ts';
 export const ORACLES = ['invariants', 'statechart', 'tla'] as const;
 export type OracleName = (typeof ORACLES)[number];
 
-export interface Violation { check: OracleName; rule: string; line: number | null; actor: string | null; detail: string }
+export interface Violation {
+  check: OracleName;
+  rule: string;
+  line: number | null;
+  actor: string | null;
+  detail: string;
+}
 
 export function invariantsOracle(events: readonly TraceEvent[]): Violation[] {
   return checkTrace([...events])
     .filter((r) => !r.ok)
     .map((r) => ({
-      check: 'invariants', rule: r.name, line: r.line ?? null,
-      actor: r.line ? events[r.line - 1]?.actor ?? null : null, detail: r.detail ?? '',
+      check: 'invariants',
+      rule: r.name,
+      line: r.line ?? null,
+      actor: r.line ? (events[r.line - 1]?.actor ?? null) : null,
+      detail: r.detail ?? '',
     }));
 }
 
@@ -46,13 +55,26 @@ export function tlaOracle(jar: string, ndjson: string): Violation[] {
   if (v.accepted) return [];
   if (v.violated) {
     const b = v.violated;
-    return [{ check: 'tla', rule: b.name, line: b.line, actor: b.observation.m, detail: `the spec's state after this ${b.observation.ev} breaks ${b.name}` }];
+    return [
+      {
+        check: 'tla',
+        rule: b.name,
+        line: b.line,
+        actor: b.observation.m,
+        detail: `the spec's state after this ${b.observation.ev} breaks ${b.name}`,
+      },
+    ];
   }
   const s = v.stopped!;
-  return [{
-    check: 'tla', rule: 'CoordinatedCMK', line: s.line, actor: s.observation.m,
-    detail: `no behaviour of CoordinatedCMK takes this ${s.observation.ev} after the ${v.taken} observations before it`,
-  }];
+  return [
+    {
+      check: 'tla',
+      rule: 'CoordinatedCMK',
+      line: s.line,
+      actor: s.observation.m,
+      detail: `no behaviour of CoordinatedCMK takes this ${s.observation.ev} after the ${v.taken} observations before it`,
+    },
+  ];
 }
 
 /** The first violation of all, by trace line (a violation of the trace as a whole last). */

@@ -9,19 +9,23 @@ type Values = { [K in keyof typeof clusterFlags]?: unknown } & { json?: unknown 
 export function plan(values: Values): number {
   const p = new Simulation(clusterOptions(values)).plan();
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...p, wouldRun: p.refusals.length === 0 }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify({ ...p, wouldRun: p.refusals.length === 0 }, null, 2) + '\n',
+    );
   } else {
-    process.stdout.write([
-      `Coordinated TKDS change master key, initiated at ${p.initiator}`,
-      `  members:  ${p.members.join(', ')}`,
-      `  data set: ${p.active} -> ${p.target}${p.archive ? `, then ${p.active} archived as ${p.archive}` : ''}`,
-      `  records:  ${n(p.records.total)}: records to rewrap ${n(p.records.secure)} (secure keys), to copy ${n(p.records.clear)} (clear objects), token records ${n(p.records.tokens)}`,
-      `  steps:    ${p.steps.join(', ')}`,
-      p.refusals.length === 0
-        ? 'The change would run: validate found nothing to refuse.'
-        : `The change would be refused (${p.refusals.length} reason${p.refusals.length === 1 ? '' : 's'}):`,
-      ...p.refusals.map((r) => `  ${r.subject}: ${r.reason}: ${r.message}`),
-    ].join('\n') + '\n');
+    process.stdout.write(
+      [
+        `Coordinated TKDS change master key, initiated at ${p.initiator}`,
+        `  members:  ${p.members.join(', ')}`,
+        `  data set: ${p.active} -> ${p.target}${p.archive ? `, then ${p.active} archived as ${p.archive}` : ''}`,
+        `  records:  ${n(p.records.total)}: records to rewrap ${n(p.records.secure)} (secure keys), to copy ${n(p.records.clear)} (clear objects), token records ${n(p.records.tokens)}`,
+        `  steps:    ${p.steps.join(', ')}`,
+        p.refusals.length === 0
+          ? 'The change would run: validate found nothing to refuse.'
+          : `The change would be refused (${p.refusals.length} reason${p.refusals.length === 1 ? '' : 's'}):`,
+        ...p.refusals.map((r) => `  ${r.subject}: ${r.reason}: ${r.message}`),
+      ].join('\n') + '\n',
+    );
   }
   return p.refusals.length === 0 ? 0 : 1;
 }

@@ -5,7 +5,10 @@ import type { TraceEvent } from '../impl/index.ts';
 const BAR = 30;
 
 /** `header` is printed with the first event, once the simulation has accepted its options. */
-export function progress(header: string, out: NodeJS.WriteStream = process.stderr): (e: TraceEvent) => void {
+export function progress(
+  header: string,
+  out: NodeJS.WriteStream = process.stderr,
+): (e: TraceEvent) => void {
   const tty = out.isTTY === true;
   let started = false;
   let lastShown = -1;
@@ -19,14 +22,19 @@ export function progress(header: string, out: NodeJS.WriteStream = process.stder
     started = true;
     if (e.event === 'step') {
       endBar();
-      const what = e.phase === 'start' ? 'start' : `done${e.result && e.result !== 'ok' ? ` (${e.result}${e.reason ? `: ${e.reason}` : ''})` : ''}`;
+      const what =
+        e.phase === 'start'
+          ? 'start'
+          : `done${e.result && e.result !== 'ok' ? ` (${e.result}${e.reason ? `: ${e.reason}` : ''})` : ''}`;
       out.write(`[tick ${String(e.tick).padStart(6)}] ${e.actor} ${e.step} ${what}\n`);
       lastShown = -1;
     } else if (e.event === 'reencipher' && e.total > 0) {
       const pct = Math.floor((100 * e.done) / e.total);
       if (tty) {
         const filled = Math.round((BAR * e.done) / e.total);
-        out.write(`\r  reencipher [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${pct}% ${e.done}/${e.total} records`);
+        out.write(
+          `\r  reencipher [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${pct}% ${e.done}/${e.total} records`,
+        );
         barOpen = true;
       } else if (pct >= lastShown + 25 || e.done === e.total) {
         out.write(`  reencipher ${pct}% (${e.done}/${e.total} records)\n`);

@@ -11,9 +11,16 @@ export function summary(result: SimulationResult, files: { trace?: string } = {}
 /** Secure keys whose key check value is the same before and after the change. */
 export function kcvComparison(result: SimulationResult) {
   const handles = Object.keys(result.kcv.before);
-  const changed = handles.filter((h) => result.kcv.after[h] !== undefined && result.kcv.after[h] !== result.kcv.before[h]);
+  const changed = handles.filter(
+    (h) => result.kcv.after[h] !== undefined && result.kcv.after[h] !== result.kcv.before[h],
+  );
   const missing = handles.filter((h) => result.kcv.after[h] === undefined);
-  return { checked: handles.length, equal: handles.length - changed.length - missing.length, changed, missing };
+  return {
+    checked: handles.length,
+    equal: handles.length - changed.length - missing.length,
+    changed,
+    missing,
+  };
 }
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
@@ -25,23 +32,36 @@ const ms = (n: number) => `${n.toFixed(1)} ms`;
 export function report(result: SimulationResult): string {
   const lines: string[] = [];
   lines.push('', `Outcome: ${result.outcome}`);
-  for (const r of result.refusals) lines.push(`  refused: ${r.subject}: ${r.reason} (${r.message})`);
+  for (const r of result.refusals)
+    lines.push(`  refused: ${r.subject}: ${r.reason} (${r.message})`);
 
   lines.push('', 'Timeline (logical ticks, wall time)');
   for (const s of result.steps) {
-    lines.push(`  ${pad(s.step, 13)} ${pad(s.actor, 6)} ticks ${pad(`${s.startTick}-${s.endTick}`, 13)} ${ms(s.wallMs)}`);
+    lines.push(
+      `  ${pad(s.step, 13)} ${pad(s.actor, 6)} ticks ${pad(`${s.startTick}-${s.endTick}`, 13)} ${ms(s.wallMs)}`,
+    );
   }
   if (result.suspension) {
     const w = result.suspension;
-    lines.push(`  suspension window: ticks ${w.startTick}-${w.endTick} (${w.endTick - w.startTick} ticks, ${ms(w.wallMs)})`);
+    lines.push(
+      `  suspension window: ticks ${w.startTick}-${w.endTick} (${w.endTick - w.startTick} ticks, ${ms(w.wallMs)})`,
+    );
   }
 
   const c = result.counts;
   lines.push('', 'Counts');
-  lines.push(`  records ${num(c.records)}: rewrapped ${num(c.rewrapped)}, copied clear ${num(c.copied)}`);
-  lines.push(`  dynamic updates ${num(c.updatesRequested)}: routed ${num(c.updatesRouted)}, applied in the delta ${num(c.deltaApplied)}, waited in the suspension ${num(c.waited)}`);
-  lines.push(`  outcomes: acknowledged ${num(c.acked)}, failed ${num(c.failed)}, unknown ${num(c.unknown)}`);
-  lines.push(`  messages ${num(c.messages)}: dropped ${num(c.dropped)}, duplicated ${num(c.duplicated)}`);
+  lines.push(
+    `  records ${num(c.records)}: rewrapped ${num(c.rewrapped)}, copied clear ${num(c.copied)}`,
+  );
+  lines.push(
+    `  dynamic updates ${num(c.updatesRequested)}: routed ${num(c.updatesRouted)}, applied in the delta ${num(c.deltaApplied)}, waited in the suspension ${num(c.waited)}`,
+  );
+  lines.push(
+    `  outcomes: acknowledged ${num(c.acked)}, failed ${num(c.failed)}, unknown ${num(c.unknown)}`,
+  );
+  lines.push(
+    `  messages ${num(c.messages)}: dropped ${num(c.dropped)}, duplicated ${num(c.duplicated)}`,
+  );
 
   lines.push('', 'Verification');
   for (const inv of result.invariants) {
@@ -50,7 +70,9 @@ export function report(result: SimulationResult): string {
   const k = kcvComparison(result);
   if (result.outcome === 'completed') {
     const same = k.equal === k.checked;
-    lines.push(`  ${same ? 'ok  ' : 'FAIL'} key check values: ${num(k.equal)}/${num(k.checked)} secure keys equal before and after`);
+    lines.push(
+      `  ${same ? 'ok  ' : 'FAIL'} key check values: ${num(k.equal)}/${num(k.checked)} secure keys equal before and after`,
+    );
   }
   return lines.join('\n');
 }

@@ -24,7 +24,8 @@ const commands: Record<string, Command> = {
       trace: values.trace ?? `out/tkds-cmk-seed${seed}.trace.ndjson`,
       summary: values.summary ?? `out/tkds-cmk-seed${seed}.summary.json`,
     };
-    if (resolve(files.trace) === resolve(files.summary)) throw new UsageError(`--trace and --summary name the same file, ${files.trace}`);
+    if (resolve(files.trace) === resolve(files.summary))
+      throw new UsageError(`--trace and --summary name the same file, ${files.trace}`);
     checkOutput('--trace', files.trace);
     checkOutput('--summary', files.summary);
     const header = `Coordinated TKDS change master key: ${options.members!.map((m) => m.name).join(', ')}, ${options.dataSet!.objects} objects, seed ${seed}`;
@@ -35,7 +36,9 @@ const commands: Record<string, Command> = {
     if (values.json) process.stdout.write(json);
     else {
       process.stdout.write(report(result) + '\n');
-      process.stdout.write(`\nTrace:   ${files.trace} (${result.trace.length} events)\nSummary: ${files.summary}\n`);
+      process.stdout.write(
+        `\nTrace:   ${files.trace} (${result.trace.length} events)\nSummary: ${files.summary}\n`,
+      );
     }
     return result.invariants.every((i) => i.ok) ? 0 : 1;
   },
@@ -47,23 +50,37 @@ const commands: Record<string, Command> = {
   },
 
   conform(args) {
-    const { values, positionals } = parseFlags(args, {
-      tla: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    }, 1);
+    const { values, positionals } = parseFlags(
+      args,
+      {
+        tla: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      1,
+    );
     if (values.help) return help('conform');
     const file = positionals[0];
-    if (file === undefined) throw new UsageError('conform needs a trace file: tkds-cmk conform TRACE [--tla]');
+    if (file === undefined)
+      throw new UsageError('conform needs a trace file: tkds-cmk conform TRACE [--tla]');
     return conform(file, { tla: values.tla === true, json: values.json === true });
   },
 
   merge(args) {
-    const { values, positionals } = parseFlags(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, Infinity);
+    const { values, positionals } = parseFlags(
+      args,
+      { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      Infinity,
+    );
     if (values.help) return help('merge');
     return merge(positionals, values.out);
   },
 
   async statechart(args) {
-    const { values } = parseFlags(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+    const { values } = parseFlags(args, {
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
     if (values.help) return help('statechart');
     if (values.out !== undefined) outputDirectory('--out', values.out);
     const { writeAll } = await import('../model/render.ts');
@@ -82,7 +99,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined) return commands.run!([]);
   if (name === '--help' || name === '-h' || name === 'help') return help('main');
   const command = commands[name];
-  if (!command) throw new UsageError(`unknown command '${name}' (run, plan, conform, merge, statechart; see --help)`);
+  if (!command)
+    throw new UsageError(
+      `unknown command '${name}' (run, plan, conform, merge, statechart; see --help)`,
+    );
   return command(args);
 }
 
@@ -95,13 +115,17 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 main(process.argv.slice(2)).then(
-  (status) => { process.exitCode = status; },
+  (status) => {
+    process.exitCode = status;
+  },
   (e: unknown) => {
     if (e instanceof UsageError || e instanceof OptionsError) {
       process.stderr.write(`tkds-cmk: ${e.message}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`tkds-cmk: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(
+        `tkds-cmk: internal error: ${e instanceof Error ? e.message : String(e)}\n`,
+      );
       process.exitCode = 3;
     }
   },

@@ -28,7 +28,10 @@ export interface SpecStep {
 
 /** A line that cannot be the action it names. */
 export class ActionStreamError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`trace line ${line}: ${message}`);
     this.name = 'ActionStreamError';
   }
@@ -36,26 +39,53 @@ export class ActionStreamError extends Error {
 
 /** Actions a member takes on a request delivered to it (the line is its part, its ack sent again, or its ignore line). */
 const ON_REQUEST: Partial<Record<SpecAction, Request | 'any'>> = {
-  BeginRoutingAtMember: 'beginRouting', ReloadAtMember: 'reload', SwitchAtMember: 'switch', FinishAtMember: 'finish',
-  BackoutAtMember: 'backout', FenceAtMember: 'fence', Ignore: 'any',
+  BeginRoutingAtMember: 'beginRouting',
+  ReloadAtMember: 'reload',
+  SwitchAtMember: 'switch',
+  FinishAtMember: 'finish',
+  BackoutAtMember: 'backout',
+  FenceAtMember: 'fence',
+  Ignore: 'any',
 };
 
 /** The fault actions: each spends one fault of the spec's budget (so does every ioError line). */
-export const FAULT_ACTIONS: ReadonlySet<SpecAction> = new Set(['duplicate', 'drop', 'timeout', 'Expel', 'crash']);
+export const FAULT_ACTIONS: ReadonlySet<SpecAction> = new Set([
+  'duplicate',
+  'drop',
+  'timeout',
+  'Expel',
+  'crash',
+]);
 
 function stepOf(e: TraceEvent): SpecStep {
-  const base = { line: e.seq, member: e.actor, peer: null, step: null, kind: null, update: null, result: null, dataSet: null, mkvp: null };
+  const base = {
+    line: e.seq,
+    member: e.actor,
+    peer: null,
+    step: null,
+    kind: null,
+    update: null,
+    result: null,
+    dataSet: null,
+    mkvp: null,
+  };
   const action = (e as { action?: SpecAction }).action!;
   switch (e.event) {
-    case 'crash': case 'partition': case 'restart': case 'heal':
+    case 'crash':
+    case 'partition':
+    case 'restart':
+    case 'heal':
       return { ...base, action, member: e.member };
     case 'expel':
       return { ...base, action, peer: e.member };
-    case 'send': case 'deliver': case 'drop': {
+    case 'send':
+    case 'deliver':
+    case 'drop': {
       const step = requestOf(e.msg);
       const kind = e.msg.endsWith('Ack') ? 'ack' : 'request';
       if (e.event === 'send' && action === 'memberJoined') return { ...base, action, peer: e.to };
-      if (e.event === 'send' && action === 'ApplyRefused') return { ...base, action, update: e.update ?? null };
+      if (e.event === 'send' && action === 'ApplyRefused')
+        return { ...base, action, update: e.update ?? null };
       if (e.event === 'send') return { ...base, action }; // a member's part, taken again: its ack
       return { ...base, action, member: e.to, peer: e.from, step, kind };
     }
@@ -65,11 +95,18 @@ function stepOf(e: TraceEvent): SpecStep {
       return { ...base, action, update: e.id, dataSet: e.dataSet ?? null };
     case 'step':
       return {
-        ...base, action, result: e.result === 'refused' ? 'refused' : e.step === 'validate' ? 'validate' : null,
+        ...base,
+        action,
+        result: e.result === 'refused' ? 'refused' : e.step === 'validate' ? 'validate' : null,
         ...(e.step === 'applyDelta' ? { dataSet: e.target ?? null, mkvp: e.mkvp ?? null } : {}),
       };
     case 'record':
-      return { ...base, action, result: e.to === 'running' ? 'beginRouting' : null, dataSet: e.active };
+      return {
+        ...base,
+        action,
+        result: e.to === 'running' ? 'beginRouting' : null,
+        dataSet: e.active,
+      };
     case 'reload':
       return { ...base, action, dataSet: e.dataSet, mkvp: e.mkvp };
     case 'switch':
@@ -77,7 +114,13 @@ function stepOf(e: TraceEvent): SpecStep {
     case 'takeover':
       return { ...base, action, result: e.then === 'backout' ? 'backout' : 'commit' };
     case 'restartCheck':
-      return { ...base, action, result: e.result, dataSet: e.active, mkvp: e.result === 'fenced' ? null : e.header };
+      return {
+        ...base,
+        action,
+        result: e.result,
+        dataSet: e.active,
+        mkvp: e.result === 'fenced' ? null : e.header,
+      };
     default:
       return { ...base, action };
   }
@@ -101,8 +144,16 @@ export function specSteps(events: readonly TraceEvent[]): SpecStep[] {
     const needs = ON_REQUEST[action];
     if (needs !== undefined) {
       const d = lastDelivery;
-      const asked = d !== null && d.tick === e.tick && d.actor === e.actor && (needs === 'any' ? requestOf(d.msg) === d.msg : d.msg === needs);
-      if (!asked) throw new ActionStreamError(e.seq, `${e.actor} takes ${action} without a ${needs === 'any' ? 'request' : `${needs} message`} delivered to it`);
+      const asked =
+        d !== null &&
+        d.tick === e.tick &&
+        d.actor === e.actor &&
+        (needs === 'any' ? requestOf(d.msg) === d.msg : d.msg === needs);
+      if (!asked)
+        throw new ActionStreamError(
+          e.seq,
+          `${e.actor} takes ${action} without a ${needs === 'any' ? 'request' : `${needs} message`} delivered to it`,
+        );
     }
     out.push(stepOf(e));
   }

@@ -11,19 +11,33 @@ import type { Outcome, StepName } from './vocabulary.ts';
 
 /** Logical-time rules: ticks to wait for acknowledgements, the retry budget, and so on. */
 export interface Timing {
-  readonly ackTimeout: number;   // ticks an initiator waits for acknowledgements before a `timeout`
-  readonly retries: number;      // resends before a member counts as lost
-  readonly rejoinAfter: number;  // ticks after which an expelled member rejoins (and runs its restart check)
-  readonly routeRetry: number;   // ticks before a member resends a routed update or a liveUpdate
-  readonly chunk: number;        // records per `reencipher` action
+  readonly ackTimeout: number; // ticks an initiator waits for acknowledgements before a `timeout`
+  readonly retries: number; // resends before a member counts as lost
+  readonly rejoinAfter: number; // ticks after which an expelled member rejoins (and runs its restart check)
+  readonly routeRetry: number; // ticks before a member resends a routed update or a liveUpdate
+  readonly chunk: number; // records per `reencipher` action
 }
 
 export interface Counts {
-  records: number; rewrapped: number; copied: number; updatesRequested: number; updatesRouted: number;
-  deltaApplied: number; waited: number; acked: number; failed: number; unknown: number;
+  records: number;
+  rewrapped: number;
+  copied: number;
+  updatesRequested: number;
+  updatesRouted: number;
+  deltaApplied: number;
+  waited: number;
+  acked: number;
+  failed: number;
+  unknown: number;
 }
 
-export interface StepTiming { step: StepName; actor: string; startTick: number; endTick: number; wallMs: number }
+export interface StepTiming {
+  step: StepName;
+  actor: string;
+  startTick: number;
+  endTick: number;
+  wallMs: number;
+}
 
 /** What the simulation is told as a change goes (fault injection and the result). */
 export interface ClusterHooks {
@@ -44,9 +58,21 @@ export const MIN_LEVEL = 'HCR77A0';
 
 export class Cluster {
   readonly members = new Map<string, Member>();
-  readonly counts: Counts = { records: 0, rewrapped: 0, copied: 0, updatesRequested: 0, updatesRouted: 0, deltaApplied: 0, waited: 0, acked: 0, failed: 0, unknown: 0 };
+  readonly counts: Counts = {
+    records: 0,
+    rewrapped: 0,
+    copied: 0,
+    updatesRequested: 0,
+    updatesRouted: 0,
+    deltaApplied: 0,
+    waited: 0,
+    acked: 0,
+    failed: 0,
+    unknown: 0,
+  };
   readonly steps: StepTiming[] = [];
-  suspension: { startTick: number; endTick: number; wallMs: number; startWall: number } | null = null;
+  suspension: { startTick: number; endTick: number; wallMs: number; startWall: number } | null =
+    null;
   /** The outcome of each change, by change id. */
   readonly outcomes = new Map<string, Outcome>();
   #changes = 0;
@@ -62,18 +88,25 @@ export class Cluster {
     readonly hooks: ClusterHooks,
   ) {}
 
-  get tick(): number { return this.scheduler.tick; }
+  get tick(): number {
+    return this.scheduler.tick;
+  }
 
   member(name: string): Member {
     const m = this.members.get(name);
-    if (!m) throw new Error(`no member named ${name} (members: ${[...this.members.keys()].join(', ')})`);
+    if (!m)
+      throw new Error(`no member named ${name} (members: ${[...this.members.keys()].join(', ')})`);
     return m;
   }
 
   /** Member names in order. */
-  names(): string[] { return [...this.members.keys()].sort(); }
+  names(): string[] {
+    return [...this.members.keys()].sort();
+  }
 
-  nextChangeId(): string { return `c${++this.#changes}`; }
+  nextChangeId(): string {
+    return `c${++this.#changes}`;
+  }
 
   /**
    * The member in the group that drives a change (its initiator, or the member that took over),
@@ -85,6 +118,9 @@ export class Cluster {
 
   /** The first member by name that is in the group and not fenced: the one that takes over. */
   takeoverCandidate(): string | null {
-    return this.sysplex.group().find((n) => !this.member(n).fenced && this.member(n).phase === 'up') ?? null;
+    return (
+      this.sysplex.group().find((n) => !this.member(n).fenced && this.member(n).phase === 'up') ??
+      null
+    );
   }
 }

@@ -22,34 +22,62 @@ import type { Message } from './sysplex.ts';
 import type { MessageType, Outcome, RefusalReason, SpecAction, StepName } from './vocabulary.ts';
 
 /** Steps whose start or done line is a spec action of the coordinator (CoordinatedCMK.tla). */
-const STEP_START_ACTIONS: Partial<Record<StepName, SpecAction>> = { switch: 'SwitchByCoordinator', resume: 'resume' };
-const STEP_DONE_ACTIONS: Partial<Record<StepName, SpecAction>> = { reencipher: 'reencipher', suspend: 'suspend', applyDelta: 'applyDelta' };
+const STEP_START_ACTIONS: Partial<Record<StepName, SpecAction>> = {
+  switch: 'SwitchByCoordinator',
+  resume: 'resume',
+};
+const STEP_DONE_ACTIONS: Partial<Record<StepName, SpecAction>> = {
+  reencipher: 'reencipher',
+  suspend: 'suspend',
+  applyDelta: 'applyDelta',
+};
 
 /** The initiator's statechart states (docs/protocol.md "States"). */
-export type InitiatorStep = 'idle' | 'validate' | 'refused' | StepName | 'completed' | 'backedOut' | 'fenced';
+export type InitiatorStep =
+  'idle' | 'validate' | 'refused' | StepName | 'completed' | 'backedOut' | 'fenced';
 
 /** One reason `validate` refuses, naming the member or data set. */
-export interface Refusal { readonly subject: string; readonly reason: RefusalReason; readonly message: string }
+export interface Refusal {
+  readonly subject: string;
+  readonly reason: RefusalReason;
+  readonly message: string;
+}
 /** The refusal that makes the initiator back out (phase 1's register check), as its backout start line shows it. */
 type BackoutRefusal = Omit<Refusal, 'message'>;
 
 /** `validate`: every refusal (nothing changes). */
-export function validate(cluster: Cluster, initiator: Member, target: string, archive: string | null): Refusal[] {
+export function validate(
+  cluster: Cluster,
+  initiator: Member,
+  target: string,
+  archive: string | null,
+): Refusal[] {
   const out: Refusal[] = [];
-  const refuse = (subject: string, reason: RefusalReason, message: string): void => { out.push({ subject, reason, message }); };
+  const refuse = (subject: string, reason: RefusalReason, message: string): void => {
+    out.push({ subject, reason, message });
+  };
   const { dasd, sysplex } = cluster;
   const record = dasd.readClusterRecord();
   if (record.change !== 'none') {
-    refuse(record.initiator ?? 'cluster', 'changeRunning', `change ${record.changeId} of ${record.active} to ${record.target} by ${record.initiator} is ${record.change}`);
+    refuse(
+      record.initiator ?? 'cluster',
+      'changeRunning',
+      `change ${record.changeId} of ${record.active} to ${record.target} by ${record.initiator} is ${record.change}`,
+    );
   }
   const reference = initiator.new.status === 'committed' ? initiator.new.mkvp : null;
   for (const name of cluster.names()) {
     const m = cluster.member(name);
     if (m.phase !== 'up' || m.fenced || !sysplex.inGroup(name)) {
-      refuse(name, 'memberNotActive', `${name} is not active (${m.fenced ? 'fenced' : m.phase}); work is not queued for inactive members`);
+      refuse(
+        name,
+        'memberNotActive',
+        `${name} is not active (${m.fenced ? 'fenced' : m.phase}); work is not queued for inactive members`,
+      );
       continue;
     }
-    if (m.level < MIN_LEVEL) refuse(name, 'levelBelowHCR77A0', `${name} is at ${m.level}, below ${MIN_LEVEL}`);
+    if (m.level < MIN_LEVEL)
+      refuse(name, 'levelBelowHCR77A0', `${name} is at ${m.level}, below ${MIN_LEVEL}`);
     if (!m.hasActiveCoprocessor()) {
       refuse(name, 'noActiveCoprocessor', `${name} has no active Enterprise PKCS #11 coprocessor`);
       continue;
@@ -58,26 +86,46 @@ export function validate(cluster: Cluster, initiator: Member, target: string, ar
     for (const cp of m.activeCoprocessors()) {
       const n = cp.new;
       if (n.status !== 'committed') {
-        refuse(name, 'newNotCommitted', `${name}: the new master key register is ${n.status}${n.partsLoaded ? ` (${n.partsLoaded} parts)` : ''} on coprocessor ${cp.serial}, not committed`);
+        refuse(
+          name,
+          'newNotCommitted',
+          `${name}: the new master key register is ${n.status}${n.partsLoaded ? ` (${n.partsLoaded} parts)` : ''} on coprocessor ${cp.serial}, not committed`,
+        );
       } else if (reference !== null && n.mkvp !== reference) {
-        refuse(name, 'newMkvpDiffers', `${name}: new master key MKVP ${n.mkvp} differs from the initiator ${initiator.name}'s ${reference} on coprocessor ${cp.serial}`);
+        refuse(
+          name,
+          'newMkvpDiffers',
+          `${name}: new master key MKVP ${n.mkvp} differs from the initiator ${initiator.name}'s ${reference} on coprocessor ${cp.serial}`,
+        );
       }
     }
   }
-  if (!dasd.exists(target)) refuse(target, 'targetMissing', `target data set ${target} does not exist`);
-  else if (target === record.active || target === initiator.active) refuse(target, 'targetIsActive', `target data set ${target} is the active data set`);
+  if (!dasd.exists(target))
+    refuse(target, 'targetMissing', `target data set ${target} does not exist`);
+  else if (target === record.active || target === initiator.active)
+    refuse(target, 'targetIsActive', `target data set ${target} is the active data set`);
   else {
     const h = dasd.header(target);
     if (dasd.count(target) > 0 || h.mkvp !== null || !h.usable) {
-      refuse(target, 'targetNotEmpty', `target data set ${target} is not empty (${dasd.count(target)} records${h.usable ? '' : ', marked unusable by a backout'})`);
+      refuse(
+        target,
+        'targetNotEmpty',
+        `target data set ${target} is not empty (${dasd.count(target)} records${h.usable ? '' : ', marked unusable by a backout'})`,
+      );
     }
   }
-  if (archive !== null && dasd.exists(archive)) refuse(archive, 'archiveExists', `archive name ${archive} exists`);
+  if (archive !== null && dasd.exists(archive))
+    refuse(archive, 'archiveExists', `archive name ${archive} exists`);
   return out;
 }
 
 const ACK: Partial<Record<MessageType, MessageType>> = {
-  beginRouting: 'beginRoutingAck', reload: 'reloadAck', switch: 'switchAck', finish: 'finishAck', backout: 'backoutAck', fence: 'fenceAck',
+  beginRouting: 'beginRoutingAck',
+  reload: 'reloadAck',
+  switch: 'switchAck',
+  finish: 'finishAck',
+  backout: 'backoutAck',
+  fence: 'fenceAck',
 };
 
 interface Fanout {
@@ -115,7 +163,13 @@ export class Coordinator {
   /** The new master key the change goes to: the initiator's committed `new` at validate (the target header gets it). */
   #newMkvp: string | null = null;
 
-  private constructor(cluster: Cluster, member: Member, change: string, old: string, target: string) {
+  private constructor(
+    cluster: Cluster,
+    member: Member,
+    change: string,
+    old: string,
+    target: string,
+  ) {
     this.#cluster = cluster;
     this.#member = member;
     this.change = change;
@@ -124,12 +178,20 @@ export class Coordinator {
     member.coordinator = this;
   }
 
-  get phase(): InitiatorStep { return this.#phase; }
+  get phase(): InitiatorStep {
+    return this.#phase;
+  }
   /** The change runs: the cluster record was set `running` by this initiator (or taken over). */
-  get running(): boolean { return this.#routingStarted; }
+  get running(): boolean {
+    return this.#routingStarted;
+  }
   /** The step a fault `at` matches: the phase, or 'takeover' while the takeover writes the record. */
-  get faultStep(): InitiatorStep | 'takeover' { return this.#takingOver ? 'takeover' : this.#phase; }
-  get me(): string { return this.#member.name; }
+  get faultStep(): InitiatorStep | 'takeover' {
+    return this.#takingOver ? 'takeover' : this.#phase;
+  }
+  get me(): string {
+    return this.#member.name;
+  }
 
   #setPhase(p: InitiatorStep): void {
     this.#phase = p;
@@ -154,11 +216,27 @@ export class Coordinator {
     }
     const refusals = validate(cluster, member, target, archive);
     cluster.emit({
-      event: 'step', actor: member.name, step: 'validate', phase: 'done', change, result: refusals.length ? 'refused' : 'ok',
-      members: cluster.names(), active: member.active, target, ...(refusals.length ? { refusals: refusals.map(({ subject, reason }) => ({ subject, reason })) } : {}),
+      event: 'step',
+      actor: member.name,
+      step: 'validate',
+      phase: 'done',
+      change,
+      result: refusals.length ? 'refused' : 'ok',
+      members: cluster.names(),
+      active: member.active,
+      target,
+      ...(refusals.length
+        ? { refusals: refusals.map(({ subject, reason }) => ({ subject, reason })) }
+        : {}),
       action: 'validate',
     });
-    cluster.steps.push({ step: 'validate', actor: member.name, startTick: t0.tick, endTick: cluster.tick, wallMs: performance.now() - t0.wall });
+    cluster.steps.push({
+      step: 'validate',
+      actor: member.name,
+      startTick: t0.tick,
+      endTick: cluster.tick,
+      wallMs: performance.now() - t0.wall,
+    });
     if (refusals.length) {
       member.initiatorStep = 'refused';
       cluster.outcomes.set(change, 'refused');
@@ -167,7 +245,12 @@ export class Coordinator {
     }
     const co = new Coordinator(cluster, member, change, member.active, target);
     co.#newMkvp = member.new.mkvp;
-    co.#participants = new Map(cluster.names().filter((n) => n !== member.name).map((n) => [n, cluster.sysplex.incarnation(n)]));
+    co.#participants = new Map(
+      cluster
+        .names()
+        .filter((n) => n !== member.name)
+        .map((n) => [n, cluster.sysplex.incarnation(n)]),
+    );
     co.#setPhase('validate');
     co.#next('beginRouting', () => co.beginRouting());
     return { change, refusals };
@@ -183,18 +266,32 @@ export class Coordinator {
     const rollForward = record.change === 'committed';
     co.#routingStarted = true; // the change runs: the record says so
     co.#setPhase(rollForward ? 'switch' : 'backout');
-    cluster.emit({ event: 'takeover', actor: member.name, change: co.change, from: record.initiator!, record: rollForward ? 'committed' : 'running', then: rollForward ? 'rollForward' : 'backout', action: 'takeover' });
+    cluster.emit({
+      event: 'takeover',
+      actor: member.name,
+      change: co.change,
+      from: record.initiator!,
+      record: rollForward ? 'committed' : 'running',
+      then: rollForward ? 'rollForward' : 'backout',
+      action: 'takeover',
+    });
     cluster.hooks.stepStarting('takeover', member.name);
     if (!co.#alive()) return;
     co.suspended = true; // updates wait until `resume`
     if (record.initiator !== member.name) {
       co.#takingOver = true;
       try {
-        const ok = cluster.dasd.compareAndSetClusterRecord(record, { ...record, initiator: member.name }, { by: member.name });
+        const ok = cluster.dasd.compareAndSetClusterRecord(
+          record,
+          { ...record, initiator: member.name },
+          { by: member.name },
+        );
         if (!ok) return co.#abandon('the cluster record changed under the takeover');
       } catch (e) {
         if (!(e instanceof DasdIoError)) throw e;
-        return rollForward ? co.#retryTakeover(stepBefore) : co.fence(`takeover could not write the cluster record: ${e.message}`);
+        return rollForward
+          ? co.#retryTakeover(stepBefore)
+          : co.fence(`takeover could not write the cluster record: ${e.message}`);
       } finally {
         co.#takingOver = false;
       }
@@ -214,13 +311,34 @@ export class Coordinator {
     const record = c.dasd.readClusterRecord();
     let ok: boolean;
     try {
-      ok = record.change === 'none' && c.dasd.compareAndSetClusterRecord(record, { active: this.old, change: 'running', initiator: this.me, target: this.target, changeId: this.change }, { by: this.me });
+      ok =
+        record.change === 'none' &&
+        c.dasd.compareAndSetClusterRecord(
+          record,
+          {
+            active: this.old,
+            change: 'running',
+            initiator: this.me,
+            target: this.target,
+            changeId: this.change,
+          },
+          { by: this.me },
+        );
     } catch (e) {
       return this.#failed('beginRouting', e);
     }
     if (!ok) {
       const now = c.dasd.readClusterRecord();
-      c.emit({ event: 'step', actor: this.me, step: 'beginRouting', phase: 'done', change: this.change, result: 'refused', refusals: [{ subject: now.initiator ?? 'cluster', reason: 'changeRunning' }], action: 'BeginRoutingByInitiator' });
+      c.emit({
+        event: 'step',
+        actor: this.me,
+        step: 'beginRouting',
+        phase: 'done',
+        change: this.change,
+        result: 'refused',
+        refusals: [{ subject: now.initiator ?? 'cluster', reason: 'changeRunning' }],
+        action: 'BeginRoutingByInitiator',
+      });
       this.#closeStep();
       return this.#end('refused');
     }
@@ -231,7 +349,11 @@ export class Coordinator {
     c.emit({ event: 'beginRouting', actor: this.me, change: this.change });
     if (this.#participantLost()) return;
     this.#fanOut('beginRouting', 'beginRouting', {}, () => {
-      this.#done('beginRouting', { members: c.sysplex.group(), active: this.old, target: this.target });
+      this.#done('beginRouting', {
+        members: c.sysplex.group(),
+        active: this.old,
+        target: this.target,
+      });
       this.#next('reencipher', () => this.reencipher());
     });
   }
@@ -253,9 +375,23 @@ export class Coordinator {
       }
       if (page.length > 0) this.#cursor = page[page.length - 1]!.handle;
       const done = c.counts.rewrapped + c.counts.copied;
-      c.emit({ event: 'reencipher', actor: this.me, change: this.change, from: this.old, to: this.target, done, total: Math.max(done, c.dasd.count(this.old)), rewrapped: c.counts.rewrapped, copied: c.counts.copied });
+      c.emit({
+        event: 'reencipher',
+        actor: this.me,
+        change: this.change,
+        from: this.old,
+        to: this.target,
+        done,
+        total: Math.max(done, c.dasd.count(this.old)),
+        rewrapped: c.counts.rewrapped,
+        copied: c.counts.copied,
+      });
       if (page.length < c.timing.chunk) {
-        this.#done('reencipher', { records: done, rewrapped: c.counts.rewrapped, copied: c.counts.copied });
+        this.#done('reencipher', {
+          records: done,
+          rewrapped: c.counts.rewrapped,
+          copied: c.counts.copied,
+        });
         return this.#next('suspend', () => this.suspend());
       }
     } catch (e) {
@@ -265,14 +401,21 @@ export class Coordinator {
   }
 
   #rewrapped(r: TkdsRecord, cp: Coprocessor): TkdsRecord {
-    return r.kind === 'object' && r.value.type === 'secure' ? withValue(r, { type: 'secure', blob: cp.rewrap(r.value.blob) }) : r;
+    return r.kind === 'object' && r.value.type === 'secure'
+      ? withValue(r, { type: 'secure', blob: cp.rewrap(r.value.blob) })
+      : r;
   }
 
   /** `suspend`: dynamic update processing pauses; requests wait (or fail if dynamic updates are disallowed). */
   suspend(): void {
     if (!this.#enter('suspend')) return;
     this.suspended = true;
-    this.#cluster.suspension = { startTick: this.#cluster.tick, endTick: this.#cluster.tick, wallMs: 0, startWall: performance.now() };
+    this.#cluster.suspension = {
+      startTick: this.#cluster.tick,
+      endTick: this.#cluster.tick,
+      wallMs: 0,
+      startWall: performance.now(),
+    };
     this.#done('suspend', {});
     this.#next('applyDelta', () => this.applyDelta());
   }
@@ -284,16 +427,31 @@ export class Coordinator {
     try {
       const cp = this.#member.cp();
       for (const { req, writes } of this.#delta) {
-        const rewritten = writes.map((w) => (w.record === null ? w : { handle: w.handle, record: this.#rewrapped(w.record, cp) }));
+        const rewritten = writes.map((w) =>
+          w.record === null ? w : { handle: w.handle, record: this.#rewrapped(w.record, cp) },
+        );
         writeRecords(c.dasd, this.target, rewritten, { by: this.me, update: req.id });
-        c.emit({ event: 'update', actor: this.me, phase: 'apply', id: req.id, op: req.op.op, handle: writes[writes.length - 1]!.handle, dataSet: this.target, origin: req.origin });
+        c.emit({
+          event: 'update',
+          actor: this.me,
+          phase: 'apply',
+          id: req.id,
+          op: req.op.op,
+          handle: writes[writes.length - 1]!.handle,
+          dataSet: this.target,
+          origin: req.origin,
+        });
         c.counts.deltaApplied++;
       }
       c.dasd.writeHeader(this.target, this.#newMkvp!, { by: this.me });
     } catch (e) {
       return this.#failed('applyDelta', e);
     }
-    this.#done('applyDelta', { delta: this.#delta.length, mkvp: this.#newMkvp!, target: this.target });
+    this.#done('applyDelta', {
+      delta: this.#delta.length,
+      mkvp: this.#newMkvp!,
+      target: this.target,
+    });
     this.#next('reload', () => this.reload());
   }
 
@@ -304,7 +462,15 @@ export class Coordinator {
     const m = this.#member;
     if (this.#participantLost()) return;
     m.staged = m.readCopy(this.target);
-    c.emit({ event: 'reload', actor: this.me, change: this.change, dataSet: this.target, mkvp: m.staged.mkvp, records: m.staged.size, action: 'ReloadByCoordinator' });
+    c.emit({
+      event: 'reload',
+      actor: this.me,
+      change: this.change,
+      dataSet: this.target,
+      mkvp: m.staged.mkvp,
+      records: m.staged.size,
+      action: 'ReloadByCoordinator',
+    });
     this.#fanOut('reload', 'reload', { target: this.target, mkvp: m.staged.mkvp }, () => {
       this.#done('reload', { target: this.target, members: c.sysplex.group() });
       this.#next('commit', () => this.commit());
@@ -318,17 +484,30 @@ export class Coordinator {
     const c = this.#cluster;
     // phase 1's register check, at the initiator (its switch follows the record write at once)
     const mismatch = this.#member.keyMismatch(this.#newMkvp!, this.target);
-    if (mismatch !== null) return this.backout(`${this.me} cannot switch to ${this.target}: ${mismatch.message}`, undefined, { subject: this.me, reason: mismatch.reason });
+    if (mismatch !== null)
+      return this.backout(
+        `${this.me} cannot switch to ${this.target}: ${mismatch.message}`,
+        undefined,
+        { subject: this.me, reason: mismatch.reason },
+      );
     const record = c.dasd.readClusterRecord();
     try {
-      const ok = record.changeId === this.change && record.change === 'running' && record.initiator === this.me
-        && c.dasd.compareAndSetClusterRecord(record, { ...record, change: 'committed' }, { by: this.me });
+      const ok =
+        record.changeId === this.change &&
+        record.change === 'running' &&
+        record.initiator === this.me &&
+        c.dasd.compareAndSetClusterRecord(
+          record,
+          { ...record, change: 'committed' },
+          { by: this.me },
+        );
       if (!ok) return this.#abandon('the cluster record no longer shows this change running here');
     } catch (e) {
       return this.#failed('commit', e);
     }
     this.committed = true;
-    if (!this.#member.switchTo(this.change, this.target)) return this.#abandon(`${this.me} cannot switch`);
+    if (!this.#member.switchTo(this.change, this.target))
+      return this.#abandon(`${this.me} cannot switch`);
     this.#done('commit', { target: this.target, mkvp: this.#member.cur.mkvp! });
     this.#next('switch', () => this.switch());
   }
@@ -349,14 +528,26 @@ export class Coordinator {
     try {
       const record = c.dasd.readClusterRecord();
       if (record.changeId === this.change) {
-        const ok = c.dasd.compareAndSetClusterRecord(record, { active: this.target, change: 'none', initiator: null, target: null, changeId: null }, { by: this.me });
+        const ok = c.dasd.compareAndSetClusterRecord(
+          record,
+          { active: this.target, change: 'none', initiator: null, target: null, changeId: null },
+          { by: this.me },
+        );
         if (!ok) return this.#abandon('the cluster record changed under finish');
       }
       this.#decide('completed');
       this.#archive();
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
-      c.emit({ event: 'step', actor: this.me, step: 'finish', phase: 'done', change: this.change, result: 'failed', reason: `${e.message}; finish is retried` });
+      c.emit({
+        event: 'step',
+        actor: this.me,
+        step: 'finish',
+        phase: 'done',
+        change: this.change,
+        result: 'failed',
+        reason: `${e.message}; finish is retried`,
+      });
       return this.#retryLater(() => this.finish());
     }
     const m = this.#member;
@@ -376,7 +567,14 @@ export class Coordinator {
     const to = c.settings.archive;
     if (to === null || !c.dasd.exists(this.old)) return; // no archive asked, or done already
     if (c.dasd.exists(to)) {
-      c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'failed', reason: `${to} exists; ${this.old} is kept under its name` });
+      c.emit({
+        event: 'archive',
+        actor: this.me,
+        from: this.old,
+        to,
+        result: 'failed',
+        reason: `${to} exists; ${this.old} is kept under its name`,
+      });
       return;
     }
     try {
@@ -384,7 +582,14 @@ export class Coordinator {
       c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'ok' });
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
-      c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'failed', reason: `${e.message}; ${this.old} is kept under its name` });
+      c.emit({
+        event: 'archive',
+        actor: this.me,
+        from: this.old,
+        to,
+        result: 'failed',
+        reason: `${e.message}; ${this.old} is kept under its name`,
+      });
     }
   }
 
@@ -400,14 +605,23 @@ export class Coordinator {
     const waiting = this.#waiting.splice(0);
     this.#member.coordinator = null; // updates are processed as usual from here on
     // A waiting update whose caller's member went down since was reported `unknown` there: dropped.
-    for (const req of waiting) if (!this.#member.callerGone(req)) this.#member.answer(req, this.#member.write(req, this.#member.active, 'ApplyRouted').result, true);
+    for (const req of waiting)
+      if (!this.#member.callerGone(req))
+        this.#member.answer(
+          req,
+          this.#member.write(req, this.#member.active, 'ApplyRouted').result,
+          true,
+        );
     this.#done('resume', { waiting: waiting.length, active: this.#member.active });
     this.#end(outcome);
   }
 
   /** `backout` (before `commit` only): staged copies dropped, target marked unusable, routing ends, record running -> none. */
   backout(reason: string, action?: SpecAction, refusal?: BackoutRefusal): void {
-    if (this.committed) throw new Error(`NoBackoutAfterCommit: change ${this.change} is committed; ${this.me} must roll forward (${reason})`);
+    if (this.committed)
+      throw new Error(
+        `NoBackoutAfterCommit: change ${this.change} is committed; ${this.me} must roll forward (${reason})`,
+      );
     if (this.#backingOut || this.#phase === 'fenced') return;
     this.#backingOut = true;
     this.#cancelFanout();
@@ -418,14 +632,27 @@ export class Coordinator {
     m.staged = null;
     try {
       // a change whose beginRouting never wrote the record left nothing on disk to undo
-      if (this.#routingStarted && c.dasd.exists(this.target)) c.dasd.markUnusable(this.target, { by: this.me });
+      if (this.#routingStarted && c.dasd.exists(this.target))
+        c.dasd.markUnusable(this.target, { by: this.me });
       const record = c.dasd.readClusterRecord();
       if (record.changeId === this.change && record.change === 'running') {
-        c.dasd.compareAndSetClusterRecord(record, { active: this.old, change: 'none', initiator: null, target: null, changeId: null }, { by: this.me });
+        c.dasd.compareAndSetClusterRecord(
+          record,
+          { active: this.old, change: 'none', initiator: null, target: null, changeId: null },
+          { by: this.me },
+        );
       }
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
-      c.emit({ event: 'step', actor: this.me, step: 'backout', phase: 'done', change: this.change, result: 'failed', reason: e.message });
+      c.emit({
+        event: 'step',
+        actor: this.me,
+        step: 'backout',
+        phase: 'done',
+        change: this.change,
+        result: 'failed',
+        reason: e.message,
+      });
       this.#closeStep();
       return this.fence(`backout could not finish: ${e.message}`);
     }
@@ -443,7 +670,8 @@ export class Coordinator {
   fence(reason: string): void {
     this.#cancelFanout();
     this.#setPhase('fenced');
-    for (const req of this.#waiting.splice(0)) this.#member.answer(req, { ok: false, reason: 'fenced' });
+    for (const req of this.#waiting.splice(0))
+      this.#member.answer(req, { ok: false, reason: 'fenced' });
     this.#member.fence(this.change, reason, 'FenceOnIoError');
     this.#decide('fenced');
     this.#fenceGroup(reason);
@@ -459,7 +687,8 @@ export class Coordinator {
     this.#fanOut('fence', 'fence', { reason }, () => {
       const record = c.dasd.readClusterRecord();
       const joined = c.sysplex.group().some((n) => asked.get(n) !== c.sysplex.incarnation(n));
-      if (joined && record.changeId === this.change && record.initiator === this.me) return this.#fenceGroup(reason);
+      if (joined && record.changeId === this.change && record.initiator === this.me)
+        return this.#fenceGroup(reason);
       this.#member.coordinator = null;
     });
   }
@@ -484,11 +713,19 @@ export class Coordinator {
     if (done) return m.answer(req, done);
     if (this.#phase === 'fenced') return m.answer(req, { ok: false, reason: 'fenced' });
     if (this.suspended) {
-      if (!c.settings.dynamicUpdates) return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' }, true);
+      if (!c.settings.dynamicUpdates)
+        return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' }, true);
       if (this.#waiting.some((w) => w.id === req.id)) return;
       this.#waiting.push(req);
       c.counts.waited++;
-      c.emit({ event: 'update', actor: this.me, phase: 'wait', id: req.id, op: req.op.op, origin: req.origin });
+      c.emit({
+        event: 'update',
+        actor: this.me,
+        phase: 'wait',
+        id: req.id,
+        op: req.op.op,
+        origin: req.origin,
+      });
       return;
     }
     const w = m.write(req, this.old, 'ApplyRouted');
@@ -500,17 +737,22 @@ export class Coordinator {
   reloadRefused(msg: Message): void {
     const { reason, message } = msg.body as KeyMismatch;
     if (msg.change !== this.change || this.#fanout?.type !== 'reload') return; // late: the change moved on
-    this.backout(`${msg.from} refused reload: ${message}`, undefined, { subject: msg.from, reason });
+    this.backout(`${msg.from} refused reload: ${message}`, undefined, {
+      subject: msg.from,
+      reason,
+    });
   }
 
   acknowledged(msg: Message): void {
     const f = this.#fanout;
-    if (!f || msg.change !== this.change || ACK[f.type] !== msg.type || !f.waiting.delete(msg.from)) return;
+    if (!f || msg.change !== this.change || ACK[f.type] !== msg.type || !f.waiting.delete(msg.from))
+      return;
     this.#checkFanout();
   }
 
   memberLost(lost: string): void {
-    if (!this.committed && !this.#backingOut && this.#phase !== 'fenced') return this.backout(`member ${lost} lost before commit`);
+    if (!this.committed && !this.#backingOut && this.#phase !== 'fenced')
+      return this.backout(`member ${lost} lost before commit`);
     if (this.#fanout?.waiting.delete(lost)) this.#checkFanout();
   }
 
@@ -532,10 +774,24 @@ export class Coordinator {
   }
 
   /** Starts a step: trace, timing, and the faults set at it. false if this initiator did not survive them. */
-  #enter(step: StepName, reason?: string, action: SpecAction | undefined = STEP_START_ACTIONS[step], refusal?: BackoutRefusal): boolean {
+  #enter(
+    step: StepName,
+    reason?: string,
+    action: SpecAction | undefined = STEP_START_ACTIONS[step],
+    refusal?: BackoutRefusal,
+  ): boolean {
     const c = this.#cluster;
     this.#setPhase(step);
-    c.emit({ event: 'step', actor: this.me, step, phase: 'start', change: this.change, ...(reason ? { reason } : {}), ...(refusal ? { refusals: [refusal] } : {}), ...(action ? { action } : {}) });
+    c.emit({
+      event: 'step',
+      actor: this.me,
+      step,
+      phase: 'start',
+      change: this.change,
+      ...(reason ? { reason } : {}),
+      ...(refusal ? { refusals: [refusal] } : {}),
+      ...(action ? { action } : {}),
+    });
     this.#open = { step, tick: c.tick, wall: performance.now() };
     c.hooks.stepStarting(step, this.me);
     return this.#alive();
@@ -543,26 +799,51 @@ export class Coordinator {
 
   #done(step: StepName, fields: Record<string, unknown>): void {
     const action = STEP_DONE_ACTIONS[step];
-    this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'ok', ...fields, ...(action ? { action } : {}) });
+    this.#cluster.emit({
+      event: 'step',
+      actor: this.me,
+      step,
+      phase: 'done',
+      change: this.change,
+      result: 'ok',
+      ...fields,
+      ...(action ? { action } : {}),
+    });
     this.#closeStep();
   }
 
   #closeStep(): void {
     const o = this.#open;
     if (!o) return;
-    this.#cluster.steps.push({ step: o.step, actor: this.me, startTick: o.tick, endTick: this.#cluster.tick, wallMs: performance.now() - o.wall });
+    this.#cluster.steps.push({
+      step: o.step,
+      actor: this.me,
+      startTick: o.tick,
+      endTick: this.#cluster.tick,
+      wallMs: performance.now() - o.wall,
+    });
     this.#open = null;
   }
 
   #next(label: StepName, run: () => void): void {
-    this.#nextStep = this.#cluster.scheduler.add({ kind: 'work', step: label, member: this.me }, () => {
-      this.#nextStep = null;
-      if (this.#alive()) run();
-    }, { owner: this.me });
+    this.#nextStep = this.#cluster.scheduler.add(
+      { kind: 'work', step: label, member: this.me },
+      () => {
+        this.#nextStep = null;
+        if (this.#alive()) run();
+      },
+      { owner: this.me },
+    );
   }
 
   #retryLater(run: () => void): void {
-    this.#cluster.scheduler.add({ kind: 'timer', timer: 'retry', step: this.#phase, member: this.me }, () => { if (this.#alive()) run(); }, { delay: this.#cluster.timing.ackTimeout, owner: this.me });
+    this.#cluster.scheduler.add(
+      { kind: 'timer', timer: 'retry', step: this.#phase, member: this.me },
+      () => {
+        if (this.#alive()) run();
+      },
+      { delay: this.#cluster.timing.ackTimeout, owner: this.me },
+    );
   }
 
   /**
@@ -575,13 +856,25 @@ export class Coordinator {
     const m = this.#member;
     m.coordinator = null;
     m.initiatorStep = stepBefore;
-    c.scheduler.add({ kind: 'timer', timer: 'retry', step: 'takeover', member: m.name }, () => m.maybeTakeover(), { delay: c.timing.ackTimeout, owner: m.name });
+    c.scheduler.add(
+      { kind: 'timer', timer: 'retry', step: 'takeover', member: m.name },
+      () => m.maybeTakeover(),
+      { delay: c.timing.ackTimeout, owner: m.name },
+    );
   }
 
   /** A step failed before commit (I/O error, coprocessor refusal): back out. */
   #failed(step: StepName, e: unknown): void {
     if (!(e instanceof DasdIoError) && !(e instanceof CoprocessorError)) throw e;
-    this.#cluster.emit({ event: 'step', actor: this.me, step, phase: 'done', change: this.change, result: 'failed', reason: e.message });
+    this.#cluster.emit({
+      event: 'step',
+      actor: this.me,
+      step,
+      phase: 'done',
+      change: this.change,
+      result: 'failed',
+      reason: e.message,
+    });
     this.#closeStep();
     // an I/O error is the spec's ioError; a coprocessor's refusal is outside the spec
     this.backout(`${step} failed: ${e.message}`, e instanceof DasdIoError ? 'ioError' : undefined);
@@ -595,7 +888,9 @@ export class Coordinator {
   }
 
   #end(outcome: Outcome): void {
-    this.#setPhase(outcome === 'refused' ? 'refused' : outcome === 'completed' ? 'completed' : 'backedOut');
+    this.#setPhase(
+      outcome === 'refused' ? 'refused' : outcome === 'completed' ? 'completed' : 'backedOut',
+    );
     this.#member.coordinator = null;
     this.#decide(outcome);
   }
@@ -620,7 +915,9 @@ export class Coordinator {
    */
   #participantLost(): boolean {
     if (this.committed) return false;
-    const lost = [...this.#participants].find(([n, inc]) => this.#cluster.sysplex.incarnation(n) !== inc);
+    const lost = [...this.#participants].find(
+      ([n, inc]) => this.#cluster.sysplex.incarnation(n) !== inc,
+    );
     if (lost) this.backout(`member ${lost[0]} lost before commit`);
     return lost !== undefined;
   }
@@ -630,8 +927,18 @@ export class Coordinator {
     // Before commit the request goes to the members of the change; from commit on (and in backout
     // and fence) to every member in the group now.
     const preCommit = step === 'beginRouting' || step === 'reload';
-    const targets = preCommit ? [...this.#participants.keys()] : c.sysplex.group().filter((n) => n !== this.me);
-    const f: Fanout = { step, type, body, waiting: new Set(targets), tries: new Map(), timer: null, done };
+    const targets = preCommit
+      ? [...this.#participants.keys()]
+      : c.sysplex.group().filter((n) => n !== this.me);
+    const f: Fanout = {
+      step,
+      type,
+      body,
+      waiting: new Set(targets),
+      tries: new Map(),
+      timer: null,
+      done,
+    };
     this.#fanout = f;
     for (const m of targets) this.#send(f, m);
     this.#checkFanout();
@@ -645,7 +952,11 @@ export class Coordinator {
   #armTimer(f: Fanout): void {
     const c = this.#cluster;
     c.scheduler.cancel(f.timer);
-    f.timer = c.scheduler.add({ kind: 'timer', timer: 'timeout', step: f.step, member: this.me }, () => this.#timeout(f), { delay: c.timing.ackTimeout, owner: this.me });
+    f.timer = c.scheduler.add(
+      { kind: 'timer', timer: 'timeout', step: f.step, member: this.me },
+      () => this.#timeout(f),
+      { delay: c.timing.ackTimeout, owner: this.me },
+    );
   }
 
   #timeout(f: Fanout): void {
@@ -654,12 +965,23 @@ export class Coordinator {
     if (this.#fanout !== f) return;
     const silent = [...f.waiting].sort();
     const retry = Math.max(0, ...silent.map((m) => f.tries.get(m) ?? 0)) + 1;
-    c.emit({ event: 'timeout', actor: this.me, step: f.step, waitingFor: silent, retry, action: 'timeout' });
+    c.emit({
+      event: 'timeout',
+      actor: this.me,
+      step: f.step,
+      waitingFor: silent,
+      retry,
+      action: 'timeout',
+    });
     for (const m of silent) {
       const tries = (f.tries.get(m) ?? 0) + 1;
       f.tries.set(m, tries);
-      if (tries <= c.timing.retries) { this.#send(f, m); continue; }
-      if (!this.committed && f.step !== 'backout' && f.step !== 'fence') return this.backout(`${m} did not acknowledge ${f.type} after ${c.timing.retries} retries`);
+      if (tries <= c.timing.retries) {
+        this.#send(f, m);
+        continue;
+      }
+      if (!this.committed && f.step !== 'backout' && f.step !== 'fence')
+        return this.backout(`${m} did not acknowledge ${f.type} after ${c.timing.retries} retries`);
       f.waiting.delete(m);
       c.emit({ event: 'expel', actor: this.me, member: m, action: 'Expel' });
       c.hooks.expelled(m);

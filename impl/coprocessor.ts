@@ -43,8 +43,14 @@ export interface RegisterView {
 export type KeyPartKind = 'first' | 'middle' | 'last';
 
 export type CoprocessorErrorCode =
-  | 'wkidMismatch' | 'noCommittedNew' | 'emptyCur' | 'malformedBlob' | 'keyPartOrder'
-  | 'badKeyPart' | 'notUncommitted' | 'inactive';
+  | 'wkidMismatch'
+  | 'noCommittedNew'
+  | 'emptyCur'
+  | 'malformedBlob'
+  | 'keyPartOrder'
+  | 'badKeyPart'
+  | 'notUncommitted'
+  | 'inactive';
 
 /** A refusal of the coprocessor. The message names the serial and MKVPs, never keys. */
 export class CoprocessorError extends Error {
@@ -78,7 +84,9 @@ function labelledHash(label: string, data: Uint8Array): Buffer {
 /** The MKVP of a master key (the documented one-way pattern above). */
 export function mkvpOf(masterKey: Uint8Array): Mkvp {
   if (!(masterKey instanceof Uint8Array) || masterKey.length !== MASTER_KEY_BYTES) {
-    throw new RangeError(`master key must be a Uint8Array of ${MASTER_KEY_BYTES} bytes, got ${describeLength(masterKey)}`);
+    throw new RangeError(
+      `master key must be a Uint8Array of ${MASTER_KEY_BYTES} bytes, got ${describeLength(masterKey)}`,
+    );
   }
   return labelledHash(MKVP_LABEL, masterKey).subarray(0, MKVP_BYTES).toString('hex');
 }
@@ -103,14 +111,21 @@ function blobProblem(blob: Uint8Array): string | null {
   if (len < MIN_BLOB_BYTES || len > MAX_BLOB_BYTES || (len - HEADER_BYTES) % 8 !== 0) {
     return `length ${len} is not ${HEADER_BYTES} + 8k bytes between ${MIN_BLOB_BYTES} and ${MAX_BLOB_BYTES}`;
   }
-  if (blob[0] !== BLOB_MAGIC[0] || blob[1] !== BLOB_MAGIC[1] || blob[2] !== BLOB_MAGIC[2]) return 'bad magic';
+  if (blob[0] !== BLOB_MAGIC[0] || blob[1] !== BLOB_MAGIC[1] || blob[2] !== BLOB_MAGIC[2])
+    return 'bad magic';
   if (blob[3] !== BLOB_VERSION) return `unsupported format version ${blob[3]}`;
   return null;
 }
 
 function checkKeyValue(keyValue: Uint8Array): void {
-  if (!(keyValue instanceof Uint8Array) || keyValue.length < 1 || keyValue.length > MAX_KEY_VALUE_BYTES) {
-    throw new RangeError(`key value must be a Uint8Array of 1 to ${MAX_KEY_VALUE_BYTES} bytes, got ${describeLength(keyValue)}`);
+  if (
+    !(keyValue instanceof Uint8Array) ||
+    keyValue.length < 1 ||
+    keyValue.length > MAX_KEY_VALUE_BYTES
+  ) {
+    throw new RangeError(
+      `key value must be a Uint8Array of 1 to ${MAX_KEY_VALUE_BYTES} bytes, got ${describeLength(keyValue)}`,
+    );
   }
 }
 
@@ -139,12 +154,15 @@ export class Coprocessor {
   #newCommitted = false;
 
   constructor(serial: string) {
-    if (typeof serial !== 'string' || serial.length === 0) throw new TypeError('coprocessor serial must be a non-empty string');
+    if (typeof serial !== 'string' || serial.length === 0)
+      throw new TypeError('coprocessor serial must be a non-empty string');
     this.serial = serial;
   }
 
   get cur(): RegisterView {
-    return this.#cur === null ? EMPTY : Object.freeze({ status: 'committed', mkvp: this.#cur.mkvp, partsLoaded: 0 });
+    return this.#cur === null
+      ? EMPTY
+      : Object.freeze({ status: 'committed', mkvp: this.#cur.mkvp, partsLoaded: 0 });
   }
 
   get new(): RegisterView {
@@ -160,18 +178,30 @@ export class Coprocessor {
   loadNewKeyPart(kind: KeyPartKind, part: Uint8Array): void {
     this.#checkActive();
     if (kind !== 'first' && kind !== 'middle' && kind !== 'last') {
-      throw this.#error('badKeyPart', `key part kind must be first, middle or last, got ${String(kind)}`);
+      throw this.#error(
+        'badKeyPart',
+        `key part kind must be first, middle or last, got ${String(kind)}`,
+      );
     }
     if (!(part instanceof Uint8Array) || part.length !== MASTER_KEY_BYTES) {
-      throw this.#error('badKeyPart', `key part must be a Uint8Array of ${MASTER_KEY_BYTES} bytes, got ${describeLength(part)}`);
+      throw this.#error(
+        'badKeyPart',
+        `key part must be a Uint8Array of ${MASTER_KEY_BYTES} bytes, got ${describeLength(part)}`,
+      );
     }
     if (kind === 'first') {
       if (this.#newPartsLoaded !== 0) {
-        throw this.#error('keyPartOrder', `a first key part needs an empty new register; it is ${this.#describeNew()} (clear it first)`);
+        throw this.#error(
+          'keyPartOrder',
+          `a first key part needs an empty new register; it is ${this.#describeNew()} (clear it first)`,
+        );
       }
       this.#newParts = new Uint8Array(MASTER_KEY_BYTES);
     } else if (this.#newParts === null) {
-      throw this.#error('keyPartOrder', `a ${kind} key part needs a partially loaded new register; it is ${this.#describeNew()}`);
+      throw this.#error(
+        'keyPartOrder',
+        `a ${kind} key part needs a partially loaded new register; it is ${this.#describeNew()}`,
+      );
     }
     const acc = this.#newParts!;
     if (kind === 'last' && acc.every((b, i) => b === part[i])) {
@@ -190,7 +220,10 @@ export class Coprocessor {
   commitNew(): void {
     this.#checkActive();
     if (this.#newKey === null || this.#newCommitted) {
-      throw this.#error('notUncommitted', `commit needs a complete, uncommitted new register; it is ${this.#describeNew()}`);
+      throw this.#error(
+        'notUncommitted',
+        `commit needs a complete, uncommitted new register; it is ${this.#describeNew()}`,
+      );
     }
     this.#newCommitted = true;
   }
@@ -274,24 +307,35 @@ export class Coprocessor {
     if (problem !== null) throw this.#error('malformedBlob', `malformed blob: ${problem}`);
     const wkid = Buffer.from(blob.subarray(4, HEADER_BYTES)).toString('hex');
     if (wkid !== key.mkvp) {
-      throw this.#error('wkidMismatch', `WKID mismatch: blob is wrapped under MKVP ${wkid}, the register holds MKVP ${key.mkvp}`);
+      throw this.#error(
+        'wkidMismatch',
+        `WKID mismatch: blob is wrapped under MKVP ${wkid}, the register holds MKVP ${key.mkvp}`,
+      );
     }
     try {
       return key.wrapper.unwrapPad(blob.subarray(HEADER_BYTES));
     } catch (e) {
-      if (e instanceof KeyWrapError) throw this.#error('malformedBlob', `malformed blob: integrity check failed under MKVP ${key.mkvp}`);
+      if (e instanceof KeyWrapError)
+        throw this.#error(
+          'malformedBlob',
+          `malformed blob: integrity check failed under MKVP ${key.mkvp}`,
+        );
       throw e;
     }
   }
 
   #currentKey(): MasterKey {
-    if (this.#cur === null) throw this.#error('emptyCur', 'the current master key register is empty');
+    if (this.#cur === null)
+      throw this.#error('emptyCur', 'the current master key register is empty');
     return this.#cur;
   }
 
   #committedNew(): MasterKey {
     if (this.#newKey === null || !this.#newCommitted) {
-      throw this.#error('noCommittedNew', `needs a committed new master key; the new register is ${this.#describeNew()}`);
+      throw this.#error(
+        'noCommittedNew',
+        `needs a committed new master key; the new register is ${this.#describeNew()}`,
+      );
     }
     return this.#newKey;
   }

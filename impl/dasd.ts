@@ -21,22 +21,22 @@ export interface ClusterRecord {
   readonly change: ChangeState;
   readonly initiator: string | null; // who drives the change (a takeover rewrites it)
   readonly target: string | null;
-  readonly changeId: string | null;  // `c1`, `c2`, ...: tells one change's messages from another's
+  readonly changeId: string | null; // `c1`, `c2`, ...: tells one change's messages from another's
 }
 
 export type WriteOp = 'allocate' | 'put' | 'delete' | 'header' | 'unusable' | 'rename' | 'record';
 
 /** One write, as the write listener and the fault hook see it. */
 export interface DasdWrite {
-  readonly by: string;              // the writing member
+  readonly by: string; // the writing member
   readonly op: WriteOp;
-  readonly dataSet: string;         // the data set written (`record` writes: the cluster's active one)
-  readonly handle?: Handle;         // put, delete
-  readonly mkvp?: Mkvp | null;      // header
-  readonly to?: string;             // rename: the new name
-  readonly update?: string;         // put, delete made for a dynamic update: its id
-  readonly from?: ClusterRecord;    // record
-  readonly next?: ClusterRecord;    // record
+  readonly dataSet: string; // the data set written (`record` writes: the cluster's active one)
+  readonly handle?: Handle; // put, delete
+  readonly mkvp?: Mkvp | null; // header
+  readonly to?: string; // rename: the new name
+  readonly update?: string; // put, delete made for a dynamic update: its id
+  readonly from?: ClusterRecord; // record
+  readonly next?: ClusterRecord; // record
 }
 
 /** Who writes, and for which dynamic update (if any). */
@@ -48,7 +48,9 @@ export interface WriteContext {
 export class DasdIoError extends Error {
   readonly write: DasdWrite;
   constructor(write: DasdWrite) {
-    super(`I/O error: ${write.op} of ${write.op === 'record' ? 'the cluster record' : `data set ${write.dataSet}`} by ${write.by} failed`);
+    super(
+      `I/O error: ${write.op} of ${write.op === 'record' ? 'the cluster record' : `data set ${write.dataSet}`} by ${write.by} failed`,
+    );
     this.name = 'DasdIoError';
     this.write = write;
   }
@@ -75,11 +77,20 @@ export interface Dasd {
   rename(from: string, to: string, ctx: WriteContext): void;
   readClusterRecord(): ClusterRecord;
   /** Writes `next` only if the record is still `expected` (field by field); false otherwise. */
-  compareAndSetClusterRecord(expected: ClusterRecord, next: ClusterRecord, ctx: WriteContext): boolean;
+  compareAndSetClusterRecord(
+    expected: ClusterRecord,
+    next: ClusterRecord,
+    ctx: WriteContext,
+  ): boolean;
 }
 
 /** Streams the records of a data set after `after` (null: all of them), one page at a time. */
-export function* streamRecords(dasd: Dasd, name: string, after: Handle | null = null, page = 64): Generator<TkdsRecord> {
+export function* streamRecords(
+  dasd: Dasd,
+  name: string,
+  after: Handle | null = null,
+  page = 64,
+): Generator<TkdsRecord> {
   for (;;) {
     const batch = dasd.scan(name, after, page);
     yield* batch;
@@ -89,7 +100,13 @@ export function* streamRecords(dasd: Dasd, name: string, after: Handle | null = 
 }
 
 export function sameClusterRecord(a: ClusterRecord, b: ClusterRecord): boolean {
-  return a.active === b.active && a.change === b.change && a.initiator === b.initiator && a.target === b.target && a.changeId === b.changeId;
+  return (
+    a.active === b.active &&
+    a.change === b.change &&
+    a.initiator === b.initiator &&
+    a.target === b.target &&
+    a.changeId === b.changeId
+  );
 }
 
 interface StoredDataSet {
@@ -107,7 +124,13 @@ export class MemoryDasd implements Dasd {
   failWrite: (w: DasdWrite) => boolean = () => false;
 
   constructor(active: string) {
-    this.#record = Object.freeze({ active, change: 'none', initiator: null, target: null, changeId: null });
+    this.#record = Object.freeze({
+      active,
+      change: 'none',
+      initiator: null,
+      target: null,
+      changeId: null,
+    });
   }
 
   #set(name: string): StoredDataSet {
@@ -122,30 +145,48 @@ export class MemoryDasd implements Dasd {
     this.onWrite(w);
   }
 
-  exists(name: string): boolean { return this.#sets.has(name); }
-  names(): string[] { return [...this.#sets.keys()].sort(); }
+  exists(name: string): boolean {
+    return this.#sets.has(name);
+  }
+  names(): string[] {
+    return [...this.#sets.keys()].sort();
+  }
 
   allocate(name: string, ctx: WriteContext): void {
     if (this.#sets.has(name)) throw new Error(`cannot allocate data set ${name}: the name exists`);
     this.#write({ by: ctx.by, op: 'allocate', dataSet: name }, () => {
-      this.#sets.set(name, { header: Object.freeze({ mkvp: null, usable: true }), records: new Map(), order: new SortedSet(compareHandles) });
+      this.#sets.set(name, {
+        header: Object.freeze({ mkvp: null, usable: true }),
+        records: new Map(),
+        order: new SortedSet(compareHandles),
+      });
     });
   }
 
-  header(name: string): Header { return this.#set(name).header; }
+  header(name: string): Header {
+    return this.#set(name).header;
+  }
 
   writeHeader(name: string, mkvp: Mkvp, ctx: WriteContext): void {
     const s = this.#set(name);
-    this.#write({ by: ctx.by, op: 'header', dataSet: name, mkvp }, () => { s.header = Object.freeze({ ...s.header, mkvp }); });
+    this.#write({ by: ctx.by, op: 'header', dataSet: name, mkvp }, () => {
+      s.header = Object.freeze({ ...s.header, mkvp });
+    });
   }
 
   markUnusable(name: string, ctx: WriteContext): void {
     const s = this.#set(name);
-    this.#write({ by: ctx.by, op: 'unusable', dataSet: name }, () => { s.header = Object.freeze({ ...s.header, usable: false }); });
+    this.#write({ by: ctx.by, op: 'unusable', dataSet: name }, () => {
+      s.header = Object.freeze({ ...s.header, usable: false });
+    });
   }
 
-  count(name: string): number { return this.#set(name).records.size; }
-  get(name: string, handle: Handle): TkdsRecord | undefined { return this.#set(name).records.get(handle); }
+  count(name: string): number {
+    return this.#set(name).records.size;
+  }
+  get(name: string, handle: Handle): TkdsRecord | undefined {
+    return this.#set(name).records.get(handle);
+  }
 
   scan(name: string, after: Handle | null, limit: number): TkdsRecord[] {
     const s = this.#set(name);
@@ -153,7 +194,9 @@ export class MemoryDasd implements Dasd {
     return s.order.slice(start, limit).map((h) => s.records.get(h)!);
   }
 
-  rank(name: string, handle: Handle): number { return this.#set(name).order.rank(handle); }
+  rank(name: string, handle: Handle): number {
+    return this.#set(name).order.rank(handle);
+  }
 
   at(name: string, index: number): TkdsRecord | undefined {
     const s = this.#set(name);
@@ -163,34 +206,64 @@ export class MemoryDasd implements Dasd {
 
   put(name: string, record: TkdsRecord, ctx: WriteContext): void {
     const s = this.#set(name);
-    this.#write({ by: ctx.by, op: 'put', dataSet: name, handle: record.handle, ...(ctx.update ? { update: ctx.update } : {}) }, () => {
-      s.order.add(record.handle);
-      s.records.set(record.handle, record);
-    });
+    this.#write(
+      {
+        by: ctx.by,
+        op: 'put',
+        dataSet: name,
+        handle: record.handle,
+        ...(ctx.update ? { update: ctx.update } : {}),
+      },
+      () => {
+        s.order.add(record.handle);
+        s.records.set(record.handle, record);
+      },
+    );
   }
 
   delete(name: string, handle: Handle, ctx: WriteContext): void {
     const s = this.#set(name);
-    this.#write({ by: ctx.by, op: 'delete', dataSet: name, handle, ...(ctx.update ? { update: ctx.update } : {}) }, () => {
-      if (s.records.delete(handle)) s.order.delete(handle);
-    });
+    this.#write(
+      {
+        by: ctx.by,
+        op: 'delete',
+        dataSet: name,
+        handle,
+        ...(ctx.update ? { update: ctx.update } : {}),
+      },
+      () => {
+        if (s.records.delete(handle)) s.order.delete(handle);
+      },
+    );
   }
 
   rename(from: string, to: string, ctx: WriteContext): void {
     const s = this.#set(from);
-    if (this.#sets.has(to)) throw new Error(`cannot rename data set ${from} to ${to}: the name exists`);
+    if (this.#sets.has(to))
+      throw new Error(`cannot rename data set ${from} to ${to}: the name exists`);
     this.#write({ by: ctx.by, op: 'rename', dataSet: from, to }, () => {
       this.#sets.delete(from);
       this.#sets.set(to, s);
     });
   }
 
-  readClusterRecord(): ClusterRecord { return this.#record; }
+  readClusterRecord(): ClusterRecord {
+    return this.#record;
+  }
 
-  compareAndSetClusterRecord(expected: ClusterRecord, next: ClusterRecord, ctx: WriteContext): boolean {
+  compareAndSetClusterRecord(
+    expected: ClusterRecord,
+    next: ClusterRecord,
+    ctx: WriteContext,
+  ): boolean {
     if (!sameClusterRecord(this.#record, expected)) return false;
     const frozen = Object.freeze({ ...next });
-    this.#write({ by: ctx.by, op: 'record', dataSet: expected.active, from: this.#record, next: frozen }, () => { this.#record = frozen; });
+    this.#write(
+      { by: ctx.by, op: 'record', dataSet: expected.active, from: this.#record, next: frozen },
+      () => {
+        this.#record = frozen;
+      },
+    );
     return true;
   }
 }

@@ -17,9 +17,19 @@ import type { UpdateOp } from './updates.ts';
 import type { ClusterView } from './view.ts';
 
 export const INVARIANT_NAMES = [
-  'NoLostUpdate', 'KeyAgreement', 'SingleWriter', 'OneChangeAtATime', 'NoEarlyActivation', 'StagedBeforeSwitch',
-  'NoBackoutAfterCommit', 'OldDataSetPreserved', 'SettledOutcome', 'SecureValuesPreserved', 'ClearObjectsUnchanged',
-  'UniqueHandles', 'EventuallySettled',
+  'NoLostUpdate',
+  'KeyAgreement',
+  'SingleWriter',
+  'OneChangeAtATime',
+  'NoEarlyActivation',
+  'StagedBeforeSwitch',
+  'NoBackoutAfterCommit',
+  'OldDataSetPreserved',
+  'SettledOutcome',
+  'SecureValuesPreserved',
+  'ClearObjectsUnchanged',
+  'UniqueHandles',
+  'EventuallySettled',
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
 
@@ -32,14 +42,19 @@ export type InvariantName = (typeof INVARIANT_NAMES)[number];
  * but for a `fenced` one that a takeover then backs out. SwitchToTarget: a member switches to
  * the change's target.
  */
-export const TRACE_RULE_NAMES = ['AckAfterAnswer', 'AckAfterPart', 'OneOutcome', 'SwitchToTarget'] as const;
+export const TRACE_RULE_NAMES = [
+  'AckAfterAnswer',
+  'AckAfterPart',
+  'OneOutcome',
+  'SwitchToTarget',
+] as const;
 export type TraceRuleName = (typeof TRACE_RULE_NAMES)[number];
 
 export interface InvariantResult {
   name: InvariantName | TraceRuleName;
   ok: boolean;
-  detail?: string;   // the first violation
-  line?: number;     // trace form: the line of the first violation
+  detail?: string; // the first violation
+  line?: number; // trace form: the line of the first violation
   form: 'state' | 'trace' | 'state+trace' | 'run';
 }
 
@@ -47,12 +62,21 @@ export interface InvariantResult {
 export type Original = { readonly kcv: string } | { readonly bytes: Uint8Array };
 
 /** An acknowledged dynamic update; `superseded` when a later-applied update touched its handle. */
-export interface AckedUpdate { readonly id: string; readonly op: UpdateOp; readonly handle: Handle | null; readonly superseded: boolean }
+export interface AckedUpdate {
+  readonly id: string;
+  readonly op: UpdateOp;
+  readonly handle: Handle | null;
+  readonly superseded: boolean;
+}
 
 export interface AuditState {
   readonly view: ClusterView;
   readonly dasd: Dasd;
-  readonly copies: readonly { readonly member: string; readonly kind: 'live' | 'staged'; readonly copy: InStoreCopy }[];
+  readonly copies: readonly {
+    readonly member: string;
+    readonly kind: 'live' | 'staged';
+    readonly copy: InStoreCopy;
+  }[];
   readonly coordinators: readonly { readonly member: string; readonly change: string }[];
   /** The KCV of a blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
   readonly kcv: (blob: Uint8Array) => string | null;
@@ -61,7 +85,11 @@ export interface AuditState {
   readonly destroyed: ReadonlySet<Handle>;
   readonly acked: readonly AckedUpdate[];
   /** The old data set of the change, once one began: its name, archive name, header MKVP. */
-  readonly old: { readonly name: string; readonly archive: string | null; readonly mkvp: Mkvp } | null;
+  readonly old: {
+    readonly name: string;
+    readonly archive: string | null;
+    readonly mkvp: Mkvp;
+  } | null;
   /** Nothing is in flight: no pending action. */
   readonly quiet: boolean;
 }
@@ -71,14 +99,19 @@ type Check = (s: AuditState) => string | null;
 const mkvpCache = new WeakMap<Uint8Array, Mkvp>();
 function mkvpOfBlob(blob: Uint8Array): Mkvp {
   let m = mkvpCache.get(blob);
-  if (m === undefined) { m = blobMkvp(blob); mkvpCache.set(blob, m); }
+  if (m === undefined) {
+    m = blobMkvp(blob);
+    mkvpCache.set(blob, m);
+  }
   return m;
 }
 
 /** Every place records are kept: data sets on DASD and in-store copies. */
 function* stores(s: AuditState): Generator<{ where: string; records: Iterable<TkdsRecord> }> {
-  for (const name of s.dasd.names()) yield { where: `data set ${name}`, records: streamRecords(s.dasd, name, null, 256) };
-  for (const c of s.copies) yield { where: `${c.member}'s ${c.kind} copy of ${c.copy.dataSet}`, records: c.copy.records() };
+  for (const name of s.dasd.names())
+    yield { where: `data set ${name}`, records: streamRecords(s.dasd, name, null, 256) };
+  for (const c of s.copies)
+    yield { where: `${c.member}'s ${c.kind} copy of ${c.copy.dataSet}`, records: c.copy.records() };
 }
 
 /** The data set that survives as things stand: the target once committed, else the active one. */
@@ -94,15 +127,23 @@ export const NoLostUpdate: Check = (s) => {
     if (u.superseded) continue;
     const op = u.op;
     const r = u.handle ? s.dasd.get(d, u.handle) : undefined;
-    const bad = (what: string): string => `acknowledged update ${u.id} (${op.op} ${u.handle ?? ''}) is lost: ${what} in ${d}`;
+    const bad = (what: string): string =>
+      `acknowledged update ${u.id} (${op.op} ${u.handle ?? ''}) is lost: ${what} in ${d}`;
     switch (op.op) {
-      case 'createObject': case 'updateObject':
+      case 'createObject':
+      case 'updateObject':
         if (!r || r.kind !== 'object') return bad('no such object');
         if (r.attrs.label !== op.label) return bad(`label is ${r.attrs.label}, not ${op.label}`);
         break;
-      case 'destroyObject': if (r) return bad('the object is still there'); break;
-      case 'createToken': if (!r) return bad('no token record'); break;
-      case 'deleteToken': if (r) return bad('the token record is still there'); break;
+      case 'destroyObject':
+        if (r) return bad('the object is still there');
+        break;
+      case 'createToken':
+        if (!r) return bad('no token record');
+        break;
+      case 'deleteToken':
+        if (r) return bad('the token record is still there');
+        break;
     }
   }
   return null;
@@ -117,19 +158,28 @@ export const KeyAgreement: Check = (s) => {
   const rec = s.view.record;
   for (const m of s.view.members) {
     if (!m.up || m.state === 'restartCheck' || m.fenced || !m.live) continue;
-    if (m.live.dataSet !== m.active) return `${m.name} serves a live copy of ${m.live.dataSet} but its active data set is ${m.active}`;
-    if (m.cur.mkvp !== m.live.mkvp) return `${m.name}: cur MKVP ${m.cur.mkvp} differs from its live copy's ${m.live.mkvp}`;
+    if (m.live.dataSet !== m.active)
+      return `${m.name} serves a live copy of ${m.live.dataSet} but its active data set is ${m.active}`;
+    if (m.cur.mkvp !== m.live.mkvp)
+      return `${m.name}: cur MKVP ${m.cur.mkvp} differs from its live copy's ${m.live.mkvp}`;
     const behind = m.coprocessors.find((c) => c.active && c.cur.mkvp !== m.live!.mkvp);
-    if (behind) return `${m.name}: coprocessor ${behind.serial} has cur MKVP ${behind.cur.mkvp}, not its live copy's ${m.live.mkvp}`;
+    if (behind)
+      return `${m.name}: coprocessor ${behind.serial} has cur MKVP ${behind.cur.mkvp}, not its live copy's ${m.live.mkvp}`;
     if (!s.dasd.exists(m.active)) return `${m.name} serves ${m.active}, which no longer exists`;
     const h = s.dasd.header(m.active).mkvp;
-    if (h !== m.live.mkvp) return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${m.active}`;
-    if (m.active !== rec.active && !(rec.change === 'committed' && m.active === rec.target)) return `${m.name} serves ${m.active}, which the cluster record does not name`;
+    if (h !== m.live.mkvp)
+      return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${m.active}`;
+    if (m.active !== rec.active && !(rec.change === 'committed' && m.active === rec.target))
+      return `${m.name} serves ${m.active}, which the cluster record does not name`;
   }
   for (const c of s.copies) {
     if (c.kind !== 'live') continue;
     for (const r of c.copy.records()) {
-      if (r.kind === 'object' && r.value.type === 'secure' && mkvpOfBlob(r.value.blob) !== c.copy.mkvp) {
+      if (
+        r.kind === 'object' &&
+        r.value.type === 'secure' &&
+        mkvpOfBlob(r.value.blob) !== c.copy.mkvp
+      ) {
         return `${c.member}'s live copy holds ${r.handle} under MKVP ${mkvpOfBlob(r.value.blob)}, not ${c.copy.mkvp}`;
       }
     }
@@ -139,7 +189,8 @@ export const KeyAgreement: Check = (s) => {
 
 /** OneChangeAtATime: at most one coordinated change runs per cluster, driven by the initiator the record names. */
 export const OneChangeAtATime: Check = (s) => {
-  if (s.coordinators.length > 1) return `${s.coordinators.length} members drive a change: ${s.coordinators.map((c) => `${c.member} (${c.change})`).join(', ')}`;
+  if (s.coordinators.length > 1)
+    return `${s.coordinators.length} members drive a change: ${s.coordinators.map((c) => `${c.member} (${c.change})`).join(', ')}`;
   const rec = s.view.record;
   const co = s.coordinators[0];
   if (co && rec.change !== 'none' && (co.member !== rec.initiator || co.change !== rec.changeId)) {
@@ -153,18 +204,23 @@ export const NoEarlyActivationState: Check = (s) => {
   const rec = s.view.record;
   const target = rec.target;
   if (target === null) return null;
-  const activeSomewhere = rec.change === 'committed' || s.view.members.some((m) => m.up && m.active === target);
-  if (activeSomewhere && (!s.dasd.exists(target) || s.dasd.header(target).mkvp === null)) return `target ${target} is active before the delta was applied`;
+  const activeSomewhere =
+    rec.change === 'committed' || s.view.members.some((m) => m.up && m.active === target);
+  if (activeSomewhere && (!s.dasd.exists(target) || s.dasd.header(target).mkvp === null))
+    return `target ${target} is active before the delta was applied`;
   return null;
 };
 
 /** OldDataSetPreserved (state form): the old data set still exists (under its name or its archive name), header unchanged and usable. */
 export const OldDataSetPreservedState: Check = (s) => {
   if (!s.old) return null;
-  const names = [s.old.name, ...(s.old.archive ? [s.old.archive] : [])].filter((n) => s.dasd.exists(n));
+  const names = [s.old.name, ...(s.old.archive ? [s.old.archive] : [])].filter((n) =>
+    s.dasd.exists(n),
+  );
   if (names.length === 0) return `the old data set ${s.old.name} is gone`;
   const h = s.dasd.header(names[0]!);
-  if (h.mkvp !== s.old.mkvp || !h.usable) return `the header of the old data set ${names[0]} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
+  if (h.mkvp !== s.old.mkvp || !h.usable)
+    return `the header of the old data set ${names[0]} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
   return null;
 };
 
@@ -177,11 +233,15 @@ export const SettledOutcome: Check = (s) => {
   const rec = s.view.record;
   const serving = s.view.members.filter((m) => m.up && !m.fenced);
   if (serving.length === 0) return null;
-  if (rec.change !== 'none') return `nothing is in flight but the cluster record shows change ${rec.changeId} ${rec.change}`;
+  if (rec.change !== 'none')
+    return `nothing is in flight but the cluster record shows change ${rec.changeId} ${rec.change}`;
   for (const m of serving) {
-    if (m.state !== 'serving') return `${m.name} is ${m.state}, not serving, with nothing in flight`;
-    if (m.active !== rec.active) return `${m.name} is on ${m.active}, the cluster record names ${rec.active}`;
-    if (!m.live || m.cur.mkvp !== s.dasd.header(rec.active).mkvp) return `${m.name}'s cur MKVP ${m.cur.mkvp} is not the MKVP of ${rec.active}`;
+    if (m.state !== 'serving')
+      return `${m.name} is ${m.state}, not serving, with nothing in flight`;
+    if (m.active !== rec.active)
+      return `${m.name} is on ${m.active}, the cluster record names ${rec.active}`;
+    if (!m.live || m.cur.mkvp !== s.dasd.header(rec.active).mkvp)
+      return `${m.name}'s cur MKVP ${m.cur.mkvp} is not the MKVP of ${rec.active}`;
   }
   return null;
 };
@@ -191,9 +251,10 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
   const d = survivingDataSet(s.view);
   if (!s.dasd.exists(d)) return `the surviving data set ${d} does not exist`;
   for (const [h, o] of s.originals) {
-    if (('kcv' in o) !== (kind === 'secure') || s.destroyed.has(h)) continue;
+    if ('kcv' in o !== (kind === 'secure') || s.destroyed.has(h)) continue;
     const r = s.dasd.get(d, h);
-    if (!r || r.kind !== 'object' || r.value.type !== kind) return `${kind} object ${h} is missing from ${d}`;
+    if (!r || r.kind !== 'object' || r.value.type !== kind)
+      return `${kind} object ${h} is missing from ${d}`;
   }
   for (const { where, records } of stores(s)) {
     for (const r of records) {
@@ -202,12 +263,15 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
       if (r.value.type === 'secure') {
         if (!o || !('kcv' in o)) return `${where}: secure object ${r.handle} was never made as one`;
         const k = s.kcv(r.value.blob);
-        if (k !== o.kcv) return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${o.kcv}`;
+        if (k !== o.kcv)
+          return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${o.kcv}`;
       } else {
-        if (!o || !('bytes' in o)) return `${where}: clear object ${r.handle} was never made as one`;
+        if (!o || !('bytes' in o))
+          return `${where}: clear object ${r.handle} was never made as one`;
         const a = r.value.bytes;
         const b = o.bytes;
-        if (a !== b && (a.length !== b.length || a.some((x, i) => x !== b[i]))) return `${where}: clear object ${r.handle} is not byte-identical to what was stored`;
+        if (a !== b && (a.length !== b.length || a.some((x, i) => x !== b[i])))
+          return `${where}: clear object ${r.handle} is not byte-identical to what was stored`;
       }
     }
   }
@@ -229,7 +293,8 @@ export const UniqueHandles: Check = (s) => {
   for (const { where, records } of stores(s)) {
     let prev: Handle | null = null;
     for (const r of records) {
-      if (prev !== null && r.handle <= prev) return `${where}: handle ${r.handle} repeats or is out of order`;
+      if (prev !== null && r.handle <= prev)
+        return `${where}: handle ${r.handle} repeats or is out of order`;
       prev = r.handle;
     }
   }
@@ -238,22 +303,31 @@ export const UniqueHandles: Check = (s) => {
   for (const r of streamRecords(s.dasd, active, null, 256)) {
     if (r.kind !== 'object') continue;
     const t = s.dasd.get(active, `${r.token}:00000000:T`);
-    if (!t || t.kind !== 'token' || t.lastSeq < r.seq) return `data set ${active}: ${r.handle} is beyond its token's last sequence number`;
+    if (!t || t.kind !== 'token' || t.lastSeq < r.seq)
+      return `data set ${active}: ${r.handle} is beyond its token's last sequence number`;
   }
   return null;
 };
 
 const STATE_CHECKS: readonly [InvariantName, Check][] = [
-  ['NoLostUpdate', NoLostUpdate], ['KeyAgreement', KeyAgreement], ['OneChangeAtATime', OneChangeAtATime],
-  ['NoEarlyActivation', NoEarlyActivationState], ['OldDataSetPreserved', OldDataSetPreservedState], ['SettledOutcome', SettledOutcome],
-  ['SecureValuesPreserved', SecureValuesPreserved], ['ClearObjectsUnchanged', ClearObjectsUnchanged], ['UniqueHandles', UniqueHandles],
+  ['NoLostUpdate', NoLostUpdate],
+  ['KeyAgreement', KeyAgreement],
+  ['OneChangeAtATime', OneChangeAtATime],
+  ['NoEarlyActivation', NoEarlyActivationState],
+  ['OldDataSetPreserved', OldDataSetPreservedState],
+  ['SettledOutcome', SettledOutcome],
+  ['SecureValuesPreserved', SecureValuesPreserved],
+  ['ClearObjectsUnchanged', ClearObjectsUnchanged],
+  ['UniqueHandles', UniqueHandles],
 ];
 
 /** Every invariant that has a state form, over one state. */
 export function checkState(s: AuditState): InvariantResult[] {
   return STATE_CHECKS.map(([name, check]) => {
     const detail = check(s);
-    return detail === null ? { name, ok: true, form: 'state' } : { name, ok: false, detail, form: 'state' };
+    return detail === null
+      ? { name, ok: true, form: 'state' }
+      : { name, ok: false, detail, form: 'state' };
   });
 }
 
@@ -265,10 +339,10 @@ interface ChangeInTrace {
   target: string;
   participants: Set<string> | null; // the group at beginRouting
   staged: Set<string>;
-  headerWritten: boolean;          // the target's header, by applyDelta
+  headerWritten: boolean; // the target's header, by applyDelta
   deltaApplied: boolean;
   committed: boolean;
-  firstCopySeq: number | null;     // the first reencipher chunk
+  firstCopySeq: number | null; // the first reencipher chunk
 }
 
 /**
@@ -278,7 +352,13 @@ interface ChangeInTrace {
 export class TraceChecker {
   #line = 0;
   readonly #first = new Map<InvariantName | TraceRuleName, { line: number; detail: string }>();
-  #record: { change: string; active: string; initiator: string | null; target: string | null; changeId: string | null } | null = null;
+  #record: {
+    change: string;
+    active: string;
+    initiator: string | null;
+    target: string | null;
+    changeId: string | null;
+  } | null = null;
   readonly #changes = new Map<string, ChangeInTrace>();
   readonly #headers = new Map<string, string>();
   readonly #applies = new Map<string, { dataSet: string; line: number }[]>();
@@ -288,7 +368,10 @@ export class TraceChecker {
   readonly #routed = new Map<string, string>();
   readonly #answered = new Set<string>();
   /** Per member: its parts of steps (`change:part`) since it came up, and the record its restart check read. */
-  readonly #parts = new Map<string, { done: Set<string>; restart: { record: string; active: string } | null }>();
+  readonly #parts = new Map<
+    string,
+    { done: Set<string>; restart: { record: string; active: string } | null }
+  >();
   readonly #outcomes = new Map<string, string>();
   /** The MKVP of the active data set's header when the run starts (the header line). */
   #oldKey: string | null = null;
@@ -310,28 +393,71 @@ export class TraceChecker {
     switch (e.event) {
       case 'record': {
         const prev = this.#record;
-        if (prev && prev.change !== e.from) this.#violate('OneChangeAtATime', `cluster record written from ${e.from} while it was ${prev.change}`);
+        if (prev && prev.change !== e.from)
+          this.#violate(
+            'OneChangeAtATime',
+            `cluster record written from ${e.from} while it was ${prev.change}`,
+          );
         if (e.from === 'none' && e.to === 'running') {
-          if (prev && prev.change !== 'none') this.#violate('OneChangeAtATime', `change ${e.change} starts while ${prev.changeId} is ${prev.change}`);
-          this.#changes.set(e.change!, { id: e.change!, old: e.active, target: e.target!, participants: null, staged: new Set(), headerWritten: false, deltaApplied: false, committed: false, firstCopySeq: null });
+          if (prev && prev.change !== 'none')
+            this.#violate(
+              'OneChangeAtATime',
+              `change ${e.change} starts while ${prev.changeId} is ${prev.change}`,
+            );
+          this.#changes.set(e.change!, {
+            id: e.change!,
+            old: e.active,
+            target: e.target!,
+            participants: null,
+            staged: new Set(),
+            headerWritten: false,
+            deltaApplied: false,
+            committed: false,
+            firstCopySeq: null,
+          });
         }
         const ch = this.#changeOf(e.change);
-        if (ch?.committed && e.to === 'none' && e.active !== ch.target) this.#violate('NoBackoutAfterCommit', `${e.actor} writes the record of ${ch.id} from ${e.from} to none naming ${e.active} active, not its target ${ch.target}, after the commit`);
+        if (ch?.committed && e.to === 'none' && e.active !== ch.target)
+          this.#violate(
+            'NoBackoutAfterCommit',
+            `${e.actor} writes the record of ${ch.id} from ${e.from} to none naming ${e.active} active, not its target ${ch.target}, after the commit`,
+          );
         if (ch && e.to === 'committed') {
-          if (!ch.deltaApplied) this.#violate('NoEarlyActivation', `change ${ch.id} commits before its delta was applied`);
+          if (!ch.deltaApplied)
+            this.#violate(
+              'NoEarlyActivation',
+              `change ${ch.id} commits before its delta was applied`,
+            );
           this.#stagedCheck(ch, `${e.actor} commits`);
           ch.committed = true;
         }
-        this.#record = { change: e.to, active: e.active, initiator: e.initiator, target: e.target, changeId: e.to === 'none' ? null : e.change };
+        this.#record = {
+          change: e.to,
+          active: e.active,
+          initiator: e.initiator,
+          target: e.target,
+          changeId: e.to === 'none' ? null : e.change,
+        };
         return;
       }
       case 'write': {
         const r = this.#record;
         if (r && r.change !== 'none') {
-          if (e.actor !== r.initiator) this.#violate('SingleWriter', `${e.actor} writes ${e.dataSet} (${e.op}) during change ${r.changeId}, whose initiator is ${r.initiator}`);
+          if (e.actor !== r.initiator)
+            this.#violate(
+              'SingleWriter',
+              `${e.actor} writes ${e.dataSet} (${e.op}) during change ${r.changeId}, whose initiator is ${r.initiator}`,
+            );
           const ch = this.#changeOf(r.changeId);
-          if (ch && e.dataSet === ch.old && !((e.op === 'put' || e.op === 'delete') && e.update !== undefined)) {
-            this.#violate('OldDataSetPreserved', `${e.actor} writes the old data set ${ch.old} (${e.op}${e.handle ? ` ${e.handle}` : ''}) other than by a routed update`);
+          if (
+            ch &&
+            e.dataSet === ch.old &&
+            !((e.op === 'put' || e.op === 'delete') && e.update !== undefined)
+          ) {
+            this.#violate(
+              'OldDataSetPreserved',
+              `${e.actor} writes the old data set ${ch.old} (${e.op}${e.handle ? ` ${e.handle}` : ''}) other than by a routed update`,
+            );
           }
         }
         if (e.op === 'header' && e.mkvp !== undefined) {
@@ -340,7 +466,11 @@ export class TraceChecker {
           if (ch && e.dataSet === ch.target) {
             ch.headerWritten = true;
             // the change is to a new master key: a target under the old one was never re-enciphered
-            if (e.mkvp === this.#oldKey) this.#violate('KeyAgreement', `${e.actor} writes the header of the target ${e.dataSet} with the old MKVP ${e.mkvp}: the key never changed`);
+            if (e.mkvp === this.#oldKey)
+              this.#violate(
+                'KeyAgreement',
+                `${e.actor} writes the header of the target ${e.dataSet} with the old MKVP ${e.mkvp}: the key never changed`,
+              );
           }
         }
         return;
@@ -348,12 +478,21 @@ export class TraceChecker {
       case 'step': {
         const ch = this.#changeOf(e.change);
         if (!ch) return;
-        if (e.step === 'beginRouting' && e.phase === 'done' && e.result === 'ok' && e.members) ch.participants = new Set(e.members);
+        if (e.step === 'beginRouting' && e.phase === 'done' && e.result === 'ok' && e.members)
+          ch.participants = new Set(e.members);
         if (e.step === 'applyDelta' && e.phase === 'done' && e.result === 'ok') {
           if (ch.headerWritten) ch.deltaApplied = true;
-          else this.#violate('NoEarlyActivation', `applyDelta of ${ch.id} ends without writing the header of the target ${ch.target}`);
+          else
+            this.#violate(
+              'NoEarlyActivation',
+              `applyDelta of ${ch.id} ends without writing the header of the target ${ch.target}`,
+            );
         }
-        if (e.step === 'backout' && ch.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} starts backout of ${ch.id} after it committed`);
+        if (e.step === 'backout' && ch.committed)
+          this.#violate(
+            'NoBackoutAfterCommit',
+            `${e.actor} starts backout of ${ch.id} after it committed`,
+          );
         return;
       }
       case 'reencipher': {
@@ -361,7 +500,9 @@ export class TraceChecker {
         if (ch && ch.firstCopySeq === null) ch.firstCopySeq = this.#line;
         return;
       }
-      case 'beginRouting': case 'finish': case 'backout':
+      case 'beginRouting':
+      case 'finish':
+      case 'backout':
         this.#part(e.actor).done.add(`${e.change}:${e.event}`);
         if (e.event === 'backout') this.#backoutCheck(e);
         return;
@@ -369,25 +510,46 @@ export class TraceChecker {
         this.#part(e.actor).done.add(`${e.change}:reload`);
         const ch = this.#changeOf(e.change);
         if (ch) ch.staged.add(e.actor);
-        if (ch && !ch.deltaApplied) this.#violate('NoEarlyActivation', `${e.actor} reloads the target of ${ch.id} before the delta was applied`);
+        if (ch && !ch.deltaApplied)
+          this.#violate(
+            'NoEarlyActivation',
+            `${e.actor} reloads the target of ${ch.id} before the delta was applied`,
+          );
         const h = this.#headers.get(e.dataSet);
-        if (h !== undefined && h !== e.mkvp) this.#violate('KeyAgreement', `${e.actor} staged ${e.dataSet} under ${e.mkvp}, its header is ${h}`);
+        if (h !== undefined && h !== e.mkvp)
+          this.#violate(
+            'KeyAgreement',
+            `${e.actor} staged ${e.dataSet} under ${e.mkvp}, its header is ${h}`,
+          );
         return;
       }
       case 'switch': {
         this.#part(e.actor).done.add(`${e.change}:switch`);
         const ch = this.#changeOf(e.change);
         if (ch) {
-          if (e.dataSet !== ch.target) this.#violate('SwitchToTarget', `${e.actor} switches to ${e.dataSet}, not the target ${ch.target} of ${ch.id}`);
-          if (!ch.deltaApplied) this.#violate('NoEarlyActivation', `${e.actor} switches to ${e.dataSet} before the delta was applied`);
+          if (e.dataSet !== ch.target)
+            this.#violate(
+              'SwitchToTarget',
+              `${e.actor} switches to ${e.dataSet}, not the target ${ch.target} of ${ch.id}`,
+            );
+          if (!ch.deltaApplied)
+            this.#violate(
+              'NoEarlyActivation',
+              `${e.actor} switches to ${e.dataSet} before the delta was applied`,
+            );
           this.#stagedCheck(ch, `${e.actor} switches`);
         }
         const h = this.#headers.get(e.dataSet);
-        if (h !== undefined && h !== e.cur) this.#violate('KeyAgreement', `${e.actor} switches to ${e.dataSet} with cur ${e.cur}, its header is ${h}`);
+        if (h !== undefined && h !== e.cur)
+          this.#violate(
+            'KeyAgreement',
+            `${e.actor} switches to ${e.dataSet} with cur ${e.cur}, its header is ${h}`,
+          );
         return;
       }
       case 'send':
-        if (/^(beginRouting|reload|switch|finish)Ack$/.test(e.msg) && e.change) this.#ackCheck(e.actor, e.change, e.msg.slice(0, -3));
+        if (/^(beginRouting|reload|switch|finish)Ack$/.test(e.msg) && e.change)
+          this.#ackCheck(e.actor, e.change, e.msg.slice(0, -3));
         return;
       case 'deliver':
         if (e.msg === 'updateResult' && e.update) this.#answered.add(`${e.update}@${e.actor}`);
@@ -397,16 +559,37 @@ export class TraceChecker {
         const before = this.#outcomes.get(e.change);
         this.#outcomes.set(e.change, e.outcome);
         if (before === undefined || (before === 'fenced' && e.outcome === 'backedOut')) return;
-        if (before === 'completed' && e.outcome === 'backedOut') this.#violate('NoBackoutAfterCommit', `${e.actor} decides ${e.change} backedOut after it completed`);
-        else this.#violate('OneOutcome', `${e.actor} decides ${e.change} ${e.outcome} after it was decided ${before}`);
+        if (before === 'completed' && e.outcome === 'backedOut')
+          this.#violate(
+            'NoBackoutAfterCommit',
+            `${e.actor} decides ${e.change} backedOut after it completed`,
+          );
+        else
+          this.#violate(
+            'OneOutcome',
+            `${e.actor} decides ${e.change} ${e.outcome} after it was decided ${before}`,
+          );
         return;
       }
       case 'restartCheck': {
-        this.#parts.set(e.actor, { done: new Set(), restart: { record: e.record, active: e.active } });
+        this.#parts.set(e.actor, {
+          done: new Set(),
+          restart: { record: e.record, active: e.active },
+        });
         const key = e.result === 'serve' ? e.cur : e.result === 'setMasterKey' ? e.new : null;
-        if (key !== null && key !== e.header) this.#violate('KeyAgreement', `${e.actor} restarts to serve ${e.active} (header ${e.header}) with key ${key}`);
-        const pending = [...this.#changes.values()].find((c) => c.target === e.active && !c.deltaApplied);
-        if (pending && e.result !== 'fenced') this.#violate('NoEarlyActivation', `${e.actor} serves the target ${e.active} of ${pending.id} before its delta was applied`);
+        if (key !== null && key !== e.header)
+          this.#violate(
+            'KeyAgreement',
+            `${e.actor} restarts to serve ${e.active} (header ${e.header}) with key ${key}`,
+          );
+        const pending = [...this.#changes.values()].find(
+          (c) => c.target === e.active && !c.deltaApplied,
+        );
+        if (pending && e.result !== 'fenced')
+          this.#violate(
+            'NoEarlyActivation',
+            `${e.actor} serves the target ${e.active} of ${pending.id} before its delta was applied`,
+          );
         return;
       }
       case 'update': {
@@ -416,16 +599,30 @@ export class TraceChecker {
           this.#applies.set(e.id, list);
           if (e.op === 'createObject' && e.handle) {
             const before = this.#createdHandles.get(e.handle);
-            if (before !== undefined && before !== e.id) this.#violate('UniqueHandles', `${e.id} creates ${e.handle}, which ${before} created`);
+            if (before !== undefined && before !== e.id)
+              this.#violate(
+                'UniqueHandles',
+                `${e.id} creates ${e.handle}, which ${before} created`,
+              );
             this.#createdHandles.set(e.handle, e.id);
           }
-          if (e.op === 'deleteToken' && e.token) for (const h of [...this.#createdHandles.keys()]) if (h.startsWith(`${e.token}:`)) this.#createdHandles.delete(h);
+          if (e.op === 'deleteToken' && e.token)
+            for (const h of [...this.#createdHandles.keys()])
+              if (h.startsWith(`${e.token}:`)) this.#createdHandles.delete(h);
         }
         if (e.phase === 'route') this.#routed.set(e.id, e.actor);
         if (e.phase === 'ack') {
           this.#acked.push({ id: e.id, line: this.#line });
-          if (!this.#applies.has(e.id)) this.#violate('NoLostUpdate', `${e.actor} acknowledges update ${e.id} before it was applied to any data set`);
-          if (this.#routed.get(e.id) === e.actor && !this.#answered.has(`${e.id}@${e.actor}`)) this.#violate('AckAfterAnswer', `${e.actor} acknowledges update ${e.id}, which it routed, with no answer from the initiator`);
+          if (!this.#applies.has(e.id))
+            this.#violate(
+              'NoLostUpdate',
+              `${e.actor} acknowledges update ${e.id} before it was applied to any data set`,
+            );
+          if (this.#routed.get(e.id) === e.actor && !this.#answered.has(`${e.id}@${e.actor}`))
+            this.#violate(
+              'AckAfterAnswer',
+              `${e.actor} acknowledges update ${e.id}, which it routed, with no answer from the initiator`,
+            );
         }
         return;
       }
@@ -436,7 +633,8 @@ export class TraceChecker {
 
   #backoutCheck(e: { actor: string; change: string }): void {
     const ch = this.#changeOf(e.change);
-    if (ch?.committed) this.#violate('NoBackoutAfterCommit', `${e.actor} backs out ${ch.id} after it committed`);
+    if (ch?.committed)
+      this.#violate('NoBackoutAfterCommit', `${e.actor} backs out ${ch.id} after it committed`);
   }
 
   #part(member: string): { done: Set<string>; restart: { record: string; active: string } | null } {
@@ -455,16 +653,25 @@ export class TraceChecker {
     if (p.done.has(`${change}:${part}`)) return;
     const r = p.restart;
     const ch = this.#changeOf(change);
-    const past = r !== null && (
-      (part === 'beginRouting' && r.record !== 'none')
-      || (part === 'switch' && r.record === 'committed')
-      || (part === 'finish' && r.record === 'none' && r.active === ch?.target));
-    if (!past) this.#violate('AckAfterPart', `${member} acknowledges ${part} of ${change} without doing its part of it`);
+    const past =
+      r !== null &&
+      ((part === 'beginRouting' && r.record !== 'none') ||
+        (part === 'switch' && r.record === 'committed') ||
+        (part === 'finish' && r.record === 'none' && r.active === ch?.target));
+    if (!past)
+      this.#violate(
+        'AckAfterPart',
+        `${member} acknowledges ${part} of ${change} without doing its part of it`,
+      );
   }
 
   #stagedCheck(ch: ChangeInTrace, what: string): void {
     const missing = [...(ch.participants ?? [])].filter((m) => !ch.staged.has(m));
-    if (missing.length) this.#violate('StagedBeforeSwitch', `${what} in ${ch.id} before ${missing.join(', ')} staged the target`);
+    if (missing.length)
+      this.#violate(
+        'StagedBeforeSwitch',
+        `${what} in ${ch.id} before ${missing.join(', ')} staged the target`,
+      );
   }
 
   /** NoLostUpdate over the trace: every acked update reached the final active data set by an apply, or by a re-encipherment that began after it. */
@@ -475,18 +682,43 @@ export class TraceChecker {
     for (const a of this.#acked) {
       const applies = this.#applies.get(a.id) ?? [];
       if (applies.some((x) => x.dataSet === d)) continue;
-      const carried = applies.some((x) => [...this.#changes.values()].some((c) => c.old === x.dataSet && c.target === d && c.firstCopySeq !== null && c.firstCopySeq > x.line));
-      if (!carried) return { line: a.line, detail: `acknowledged update ${a.id} was applied to ${applies.map((x) => x.dataSet).join(', ')} and never reached ${d}` };
+      const carried = applies.some((x) =>
+        [...this.#changes.values()].some(
+          (c) =>
+            c.old === x.dataSet &&
+            c.target === d &&
+            c.firstCopySeq !== null &&
+            c.firstCopySeq > x.line,
+        ),
+      );
+      if (!carried)
+        return {
+          line: a.line,
+          detail: `acknowledged update ${a.id} was applied to ${applies.map((x) => x.dataSet).join(', ')} and never reached ${d}`,
+        };
     }
     return null;
   }
 
   results(): InvariantResult[] {
     const lost = this.#lostUpdate();
-    const names: (InvariantName | TraceRuleName)[] = ['NoLostUpdate', 'KeyAgreement', 'SingleWriter', 'OneChangeAtATime', 'NoEarlyActivation', 'StagedBeforeSwitch', 'NoBackoutAfterCommit', 'OldDataSetPreserved', 'UniqueHandles', ...TRACE_RULE_NAMES];
+    const names: (InvariantName | TraceRuleName)[] = [
+      'NoLostUpdate',
+      'KeyAgreement',
+      'SingleWriter',
+      'OneChangeAtATime',
+      'NoEarlyActivation',
+      'StagedBeforeSwitch',
+      'NoBackoutAfterCommit',
+      'OldDataSetPreserved',
+      'UniqueHandles',
+      ...TRACE_RULE_NAMES,
+    ];
     return names.map((name) => {
       const v = name === 'NoLostUpdate' ? (this.#first.get(name) ?? lost) : this.#first.get(name);
-      return v ? { name, ok: false, detail: v.detail, line: v.line, form: 'trace' } : { name, ok: true, form: 'trace' };
+      return v
+        ? { name, ok: false, detail: v.detail, line: v.line, form: 'trace' }
+        : { name, ok: true, form: 'trace' };
     });
   }
 }
@@ -499,16 +731,24 @@ export function checkTrace(events: readonly TraceEvent[]): InvariantResult[] {
 }
 
 /** State and trace results merged per invariant name (a name fails if either form fails). */
-export function mergeResults(state: readonly InvariantResult[], trace: readonly InvariantResult[]): InvariantResult[] {
+export function mergeResults(
+  state: readonly InvariantResult[],
+  trace: readonly InvariantResult[],
+): InvariantResult[] {
   const out = new Map<InvariantName | TraceRuleName, InvariantResult>();
   for (const r of [...state, ...trace]) {
     const prev = out.get(r.name);
-    if (!prev) { out.set(r.name, { ...r }); continue; }
+    if (!prev) {
+      out.set(r.name, { ...r });
+      continue;
+    }
     const merged: InvariantResult = { name: r.name, ok: prev.ok && r.ok, form: 'state+trace' };
     const bad = !prev.ok ? prev : !r.ok ? r : null;
     if (bad?.detail !== undefined) merged.detail = bad.detail;
     if (bad?.line !== undefined) merged.line = bad.line;
     out.set(r.name, merged);
   }
-  return [...INVARIANT_NAMES, ...TRACE_RULE_NAMES].filter((n) => out.has(n)).map((n) => out.get(n)!);
+  return [...INVARIANT_NAMES, ...TRACE_RULE_NAMES]
+    .filter((n) => out.has(n))
+    .map((n) => out.get(n)!);
 }

@@ -17,18 +17,39 @@ import { planUpdate, writeRecords, type RecordWrite, type UpdateRequest } from '
 import { Coordinator, type InitiatorStep } from './coordinator.ts';
 import type { Cluster } from './cluster.ts';
 import type { Message } from './sysplex.ts';
-import { CONSEQUENTIAL_FAILURES, type MemberState, type MessageType, type RefusalReason, type SpecAction } from './vocabulary.ts';
+import {
+  CONSEQUENTIAL_FAILURES,
+  type MemberState,
+  type MessageType,
+  type RefusalReason,
+  type SpecAction,
+} from './vocabulary.ts';
 
 /** docs/protocol.md member states. */
 
 export type UpdateResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 /** What a write did: its result and, when it was made, the record writes (for the delta). */
-export interface Written { readonly result: UpdateResult; readonly handle?: Handle; readonly writes?: readonly RecordWrite[] }
+export interface Written {
+  readonly result: UpdateResult;
+  readonly handle?: Handle;
+  readonly writes?: readonly RecordWrite[];
+}
 
 /** Why a member cannot run under a data set's master key: a refusal code of protocol.md and a message naming the coprocessor. */
-export interface KeyMismatch { readonly reason: Extract<RefusalReason, 'noActiveCoprocessor' | 'newNotCommitted' | 'newMkvpDiffers'>; readonly message: string }
+export interface KeyMismatch {
+  readonly reason: Extract<
+    RefusalReason,
+    'noActiveCoprocessor' | 'newNotCommitted' | 'newMkvpDiffers'
+  >;
+  readonly message: string;
+}
 
-interface Caller { readonly req: UpdateRequest; routedTo: string | null; incarnation: number; timer: number | null }
+interface Caller {
+  readonly req: UpdateRequest;
+  routedTo: string | null;
+  incarnation: number;
+  timer: number | null;
+}
 
 export class Member {
   readonly name: string;
@@ -54,9 +75,18 @@ export class Member {
   /** Updates this member wrote, with their results (to answer a resent request again). */
   readonly #written = new Map<string, UpdateResult>();
   /** liveUpdates sent and not yet acknowledged: update id -> members still to acknowledge. */
-  readonly #liveOut = new Map<string, { waiting: Set<string>; dataSet: string; handles: Handle[]; timer: number | null }>();
+  readonly #liveOut = new Map<
+    string,
+    { waiting: Set<string>; dataSet: string; handles: Handle[]; timer: number | null }
+  >();
 
-  constructor(cluster: Cluster, name: string, level: string, coprocessors: Coprocessor[], active: string) {
+  constructor(
+    cluster: Cluster,
+    name: string,
+    level: string,
+    coprocessors: Coprocessor[],
+    active: string,
+  ) {
     this.#cluster = cluster;
     this.name = name;
     this.level = level;
@@ -64,7 +94,9 @@ export class Member {
     this.active = active;
   }
 
-  get up(): boolean { return this.phase !== 'down'; }
+  get up(): boolean {
+    return this.phase !== 'down';
+  }
 
   get state(): MemberState {
     if (this.phase !== 'up') return this.phase;
@@ -75,13 +107,21 @@ export class Member {
   }
 
   /** The registers of the coprocessor that does this member's secure work (cp(), or the first if none is active). */
-  get cur(): RegisterView { return (this.coprocessors.find((c) => c.active) ?? this.coprocessors[0]!).cur; }
-  get new(): RegisterView { return (this.coprocessors.find((c) => c.active) ?? this.coprocessors[0]!).new; }
+  get cur(): RegisterView {
+    return (this.coprocessors.find((c) => c.active) ?? this.coprocessors[0]!).cur;
+  }
+  get new(): RegisterView {
+    return (this.coprocessors.find((c) => c.active) ?? this.coprocessors[0]!).new;
+  }
 
-  hasActiveCoprocessor(): boolean { return this.coprocessors.some((c) => c.active); }
+  hasActiveCoprocessor(): boolean {
+    return this.coprocessors.some((c) => c.active);
+  }
 
   /** The active coprocessors: every one must hold the master key of the copy the member serves. */
-  activeCoprocessors(): Coprocessor[] { return this.coprocessors.filter((c) => c.active); }
+  activeCoprocessors(): Coprocessor[] {
+    return this.coprocessors.filter((c) => c.active);
+  }
 
   /**
    * Why this member cannot run under `mkvp`, the header MKVP of `dataSet`: no coprocessor is
@@ -89,13 +129,22 @@ export class Member {
    */
   keyMismatch(mkvp: string, dataSet: string): KeyMismatch | null {
     const active = this.activeCoprocessors();
-    if (active.length === 0) return { reason: 'noActiveCoprocessor', message: 'no active coprocessor' };
-    const bad = active.find((c) => c.cur.mkvp !== mkvp && !(c.new.status === 'committed' && c.new.mkvp === mkvp));
+    if (active.length === 0)
+      return { reason: 'noActiveCoprocessor', message: 'no active coprocessor' };
+    const bad = active.find(
+      (c) => c.cur.mkvp !== mkvp && !(c.new.status === 'committed' && c.new.mkvp === mkvp),
+    );
     if (!bad) return null;
     const n = bad.new;
     return n.status === 'committed'
-      ? { reason: 'newMkvpDiffers', message: `coprocessor ${bad.serial}: new master key MKVP ${n.mkvp} differs from the header MKVP ${mkvp} of ${dataSet}` }
-      : { reason: 'newNotCommitted', message: `coprocessor ${bad.serial}: the new master key register is ${n.status}, and cur is not the header MKVP ${mkvp} of ${dataSet}` };
+      ? {
+          reason: 'newMkvpDiffers',
+          message: `coprocessor ${bad.serial}: new master key MKVP ${n.mkvp} differs from the header MKVP ${mkvp} of ${dataSet}`,
+        }
+      : {
+          reason: 'newNotCommitted',
+          message: `coprocessor ${bad.serial}: the new master key register is ${n.status}, and cur is not the header MKVP ${mkvp} of ${dataSet}`,
+        };
   }
 
   /** The coprocessor that does this member's secure work. */
@@ -109,13 +158,17 @@ export class Member {
 
   #serving(what: string): InStoreCopy {
     if (this.phase !== 'up') throw new Error(`${this.name} cannot ${what}: it is ${this.phase}`);
-    if (this.fenced || !this.live) throw new Error(`${this.name} cannot ${what}: it is fenced and refuses secure work`);
+    if (this.fenced || !this.live)
+      throw new Error(`${this.name} cannot ${what}: it is fenced and refuses secure work`);
     return this.live;
   }
 
   readObject(handle: Handle): TkdsRecord {
     const r = this.#serving(`read ${handle}`).get(handle);
-    if (!r) throw new Error(`${this.name}: no object ${handle} in its live copy of ${this.live!.dataSet}`);
+    if (!r)
+      throw new Error(
+        `${this.name}: no object ${handle} in its live copy of ${this.live!.dataSet}`,
+      );
     return r;
   }
 
@@ -123,8 +176,12 @@ export class Member {
   keyCheckValue(handle: Handle): string {
     const live = this.#serving(`compute the key check value of ${handle}`);
     const r = live.get(handle);
-    if (!r || r.kind !== 'object' || r.value.type !== 'secure') throw new Error(`${this.name}: ${handle} is not a secure object in ${live.dataSet}`);
-    if (this.cur.mkvp !== live.mkvp) throw new Error(`${this.name}: cur MKVP ${this.cur.mkvp} differs from its live copy's ${live.mkvp}; refusing secure work`);
+    if (!r || r.kind !== 'object' || r.value.type !== 'secure')
+      throw new Error(`${this.name}: ${handle} is not a secure object in ${live.dataSet}`);
+    if (this.cur.mkvp !== live.mkvp)
+      throw new Error(
+        `${this.name}: cur MKVP ${this.cur.mkvp} differs from its live copy's ${live.mkvp}; refusing secure work`,
+      );
     return this.cp().keyCheckValue(r.value.blob);
   }
 
@@ -137,7 +194,15 @@ export class Member {
     c.counts.updatesRequested++;
     // the spec's request, unless it fails at once as a consequence of another action
     const failsAtOnce = this.phase !== 'up' || this.fenced || this.#initiatorLost();
-    c.emit({ event: 'update', actor: this.name, phase: 'request', id: req.id, op: req.op.op, ...opFields(req), ...(failsAtOnce ? {} : { action: 'request' as const }) });
+    c.emit({
+      event: 'update',
+      actor: this.name,
+      phase: 'request',
+      id: req.id,
+      op: req.op.op,
+      ...opFields(req),
+      ...(failsAtOnce ? {} : { action: 'request' as const }),
+    });
     if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
     if (this.fenced) return this.#report(req, { ok: false, reason: 'fenced' }, true);
     this.#callers.set(req.id, { req, routedTo: null, incarnation: 0, timer: null });
@@ -160,20 +225,27 @@ export class Member {
     if (done) return this.answer(req, done);
     // the initiator takes its own updates while the change runs, and holds them while it suspends
     // (a backout of a change whose record was never written too): the spec's Routes
-    if (this.coordinator?.running || this.coordinator?.suspended) return this.coordinator.takeUpdate(req);
+    if (this.coordinator?.running || this.coordinator?.suspended)
+      return this.coordinator.takeUpdate(req);
     const c = this.#cluster;
     // A routed update is resent to the same initiator until it answers (a fenced member too: the
     // initiator may have written it); if that initiator left the group meanwhile, the caller
     // cannot know the outcome (it may have been applied).
     const caller = this.#callers.get(req.id);
     if (caller && caller.routedTo !== null) {
-      if (c.sysplex.incarnation(caller.routedTo) !== caller.incarnation) return this.#report(req, 'unknown');
+      if (c.sysplex.incarnation(caller.routedTo) !== caller.incarnation)
+        return this.#report(req, 'unknown');
       return this.#route(req, caller.routedTo);
     }
     if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const record = c.dasd.readClusterRecord();
     // another member's update reached here routed (a resend that outlived the change): the spec's ApplyRouted
-    if (record.change === 'none') return this.answer(req, this.write(req, this.active, req.origin === this.name ? 'ApplyOwn' : 'ApplyRouted').result, true);
+    if (record.change === 'none')
+      return this.answer(
+        req,
+        this.write(req, this.active, req.origin === this.name ? 'ApplyOwn' : 'ApplyRouted').result,
+        true,
+      );
     // A change is running: route to the initiator the record names.
     const initiator = record.initiator!;
     if (this.#initiatorLost()) return this.answer(req, { ok: false, reason: 'initiatorLost' });
@@ -186,42 +258,82 @@ export class Member {
   #initiatorLost(): boolean {
     if (this.coordinator?.running) return false;
     const record = this.#cluster.dasd.readClusterRecord();
-    return record.change !== 'none' && (record.initiator === this.name || !this.#cluster.sysplex.inGroup(record.initiator!));
+    return (
+      record.change !== 'none' &&
+      (record.initiator === this.name || !this.#cluster.sysplex.inGroup(record.initiator!))
+    );
   }
 
   /** The result of an update this member wrote already (a resent request is answered again). */
-  writtenResult(id: string): UpdateResult | undefined { return this.#written.get(id); }
+  writtenResult(id: string): UpdateResult | undefined {
+    return this.#written.get(id);
+  }
 
   #route(req: UpdateRequest, to: string): void {
     const caller = this.#callers.get(req.id);
     if (caller) {
       if (caller.routedTo === null) {
         this.#cluster.counts.updatesRouted++;
-        this.#cluster.emit({ event: 'update', actor: this.name, phase: 'route', id: req.id, op: req.op.op, origin: req.origin, ...opFields(req) });
+        this.#cluster.emit({
+          event: 'update',
+          actor: this.name,
+          phase: 'route',
+          id: req.id,
+          op: req.op.op,
+          origin: req.origin,
+          ...opFields(req),
+        });
       }
       caller.routedTo = to;
       caller.incarnation = this.#cluster.sysplex.incarnation(to);
       this.#cluster.scheduler.cancel(caller.timer);
-      caller.timer = this.#cluster.scheduler.add({ kind: 'timer', timer: 'routeRetry', update: req.id, member: this.name }, () => {
-        caller.timer = null;
-        this.take(req);
-      }, { delay: this.#cluster.timing.routeRetry, owner: this.name });
+      caller.timer = this.#cluster.scheduler.add(
+        { kind: 'timer', timer: 'routeRetry', update: req.id, member: this.name },
+        () => {
+          caller.timer = null;
+          this.take(req);
+        },
+        { delay: this.#cluster.timing.routeRetry, owner: this.name },
+      );
     }
     // Addressed to this incarnation of `to`: one that restarted since has no memory of writing it.
-    this.#cluster.sysplex.send(this.name, to, 'routeUpdate', null, { req, incarnation: this.#cluster.sysplex.incarnation(to) }, req.id);
+    this.#cluster.sysplex.send(
+      this.name,
+      to,
+      'routeUpdate',
+      null,
+      { req, incarnation: this.#cluster.sysplex.incarnation(to) },
+      req.id,
+    );
   }
 
   /** Writes an update to a data set (this member is the writer) and tells the others' live copies. */
   write(req: UpdateRequest, dataSet: string, action: 'ApplyOwn' | 'ApplyRouted'): Written {
     const c = this.#cluster;
-    const plan = planUpdate(req.op, c.dasd, dataSet, (token, seq, secure, label) => newObject(c.rng, token, seq, secure, label, (v) => this.cp().wrap(v)));
+    const plan = planUpdate(req.op, c.dasd, dataSet, (token, seq, secure, label) =>
+      newObject(c.rng, token, seq, secure, label, (v) => this.cp().wrap(v)),
+    );
     let written: Written;
     if (!plan.ok) written = { result: { ok: false, reason: plan.reason } };
     else {
       try {
         writeRecords(c.dasd, dataSet, plan.writes, { by: this.name, update: req.id });
-        c.emit({ event: 'update', actor: this.name, phase: 'apply', id: req.id, op: req.op.op, ...opFields(req), handle: plan.handle, dataSet, origin: req.origin, action });
-        this.refreshLive(dataSet, plan.writes.map((w) => w.handle));
+        c.emit({
+          event: 'update',
+          actor: this.name,
+          phase: 'apply',
+          id: req.id,
+          op: req.op.op,
+          ...opFields(req),
+          handle: plan.handle,
+          dataSet,
+          origin: req.origin,
+          action,
+        });
+        this.refreshLive(
+          dataSet,
+          plan.writes.map((w) => w.handle),
+        );
         this.#tellLive(req.id, dataSet, plan.writes);
         written = { result: { ok: true }, handle: plan.handle, writes: plan.writes };
       } catch (e) {
@@ -241,13 +353,30 @@ export class Member {
   answer(req: UpdateRequest, result: UpdateResult, decided = false): void {
     // a decided answer is kept: a resend of the request is answered the same (never written later)
     if (decided) this.#written.set(req.id, result);
-    const refused = decided && !result.ok && !(CONSEQUENTIAL_FAILURES as readonly string[]).includes(result.reason);
-    const action = refused ? 'ApplyRefused' as const : undefined;
+    const refused =
+      decided &&
+      !result.ok &&
+      !(CONSEQUENTIAL_FAILURES as readonly string[]).includes(result.reason);
+    const action = refused ? ('ApplyRefused' as const) : undefined;
     if (req.origin === this.name) this.#report(req, result, false, action);
-    else this.#cluster.sysplex.send(this.name, req.origin, 'updateResult', null, { id: req.id, result }, req.id, action);
+    else
+      this.#cluster.sysplex.send(
+        this.name,
+        req.origin,
+        'updateResult',
+        null,
+        { id: req.id, result },
+        req.id,
+        action,
+      );
   }
 
-  #report(req: UpdateRequest, result: UpdateResult | 'unknown', notTaken = false, action?: SpecAction): void {
+  #report(
+    req: UpdateRequest,
+    result: UpdateResult | 'unknown',
+    notTaken = false,
+    action?: SpecAction,
+  ): void {
     const caller = this.#callers.get(req.id);
     if (!caller && !notTaken) return; // answered already (a duplicate result)
     if (caller) {
@@ -257,13 +386,37 @@ export class Member {
     const c = this.#cluster;
     if (result === 'unknown') {
       c.counts.unknown++;
-      c.emit({ event: 'update', actor: this.name, phase: 'unknown', id: req.id, op: req.op.op, reason: 'the initiator or this member was lost before answering', ...opFields(req) });
+      c.emit({
+        event: 'update',
+        actor: this.name,
+        phase: 'unknown',
+        id: req.id,
+        op: req.op.op,
+        reason: 'the initiator or this member was lost before answering',
+        ...opFields(req),
+      });
     } else if (result.ok) {
       c.counts.acked++;
-      c.emit({ event: 'update', actor: this.name, phase: 'ack', id: req.id, op: req.op.op, ...opFields(req) });
+      c.emit({
+        event: 'update',
+        actor: this.name,
+        phase: 'ack',
+        id: req.id,
+        op: req.op.op,
+        ...opFields(req),
+      });
     } else {
       c.counts.failed++;
-      c.emit({ event: 'update', actor: this.name, phase: 'fail', id: req.id, op: req.op.op, reason: result.reason, ...opFields(req), ...(action ? { action } : {}) });
+      c.emit({
+        event: 'update',
+        actor: this.name,
+        phase: 'fail',
+        id: req.id,
+        op: req.op.op,
+        reason: result.reason,
+        ...opFields(req),
+        ...(action ? { action } : {}),
+      });
     }
   }
 
@@ -289,15 +442,32 @@ export class Member {
   #tellLive(id: string, dataSet: string, writes: readonly RecordWrite[]): void {
     const others = this.#cluster.sysplex.group().filter((n) => n !== this.name);
     if (others.length === 0) return;
-    const out = { waiting: new Set(others), dataSet, handles: writes.map((w) => w.handle), timer: null as number | null };
+    const out = {
+      waiting: new Set(others),
+      dataSet,
+      handles: writes.map((w) => w.handle),
+      timer: null as number | null,
+    };
     this.#liveOut.set(id, out);
     this.#sendLive(id);
   }
 
   #sendLive(id: string): void {
     const out = this.#liveOut.get(id)!;
-    for (const to of out.waiting) this.#cluster.sysplex.send(this.name, to, 'liveUpdate', null, { dataSet: out.dataSet, handles: out.handles }, id);
-    out.timer = this.#cluster.scheduler.add({ kind: 'timer', timer: 'liveUpdateRetry', update: id, member: this.name }, () => this.#sendLive(id), { delay: this.#cluster.timing.routeRetry, owner: this.name });
+    for (const to of out.waiting)
+      this.#cluster.sysplex.send(
+        this.name,
+        to,
+        'liveUpdate',
+        null,
+        { dataSet: out.dataSet, handles: out.handles },
+        id,
+      );
+    out.timer = this.#cluster.scheduler.add(
+      { kind: 'timer', timer: 'liveUpdateRetry', update: id, member: this.name },
+      () => this.#sendLive(id),
+      { delay: this.#cluster.timing.routeRetry, owner: this.name },
+    );
   }
 
   #liveAcked(id: string, from: string): void {
@@ -335,7 +505,15 @@ export class Member {
     this.active = target;
     this.switched = true;
     this.change = change;
-    c.emit({ event: 'switch', actor: this.name, change, dataSet: target, cur: this.cur.mkvp!, records: this.live.size, ...(action ? { action } : {}) });
+    c.emit({
+      event: 'switch',
+      actor: this.name,
+      change,
+      dataSet: target,
+      cur: this.cur.mkvp!,
+      records: this.live.size,
+      ...(action ? { action } : {}),
+    });
     return true;
   }
 
@@ -352,7 +530,13 @@ export class Member {
     this.live = null;
     this.staged = null;
     this.routing = false;
-    this.#cluster.emit({ event: 'fence', actor: this.name, change, reason, ...(action ? { action } : {}) });
+    this.#cluster.emit({
+      event: 'fence',
+      actor: this.name,
+      change,
+      reason,
+      ...(action ? { action } : {}),
+    });
     // Updates held by this member's own initiator; those routed to another still get its answer.
     this.#unknownOutcomes(null);
   }
@@ -364,10 +548,21 @@ export class Member {
     const body = m.body as Record<string, unknown>;
     // A request's acknowledgement; `again` when the member did its part before: the ack line is
     // then the spec action (its part, taken again).
-    const ack = (type: MessageType, again?: SpecAction): void => c.sysplex.send(this.name, m.from, type, m.change, {}, undefined, again);
+    const ack = (type: MessageType, again?: SpecAction): void =>
+      c.sysplex.send(this.name, m.from, type, m.change, {}, undefined, again);
     // A request read and not acted on (a fenced member has left the group in the spec: no line).
     const ignore = (reason: string): void => {
-      if (!this.fenced) c.emit({ event: 'ignore', actor: this.name, msg: m.type, id: m.id, from: m.from, change: m.change, reason, action: 'Ignore' });
+      if (!this.fenced)
+        c.emit({
+          event: 'ignore',
+          actor: this.name,
+          msg: m.type,
+          id: m.id,
+          from: m.from,
+          change: m.change,
+          reason,
+          action: 'Ignore',
+        });
     };
     switch (m.type) {
       case 'routeUpdate':
@@ -383,47 +578,68 @@ export class Member {
       case 'liveUpdate':
         this.refreshLive(body.dataSet as string, body.handles as Handle[]);
         return c.sysplex.send(this.name, m.from, 'liveUpdateAck', null, {}, m.update);
-      case 'liveUpdateAck': return this.#liveAcked(m.update!, m.from);
+      case 'liveUpdateAck':
+        return this.#liveAcked(m.update!, m.from);
       case 'beginRouting': {
         if (this.fenced) return;
-        if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
-        if (this.routing && this.change === m.change) return ack('beginRoutingAck', 'BeginRoutingAtMember');
+        if (!this.#isCurrent(m, ['running']))
+          return ignore('the record does not show this change running');
+        if (this.routing && this.change === m.change)
+          return ack('beginRoutingAck', 'BeginRoutingAtMember');
         this.routing = true;
         this.change = m.change;
-        c.emit({ event: 'beginRouting', actor: this.name, change: m.change!, action: 'BeginRoutingAtMember' });
+        c.emit({
+          event: 'beginRouting',
+          actor: this.name,
+          change: m.change!,
+          action: 'BeginRoutingAtMember',
+        });
         return ack('beginRoutingAck');
       }
       case 'reload': {
         if (this.fenced) return;
-        if (!this.#isCurrent(m, ['running'])) return ignore('the record does not show this change running');
+        if (!this.#isCurrent(m, ['running']))
+          return ignore('the record does not show this change running');
         const target = body.target as string;
         const mismatch = this.keyMismatch(body.mkvp as string, target);
         if (mismatch !== null) return this.#refuseReload(m, target, mismatch);
         if (this.staged?.dataSet === target) return ack('reloadAck', 'ReloadAtMember');
         this.staged = this.readCopy(target);
         this.change = m.change;
-        c.emit({ event: 'reload', actor: this.name, change: m.change!, dataSet: target, mkvp: this.staged.mkvp, records: this.staged.size, action: 'ReloadAtMember' });
+        c.emit({
+          event: 'reload',
+          actor: this.name,
+          change: m.change!,
+          dataSet: target,
+          mkvp: this.staged.mkvp,
+          records: this.staged.size,
+          action: 'ReloadAtMember',
+        });
         return ack('reloadAck');
       }
       case 'switch': {
         if (this.fenced) return;
-        if (!this.#isCurrent(m, ['committed'])) return ignore('the record does not show this change committed');
+        if (!this.#isCurrent(m, ['committed']))
+          return ignore('the record does not show this change committed');
         const target = body.target as string;
         const again = this.switched && this.active === target;
-        if (this.switchTo(m.change!, target, 'SwitchAtMember')) ack('switchAck', again ? 'SwitchAtMember' : undefined);
+        if (this.switchTo(m.change!, target, 'SwitchAtMember'))
+          ack('switchAck', again ? 'SwitchAtMember' : undefined);
         return;
       }
       case 'finish': {
         const active = body.active as string;
         if (this.fenced) return;
-        if (c.dasd.readClusterRecord().active !== active) return ignore(`the record does not name ${active} active`);
+        if (c.dasd.readClusterRecord().active !== active)
+          return ignore(`the record does not name ${active} active`);
         const again = !(this.routing || this.switched) && this.active === active;
         if (!this.#finishPart(m.change!, active, 'FinishAtMember')) return;
         return ack('finishAck', again ? 'FinishAtMember' : undefined);
       }
       case 'backout': {
         const record = c.dasd.readClusterRecord();
-        if (record.changeId === m.change && record.change === 'committed') return ignore('never back out after commit');
+        if (record.changeId === m.change && record.change === 'committed')
+          return ignore('never back out after commit');
         const emitted = this.#backoutPart(m.change!, 'BackoutAtMember');
         return ack('backoutAck', emitted ? undefined : 'BackoutAtMember');
       }
@@ -431,7 +647,12 @@ export class Member {
         // Only from the initiator the record names (or one that is gone): a fenced initiator that
         // was taken over since must not fence the member that now finishes its backout.
         const record = c.dasd.readClusterRecord();
-        if (record.changeId !== m.change || (record.initiator !== m.from && c.sysplex.inGroup(record.initiator!) && !c.member(record.initiator!).fenced)) {
+        if (
+          record.changeId !== m.change ||
+          (record.initiator !== m.from &&
+            c.sysplex.inGroup(record.initiator!) &&
+            !c.member(record.initiator!).fenced)
+        ) {
           return ignore('not from the initiator the record names');
         }
         this.fence(m.change, body.reason as string, 'FenceAtMember');
@@ -440,7 +661,12 @@ export class Member {
       case 'reloadRefused':
         this.coordinator?.reloadRefused(m);
         return;
-      case 'beginRoutingAck': case 'reloadAck': case 'switchAck': case 'finishAck': case 'backoutAck': case 'fenceAck':
+      case 'beginRoutingAck':
+      case 'reloadAck':
+      case 'switchAck':
+      case 'finishAck':
+      case 'backoutAck':
+      case 'fenceAck':
         this.coordinator?.acknowledged(m);
         return;
     }
@@ -453,12 +679,24 @@ export class Member {
    */
   #refuseReload(m: Message, target: string, mismatch: KeyMismatch): void {
     const c = this.#cluster;
-    c.emit({ event: 'reloadRefused', actor: this.name, change: m.change!, dataSet: target, mkvp: (m.body as { mkvp: string }).mkvp, refusal: mismatch.reason, reason: mismatch.message });
+    c.emit({
+      event: 'reloadRefused',
+      actor: this.name,
+      change: m.change!,
+      dataSet: target,
+      mkvp: (m.body as { mkvp: string }).mkvp,
+      refusal: mismatch.reason,
+      reason: mismatch.message,
+    });
     c.sysplex.send(this.name, m.from, 'reloadRefused', m.change, mismatch);
   }
 
   /** Its part of `finish`: the record names `active` (switching to it first if it had not); routing ends. false if it had to fence. */
-  #finishPart(change: string, active: string, action: 'FinishAtMember' | 'FinishFromRecord'): boolean {
+  #finishPart(
+    change: string,
+    active: string,
+    action: 'FinishAtMember' | 'FinishFromRecord',
+  ): boolean {
     if (this.active !== active && !this.switchTo(change, active)) return false;
     if (this.routing || this.switched) {
       this.routing = false;
@@ -509,7 +747,10 @@ export class Member {
     if (this.coordinator || this.fenced || this.phase !== 'up') return;
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none') return this.#settleFromRecord(record);
-    const initiatorGone = !c.sysplex.inGroup(record.initiator!) || record.initiator === this.name || (afterRestart && c.member(record.initiator!).fenced);
+    const initiatorGone =
+      !c.sysplex.inGroup(record.initiator!) ||
+      record.initiator === this.name ||
+      (afterRestart && c.member(record.initiator!).fenced);
     if (!initiatorGone) return;
     if (record.initiator !== this.name && c.takeoverCandidate() !== this.name) return;
     Coordinator.takeover(c, this, record);
@@ -524,8 +765,14 @@ export class Member {
    */
   #settleFromRecord(record: ClusterRecord): void {
     const change = this.change ?? this.#routesFor;
-    if (change === null || !(this.routing || this.staged || this.switched) || this.#cluster.driver() !== null) return;
-    if (this.switched || record.active !== this.active) this.#finishPart(change, record.active, 'FinishFromRecord');
+    if (
+      change === null ||
+      !(this.routing || this.staged || this.switched) ||
+      this.#cluster.driver() !== null
+    )
+      return;
+    if (this.switched || record.active !== this.active)
+      this.#finishPart(change, record.active, 'FinishFromRecord');
     else this.#backoutPart(change, 'BackoutFromRecord');
   }
 
@@ -557,7 +804,11 @@ export class Member {
     if (this.phase !== 'down') return;
     this.phase = 'restartCheck';
     this.fenced = false;
-    this.#cluster.scheduler.add({ kind: 'work', step: 'restartCheck', member: this.name }, () => this.restartCheck(), { owner: this.name });
+    this.#cluster.scheduler.add(
+      { kind: 'work', step: 'restartCheck', member: this.name },
+      () => this.restartCheck(),
+      { owner: this.name },
+    );
   }
 
   /**
@@ -570,10 +821,27 @@ export class Member {
     const record = c.dasd.readClusterRecord();
     const active = record.change === 'committed' ? record.target! : record.active;
     const header = c.dasd.exists(active) ? c.dasd.header(active) : null;
-    const fields = { active, record: record.change, header: header?.mkvp ?? null, cur: this.cur.mkvp, new: this.new.mkvp };
-    const reason = header?.usable && header.mkvp !== null ? this.keyMismatch(header.mkvp, active)?.message ?? null : `data set ${active} is missing, unusable or has no MKVP`;
-    const result = reason !== null ? 'fenced' : this.#setMasterKeyTo(header!.mkvp!) ? 'setMasterKey' : 'serve';
-    c.emit({ event: 'restartCheck', actor: this.name, ...fields, result, ...(reason ? { reason } : {}), action: result === 'fenced' ? 'FenceOnRestartCheck' : 'restartCheck' });
+    const fields = {
+      active,
+      record: record.change,
+      header: header?.mkvp ?? null,
+      cur: this.cur.mkvp,
+      new: this.new.mkvp,
+    };
+    const reason =
+      header?.usable && header.mkvp !== null
+        ? (this.keyMismatch(header.mkvp, active)?.message ?? null)
+        : `data set ${active} is missing, unusable or has no MKVP`;
+    const result =
+      reason !== null ? 'fenced' : this.#setMasterKeyTo(header!.mkvp!) ? 'setMasterKey' : 'serve';
+    c.emit({
+      event: 'restartCheck',
+      actor: this.name,
+      ...fields,
+      result,
+      ...(reason ? { reason } : {}),
+      action: result === 'fenced' ? 'FenceOnRestartCheck' : 'restartCheck',
+    });
     this.phase = 'up';
     this.active = active;
     if (result === 'fenced') {

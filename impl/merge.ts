@@ -9,7 +9,15 @@
 // Among the lines that may come next, the smallest tick hint goes first; at equal hints, a down
 // member's lines, then the env log's, then the members' by name. `splitTrace` is the inverse.
 
-import { formatEvent, parseTrace, TRACE_VERSION, TraceFormatError, validateEvent, type TraceEvent, type TraceEventOf } from './trace.ts';
+import {
+  formatEvent,
+  parseTrace,
+  TRACE_VERSION,
+  TraceFormatError,
+  validateEvent,
+  type TraceEvent,
+  type TraceEventOf,
+} from './trace.ts';
 
 /** Logs that cannot be merged: the message names the file and line (or the lines that contradict each other). */
 export class MergeError extends Error {
@@ -22,9 +30,9 @@ export class MergeError extends Error {
 const ENV = 'env';
 
 interface Line {
-  readonly at: string;    // "FILE line N", for errors
+  readonly at: string; // "FILE line N", for errors
   readonly event: TraceEvent;
-  readonly hint: number;  // its tick hint (without one: its log's previous hint, 0 at first)
+  readonly hint: number; // its tick hint (without one: its log's previous hint, 0 at first)
 }
 
 interface Log {
@@ -40,7 +48,8 @@ interface Log {
 
 /** What becomes of a message once sent: each comes after its `send`. */
 type Fate = TraceEventOf<'deliver' | 'drop' | 'duplicate' | 'delay'>;
-const isFate = (e: TraceEvent): e is Fate => e.event === 'deliver' || e.event === 'drop' || e.event === 'duplicate' || e.event === 'delay';
+const isFate = (e: TraceEvent): e is Fate =>
+  e.event === 'deliver' || e.event === 'drop' || e.event === 'duplicate' || e.event === 'delay';
 
 /**
  * Lines the trace shows for a member that is down (docs/trace-format.md `update`, `outcome`): its
@@ -50,14 +59,26 @@ const isFate = (e: TraceEvent): e is Fate => e.event === 'deliver' || e.event ==
 function writtenWhileDown(e: TraceEvent): boolean {
   if (e.event === 'outcome') return e.outcome === 'backedOut';
   if (e.event !== 'update') return false;
-  return e.phase === 'unknown' || (e.phase === 'request' && e.action === undefined) || (e.phase === 'fail' && e.reason === 'memberDown');
+  return (
+    e.phase === 'unknown' ||
+    (e.phase === 'request' && e.action === undefined) ||
+    (e.phase === 'fail' && e.reason === 'memberDown')
+  );
 }
 
 /** The member a line takes down or brings back, or tells another about. */
 function subject(e: TraceEvent): string | null {
   switch (e.event) {
-    case 'crash': case 'partition': case 'restart': case 'heal': case 'expel': case 'memberLost': case 'memberJoined': return e.member;
-    default: return null;
+    case 'crash':
+    case 'partition':
+    case 'restart':
+    case 'heal':
+    case 'expel':
+    case 'memberLost':
+    case 'memberJoined':
+      return e.member;
+    default:
+      return null;
   }
 }
 
@@ -83,41 +104,62 @@ class Placed {
   constructor(header: TraceEventOf<'header'>, logs: readonly Log[], sends: Map<string, Line>) {
     this.#logs = new Map(logs.map((l) => [l.system, l]));
     this.#sends = sends;
-    this.#members = new Map(header.members.map((m) => [m.member, {
-      up: m.state !== 'down', awaitingCheck: m.state === 'restartCheck', downs: 0, checks: 0,
-      upsLeft: (this.#logs.get(ENV)?.lines ?? []).filter((l) => (l.event.event === 'restart' || l.event.event === 'heal') && l.event.member === m.member).length,
-    }]));
+    this.#members = new Map(
+      header.members.map((m) => [
+        m.member,
+        {
+          up: m.state !== 'down',
+          awaitingCheck: m.state === 'restartCheck',
+          downs: 0,
+          checks: 0,
+          upsLeft: (this.#logs.get(ENV)?.lines ?? []).filter(
+            (l) =>
+              (l.event.event === 'restart' || l.event.event === 'heal') &&
+              l.event.member === m.member,
+          ).length,
+        },
+      ]),
+    );
   }
 
-  member(name: string): Member { return this.#members.get(name)!; }
+  member(name: string): Member {
+    return this.#members.get(name)!;
+  }
 
   /** Why `line` cannot come next, or null if it can. */
   waits(line: Line): string | null {
     const e = line.event;
-    if (isFate(e) && !this.#sent.has(e.id)) return `the send of ${e.id} (${this.#sends.get(e.id)!.at})`;
+    if (isFate(e) && !this.#sent.has(e.id))
+      return `the send of ${e.id} (${this.#sends.get(e.id)!.at})`;
     const who = subject(e);
     const m = who === null ? undefined : this.member(who);
     switch (e.event) {
-      case 'crash': case 'partition':
+      case 'crash':
+      case 'partition':
         return m!.up ? this.#goingDown(who!) : `a restart of ${who}: it is down`;
       case 'expel': {
         const why = m!.up ? this.#goingDown(who!) : null;
         if (why !== null) return why;
         break;
       }
-      case 'restart': case 'heal':
+      case 'restart':
+      case 'heal':
         if (m!.up) return `a crash, partition or expel of ${who}: it is up`;
         break;
-      case 'memberLost': case 'memberJoined': {
+      case 'memberLost':
+      case 'memberJoined': {
         const seen = this.#told.get(`${e.actor} ${e.event} ${who}`) ?? 0;
-        if (e.event === 'memberLost' && m!.downs <= seen) return `going down number ${seen + 1} of ${who}`;
-        if (e.event === 'memberJoined' && m!.checks <= seen) return `restartCheck number ${seen + 1} of ${who}`;
+        if (e.event === 'memberLost' && m!.downs <= seen)
+          return `going down number ${seen + 1} of ${who}`;
+        if (e.event === 'memberJoined' && m!.checks <= seen)
+          return `restartCheck number ${seen + 1} of ${who}`;
         break;
       }
     }
     if (e.actor === ENV) return null;
     const self = this.member(e.actor);
-    if (e.event === 'restartCheck') return self.up && self.awaitingCheck ? null : `a restart of ${e.actor}`;
+    if (e.event === 'restartCheck')
+      return self.up && self.awaitingCheck ? null : `a restart of ${e.actor}`;
     if (writtenWhileDown(e)) return null;
     if (!self.up) return `a restart of ${e.actor}: it is down`;
     return self.awaitingCheck ? `the restartCheck of ${e.actor}: it came back` : null;
@@ -132,9 +174,11 @@ class Placed {
     const log = this.#logs.get(name);
     if (!log || log.next === log.lines.length) return null;
     const next = log.lines[log.next]!.at;
-    if (!log.mayFollowDown[log.next]) return `${next} (a member's lines before its next restartCheck come before it goes down)`;
+    if (!log.mayFollowDown[log.next])
+      return `${next} (a member's lines before its next restartCheck come before it goes down)`;
     const m = this.member(name);
-    if (m.awaitingCheck && log.checksLeft[log.next]! > m.upsLeft) return `${next} (${name} has ${log.checksLeft[log.next]} restartChecks to come and the env log ${m.upsLeft} restarts)`;
+    if (m.awaitingCheck && log.checksLeft[log.next]! > m.upsLeft)
+      return `${next} (${name} has ${log.checksLeft[log.next]} restartChecks to come and the env log ${m.upsLeft} restarts)`;
     return null;
   }
 
@@ -171,7 +215,10 @@ export function mergeLogs(logs: ReadonlyMap<string, string>): string {
   const placed = new Placed(header, ordered, indexSends(ordered, header));
   const head = (log: Log): Line | undefined => log.lines[log.next];
   // At equal hints: a member that is down (its lines written while down), then env, then by name.
-  const rank = (log: Log): [number, number] => [head(log)!.hint, log.system !== ENV && !placed.member(log.system).up ? 0 : 1];
+  const rank = (log: Log): [number, number] => [
+    head(log)!.hint,
+    log.system !== ENV && !placed.member(log.system).up ? 0 : 1,
+  ];
 
   const out = [formatEvent({ ...header, seq: 1 })];
   let tick = header.tick;
@@ -197,7 +244,9 @@ export function mergeLogs(logs: ReadonlyMap<string, string>): string {
   const stuck = ordered.map(head).filter((l) => l !== undefined);
   if (stuck.length > 0) {
     const why = stuck.map((l) => `${l.at} (${l.event.event}) waits for ${placed.waits(l)}`);
-    throw new MergeError(`the logs contradict each other: no line can come next: ${why.join('; ')}`);
+    throw new MergeError(
+      `the logs contradict each other: no line can come next: ${why.join('; ')}`,
+    );
   }
   return out.map((l) => l + '\n').join('');
 }
@@ -216,56 +265,92 @@ function readLines(file: string, text: string): Line[] {
     } catch (e) {
       throw new MergeError(`${at}: not JSON (${(e as Error).message})`);
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new MergeError(`${at}: not a JSON object`);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new MergeError(`${at}: not a JSON object`);
     const rec = v as Record<string, unknown>;
     let event: TraceEvent;
     try {
-      event = validateEvent({ ...rec, seq: Object.hasOwn(rec, 'seq') ? rec.seq : line, tick: Object.hasOwn(rec, 'tick') ? rec.tick : hint }, line);
+      event = validateEvent(
+        {
+          ...rec,
+          seq: Object.hasOwn(rec, 'seq') ? rec.seq : line,
+          tick: Object.hasOwn(rec, 'tick') ? rec.tick : hint,
+        },
+        line,
+      );
     } catch (e) {
       if (!(e instanceof TraceFormatError)) throw e;
       throw new MergeError(`${at}: ${e.message.slice(`trace line ${line}: `.length)}`);
     }
-    if (event.seq !== line) throw new MergeError(`${at}: seq ${event.seq}, but a log's seq (where given) is the line's number in its log, ${line}`);
-    if (event.tick < hint) throw new MergeError(`${at}: tick ${event.tick} goes back from ${hint} (a log's tick hints never go back)`);
+    if (event.seq !== line)
+      throw new MergeError(
+        `${at}: seq ${event.seq}, but a log's seq (where given) is the line's number in its log, ${line}`,
+      );
+    if (event.tick < hint)
+      throw new MergeError(
+        `${at}: tick ${event.tick} goes back from ${hint} (a log's tick hints never go back)`,
+      );
     hint = event.tick;
     return { at, event, hint };
   });
 }
 
 /** The header, and the logs (one per system) in the order that breaks ties: env, then members by name. */
-function readLogs(logs: ReadonlyMap<string, string>): { header: TraceEventOf<'header'>; ordered: Log[] } {
+function readLogs(logs: ReadonlyMap<string, string>): {
+  header: TraceEventOf<'header'>;
+  ordered: Log[];
+} {
   let header: { at: string; event: TraceEventOf<'header'> } | undefined;
   const bySystem = new Map<string, Log>();
   for (const [file, text] of logs) {
     const lines = readLines(file, text);
     for (const [i, { at, event }] of lines.entries()) {
       if (event.event !== 'header') continue;
-      if (i > 0) throw new MergeError(`${at}: a header may only be the first line of its log (the env log, or a file of its own)`);
+      if (i > 0)
+        throw new MergeError(
+          `${at}: a header may only be the first line of its log (the env log, or a file of its own)`,
+        );
       if (header) throw new MergeError(`${at}: a second header (the first is ${header.at})`);
-      if (event.version !== TRACE_VERSION) throw new MergeError(`${at}: trace format version ${event.version}; this merge takes version ${TRACE_VERSION}`);
+      if (event.version !== TRACE_VERSION)
+        throw new MergeError(
+          `${at}: trace format version ${event.version}; this merge takes version ${TRACE_VERSION}`,
+        );
       header = { at, event };
     }
     const body = lines[0]?.event.event === 'header' ? lines.slice(1) : lines;
     if (body.length === 0) continue;
     const system = lines[0]!.event.actor;
     const stranger = body.find((l) => l.event.actor !== system);
-    if (stranger) throw new MergeError(`${stranger.at}: a line of ${stranger.event.actor} in the log of ${system} (a log holds one system's lines: the actor of its first line)`);
+    if (stranger)
+      throw new MergeError(
+        `${stranger.at}: a line of ${stranger.event.actor} in the log of ${system} (a log holds one system's lines: the actor of its first line)`,
+      );
     const other = bySystem.get(system);
-    if (other) throw new MergeError(`${file}: a second log of ${system} (the first is ${other.file})`);
+    if (other)
+      throw new MergeError(`${file}: a second log of ${system} (the first is ${other.file})`);
     bySystem.set(system, { file, system, lines: body, ...lookahead(body), next: 0 });
   }
-  if (!header) throw new MergeError('no header: give it as the first line of the env log, or as a file of its own');
+  if (!header)
+    throw new MergeError(
+      'no header: give it as the first line of the env log, or as a file of its own',
+    );
   const names = header.event.members.map((m) => m.member);
-  const known = (s: string) => names.includes(s) ? '' : `, not a member the header names (${names.join(', ')})`;
+  const known = (s: string) =>
+    names.includes(s) ? '' : `, not a member the header names (${names.join(', ')})`;
   for (const log of bySystem.values()) {
-    if (log.system !== ENV && known(log.system)) throw new MergeError(`${log.lines[0]!.at}: a log of ${log.system}${known(log.system)}`);
+    if (log.system !== ENV && known(log.system))
+      throw new MergeError(`${log.lines[0]!.at}: a log of ${log.system}${known(log.system)}`);
     for (const l of log.lines) {
       const who = subject(l.event);
-      if (who !== null && known(who)) throw new MergeError(`${l.at}: ${l.event.event} of ${who}${known(who)}`);
+      if (who !== null && known(who))
+        throw new MergeError(`${l.at}: ${l.event.event} of ${who}${known(who)}`);
     }
   }
   const order = (s: string) => (s === ENV ? '' : s);
-  return { header: header.event, ordered: [...bySystem.values()].sort((a, b) => (order(a.system) < order(b.system) ? -1 : 1)) };
+  return {
+    header: header.event,
+    ordered: [...bySystem.values()].sort((a, b) => (order(a.system) < order(b.system) ? -1 : 1)),
+  };
 }
 
 function lookahead(lines: readonly Line[]): Pick<Log, 'mayFollowDown' | 'checksLeft'> {
@@ -289,14 +374,20 @@ function indexSends(logs: readonly Log[], header: TraceEventOf<'header'>): Map<s
   for (const l of logs.flatMap((log) => log.lines)) {
     if (l.event.event !== 'send') continue;
     const first = sends.get(l.event.id);
-    if (first) throw new MergeError(`${l.at}: a second send of ${l.event.id} (the first is ${first.at}; a message id is sent once)`);
+    if (first)
+      throw new MergeError(
+        `${l.at}: a second send of ${l.event.id} (the first is ${first.at}; a message id is sent once)`,
+      );
     sends.set(l.event.id, l);
   }
   for (const l of logs.flatMap((log) => log.lines)) {
     const e = l.event;
     if (!isFate(e) || sends.has(e.id)) continue;
-    const absent = !logs.some((log) => log.system === e.from) && header.members.some((m) => m.member === e.from);
-    throw new MergeError(`${l.at}: ${e.event} of ${e.id} (${e.msg} from ${e.from} to ${e.to}) with no send of it in any log${absent ? ` (no log of ${e.from} was given)` : ''}`);
+    const absent =
+      !logs.some((log) => log.system === e.from) && header.members.some((m) => m.member === e.from);
+    throw new MergeError(
+      `${l.at}: ${e.event} of ${e.id} (${e.msg} from ${e.from} to ${e.to}) with no send of it in any log${absent ? ` (no log of ${e.from} was given)` : ''}`,
+    );
   }
   return sends;
 }
@@ -312,5 +403,10 @@ export function splitTrace(ndjson: string): Map<string, string> {
     logs.set(e.actor, list);
     list.push({ ...e, seq: list.length + 1 });
   }
-  return new Map([...logs].map(([system, events]) => [system, events.map((e) => formatEvent(e) + '\n').join('')]));
+  return new Map(
+    [...logs].map(([system, events]) => [
+      system,
+      events.map((e) => formatEvent(e) + '\n').join(''),
+    ]),
+  );
 }

@@ -9,10 +9,14 @@ export class MinHeap<T> {
     this.#less = less;
   }
 
-  get size(): number { return this.#items.length; }
+  get size(): number {
+    return this.#items.length;
+  }
 
   /** The least item (undefined when empty). */
-  peek(): T | undefined { return this.#items[0]; }
+  peek(): T | undefined {
+    return this.#items[0];
+  }
 
   push(item: T): void {
     const xs = this.#items;

@@ -10,7 +10,8 @@ export class Rng {
   #d: number;
 
   constructor(seed: number) {
-    if (!Number.isSafeInteger(seed)) throw new RangeError(`Rng seed must be a safe integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed))
+      throw new RangeError(`Rng seed must be a safe integer, got ${seed}`);
     // Split the seed into two 32-bit halves; the counter starts at 1; warm up to mix the state.
     this.#a = 0x9e3779b9;
     this.#b = seed >>> 0;
@@ -37,7 +38,8 @@ export class Rng {
 
   /** An integer in [0, n). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new RangeError(`Rng.int needs a positive integer bound, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new RangeError(`Rng.int needs a positive integer bound, got ${n}`);
     return Math.floor(this.float() * n);
   }
 

@@ -24,9 +24,24 @@ import { Cluster, LEVEL, type StepTiming, type Timing } from './cluster.ts';
 import { Coordinator, validate, type Refusal } from './coordinator.ts';
 import { OptionsError } from './options-error.ts';
 import { Member } from './member.ts';
-import { checkState, mergeResults, TraceChecker, type AckedUpdate, type AuditState, type InvariantResult, type Original } from './invariants.ts';
+import {
+  checkState,
+  mergeResults,
+  TraceChecker,
+  type AckedUpdate,
+  type AuditState,
+  type InvariantResult,
+  type Original,
+} from './invariants.ts';
 import { TRACE_VERSION, type TraceEvent, type TraceEventInput } from './trace.ts';
-import { STEP_NAMES, MESSAGE_TYPES, type MessageType, type Outcome, type SpecAction, type StepName } from './vocabulary.ts';
+import {
+  STEP_NAMES,
+  MESSAGE_TYPES,
+  type MessageType,
+  type Outcome,
+  type SpecAction,
+  type StepName,
+} from './vocabulary.ts';
 import type { ClusterView } from './view.ts';
 
 /** A member's `new` register at the start (MemberSpec.newKey) and the target data set's state. */
@@ -35,32 +50,37 @@ export const TARGET_STATES = ['empty', 'missing', 'notEmpty', 'active'] as const
 
 export interface MemberSpec {
   name: string;
-  level?: string;                 // default 'HCR77A1'
-  coprocessors?: number;          // default 1
-  activeCoprocessors?: number;    // default: all of them
-  started?: boolean;              // default true
+  level?: string; // default 'HCR77A1'
+  coprocessors?: number; // default 1
+  activeCoprocessors?: number; // default: all of them
+  started?: boolean; // default true
   newKey?: (typeof NEW_KEY_STATES)[number]; // default 'committed'
 }
 
 export type Fault =
-  | { kind: 'crash' | 'partition'; member: string; at: StepName | 'takeover'; restartAfter?: number }
+  | {
+      kind: 'crash' | 'partition';
+      member: string;
+      at: StepName | 'takeover';
+      restartAfter?: number;
+    }
   | { kind: 'drop' | 'duplicate' | 'delay'; message: MessageType; to?: string; count?: number }
   | { kind: 'ioError'; at: StepName | 'takeover'; count?: number }
   | { kind: 'random'; rate: number; stopAfter?: number };
 
 export interface SimulateOptions {
   seed?: number;
-  members?: MemberSpec[];                 // default SYSA, SYSB, SYSC
-  initiator?: string;                     // default the first member
+  members?: MemberSpec[]; // default SYSA, SYSB, SYSC
+  initiator?: string; // default the first member
   dataSet?: { tokens?: number; objects?: number; secureFraction?: number };
-  active?: string;                        // default 'CSF.TKDS'
-  target?: string;                        // default 'CSF.TKDS.NEW'
+  active?: string; // default 'CSF.TKDS'
+  target?: string; // default 'CSF.TKDS.NEW'
   targetState?: (typeof TARGET_STATES)[number];
-  updates?: { count?: number; every?: number };   // default none; every: ticks between arrivals (default 5)
-  dynamicUpdates?: boolean;               // default true; false: updates during the suspension fail
+  updates?: { count?: number; every?: number }; // default none; every: ticks between arrivals (default 5)
+  dynamicUpdates?: boolean; // default true; false: updates during the suspension fail
   faults?: Fault[];
   archive?: string;
-  chunk?: number;                         // records per reencipher action (default 25)
+  chunk?: number; // records per reencipher action (default 25)
   timing?: Partial<Omit<Timing, 'chunk'>>;
   onEvent?: (e: TraceEvent) => void;
 }
@@ -70,9 +90,19 @@ export interface SimulationResult {
   refusals: Refusal[];
   invariants: InvariantResult[];
   counts: {
-    records: number; rewrapped: number; copied: number; updatesRequested: number; updatesRouted: number;
-    deltaApplied: number; waited: number; acked: number; failed: number; unknown: number;
-    messages: number; dropped: number; duplicated: number;
+    records: number;
+    rewrapped: number;
+    copied: number;
+    updatesRequested: number;
+    updatesRouted: number;
+    deltaApplied: number;
+    waited: number;
+    acked: number;
+    failed: number;
+    unknown: number;
+    messages: number;
+    dropped: number;
+    duplicated: number;
   };
   steps: StepTiming[];
   suspension: { startTick: number; endTick: number; wallMs: number } | null;
@@ -82,7 +112,11 @@ export interface SimulationResult {
 
 /** What `plan` reports: the change as it would run, and every reason it would be refused. */
 export interface ChangePlan {
-  initiator: string; members: string[]; active: string; target: string; archive: string | null;
+  initiator: string;
+  members: string[];
+  active: string;
+  target: string;
+  archive: string | null;
   records: { total: number; tokens: number; secure: number; clear: number };
   steps: StepName[];
   refusals: Refusal[];
@@ -90,7 +124,12 @@ export interface ChangePlan {
 
 /** Actions (scheduler steps) a run takes at most: one that is not quiet by then did not settle. */
 export const MAX_STEPS = 1_000_000;
-const DEFAULT_TIMING: Omit<Timing, 'chunk'> = { ackTimeout: 20, retries: 3, rejoinAfter: 40, routeRetry: 20 };
+const DEFAULT_TIMING: Omit<Timing, 'chunk'> = {
+  ackTimeout: 20,
+  retries: 3,
+  rejoinAfter: 40,
+  routeRetry: 20,
+};
 const NAME = /^[A-Z#@$][A-Z0-9#@$]{0,7}$/;
 const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
 
@@ -98,7 +137,9 @@ const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
 class Auditor {
   readonly #cps = new Map<Mkvp, Coprocessor>();
   readonly #cache = new WeakMap<Uint8Array, string>();
-  add(cp: Coprocessor): void { this.#cps.set(cp.cur.mkvp!, cp); }
+  add(cp: Coprocessor): void {
+    this.#cps.set(cp.cur.mkvp!, cp);
+  }
   kcv(blob: Uint8Array): string | null {
     let k = this.#cache.get(blob);
     if (k === undefined) {
@@ -112,7 +153,9 @@ class Auditor {
 }
 
 function loadKey(cp: Coprocessor, parts: readonly Uint8Array[], commit: boolean): void {
-  parts.forEach((p, i) => cp.loadNewKeyPart(i === 0 ? 'first' : i === parts.length - 1 ? 'last' : 'middle', p));
+  parts.forEach((p, i) =>
+    cp.loadNewKeyPart(i === 0 ? 'first' : i === parts.length - 1 ? 'last' : 'middle', p),
+  );
   if (commit) cp.commitNew();
 }
 
@@ -170,40 +213,76 @@ export class Simulation {
     const specs = options.members ?? [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }];
     checkSpecs(specs);
     this.#initiator = options.initiator ?? specs[0]!.name;
-    if (!specs.some((s) => s.name === this.#initiator)) throw new OptionsError(`initiator ${this.#initiator} is not a member (${specs.map((s) => s.name).join(', ')})`);
+    if (!specs.some((s) => s.name === this.#initiator))
+      throw new OptionsError(
+        `initiator ${this.#initiator} is not a member (${specs.map((s) => s.name).join(', ')})`,
+      );
     const active = options.active ?? 'CSF.TKDS';
-    const target = options.targetState === 'active' ? active : options.target ?? 'CSF.TKDS.NEW';
-    for (const [what, n] of [['active', active], ['target', target], ['archive', options.archive]] as const) {
-      if (n !== undefined && !DATA_SET.test(n)) throw new OptionsError(`${what} data set name ${JSON.stringify(n)} is not a valid data set name`);
+    const target = options.targetState === 'active' ? active : (options.target ?? 'CSF.TKDS.NEW');
+    for (const [what, n] of [
+      ['active', active],
+      ['target', target],
+      ['archive', options.archive],
+    ] as const) {
+      if (n !== undefined && !DATA_SET.test(n))
+        throw new OptionsError(
+          `${what} data set name ${JSON.stringify(n)} is not a valid data set name`,
+        );
     }
     const chunk = options.chunk ?? 25;
-    if (!Number.isInteger(chunk) || chunk < 1) throw new OptionsError(`chunk must be a positive integer, got ${chunk}`);
+    if (!Number.isInteger(chunk) || chunk < 1)
+      throw new OptionsError(`chunk must be a positive integer, got ${chunk}`);
     const faults = options.faults ?? [];
     faults.forEach((f) => checkFault(f, specs));
-    this.#faults = faults.map((fault) => ({ fault, left: fault.kind === 'ioError' ? (fault.count ?? 1) : 1 }));
+    this.#faults = faults.map((fault) => ({
+      fault,
+      left: fault.kind === 'ioError' ? (fault.count ?? 1) : 1,
+    }));
     const random = faults.find((f) => f.kind === 'random');
     const timing: Timing = { ...DEFAULT_TIMING, ...options.timing, chunk };
 
     this.#dasd = new MemoryDasd(active);
     const emit = (e: TraceEventInput): void => this.#emit(e);
     this.#sysplex = new Sysplex(this.#scheduler, messages, emit, {
-      rules: faults.filter((f): f is Extract<Fault, { kind: 'drop' | 'duplicate' | 'delay' }> => f.kind === 'drop' || f.kind === 'duplicate' || f.kind === 'delay')
-        .map((f): MessageFaultRule => ({ kind: f.kind, message: f.message, ...(f.to ? { to: f.to } : {}), ...(f.count ? { count: f.count } : {}) })),
+      rules: faults
+        .filter(
+          (f): f is Extract<Fault, { kind: 'drop' | 'duplicate' | 'delay' }> =>
+            f.kind === 'drop' || f.kind === 'duplicate' || f.kind === 'delay',
+        )
+        .map((f): MessageFaultRule => ({
+          kind: f.kind,
+          message: f.message,
+          ...(f.to ? { to: f.to } : {}),
+          ...(f.count ? { count: f.count } : {}),
+        })),
       randomRate: random?.kind === 'random' ? random.rate : 0,
       randomStopAfter: random?.kind === 'random' ? (random.stopAfter ?? Infinity) : 0,
       latency: 0,
       delayBy: timing.ackTimeout * 2,
     });
-    this.#cluster = new Cluster(this.#dasd, this.#sysplex, this.#scheduler, this.#work, timing,
-      { target, archive: options.archive ?? null, dynamicUpdates: options.dynamicUpdates ?? true }, emit,
-      { stepStarting: (step, actor) => this.#stepStarting(step, actor), expelled: (m) => this.#expelled(m) });
+    this.#cluster = new Cluster(
+      this.#dasd,
+      this.#sysplex,
+      this.#scheduler,
+      this.#work,
+      timing,
+      { target, archive: options.archive ?? null, dynamicUpdates: options.dynamicUpdates ?? true },
+      emit,
+      {
+        stepStarting: (step, actor) => this.#stepStarting(step, actor),
+        expelled: (m) => this.#expelled(m),
+      },
+    );
 
     // Master keys: the current (old) one in every coprocessor's cur, the new one loaded (TKE-style, in parts) into new.
     const part = (): Uint8Array => keys.bytes(MASTER_KEY_BYTES);
     const oldParts = [part(), part()];
     const newParts = [part(), part()];
     const otherParts = [part(), part()];
-    const [auditOld] = [['AUDIT.OLD', oldParts], ['AUDIT.NEW', newParts]].map(([serial, parts]) => {
+    const [auditOld] = [
+      ['AUDIT.OLD', oldParts],
+      ['AUDIT.NEW', newParts],
+    ].map(([serial, parts]) => {
       const cp = new Coprocessor(serial as string);
       loadKey(cp, parts as Uint8Array[], true);
       cp.setMasterKey();
@@ -211,17 +290,29 @@ export class Simulation {
       return cp;
     });
     for (const s of specs) {
-      const cps = Array.from({ length: s.coprocessors ?? 1 }, (_, i) => new Coprocessor(`${s.name}.CP${i}`));
+      const cps = Array.from(
+        { length: s.coprocessors ?? 1 },
+        (_, i) => new Coprocessor(`${s.name}.CP${i}`),
+      );
       for (const cp of cps) {
         loadKey(cp, oldParts, true);
         cp.setMasterKey();
         const nk = s.newKey ?? 'committed';
-        if (nk !== 'empty') loadKey(cp, nk === 'differs' ? otherParts : newParts, nk !== 'uncommitted');
+        if (nk !== 'empty')
+          loadKey(cp, nk === 'differs' ? otherParts : newParts, nk !== 'uncommitted');
       }
-      cps.slice(s.activeCoprocessors ?? cps.length).forEach((cp) => { cp.active = false; });
+      cps.slice(s.activeCoprocessors ?? cps.length).forEach((cp) => {
+        cp.active = false;
+      });
       const m = new Member(this.#cluster, s.name, s.level ?? 'HCR77A1', cps, active);
       this.#cluster.members.set(s.name, m);
-      this.#sysplex.register(s.name, (msg) => m.onMessage(msg), (x) => m.memberLost(x), (x) => m.memberJoined(x), () => m.fenced);
+      this.#sysplex.register(
+        s.name,
+        (msg) => m.onMessage(msg),
+        (x) => m.memberLost(x),
+        (x) => m.memberJoined(x),
+        () => m.fenced,
+      );
     }
     for (const p of [...oldParts, ...newParts, ...otherParts]) p.fill(0);
 
@@ -235,7 +326,10 @@ export class Simulation {
     }
     this.#dasd.writeHeader(active, oldAudit.cur.mkvp!, setup);
     const ts = options.targetState ?? 'empty';
-    if (!(TARGET_STATES as readonly string[]).includes(ts)) throw new OptionsError(`targetState must be one of ${TARGET_STATES.join(', ')}, got ${JSON.stringify(ts)}`);
+    if (!(TARGET_STATES as readonly string[]).includes(ts))
+      throw new OptionsError(
+        `targetState must be one of ${TARGET_STATES.join(', ')}, got ${JSON.stringify(ts)}`,
+      );
     if (ts === 'empty' || ts === 'notEmpty') this.#dasd.allocate(target, setup);
     if (ts === 'notEmpty') this.#dasd.put(target, tokenRecord('LEFTOVER', 0), setup);
     this.#dasd.onWrite = (w) => this.#onWrite(w);
@@ -252,9 +346,12 @@ export class Simulation {
 
     const count = options.updates?.count ?? 0;
     const every = options.updates?.every ?? 5;
-    if (!Number.isInteger(count) || count < 0) throw new OptionsError(`updates.count must be a non-negative integer, got ${count}`);
-    if (!Number.isInteger(every) || every < 0) throw new OptionsError(`updates.every must be a non-negative integer, got ${every}`);
-    for (let i = 0; i < count; i++) this.#arrival(this.#work.pick(specs).name, undefined, every * (i + 1));
+    if (!Number.isInteger(count) || count < 0)
+      throw new OptionsError(`updates.count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(every) || every < 0)
+      throw new OptionsError(`updates.every must be a non-negative integer, got ${every}`);
+    for (let i = 0; i < count; i++)
+      this.#arrival(this.#work.pick(specs).name, undefined, every * (i + 1));
   }
 
   // ---- stepwise control ----
@@ -267,7 +364,13 @@ export class Simulation {
     if (this.#change === null) {
       this.#change = { id: change, refusals };
       if (this.#dasd.exists(oldName)) {
-        this.#old = refusals.length ? null : { name: oldName, archive: this.#cluster.settings.archive, mkvp: this.#dasd.header(oldName).mkvp! };
+        this.#old = refusals.length
+          ? null
+          : {
+              name: oldName,
+              archive: this.#cluster.settings.archive,
+              mkvp: this.#dasd.header(oldName).mkvp!,
+            };
         this.#kcvBefore = this.#kcvOf(oldName);
       }
     }
@@ -289,7 +392,12 @@ export class Simulation {
       }
     }
     return {
-      initiator: m.name, members: this.#cluster.names(), active: m.active, target, archive, records,
+      initiator: m.name,
+      members: this.#cluster.names(),
+      active: m.active,
+      target,
+      archive,
+      records,
       steps: STEP_NAMES.filter((s) => s !== 'backout'),
       refusals: validate(this.#cluster, m, target, archive),
     };
@@ -304,22 +412,38 @@ export class Simulation {
 
   #arrival(member: string, op: UpdateOp | undefined, delay: number): string {
     const id = `u${this.#nextUpdate++}`;
-    this.#scheduler.add({ kind: 'arrival', update: id, member }, () => {
-      const record = this.#dasd.readClusterRecord();
-      const d = record.change === 'committed' ? record.target! : record.active;
-      const chosen = op ?? randomUpdateOp(this.#work, this.#dasd, d, () => `NEW${++this.#freshTokens}`, (t) => t.startsWith('NEW'));
-      this.#ops.set(id, chosen);
-      this.#cluster.member(member).submit({ id, origin: member, op: chosen });
-    }, { delay });
+    this.#scheduler.add(
+      { kind: 'arrival', update: id, member },
+      () => {
+        const record = this.#dasd.readClusterRecord();
+        const d = record.change === 'committed' ? record.target! : record.active;
+        const chosen =
+          op ??
+          randomUpdateOp(
+            this.#work,
+            this.#dasd,
+            d,
+            () => `NEW${++this.#freshTokens}`,
+            (t) => t.startsWith('NEW'),
+          );
+        this.#ops.set(id, chosen);
+        this.#cluster.member(member).submit({ id, origin: member, op: chosen });
+      },
+      { delay },
+    );
     return id;
   }
 
   /** The pending actions, by id: what each is (the typed fields of impl/sysplex.ts ActionDescriptor; a message without its body), its label and due tick. */
   pending(): PendingAction[] {
-    return this.#scheduler.pending().map((a) => (a.kind === 'deliver' ? { ...a, message: { ...a.message, body: null } } : a));
+    return this.#scheduler
+      .pending()
+      .map((a) => (a.kind === 'deliver' ? { ...a, message: { ...a.message, body: null } } : a));
   }
 
-  fire(id: number): void { this.#scheduler.fire(id); }
+  fire(id: number): void {
+    this.#scheduler.fire(id);
+  }
 
   /** The seeded driver runs one action; false when nothing is pending. */
   step(): boolean {
@@ -337,10 +461,18 @@ export class Simulation {
     return this.#scheduler.size === 0;
   }
 
-  crash(member: string): void { this.#down(member, 'crash'); }
-  partition(member: string): void { this.#down(member, 'partition'); }
-  restart(member: string): void { this.#up(member, 'restart'); }
-  heal(member: string): void { this.#up(member, 'heal'); }
+  crash(member: string): void {
+    this.#down(member, 'crash');
+  }
+  partition(member: string): void {
+    this.#down(member, 'partition');
+  }
+  restart(member: string): void {
+    this.#up(member, 'restart');
+  }
+  heal(member: string): void {
+    this.#up(member, 'heal');
+  }
 
   #down(member: string, how: 'crash' | 'partition'): void {
     const m = this.#cluster.member(member);
@@ -356,8 +488,12 @@ export class Simulation {
     m.startUp();
   }
 
-  drop(pendingId: number): void { this.#sysplex.drop(pendingId); }
-  duplicate(pendingId: number): void { this.#sysplex.duplicate(pendingId); }
+  drop(pendingId: number): void {
+    this.#sysplex.drop(pendingId);
+  }
+  duplicate(pendingId: number): void {
+    this.#sysplex.duplicate(pendingId);
+  }
 
   /** The operator clears a member's new master key register with the TKE: on every coprocessor, or on the one at index `coprocessor`. */
   clearNew(member: string, coprocessor?: number): void {
@@ -369,7 +505,10 @@ export class Simulation {
    * no other register of the run holds, and commits it unless `commit` is false: on every
    * coprocessor, or on the one at index `coprocessor`.
    */
-  loadOtherNew(member: string, { coprocessor, commit = true }: { coprocessor?: number; commit?: boolean } = {}): void {
+  loadOtherNew(
+    member: string,
+    { coprocessor, commit = true }: { coprocessor?: number; commit?: boolean } = {},
+  ): void {
     const parts = [this.#keys.bytes(MASTER_KEY_BYTES), this.#keys.bytes(MASTER_KEY_BYTES)];
     for (const cp of this.#coprocessorsOf(member, coprocessor)) {
       cp.clearNew();
@@ -381,15 +520,35 @@ export class Simulation {
   #coprocessorsOf(member: string, index: number | undefined): readonly Coprocessor[] {
     const cps = this.#cluster.member(member).coprocessors;
     if (index === undefined) return cps;
-    if (!Number.isInteger(index) || cps[index] === undefined) throw new OptionsError(`${member} has no coprocessor ${index} (it has ${cps.length}, from 0)`);
+    if (!Number.isInteger(index) || cps[index] === undefined)
+      throw new OptionsError(
+        `${member} has no coprocessor ${index} (it has ${cps.length}, from 0)`,
+      );
     return [cps[index]];
   }
 
   /** PKCS #11 reads served by a member from its live copy (clear attributes; never key values). */
-  readObject(member: string, handle: Handle): { handle: Handle; label: string; class: string; keyType: string | null; length: number; secure: boolean } {
+  readObject(
+    member: string,
+    handle: Handle,
+  ): {
+    handle: Handle;
+    label: string;
+    class: string;
+    keyType: string | null;
+    length: number;
+    secure: boolean;
+  } {
     const r = this.#cluster.member(member).readObject(handle);
     if (r.kind !== 'object') throw new Error(`${handle} is a token record, not an object`);
-    return { handle, label: r.attrs.label, class: r.attrs.class, keyType: r.attrs.keyType, length: r.attrs.length, secure: r.value.type === 'secure' };
+    return {
+      handle,
+      label: r.attrs.label,
+      class: r.attrs.class,
+      keyType: r.attrs.keyType,
+      length: r.attrs.length,
+      secure: r.value.type === 'secure',
+    };
   }
 
   keyCheckValue(member: string, handle: Handle): string {
@@ -406,17 +565,40 @@ export class Simulation {
   observe(): ClusterView {
     const d = this.#dasd;
     const r = d.readClusterRecord();
-    const copy = (c: { dataSet: string; mkvp: Mkvp; size: number } | null) => (c ? { dataSet: c.dataSet, mkvp: c.mkvp, records: c.size } : null);
+    const copy = (c: { dataSet: string; mkvp: Mkvp; size: number } | null) =>
+      c ? { dataSet: c.dataSet, mkvp: c.mkvp, records: c.size } : null;
     return {
       tick: this.#scheduler.tick,
-      record: { active: r.active, change: r.change, initiator: r.initiator, target: r.target, changeId: r.changeId },
-      dataSets: d.names().map((name) => ({ name, mkvp: d.header(name).mkvp, usable: d.header(name).usable, records: d.count(name) })),
+      record: {
+        active: r.active,
+        change: r.change,
+        initiator: r.initiator,
+        target: r.target,
+        changeId: r.changeId,
+      },
+      dataSets: d.names().map((name) => ({
+        name,
+        mkvp: d.header(name).mkvp,
+        usable: d.header(name).usable,
+        records: d.count(name),
+      })),
       members: this.#cluster.names().map((n) => {
         const m = this.#cluster.member(n);
         return {
-          name: n, up: m.up, state: m.state, initiatorStep: m.initiatorStep, level: m.level, cur: m.cur, new: m.new,
-          coprocessors: m.coprocessors.map((cp) => cp.toJSON()), active: m.active,
-          live: copy(m.live), staged: copy(m.staged), routing: m.routing, suspended: m.coordinator?.suspended ?? false, fenced: m.fenced,
+          name: n,
+          up: m.up,
+          state: m.state,
+          initiatorStep: m.initiatorStep,
+          level: m.level,
+          cur: m.cur,
+          new: m.new,
+          coprocessors: m.coprocessors.map((cp) => cp.toJSON()),
+          active: m.active,
+          live: copy(m.live),
+          staged: copy(m.staged),
+          routing: m.routing,
+          suspended: m.coordinator?.suspended ?? false,
+          fenced: m.fenced,
         };
       }),
     };
@@ -431,13 +613,20 @@ export class Simulation {
         ...(m.live ? [{ member: m.name, kind: 'live' as const, copy: m.live }] : []),
         ...(m.staged ? [{ member: m.name, kind: 'staged' as const, copy: m.staged }] : []),
       ]),
-      coordinators: members.filter((m) => m.coordinator?.running && m.coordinator.phase !== 'fenced').map((m) => ({ member: m.name, change: m.coordinator!.change })),
+      coordinators: members
+        .filter((m) => m.coordinator?.running && m.coordinator.phase !== 'fenced')
+        .map((m) => ({ member: m.name, change: m.coordinator!.change })),
       kcv: (blob) => this.#auditor.kcv(blob),
       originals: this.#originals,
       destroyed: this.#destroyed,
       acked: this.#acked.map((id): AckedUpdate => {
         const handle = this.#handleOf.get(id) ?? null;
-        return { id, op: this.#ops.get(id)!, handle, superseded: handle !== null && this.#lastTouch.get(handle) !== id };
+        return {
+          id,
+          op: this.#ops.get(id)!,
+          handle,
+          superseded: handle !== null && this.#lastTouch.get(handle) !== id,
+        };
       }),
       old: this.#old,
       quiet: this.#scheduler.size === 0,
@@ -455,16 +644,22 @@ export class Simulation {
     const settled = invariants.find((r) => r.name === 'SettledOutcome')!;
     const outcome: Outcome = this.outcome ?? 'unresolved';
     const quiet = this.#scheduler.size === 0;
-    const unsettled = !quiet ? 'the run did not become quiet'
-      : outcome === 'unresolved' ? 'the change never reached an outcome (no member left to finish it)'
-      : !settled.ok ? settled.detail!
-      : this.#outcomeDisagrees(outcome);
-    const eventually: InvariantResult = unsettled === null
-      ? { name: 'EventuallySettled', ok: true, form: 'run' }
-      : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
+    const unsettled = !quiet
+      ? 'the run did not become quiet'
+      : outcome === 'unresolved'
+        ? 'the change never reached an outcome (no member left to finish it)'
+        : !settled.ok
+          ? settled.detail!
+          : this.#outcomeDisagrees(outcome);
+    const eventually: InvariantResult =
+      unsettled === null
+        ? { name: 'EventuallySettled', ok: true, form: 'run' }
+        : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
     const after = this.#kcvOf(r.change === 'committed' ? r.target! : r.active);
-    const before = Object.fromEntries(Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)));
+    const before = Object.fromEntries(
+      Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)),
+    );
     const s = this.#cluster.suspension;
     return {
       outcome,
@@ -487,18 +682,25 @@ export class Simulation {
     const r = this.#dasd.readClusterRecord();
     if (outcome === 'completed' || outcome === 'backedOut') {
       const active = outcome === 'completed' ? this.#cluster.settings.target : this.#old?.name;
-      return r.change === 'none' && r.active === active ? null : `the outcome is ${outcome}, but the cluster record shows change ${r.change} with ${r.active} active`;
+      return r.change === 'none' && r.active === active
+        ? null
+        : `the outcome is ${outcome}, but the cluster record shows change ${r.change} with ${r.active} active`;
     }
     if (outcome !== 'fenced') return null;
-    const unfenced = this.#cluster.names().filter((n) => this.#cluster.member(n).up && !this.#cluster.member(n).fenced);
-    return unfenced.length === 0 ? null : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
+    const unfenced = this.#cluster
+      .names()
+      .filter((n) => this.#cluster.member(n).up && !this.#cluster.member(n).fenced);
+    return unfenced.length === 0
+      ? null
+      : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
   }
 
   #kcvOf(dataSet: string): Record<string, string> {
     const out: Record<string, string> = {};
     if (!this.#dasd.exists(dataSet)) return out;
     for (const r of streamRecords(this.#dasd, dataSet, null, 256)) {
-      if (r.kind === 'object' && r.value.type === 'secure') out[r.handle] = this.#auditor.kcv(r.value.blob) ?? '(unknown key)';
+      if (r.kind === 'object' && r.value.type === 'secure')
+        out[r.handle] = this.#auditor.kcv(r.value.blob) ?? '(unknown key)';
     }
     return out;
   }
@@ -514,7 +716,8 @@ export class Simulation {
         this.#applied.add(full.id);
         if (full.handle) this.#handleOf.set(full.id, full.handle);
         for (const h of this.#pendingWrites.get(full.id) ?? []) this.#lastTouch.set(h, full.id);
-        if (full.op === 'createObject' && full.handle && full.dataSet) this.#remember(this.#dasd.get(full.dataSet, full.handle)!);
+        if (full.op === 'createObject' && full.handle && full.dataSet)
+          this.#remember(this.#dasd.get(full.dataSet, full.handle)!);
       }
       if (full.phase === 'apply') this.#pendingWrites.delete(full.id);
       if (full.phase === 'ack') this.#acked.push(full.id);
@@ -526,15 +729,35 @@ export class Simulation {
   #emitHeader(retries: number): void {
     const record = this.#dasd.readClusterRecord();
     this.#emit({
-      event: 'header', actor: 'env', version: TRACE_VERSION, retries, active: record.active, record: record.change,
-      members: [...this.#cluster.members.values()].map((m) => ({ member: m.name, state: m.state, cur: m.cur.mkvp, new: m.new.mkvp, newStatus: m.new.status })),
-      dataSets: this.#dasd.names().map((d) => ({ dataSet: d, mkvp: this.#dasd.header(d).mkvp, records: this.#dasd.count(d) })),
+      event: 'header',
+      actor: 'env',
+      version: TRACE_VERSION,
+      retries,
+      active: record.active,
+      record: record.change,
+      members: [...this.#cluster.members.values()].map((m) => ({
+        member: m.name,
+        state: m.state,
+        cur: m.cur.mkvp,
+        new: m.new.mkvp,
+        newStatus: m.new.status,
+      })),
+      dataSets: this.#dasd.names().map((d) => ({
+        dataSet: d,
+        mkvp: this.#dasd.header(d).mkvp,
+        records: this.#dasd.count(d),
+      })),
     });
   }
 
   #remember(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
-    this.#originals.set(r.handle, r.value.type === 'secure' ? { kcv: this.#auditor.kcv(r.value.blob)! } : { bytes: r.value.bytes });
+    this.#originals.set(
+      r.handle,
+      r.value.type === 'secure'
+        ? { kcv: this.#auditor.kcv(r.value.blob)! }
+        : { bytes: r.value.bytes },
+    );
   }
 
   #onWrite(w: DasdWrite): void {
@@ -543,8 +766,15 @@ export class Simulation {
       const next = w.next!;
       const action = RECORD_ACTIONS[`${from.change}->${next.change}`];
       this.#emit({
-        event: 'record', actor: w.by, from: from.change, to: next.change, active: next.active, initiator: next.initiator, target: next.target,
-        change: next.changeId ?? from.changeId, ...(action ? { action } : {}),
+        event: 'record',
+        actor: w.by,
+        from: from.change,
+        to: next.change,
+        active: next.active,
+        initiator: next.initiator,
+        target: next.target,
+        change: next.changeId ?? from.changeId,
+        ...(action ? { action } : {}),
       });
       return;
     }
@@ -555,8 +785,14 @@ export class Simulation {
       if (w.op === 'delete') this.#destroyed.add(w.handle);
     }
     this.#emit({
-      event: 'write', actor: w.by, dataSet: w.dataSet, op: w.op,
-      ...(w.handle ? { handle: w.handle } : {}), ...(w.mkvp ? { mkvp: w.mkvp } : {}), ...(w.to ? { to: w.to } : {}), ...(w.update ? { update: w.update } : {}),
+      event: 'write',
+      actor: w.by,
+      dataSet: w.dataSet,
+      op: w.op,
+      ...(w.handle ? { handle: w.handle } : {}),
+      ...(w.mkvp ? { mkvp: w.mkvp } : {}),
+      ...(w.to ? { to: w.to } : {}),
+      ...(w.update ? { update: w.update } : {}),
     });
   }
 
@@ -565,12 +801,21 @@ export class Simulation {
   #stepStarting(step: StepName | 'takeover', _actor: string): void {
     for (const f of this.#faults) {
       const fault = f.fault;
-      if ((fault.kind !== 'crash' && fault.kind !== 'partition') || fault.at !== step || f.left === 0) continue;
+      if (
+        (fault.kind !== 'crash' && fault.kind !== 'partition') ||
+        fault.at !== step ||
+        f.left === 0
+      )
+        continue;
       f.left = 0;
       const back = fault.kind === 'crash' ? 'restart' : 'heal';
       this.#down(fault.member, fault.kind);
       if (fault.restartAfter !== undefined) {
-        this.#scheduler.add({ kind: 'restart', how: back, member: fault.member }, () => this.#up(fault.member, back), { delay: fault.restartAfter });
+        this.#scheduler.add(
+          { kind: 'restart', how: back, member: fault.member },
+          () => this.#up(fault.member, back),
+          { delay: fault.restartAfter },
+        );
       }
     }
   }
@@ -589,47 +834,82 @@ export class Simulation {
 
   #expelled(member: string): void {
     this.#cluster.member(member).goDown();
-    this.#scheduler.add({ kind: 'restart', how: 'rejoin', member }, () => this.#up(member, 'heal'), { delay: this.#cluster.timing.rejoinAfter });
+    this.#scheduler.add(
+      { kind: 'restart', how: 'rejoin', member },
+      () => this.#up(member, 'heal'),
+      { delay: this.#cluster.timing.rejoinAfter },
+    );
   }
 }
 
 function checkSpecs(specs: MemberSpec[]): void {
-  if (!Array.isArray(specs) || specs.length === 0) throw new OptionsError('members must list at least one member');
+  if (!Array.isArray(specs) || specs.length === 0)
+    throw new OptionsError('members must list at least one member');
   const seen = new Set<string>();
   for (const s of specs) {
-    if (!NAME.test(s.name)) throw new OptionsError(`member name ${JSON.stringify(s.name)} must be 1-8 of A-Z 0-9 # @ $, starting with a letter`);
+    if (!NAME.test(s.name))
+      throw new OptionsError(
+        `member name ${JSON.stringify(s.name)} must be 1-8 of A-Z 0-9 # @ $, starting with a letter`,
+      );
     if (seen.has(s.name)) throw new OptionsError(`member ${s.name} is listed twice`);
     seen.add(s.name);
-    if (s.level !== undefined && !LEVEL.test(s.level)) throw new OptionsError(`${s.name}: level ${JSON.stringify(s.level)} is not an ICSF FMID like HCR77A1`);
+    if (s.level !== undefined && !LEVEL.test(s.level))
+      throw new OptionsError(
+        `${s.name}: level ${JSON.stringify(s.level)} is not an ICSF FMID like HCR77A1`,
+      );
     const n = s.coprocessors ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > 16) throw new OptionsError(`${s.name}: coprocessors must be 1-16, got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 16)
+      throw new OptionsError(`${s.name}: coprocessors must be 1-16, got ${n}`);
     const a = s.activeCoprocessors ?? n;
-    if (!Number.isInteger(a) || a < 0 || a > n) throw new OptionsError(`${s.name}: activeCoprocessors must be 0-${n}, got ${a}`);
-    if (s.newKey !== undefined && !(NEW_KEY_STATES as readonly string[]).includes(s.newKey)) throw new OptionsError(`${s.name}: newKey must be one of ${NEW_KEY_STATES.join(', ')}, got ${JSON.stringify(s.newKey)}`);
+    if (!Number.isInteger(a) || a < 0 || a > n)
+      throw new OptionsError(`${s.name}: activeCoprocessors must be 0-${n}, got ${a}`);
+    if (s.newKey !== undefined && !(NEW_KEY_STATES as readonly string[]).includes(s.newKey))
+      throw new OptionsError(
+        `${s.name}: newKey must be one of ${NEW_KEY_STATES.join(', ')}, got ${JSON.stringify(s.newKey)}`,
+      );
   }
 }
 
 function checkFault(f: Fault, specs: MemberSpec[]): void {
   const member = (m: string | undefined): void => {
-    if (m !== undefined && !specs.some((s) => s.name === m)) throw new OptionsError(`fault ${JSON.stringify(f)}: no member named ${m}`);
+    if (m !== undefined && !specs.some((s) => s.name === m))
+      throw new OptionsError(`fault ${JSON.stringify(f)}: no member named ${m}`);
   };
   const at = (s: string): void => {
-    if (s !== 'takeover' && !(STEP_NAMES as readonly string[]).includes(s)) throw new OptionsError(`fault ${JSON.stringify(f)}: at must be a step name or takeover, got ${s}`);
+    if (s !== 'takeover' && !(STEP_NAMES as readonly string[]).includes(s))
+      throw new OptionsError(
+        `fault ${JSON.stringify(f)}: at must be a step name or takeover, got ${s}`,
+      );
   };
   switch (f.kind) {
-    case 'crash': case 'partition':
-      member(f.member); at(f.at);
-      if (f.restartAfter !== undefined && !(Number.isInteger(f.restartAfter) && f.restartAfter >= 0)) throw new OptionsError(`fault ${JSON.stringify(f)}: restartAfter must be a non-negative integer`);
+    case 'crash':
+    case 'partition':
+      member(f.member);
+      at(f.at);
+      if (
+        f.restartAfter !== undefined &&
+        !(Number.isInteger(f.restartAfter) && f.restartAfter >= 0)
+      )
+        throw new OptionsError(
+          `fault ${JSON.stringify(f)}: restartAfter must be a non-negative integer`,
+        );
       return;
-    case 'drop': case 'duplicate': case 'delay':
-      if (!(MESSAGE_TYPES as readonly string[]).includes(f.message)) throw new OptionsError(`fault ${JSON.stringify(f)}: unknown message type ${f.message}`);
+    case 'drop':
+    case 'duplicate':
+    case 'delay':
+      if (!(MESSAGE_TYPES as readonly string[]).includes(f.message))
+        throw new OptionsError(`fault ${JSON.stringify(f)}: unknown message type ${f.message}`);
       member(f.to);
       return;
-    case 'ioError': at(f.at); return;
-    case 'random':
-      if (!(f.rate >= 0 && f.rate <= 1)) throw new OptionsError(`fault ${JSON.stringify(f)}: rate must be in [0, 1]`);
+    case 'ioError':
+      at(f.at);
       return;
-    default: throw new OptionsError(`unknown fault kind in ${JSON.stringify(f)}`);
+    case 'random':
+      if (!(f.rate >= 0 && f.rate <= 1))
+        throw new OptionsError(`fault ${JSON.stringify(f)}: rate must be in [0, 1]`);
+      return;
+    default:
+      throw new OptionsError(`unknown fault kind in ${JSON.stringify(f)}`);
   }
 }
 

@@ -12,8 +12,16 @@
 const MAX = 64;
 const MIN = MAX >> 2;
 
-interface Leaf<K> { readonly leaf: true; keys: K[] }
-interface Branch<K> { readonly leaf: false; children: Node<K>[]; firsts: K[]; size: number }
+interface Leaf<K> {
+  readonly leaf: true;
+  keys: K[];
+}
+interface Branch<K> {
+  readonly leaf: false;
+  children: Node<K>[];
+  firsts: K[];
+  size: number;
+}
 type Node<K> = Leaf<K> | Branch<K>;
 
 const sizeOf = <K>(n: Node<K>): number => (n.leaf ? n.keys.length : n.size);
@@ -28,7 +36,9 @@ export class SortedSet<K> {
     this.#compare = compare;
   }
 
-  get size(): number { return sizeOf(this.#root); }
+  get size(): number {
+    return sizeOf(this.#root);
+  }
 
   /** Adds `key`; false if it was there already. */
   add(key: K): boolean {
@@ -36,7 +46,12 @@ export class SortedSet<K> {
     if (right === false) return false;
     if (right) {
       const left = this.#root;
-      this.#root = { leaf: false, children: [left, right], firsts: [firstOf(left), firstOf(right)], size: sizeOf(left) + sizeOf(right) };
+      this.#root = {
+        leaf: false,
+        children: [left, right],
+        firsts: [firstOf(left), firstOf(right)],
+        size: sizeOf(left) + sizeOf(right),
+      };
     }
     return true;
   }
@@ -44,7 +59,8 @@ export class SortedSet<K> {
   /** Deletes `key`; false if it was not there. */
   delete(key: K): boolean {
     if (!this.#remove(this.#root, key)) return false;
-    while (!this.#root.leaf && this.#root.children.length <= 1) this.#root = this.#root.children[0] ?? { leaf: true, keys: [] };
+    while (!this.#root.leaf && this.#root.children.length <= 1)
+      this.#root = this.#root.children[0] ?? { leaf: true, keys: [] };
     return true;
   }
 
@@ -83,7 +99,10 @@ export class SortedSet<K> {
       for (const child of node.children) {
         if (out.length >= count) return;
         const s = sizeOf(child);
-        if (skip >= s) { skip -= s; continue; }
+        if (skip >= s) {
+          skip -= s;
+          continue;
+        }
         walk(child, skip);
         skip = 0;
       }
@@ -172,7 +191,8 @@ function rebalance<K>(parent: Branch<K>, i: number): void {
   const l = i > 0 ? i - 1 : i;
   const left = parent.children[l]!;
   const right = parent.children[l + 1]!;
-  if (left.leaf) left.keys.push(...(right as Leaf<K>).keys); // siblings are at the same depth
+  if (left.leaf)
+    left.keys.push(...(right as Leaf<K>).keys); // siblings are at the same depth
   else {
     const r = right as Branch<K>;
     left.children.push(...r.children);

@@ -19,7 +19,13 @@ import { MinHeap } from './min-heap.ts';
 import type { Rng } from './rng.ts';
 import { SortedSet } from './sorted-set.ts';
 import type { TraceEventInput } from './trace.ts';
-import { isAck, requestOf, type MessageType, type SpecAction, type StepName } from './vocabulary.ts';
+import {
+  isAck,
+  requestOf,
+  type MessageType,
+  type SpecAction,
+  type StepName,
+} from './vocabulary.ts';
 
 /**
  * What a pending action is, in the protocol's terms: a test or a driver picks actions by these
@@ -27,11 +33,26 @@ import { isAck, requestOf, type MessageType, type SpecAction, type StepName } fr
  */
 export type ActionDescriptor =
   | { readonly kind: 'deliver'; readonly message: Message }
-  | { readonly kind: 'timer'; readonly timer: 'timeout' | 'retry' | 'routeRetry' | 'liveUpdateRetry'; readonly member: string; readonly step?: string; readonly update?: string }
+  | {
+      readonly kind: 'timer';
+      readonly timer: 'timeout' | 'retry' | 'routeRetry' | 'liveUpdateRetry';
+      readonly member: string;
+      readonly step?: string;
+      readonly update?: string;
+    }
   | { readonly kind: 'work'; readonly step: StepName | 'restartCheck'; readonly member: string }
   | { readonly kind: 'arrival'; readonly update: string; readonly member: string }
-  | { readonly kind: 'notify'; readonly notice: 'memberLost' | 'memberJoined'; readonly member: string; readonly observer: string }
-  | { readonly kind: 'restart'; readonly how: 'restart' | 'heal' | 'rejoin'; readonly member: string };
+  | {
+      readonly kind: 'notify';
+      readonly notice: 'memberLost' | 'memberJoined';
+      readonly member: string;
+      readonly observer: string;
+    }
+  | {
+      readonly kind: 'restart';
+      readonly how: 'restart' | 'heal' | 'rejoin';
+      readonly member: string;
+    };
 export type ActionKind = ActionDescriptor['kind'];
 
 export type PendingAction = ActionDescriptor & {
@@ -46,16 +67,24 @@ type Action = PendingAction & { run(): void };
 /** The label of an action: how the trace and the CLI's pending list say it. */
 export function describeAction(d: ActionDescriptor): string {
   switch (d.kind) {
-    case 'deliver': return `deliver ${d.message.type} ${d.message.from}->${d.message.to}`;
+    case 'deliver':
+      return `deliver ${d.message.type} ${d.message.from}->${d.message.to}`;
     case 'timer':
-      return d.timer === 'timeout' ? `timeout ${d.step} at ${d.member}`
-        : d.timer === 'retry' ? `retry ${d.step} ${d.member}`
-        : d.timer === 'routeRetry' ? `routeRetry ${d.update} at ${d.member}`
-        : `liveUpdate retry ${d.update} at ${d.member}`;
-    case 'work': return `${d.step} ${d.member}`;
-    case 'arrival': return `update ${d.update} at ${d.member}`;
-    case 'notify': return `notify ${d.notice} ${d.member} -> ${d.observer}`;
-    case 'restart': return `${d.how} ${d.member}`;
+      return d.timer === 'timeout'
+        ? `timeout ${d.step} at ${d.member}`
+        : d.timer === 'retry'
+          ? `retry ${d.step} ${d.member}`
+          : d.timer === 'routeRetry'
+            ? `routeRetry ${d.update} at ${d.member}`
+            : `liveUpdate retry ${d.update} at ${d.member}`;
+    case 'work':
+      return `${d.step} ${d.member}`;
+    case 'arrival':
+      return `update ${d.update} at ${d.member}`;
+    case 'notify':
+      return `notify ${d.notice} ${d.member} -> ${d.observer}`;
+    case 'restart':
+      return `${d.how} ${d.member}`;
   }
 }
 
@@ -66,15 +95,26 @@ export class Scheduler {
   // The seeded driver's view, kept up to date as actions come and go so that a pick is O(log n).
   // A CANDIDATE is an action `pickNext` may choose once it is due: any non-timer action, except
   // that of a member's notifications only the oldest pending one is (FIFO per member).
-  readonly #ready = new SortedSet<number>((a, b) => a - b);   // ids of due candidates
-  readonly #waiting = new MinHeap<Action>(earlier);            // candidates not yet due
-  readonly #byDue = new MinHeap<Action>(earlier);              // every action (for the no-candidate case)
-  readonly #notifies = new Map<string | null, Action[]>();     // each member's notifications, oldest (pending) first
+  readonly #ready = new SortedSet<number>((a, b) => a - b); // ids of due candidates
+  readonly #waiting = new MinHeap<Action>(earlier); // candidates not yet due
+  readonly #byDue = new MinHeap<Action>(earlier); // every action (for the no-candidate case)
+  readonly #notifies = new Map<string | null, Action[]>(); // each member's notifications, oldest (pending) first
   // #waiting, #byDue and the notification queues drop gone actions lazily (see #live).
 
-  add(what: ActionDescriptor, run: () => void, opts: { delay?: number; owner?: string | null } = {}): number {
+  add(
+    what: ActionDescriptor,
+    run: () => void,
+    opts: { delay?: number; owner?: string | null } = {},
+  ): number {
     const id = this.#nextId++;
-    const a: Action = { ...what, id, label: `${describeAction(what)} #${id}`, due: this.tick + (opts.delay ?? 0), owner: opts.owner ?? null, run };
+    const a: Action = {
+      ...what,
+      id,
+      label: `${describeAction(what)} #${id}`,
+      due: this.tick + (opts.delay ?? 0),
+      owner: opts.owner ?? null,
+      run,
+    };
     this.#actions.set(id, a);
     this.#byDue.push(a);
     if (a.kind === 'notify') {
@@ -97,14 +137,20 @@ export class Scheduler {
     for (const a of this.#actions.values()) if (a.owner === member) this.#remove(a);
   }
 
-  get(id: number): PendingAction | undefined { return this.#actions.get(id); }
+  get(id: number): PendingAction | undefined {
+    return this.#actions.get(id);
+  }
 
   /** Every pending action, by id. */
   pending(): PendingAction[] {
-    return [...this.#actions.values()].sort((a, b) => a.id - b.id).map(({ run: _run, ...view }) => view as PendingAction);
+    return [...this.#actions.values()]
+      .sort((a, b) => a.id - b.id)
+      .map(({ run: _run, ...view }) => view as PendingAction);
   }
 
-  get size(): number { return this.#actions.size; }
+  get size(): number {
+    return this.#actions.size;
+  }
 
   /** Runs one pending action now; logical time moves on by one tick, or to its due tick. */
   fire(id: number): void {
@@ -129,7 +175,9 @@ export class Scheduler {
     return this.#byDue.peek()!.id;
   }
 
-  #live(a: Action): boolean { return this.#actions.get(a.id) === a; }
+  #live(a: Action): boolean {
+    return this.#actions.get(a.id) === a;
+  }
 
   #candidate(a: Action): void {
     if (a.due <= this.tick + 1) this.#ready.add(a.id);
@@ -142,7 +190,8 @@ export class Scheduler {
     const queue = a.kind === 'notify' ? this.#notifies.get(a.owner)! : null;
     if (queue && queue[0] === a) {
       // the member's next pending notification becomes the candidate
-      do queue.shift(); while (queue.length > 0 && !this.#live(queue[0]!));
+      do queue.shift();
+      while (queue.length > 0 && !this.#live(queue[0]!));
       if (queue.length > 0) this.#candidate(queue[0]!);
       else this.#notifies.delete(a.owner);
     }
@@ -154,11 +203,12 @@ export class Scheduler {
 }
 
 /** Pending actions in order of due tick, then id. */
-const earlier = (a: Action, b: Action): boolean => a.due < b.due || (a.due === b.due && a.id < b.id);
+const earlier = (a: Action, b: Action): boolean =>
+  a.due < b.due || (a.due === b.due && a.id < b.id);
 
 /** A message between members. `body` never holds key material (blobs at most, never in traces). */
 export interface Message {
-  readonly id: string;     // m1, m2, ...; a duplicate keeps its id
+  readonly id: string; // m1, m2, ...; a duplicate keeps its id
   readonly type: MessageType;
   readonly from: string;
   readonly to: string;
@@ -177,13 +227,17 @@ export interface MessageFaultRule {
 
 export interface SysplexOptions {
   rules: MessageFaultRule[];
-  randomRate: number;       // 0..1 per message
-  randomStopAfter: number;  // messages after which random faults stop (Infinity: never)
-  latency: number;          // ticks a message takes (0: due at once)
-  delayBy: number;          // ticks a delayed message waits
+  randomRate: number; // 0..1 per message
+  randomStopAfter: number; // messages after which random faults stop (Infinity: never)
+  latency: number; // ticks a message takes (0: due at once)
+  delayBy: number; // ticks a delayed message waits
 }
 
-export interface MessageCounts { messages: number; dropped: number; duplicated: number }
+export interface MessageCounts {
+  messages: number;
+  dropped: number;
+  duplicated: number;
+}
 
 type Emit = (e: TraceEventInput) => void;
 
@@ -196,7 +250,10 @@ export class Sysplex {
   readonly #group = new Set<string>();
   readonly #joins = new Map<string, number>();
   readonly #handlers = new Map<string, (m: Message) => void>();
-  readonly #watchers = new Map<string, { lost: (m: string) => void; joined: (m: string) => void }>();
+  readonly #watchers = new Map<
+    string,
+    { lost: (m: string) => void; joined: (m: string) => void }
+  >();
   readonly #fenced = new Map<string, () => boolean>();
   // The spec's view of the messages on their way (CoordinatedCMK.tla `msgs`, a set): at most one
   // copy of each request or acknowledgement (type, from, to). A delivery of one that is not on its
@@ -214,17 +271,29 @@ export class Sysplex {
   }
 
   /** A member's message handler and membership watchers (called once per member). */
-  register(member: string, onMessage: (m: Message) => void, onLost: (m: string) => void, onJoined: (m: string) => void, fenced: () => boolean): void {
+  register(
+    member: string,
+    onMessage: (m: Message) => void,
+    onLost: (m: string) => void,
+    onJoined: (m: string) => void,
+    fenced: () => boolean,
+  ): void {
     this.#handlers.set(member, onMessage);
     this.#fenced.set(member, fenced);
     this.#watchers.set(member, { lost: onLost, joined: onJoined });
   }
 
-  inGroup(member: string): boolean { return this.#group.has(member); }
+  inGroup(member: string): boolean {
+    return this.#group.has(member);
+  }
   /** How many times the member has joined, while it is in the group (0 when it is not). */
-  incarnation(member: string): number { return this.#group.has(member) ? (this.#joins.get(member) ?? 0) : 0; }
+  incarnation(member: string): number {
+    return this.#group.has(member) ? (this.#joins.get(member) ?? 0) : 0;
+  }
   /** The members in the group, by name. */
-  group(): string[] { return [...this.#group].sort(); }
+  group(): string[] {
+    return [...this.#group].sort();
+  }
 
   /** A member joins the group; every other member in it is told (`memberJoined`). */
   join(member: string, notify = true): void {
@@ -243,26 +312,65 @@ export class Sysplex {
   #notify(member: string, what: 'lost' | 'joined'): void {
     for (const observer of this.group()) {
       if (observer === member) continue;
-      this.scheduler.add({ kind: 'notify', notice: what === 'lost' ? 'memberLost' : 'memberJoined', member, observer }, () => {
-        this.#emit({ event: what === 'lost' ? 'memberLost' : 'memberJoined', actor: observer, member });
-        this.#watchers.get(observer)![what](member);
-      }, { owner: observer });
+      this.scheduler.add(
+        {
+          kind: 'notify',
+          notice: what === 'lost' ? 'memberLost' : 'memberJoined',
+          member,
+          observer,
+        },
+        () => {
+          this.#emit({
+            event: what === 'lost' ? 'memberLost' : 'memberJoined',
+            actor: observer,
+            member,
+          });
+          this.#watchers.get(observer)![what](member);
+        },
+        { owner: observer },
+      );
     }
   }
 
   /** Sends a message; `action`: the spec action the sending is (docs/trace-format.md "Spec actions"). */
-  send(from: string, to: string, type: MessageType, change: string | null, body: unknown = {}, update?: string, action?: SpecAction): void {
-    const msg: Message = { id: `m${this.#nextMessage++}`, type, from, to, change, body, ...(update ? { update } : {}) };
+  send(
+    from: string,
+    to: string,
+    type: MessageType,
+    change: string | null,
+    body: unknown = {},
+    update?: string,
+    action?: SpecAction,
+  ): void {
+    const msg: Message = {
+      id: `m${this.#nextMessage++}`,
+      type,
+      from,
+      to,
+      change,
+      body,
+      ...(update ? { update } : {}),
+    };
     this.counts.messages++;
     this.#emit({ event: 'send', actor: from, ...this.#fields(msg), ...(action ? { action } : {}) });
     if (requestOf(type)) this.#specInFlight.add(specKey(msg));
     let fault = this.#ruleFault(msg);
-    if (fault === null && this.counts.messages <= this.#opts.randomStopAfter && this.#opts.randomRate > 0 && this.#rng.chance(this.#opts.randomRate)) {
+    if (
+      fault === null &&
+      this.counts.messages <= this.#opts.randomStopAfter &&
+      this.#opts.randomRate > 0 &&
+      this.#rng.chance(this.#opts.randomRate)
+    ) {
       fault = this.#rng.pick(['drop', 'duplicate', 'delay'] as const);
     }
     if (fault === 'drop') return this.#dropFault(msg);
     if (fault === 'delay') {
-      this.#emit({ event: 'delay', actor: 'env', ...this.#fields(msg), until: this.scheduler.tick + this.#opts.delayBy });
+      this.#emit({
+        event: 'delay',
+        actor: 'env',
+        ...this.#fields(msg),
+        until: this.scheduler.tick + this.#opts.delayBy,
+      });
       this.#schedule(msg, this.#opts.delayBy);
       return;
     }
@@ -280,7 +388,13 @@ export class Sysplex {
   #dropFault(msg: Message): void {
     this.counts.dropped++;
     const spec = this.#specInFlight.delete(specKey(msg));
-    this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'fault', ...(spec ? { action: 'drop' as const } : {}) });
+    this.#emit({
+      event: 'drop',
+      actor: 'env',
+      ...this.#fields(msg),
+      why: 'fault',
+      ...(spec ? { action: 'drop' as const } : {}),
+    });
   }
 
   /** Adds a second delivery of a pending message (manual control). */
@@ -290,7 +404,8 @@ export class Sysplex {
 
   #deliveryAt(actionId: number): Message {
     const a = this.scheduler.get(actionId);
-    if (!a || a.kind !== 'deliver') throw new Error(`pending action #${actionId} is not a message delivery`);
+    if (!a || a.kind !== 'deliver')
+      throw new Error(`pending action #${actionId} is not a message delivery`);
     return a.message;
   }
 
@@ -302,7 +417,11 @@ export class Sysplex {
 
   #ruleFault(msg: Message): 'drop' | 'duplicate' | 'delay' | null {
     for (const r of this.#rules) {
-      if (r.left > 0 && r.rule.message === msg.type && (r.rule.to === undefined || r.rule.to === msg.to)) {
+      if (
+        r.left > 0 &&
+        r.rule.message === msg.type &&
+        (r.rule.to === undefined || r.rule.to === msg.to)
+      ) {
         r.left--;
         return r.rule.kind;
       }
@@ -311,25 +430,43 @@ export class Sysplex {
   }
 
   #schedule(msg: Message, delay: number): void {
-    this.scheduler.add({ kind: 'deliver', message: msg }, () => {
-      const wasInFlight = this.#specInFlight.delete(specKey(msg));
-      if (!this.#group.has(msg.to)) {
-        this.counts.dropped++;
-        this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'down' });
-        return;
-      }
-      // A fenced member has left the group in the spec: nothing delivered to it is an action
-      // there, and the spec's fencing initiator awaits no fenceAck.
-      const seen = requestOf(msg.type) !== null && msg.type !== 'fenceAck' && !this.#fenced.get(msg.to)!();
-      const copy = seen && !wasInFlight;
-      const action = seen && isAck(msg.type) ? 'ReceiveAck' as const : undefined;
-      this.#emit({ event: 'deliver', actor: msg.to, ...this.#fields(msg), ...(copy ? { copy } : {}), ...(action ? { action } : {}) });
-      this.#handlers.get(msg.to)!(msg);
-    }, { delay });
+    this.scheduler.add(
+      { kind: 'deliver', message: msg },
+      () => {
+        const wasInFlight = this.#specInFlight.delete(specKey(msg));
+        if (!this.#group.has(msg.to)) {
+          this.counts.dropped++;
+          this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'down' });
+          return;
+        }
+        // A fenced member has left the group in the spec: nothing delivered to it is an action
+        // there, and the spec's fencing initiator awaits no fenceAck.
+        const seen =
+          requestOf(msg.type) !== null && msg.type !== 'fenceAck' && !this.#fenced.get(msg.to)!();
+        const copy = seen && !wasInFlight;
+        const action = seen && isAck(msg.type) ? ('ReceiveAck' as const) : undefined;
+        this.#emit({
+          event: 'deliver',
+          actor: msg.to,
+          ...this.#fields(msg),
+          ...(copy ? { copy } : {}),
+          ...(action ? { action } : {}),
+        });
+        this.#handlers.get(msg.to)!(msg);
+      },
+      { delay },
+    );
   }
 
   #fields(msg: Message) {
-    return { msg: msg.type, id: msg.id, from: msg.from, to: msg.to, change: msg.change, ...(msg.update ? { update: msg.update } : {}) };
+    return {
+      msg: msg.type,
+      id: msg.id,
+      from: msg.from,
+      to: msg.to,
+      change: msg.change,
+      ...(msg.update ? { update: msg.update } : {}),
+    };
   }
 }
 

@@ -17,16 +17,23 @@ export type HandleKind = 'token' | 'object';
 const TOKEN_NAME = /^[A-Z0-9#@$][A-Z0-9#@$.-]{0,31}$/;
 
 export function handleOf(token: string, seq: number, kind: HandleKind): Handle {
-  if (!TOKEN_NAME.test(token)) throw new Error(`bad token name ${JSON.stringify(token)}: 1-32 of A-Z 0-9 # @ $ . -`);
-  if (!Number.isInteger(seq) || seq < 0 || seq > 0xffffffff) throw new Error(`bad sequence number ${seq} for token ${token}`);
-  if (kind === 'token' && seq !== 0) throw new Error(`a token record has sequence number 0, got ${seq} for ${token}`);
+  if (!TOKEN_NAME.test(token))
+    throw new Error(`bad token name ${JSON.stringify(token)}: 1-32 of A-Z 0-9 # @ $ . -`);
+  if (!Number.isInteger(seq) || seq < 0 || seq > 0xffffffff)
+    throw new Error(`bad sequence number ${seq} for token ${token}`);
+  if (kind === 'token' && seq !== 0)
+    throw new Error(`a token record has sequence number 0, got ${seq} for ${token}`);
   return `${token}:${seq.toString(16).padStart(8, '0')}:${kind === 'token' ? 'T' : 'O'}`;
 }
 
 export function parseHandle(handle: Handle): { token: string; seq: number; kind: HandleKind } {
   const m = /^([^:]+):([0-9a-f]{8}):([TO])$/.exec(handle);
   if (!m) throw new Error(`bad handle ${JSON.stringify(handle)}: expected TOKEN:seq8hex:T|O`);
-  const parsed = { token: m[1]!, seq: parseInt(m[2]!, 16), kind: (m[3] === 'T' ? 'token' : 'object') as HandleKind };
+  const parsed = {
+    token: m[1]!,
+    seq: parseInt(m[2]!, 16),
+    kind: (m[3] === 'T' ? 'token' : 'object') as HandleKind,
+  };
   handleOf(parsed.token, parsed.seq, parsed.kind); // validates the parts
   return parsed;
 }
@@ -43,7 +50,7 @@ export interface ObjectAttributes {
 }
 
 export type ObjectValue =
-  | { readonly type: 'secure'; readonly blob: Uint8Array }  // a coprocessor blob under the master key
+  | { readonly type: 'secure'; readonly blob: Uint8Array } // a coprocessor blob under the master key
   | { readonly type: 'clear'; readonly bytes: Uint8Array }; // not enciphered
 
 export interface TokenRecord {
@@ -67,16 +74,29 @@ export type TkdsRecord = TokenRecord | ObjectRecord;
 /** The header of a TKDS data set: the MKVP its secure values are under, and usability. */
 export interface Header {
   readonly mkvp: Mkvp | null; // null: nothing written under a key yet (an empty, new data set)
-  readonly usable: boolean;   // false once a backout has marked it unusable
+  readonly usable: boolean; // false once a backout has marked it unusable
 }
 
 export function tokenRecord(token: string, lastSeq: number): TokenRecord {
   return Object.freeze({ kind: 'token', handle: handleOf(token, 0, 'token'), token, lastSeq });
 }
 
-export function objectRecord(token: string, seq: number, attrs: ObjectAttributes, value: ObjectValue): ObjectRecord {
-  if (seq < 1) throw new Error(`an object's sequence number starts at 1, got ${seq} for token ${token}`);
-  return Object.freeze({ kind: 'object', handle: handleOf(token, seq, 'object'), token, seq, attrs: Object.freeze({ ...attrs }), value: Object.freeze(value) });
+export function objectRecord(
+  token: string,
+  seq: number,
+  attrs: ObjectAttributes,
+  value: ObjectValue,
+): ObjectRecord {
+  if (seq < 1)
+    throw new Error(`an object's sequence number starts at 1, got ${seq} for token ${token}`);
+  return Object.freeze({
+    kind: 'object',
+    handle: handleOf(token, seq, 'object'),
+    token,
+    seq,
+    attrs: Object.freeze({ ...attrs }),
+    value: Object.freeze(value),
+  });
 }
 
 /** The same record with another value (a rewrap keeps handle and attributes). */
@@ -99,15 +119,25 @@ export class InStoreCopy {
     this.mkvp = mkvp;
     for (const r of records) this.#records.set(r.handle, r);
   }
-  get size(): number { return this.#records.size; }
-  get(handle: Handle): TkdsRecord | undefined { return this.#records.get(handle); }
-  put(record: TkdsRecord): void { this.#records.set(record.handle, record); }
-  delete(handle: Handle): void { this.#records.delete(handle); }
+  get size(): number {
+    return this.#records.size;
+  }
+  get(handle: Handle): TkdsRecord | undefined {
+    return this.#records.get(handle);
+  }
+  put(record: TkdsRecord): void {
+    this.#records.set(record.handle, record);
+  }
+  delete(handle: Handle): void {
+    this.#records.delete(handle);
+  }
   /** Records in handle order. */
   records(): TkdsRecord[] {
     return [...this.#records.values()].sort((x, y) => compareHandles(x.handle, y.handle));
   }
-  toJSON(): object { return { dataSet: this.dataSet, mkvp: this.mkvp, records: this.size }; }
+  toJSON(): object {
+    return { dataSet: this.dataSet, mkvp: this.mkvp, records: this.size };
+  }
 }
 
 export function compareHandles(a: Handle, b: Handle): number {
@@ -117,9 +147,9 @@ export function compareHandles(a: Handle, b: Handle): number {
 // ---- a seeded generator of data sets ----
 
 export interface DataSetShape {
-  tokens?: number;          // default 3
-  objects?: number;         // default 20 (spread over the tokens)
-  secureFraction?: number;  // default 0.75: the share of secure key objects
+  tokens?: number; // default 3
+  objects?: number; // default 20 (spread over the tokens)
+  secureFraction?: number; // default 0.75: the share of secure key objects
 }
 
 /** The kinds of secure key the generator makes: AES-128/192/256 and a 64-byte HMAC key. */
@@ -146,14 +176,22 @@ export function tokenName(i: number): string {
  * them at random, each secure with probability `secureFraction`. Secure key values are drawn from
  * the rng and handed at once to `wrap` (the coprocessor); the caller never keeps them.
  */
-export function generateRecords(rng: Rng, shape: DataSetShape, wrap: (keyValue: Uint8Array) => Uint8Array): TkdsRecord[] {
+export function generateRecords(
+  rng: Rng,
+  shape: DataSetShape,
+  wrap: (keyValue: Uint8Array) => Uint8Array,
+): TkdsRecord[] {
   const tokens = shape.tokens ?? 3;
   const objects = shape.objects ?? 20;
   const secureFraction = shape.secureFraction ?? 0.75;
-  if (!Number.isInteger(tokens) || tokens < 0) throw new OptionsError(`dataSet.tokens must be a non-negative integer, got ${tokens}`);
-  if (!Number.isInteger(objects) || objects < 0) throw new OptionsError(`dataSet.objects must be a non-negative integer, got ${objects}`);
-  if (objects > 0 && tokens === 0) throw new OptionsError(`dataSet.objects = ${objects} needs at least one token`);
-  if (!(secureFraction >= 0 && secureFraction <= 1)) throw new OptionsError(`dataSet.secureFraction must be in [0, 1], got ${secureFraction}`);
+  if (!Number.isInteger(tokens) || tokens < 0)
+    throw new OptionsError(`dataSet.tokens must be a non-negative integer, got ${tokens}`);
+  if (!Number.isInteger(objects) || objects < 0)
+    throw new OptionsError(`dataSet.objects must be a non-negative integer, got ${objects}`);
+  if (objects > 0 && tokens === 0)
+    throw new OptionsError(`dataSet.objects = ${objects} needs at least one token`);
+  if (!(secureFraction >= 0 && secureFraction <= 1))
+    throw new OptionsError(`dataSet.secureFraction must be in [0, 1], got ${secureFraction}`);
   const lastSeq = new Array<number>(tokens).fill(0);
   const out: TkdsRecord[] = [];
   for (let i = 0; i < objects; i++) {
@@ -166,14 +204,31 @@ export function generateRecords(rng: Rng, shape: DataSetShape, wrap: (keyValue: 
 }
 
 /** One new object with a fresh value: a secure key of a random kind, or a clear object. */
-export function newObject(rng: Rng, token: string, seq: number, secure: boolean, label: string, wrap: (keyValue: Uint8Array) => Uint8Array): ObjectRecord {
+export function newObject(
+  rng: Rng,
+  token: string,
+  seq: number,
+  secure: boolean,
+  label: string,
+  wrap: (keyValue: Uint8Array) => Uint8Array,
+): ObjectRecord {
   if (secure) {
     const kind = rng.pick(SECURE_KINDS);
     const keyValue = rng.bytes(kind.length);
     const blob = wrap(keyValue);
     keyValue.fill(0);
-    return objectRecord(token, seq, { label, class: 'secretKey', keyType: kind.keyType, length: kind.length }, { type: 'secure', blob });
+    return objectRecord(
+      token,
+      seq,
+      { label, class: 'secretKey', keyType: kind.keyType, length: kind.length },
+      { type: 'secure', blob },
+    );
   }
   const kind = rng.pick(CLEAR_KINDS);
-  return objectRecord(token, seq, { label, class: kind.class, keyType: kind.keyType, length: kind.length }, { type: 'clear', bytes: rng.bytes(kind.length) });
+  return objectRecord(
+    token,
+    seq,
+    { label, class: kind.class, keyType: kind.keyType, length: kind.length },
+    { type: 'clear', bytes: rng.bytes(kind.length) },
+  );
 }

@@ -3,18 +3,42 @@
 // (tla/trace-to-tla.ts) and the tests import these lists; none keeps a copy of its own.
 
 /** The initiator's steps (DESIGN.md "The protocol"), and backout (DESIGN.md "Failures"). */
-export const STEP_NAMES = ['validate', 'beginRouting', 'reencipher', 'suspend', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'resume', 'backout'] as const;
+export const STEP_NAMES = [
+  'validate',
+  'beginRouting',
+  'reencipher',
+  'suspend',
+  'applyDelta',
+  'reload',
+  'commit',
+  'switch',
+  'finish',
+  'resume',
+  'backout',
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** What the coordinator asks the members; each is acknowledged by `<request>Ack`. */
 export const REQUESTS = ['beginRouting', 'reload', 'switch', 'finish', 'backout', 'fence'] as const;
 export type Request = (typeof REQUESTS)[number];
-export const ACKS = ['beginRoutingAck', 'reloadAck', 'switchAck', 'finishAck', 'backoutAck', 'fenceAck'] as const satisfies readonly `${Request}Ack`[];
+export const ACKS = [
+  'beginRoutingAck',
+  'reloadAck',
+  'switchAck',
+  'finishAck',
+  'backoutAck',
+  'fenceAck',
+] as const satisfies readonly `${Request}Ack`[];
 export type Ack = (typeof ACKS)[number];
 /** A member that cannot do its part of a request says so instead of acknowledging: reload (its `new` register no longer matches the target). */
 export const REFUSALS = ['reloadRefused'] as const;
 /** Messages of dynamic updates: routed to the initiator and answered; live copies told. */
-export const UPDATE_MESSAGES = ['routeUpdate', 'updateResult', 'liveUpdate', 'liveUpdateAck'] as const;
+export const UPDATE_MESSAGES = [
+  'routeUpdate',
+  'updateResult',
+  'liveUpdate',
+  'liveUpdateAck',
+] as const;
 export const MESSAGE_TYPES = [...REQUESTS, ...ACKS, ...REFUSALS, ...UPDATE_MESSAGES] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -26,7 +50,15 @@ export function requestOf(msg: string): Request | null {
 export const isAck = (msg: string): boolean => (ACKS as readonly string[]).includes(msg);
 
 /** A member's state (docs/protocol.md "States"). */
-export const MEMBER_STATES = ['down', 'restartCheck', 'serving', 'routing', 'staged', 'switched', 'fenced'] as const;
+export const MEMBER_STATES = [
+  'down',
+  'restartCheck',
+  'serving',
+  'routing',
+  'staged',
+  'switched',
+  'fenced',
+] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 /** The cluster record's change state. */
 export const CHANGE_STATES = ['none', 'running', 'committed'] as const;
@@ -36,15 +68,37 @@ export const OUTCOMES = ['completed', 'backedOut', 'fenced', 'refused', 'unresol
 export type Outcome = (typeof OUTCOMES)[number];
 /** Why validate (or beginRouting's compare-and-set) refuses a change. */
 export const REFUSAL_REASONS = [
-  'changeRunning', 'memberNotActive', 'levelBelowHCR77A0', 'noActiveCoprocessor', 'newNotCommitted',
-  'newMkvpDiffers', 'targetMissing', 'targetNotEmpty', 'targetIsActive', 'archiveExists',
+  'changeRunning',
+  'memberNotActive',
+  'levelBelowHCR77A0',
+  'noActiveCoprocessor',
+  'newNotCommitted',
+  'newMkvpDiffers',
+  'targetMissing',
+  'targetNotEmpty',
+  'targetIsActive',
+  'archiveExists',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Dynamic updates: the operations and the phases of one update (docs/protocol.md). */
-export const UPDATE_OPS = ['createToken', 'deleteToken', 'createObject', 'updateObject', 'destroyObject'] as const;
+export const UPDATE_OPS = [
+  'createToken',
+  'deleteToken',
+  'createObject',
+  'updateObject',
+  'destroyObject',
+] as const;
 export type UpdateOpName = (typeof UPDATE_OPS)[number];
-export const UPDATE_PHASES = ['request', 'route', 'apply', 'wait', 'ack', 'fail', 'unknown'] as const;
+export const UPDATE_PHASES = [
+  'request',
+  'route',
+  'apply',
+  'wait',
+  'ack',
+  'fail',
+  'unknown',
+] as const;
 export type UpdatePhase = (typeof UPDATE_PHASES)[number];
 /** Why an update fails because of another event (its member down or fenced, its initiator lost). */
 export const CONSEQUENTIAL_FAILURES = ['memberDown', 'fenced', 'initiatorLost'] as const;
@@ -60,8 +114,10 @@ export const WRITE_OPS = ['allocate', 'put', 'delete', 'header', 'unusable', 're
  */
 export const SPEC_ACTIONS = {
   validate: 'step validate done: ok or refused',
-  BeginRoutingByInitiator: 'record none -> running; or step beginRouting done refused (the compare-and-set lost)',
-  BeginRoutingAtMember: 'a member routes its updates (its beginRouting line, or its beginRoutingAck sent again)',
+  BeginRoutingByInitiator:
+    'record none -> running; or step beginRouting done refused (the compare-and-set lost)',
+  BeginRoutingAtMember:
+    'a member routes its updates (its beginRouting line, or its beginRoutingAck sent again)',
   reencipher: 'step reencipher done',
   suspend: 'step suspend done',
   applyDelta: 'step applyDelta done',
@@ -71,12 +127,15 @@ export const SPEC_ACTIONS = {
   SwitchByCoordinator: 'step switch start',
   SwitchAtMember: 'a member switches (its switch line, or its switchAck sent again)',
   FinishByCoordinator: 'record committed -> none',
-  FinishAtMember: 'a member ends routing on a finish message (its finish line, or its finishAck sent again)',
+  FinishAtMember:
+    'a member ends routing on a finish message (its finish line, or its finishAck sent again)',
   FinishFromRecord: 'a member ends routing from the record, its driver lost (its finish line)',
   resume: 'step resume start',
   BackoutByCoordinator: 'record running -> none',
-  BackoutAtMember: 'a member drops its staged copy on a backout message (its backout line, or its backoutAck sent again)',
-  BackoutFromRecord: 'a member drops its staged copy from the record, its driver lost (its backout line)',
+  BackoutAtMember:
+    'a member drops its staged copy on a backout message (its backout line, or its backoutAck sent again)',
+  BackoutFromRecord:
+    'a member drops its staged copy from the record, its driver lost (its backout line)',
   ReceiveAck: 'an acknowledgement delivered to the coordinator',
   timeout: 'timeout',
   takeover: 'takeover',
@@ -90,12 +149,14 @@ export const SPEC_ACTIONS = {
   request: 'update request (a caller asks a member that takes it)',
   ApplyOwn: 'update apply: a member writes its own update',
   ApplyRouted: 'update apply: the coordinator writes a routed (or held) update',
-  ApplyRefused: 'update fail at the member that refused its own update, or the updateResult the coordinator sends for a routed one it refused',
+  ApplyRefused:
+    'update fail at the member that refused its own update, or the updateResult the coordinator sends for a routed one it refused',
   ioError: 'step backout start, when a failed write makes the coordinator back out',
   crash: 'crash or partition',
   restart: 'restart or heal',
   drop: 'drop of a request or acknowledgement (fault)',
-  duplicate: 'deliver of a copy: a request or acknowledgement the spec has taken already arrives again (with the line\'s own action, if any, after it)',
+  duplicate:
+    "deliver of a copy: a request or acknowledgement the spec has taken already arrives again (with the line's own action, if any, after it)",
 } as const;
 export type SpecAction = keyof typeof SPEC_ACTIONS;
 export const SPEC_ACTION_NAMES = Object.keys(SPEC_ACTIONS) as SpecAction[];

@@ -4,8 +4,25 @@
 // that part's statechart), and the named actions the part's statechart takes become the
 // cluster's effects: messages put in flight, a member's own part of a step, group membership
 // (memberLost, memberJoined, takeover). Bounds (FAULT_BUDGET, UPDATE_BOUND) keep its graph small.
-import { and, assign, initialTransition, setup, type AnyMachineSnapshot, type AnyStateMachine, type AnyTransitionDefinition, type EventObject, type StateValue } from 'xstate';
-import { awaited, initiatorMachine, type Ack, type InitiatorContext, type InitiatorEvent, type Request } from './initiator.ts';
+import {
+  and,
+  assign,
+  initialTransition,
+  setup,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type AnyTransitionDefinition,
+  type EventObject,
+  type StateValue,
+} from 'xstate';
+import {
+  awaited,
+  initiatorMachine,
+  type Ack,
+  type InitiatorContext,
+  type InitiatorEvent,
+  type Request,
+} from './initiator.ts';
 import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
 import { step, type Effect } from './step.ts';
 import { UPDATE_BOUND } from './supply.ts';
@@ -46,7 +63,8 @@ export interface ClusterInput {
   readonly members?: readonly string[];
 }
 
-export type LocalStep = 'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout' | 'ioError';
+export type LocalStep =
+  'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout' | 'ioError';
 
 export type ClusterEvent =
   | { type: 'startChange' }
@@ -79,7 +97,9 @@ export function initialClusterContext(input: ClusterInput = {}): ClusterContext 
   const names = [...(input.members ?? DEFAULT_CLUSTER)].sort();
   if (names.length === 0) throw new Error('a cluster needs at least one member');
   const [first] = initialTransition(initiatorMachine, { self: names[0], cluster: names });
-  const members = Object.fromEntries(names.map((name) => [name, partOf(initialTransition(memberMachine, {})[0])]));
+  const members = Object.fromEntries(
+    names.map((name) => [name, partOf(initialTransition(memberMachine, {})[0])]),
+  );
   return { initiator: partOf(first), members, network: [], faults: 0, updates: 0 };
 }
 
@@ -87,18 +107,33 @@ function partOf<C>(snapshot: { value: StateValue; context: C }): Part<C> {
   return { value: snapshot.value, context: snapshot.context };
 }
 
-type Stepped<C> = { part: Part<C>; effects: readonly Effect[]; transitions: readonly AnyTransitionDefinition[] } | null;
+type Stepped<C> = {
+  part: Part<C>;
+  effects: readonly Effect[];
+  transitions: readonly AnyTransitionDefinition[];
+} | null;
 /** Steps are pure, and the same few part states recur on many paths: remember them. */
 const remembered = new Map<string, Stepped<unknown>>();
 
 /** One step of a part's statechart; null when it has no transition for the event. */
-export function advance<C>(machine: AnyStateMachine, part: Part<C>, event: { type: string }): Stepped<C> {
+export function advance<C>(
+  machine: AnyStateMachine,
+  part: Part<C>,
+  event: { type: string },
+): Stepped<C> {
   const key = JSON.stringify([machine.id, part, event]);
   if (!remembered.has(key)) {
     const snapshot = machine.resolveState({ value: part.value, context: part.context });
     const enabled = machine.getTransitionData(snapshot, event).length > 0;
     const result = enabled ? step(machine, snapshot, event) : null;
-    remembered.set(key, result && { part: partOf(result.next), effects: result.effects, transitions: result.transitions });
+    remembered.set(
+      key,
+      result && {
+        part: partOf(result.next),
+        effects: result.effects,
+        transitions: result.transitions,
+      },
+    );
   }
   return remembered.get(key) as Stepped<C>;
 }
@@ -176,7 +211,11 @@ export type Probe = (transitions: readonly AnyTransitionDefinition[]) => void;
 
 /** The cluster's reaction to its events, built around an optional probe. */
 function compose(probe?: Probe) {
-  const stepPart = <C>(machine: AnyStateMachine, part: Part<C>, event: { type: string }): Stepped<C> => {
+  const stepPart = <C>(
+    machine: AnyStateMachine,
+    part: Part<C>,
+    event: { type: string },
+  ): Stepped<C> => {
     const stepped = advance(machine, part, event);
     if (stepped && probe) probe(stepped.transitions);
     return stepped;
@@ -186,7 +225,10 @@ function compose(probe?: Probe) {
   const toInitiator = (context: ClusterContext, event: InitiatorEvent): ClusterContext => {
     const stepped = stepPart(initiatorMachine, context.initiator, event);
     if (!stepped) return context;
-    return stepped.effects.reduce((c, e) => initiatorEffect(c, e, event), { ...context, initiator: stepped.part });
+    return stepped.effects.reduce((c, e) => initiatorEffect(c, e, event), {
+      ...context,
+      initiator: stepped.part,
+    });
   };
 
   /** Steps a member's statechart with an event, then carries out its effects. */
@@ -199,36 +241,69 @@ function compose(probe?: Probe) {
     return stepped.effects.reduce((c, e) => memberEffect(c, name, e, event), next);
   };
 
-  const initiatorEffect = (context: ClusterContext, effect: Effect, cause: InitiatorEvent): ClusterContext => {
+  const initiatorEffect = (
+    context: ClusterContext,
+    effect: Effect,
+    cause: InitiatorEvent,
+  ): ClusterContext => {
     const self = context.initiator.context.self;
     const selfPart = SELF_PART[effect.type];
     if (selfPart) return toMember(context, self, { type: selfPart });
     if (effect.type === 'send' || effect.type === 'sendToJoined') {
       const message = (effect.params as { message: Request }).message;
       // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored.
-      const current = context.network.filter((m) => m.type === message || m.type === `${message}Ack` || m.type === 'routeUpdate');
-      const to = effect.type === 'send' ? awaited(context.initiator.context) : 'member' in cause ? [cause.member] : [];
-      return { ...context, network: addMessages(current, to.map((member) => ({ type: message, from: self, to: member }))) };
+      const current = context.network.filter(
+        (m) => m.type === message || m.type === `${message}Ack` || m.type === 'routeUpdate',
+      );
+      const to =
+        effect.type === 'send'
+          ? awaited(context.initiator.context)
+          : 'member' in cause
+            ? [cause.member]
+            : [];
+      return {
+        ...context,
+        network: addMessages(
+          current,
+          to.map((member) => ({ type: message, from: self, to: member })),
+        ),
+      };
     }
     if (effect.type === 'partitionSilent') {
       const silent = (effect.params as { members: readonly string[] }).members;
-      return silent.reduce((c, name) => (isUp(c.members[name]!) ? toMember(c, name, { type: 'crash' }) : c), context);
+      return silent.reduce(
+        (c, name) => (isUp(c.members[name]!) ? toMember(c, name, { type: 'crash' }) : c),
+        context,
+      );
     }
     return context;
   };
 
-  const memberEffect = (context: ClusterContext, name: string, effect: Effect, cause: MemberEvent): ClusterContext => {
+  const memberEffect = (
+    context: ClusterContext,
+    name: string,
+    effect: Effect,
+    cause: MemberEvent,
+  ): ClusterContext => {
     const self = context.initiator.context.self;
     switch (effect.type) {
       case 'acknowledge': {
         if (name === self) return context;
         const message = (effect.params as { message: Request }).message;
-        return { ...context, network: addMessages(context.network, [{ type: `${message}Ack`, from: name, to: self }]) };
+        return {
+          ...context,
+          network: addMessages(context.network, [{ type: `${message}Ack`, from: name, to: self }]),
+        };
       }
       case 'routeUpdate': {
         const id = cause.type === 'update' ? cause.id : '';
         if (name === self) return toInitiator(context, { type: 'update', id, member: name });
-        return { ...context, network: addMessages(context.network, [{ type: 'routeUpdate', from: name, to: self, id }]) };
+        return {
+          ...context,
+          network: addMessages(context.network, [
+            { type: 'routeUpdate', from: name, to: self, id },
+          ]),
+        };
       }
       case 'leaveGroup':
         return leaveGroup(context, name);
@@ -243,12 +318,14 @@ function compose(probe?: Probe) {
   const leaveGroup = (context: ClusterContext, name: string): ClusterContext => {
     const network = context.network.filter((m) => m.to !== name);
     const after = { ...context, network };
-    if (name !== context.initiator.context.self) return toInitiator(after, { type: 'memberLost', member: name });
+    if (name !== context.initiator.context.self)
+      return toInitiator(after, { type: 'memberLost', member: name });
     const down = toInitiator(after, { type: 'crash' });
     const record = down.initiator.context.record;
     const survivors = Object.keys(down.members).filter((m) => m !== name && isUp(down.members[m]!));
     // DESIGN.md: a takeover reads running (backout) or committed (roll forward)
-    if (survivors.length > 0 && record.change !== 'none') return toInitiator(down, { type: 'takeover', member: survivors[0]!, record });
+    if (survivors.length > 0 && record.change !== 'none')
+      return toInitiator(down, { type: 'takeover', member: survivors[0]!, record });
     // none, with no one left driving the change: each survivor still in it settles from the record
     if (down.initiator.value !== 'down' || record.change !== 'none') return down;
     return survivors.reduce((c, m) => toMember(c, m, { type: 'driverLost', record }), down);
@@ -258,7 +335,8 @@ function compose(probe?: Probe) {
   const deliver = (context: ClusterContext, message: Message): ClusterContext => {
     const network = context.network.filter((m) => !sameMessage(m, message));
     const after = { ...context, network };
-    if (message.type === 'routeUpdate') return toInitiator(after, { type: 'update', id: message.id ?? '', member: message.from });
+    if (message.type === 'routeUpdate')
+      return toInitiator(after, { type: 'update', id: message.id ?? '', member: message.from });
     if (isRequest(message.type)) return toMember(after, message.to, { type: message.type });
     return toInitiator(after, { type: message.type, member: message.from });
   };
@@ -266,15 +344,26 @@ function compose(probe?: Probe) {
   /** The cluster's reaction to one of its events (the statechart's guards decide whether it may happen). */
   return (context: ClusterContext, event: ClusterEvent): ClusterContext => {
     const message = messageOf(event);
-    if (event.type === 'drop') return { ...context, network: context.network.filter((m) => !message || !sameMessage(m, message)) };
+    if (event.type === 'drop')
+      return {
+        ...context,
+        network: context.network.filter((m) => !message || !sameMessage(m, message)),
+      };
     if (message) return deliver(context, message);
     switch (event.type) {
       case 'crash':
         return toMember(context, event.member, { type: 'crash' });
       case 'restart':
-        return toMember(context, event.member, { type: 'restart', record: context.initiator.context.record });
+        return toMember(context, event.member, {
+          type: 'restart',
+          record: context.initiator.context.record,
+        });
       case 'update':
-        return toMember({ ...context, updates: context.updates + 1 }, event.member, { type: 'update', id: `u${context.updates + 1}`, record: context.initiator.context.record });
+        return toMember({ ...context, updates: context.updates + 1 }, event.member, {
+          type: 'update',
+          id: `u${context.updates + 1}`,
+          record: context.initiator.context.record,
+        });
       default: {
         const local = initiatorEventOf(context, event);
         return local ? toInitiator(context, local) : context;
@@ -286,7 +375,9 @@ function compose(probe?: Probe) {
 export const applyClusterEvent = compose();
 
 /** applyClusterEvent, telling the probe each transition the parts' statecharts take. */
-export function probedClusterEvent(probe: Probe): (context: ClusterContext, event: ClusterEvent) => ClusterContext {
+export function probedClusterEvent(
+  probe: Probe,
+): (context: ClusterContext, event: ClusterEvent) => ClusterContext {
   return compose(probe);
 }
 
@@ -317,7 +408,8 @@ export const clusterMachine = setup({
   },
 }).createMachine({
   id: 'cluster',
-  description: 'The cluster view: the initiator role and every member, with the messages in flight.',
+  description:
+    'The cluster view: the initiator role and every member, with the messages in flight.',
   context: ({ input }) => initialClusterContext(input),
   initial: 'idle',
   states: {
@@ -326,7 +418,8 @@ export const clusterMachine = setup({
       on: { startChange: { target: 'change', actions: 'step' } },
     },
     change: {
-      description: 'A change runs: the initiator and the members move by their statecharts as messages are delivered, dropped or lost.',
+      description:
+        'A change runs: the initiator and the members move by their statecharts as messages are delivered, dropped or lost.',
       on: {
         validated: { guard: 'initiatorAccepts', actions: 'step' },
         refuse: { guard: 'initiatorAccepts', actions: 'step' },
@@ -334,7 +427,10 @@ export const clusterMachine = setup({
         applyDeltaDone: { guard: 'initiatorAccepts', actions: 'step' },
         commitDone: { guard: 'initiatorAccepts', actions: 'step' },
         timeout: { guard: 'initiatorAccepts', actions: 'step' },
-        ioError: { guard: and(['initiatorAccepts', 'faultsLeft']), actions: ['countFault', 'step'] },
+        ioError: {
+          guard: and(['initiatorAccepts', 'faultsLeft']),
+          actions: ['countFault', 'step'],
+        },
         beginRouting: { guard: 'inFlight', actions: 'step' },
         beginRoutingAck: { guard: 'inFlight', actions: 'step' },
         reload: { guard: 'inFlight', actions: 'step' },
@@ -358,7 +454,8 @@ export const clusterMachine = setup({
       ],
     },
     completed: {
-      description: 'Outcome: every member that is up runs on the target under the new key; a member that was down switches when it restarts.',
+      description:
+        'Outcome: every member that is up runs on the target under the new key; a member that was down switches when it restarts.',
       on: { restart: { guard: 'memberDown', actions: 'step' } },
     },
     backedOut: {
@@ -374,13 +471,15 @@ export const clusterMachine = setup({
 
 /** One line per guard: the condition under which the environment may cause the event. */
 export const clusterGuards: Readonly<Record<string, string>> = {
-  initiatorAccepts: "The initiator's statechart has a transition for the event in its current state.",
+  initiatorAccepts:
+    "The initiator's statechart has a transition for the event in its current state.",
   inFlight: 'The message was sent and is neither delivered nor lost yet.',
   faultsLeft: 'At most FAULT_BUDGET faults per path keep the graph small.',
   updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
   memberUp: 'Only a member that is up can crash or take a request.',
   memberDown: 'Only a member that is down can restart.',
-  decided: "The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).",
+  decided:
+    'The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).',
 };
 
 /** One line per event: the DESIGN.md or protocol.md sentence it models. */
@@ -415,9 +514,15 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
  * parts' statecharts (so generated paths exercise each initiator and member transition the
  * cluster can reach).
  */
-export function clusterTakes(from: AnyMachineSnapshot, event: EventObject): AnyTransitionDefinition[] {
+export function clusterTakes(
+  from: AnyMachineSnapshot,
+  event: EventObject,
+): AnyTransitionDefinition[] {
   const taken: AnyTransitionDefinition[] = [...step(clusterMachine, from, event).transitions];
-  probedClusterEvent((transitions) => taken.push(...transitions))(from.context as ClusterContext, event as ClusterEvent);
+  probedClusterEvent((transitions) => taken.push(...transitions))(
+    from.context as ClusterContext,
+    event as ClusterEvent,
+  );
   return taken;
 }
 
@@ -425,12 +530,15 @@ function eventPhrase(event: EventObject): string {
   const e = event as ClusterEvent;
   const message = messageOf(e);
   if (e.type === 'drop' && message) return `drop ${message.type} ${message.from}->${message.to}`;
-  if (message) return `${message.type} ${message.from}->${message.to}${message.id ? ` (${message.id})` : ''}`;
+  if (message)
+    return `${message.type} ${message.from}->${message.to}${message.id ? ` (${message.id})` : ''}`;
   return 'member' in e ? `${e.type} ${e.member}` : e.type;
 }
 
 /** A path in words, one line a step: `crash SYSB at reload -> backout`. */
-export function narrate(steps: readonly { readonly event: EventObject; readonly state: AnyMachineSnapshot }[]): string[] {
+export function narrate(
+  steps: readonly { readonly event: EventObject; readonly state: AnyMachineSnapshot }[],
+): string[] {
   return steps.slice(1).map(({ event, state }, i) => {
     const before = leafOf((steps[i]!.state.context as ClusterContext).initiator.value);
     const after = leafOf((state.context as ClusterContext).initiator.value);

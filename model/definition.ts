@@ -57,10 +57,12 @@ export function guardLabel(guard: unknown): string | null {
 /** `name`, or `name(param, ...)` when its params are static. */
 export function actionLabel(action: unknown): string {
   if (typeof action === 'string') return action;
-  if (typeof action === 'function') return (action as { type?: string }).type ?? action.name ?? 'inline action';
+  if (typeof action === 'function')
+    return (action as { type?: string }).type ?? action.name ?? 'inline action';
   if (typeof action === 'object' && action !== null && 'type' in action) {
     const { type, params } = action as { type: unknown; params?: unknown };
-    if (params && typeof params === 'object') return `${String(type)}(${Object.values(params).map(String).join(', ')})`;
+    if (params && typeof params === 'object')
+      return `${String(type)}(${Object.values(params).map(String).join(', ')})`;
     return String(type);
   }
   return String(action);

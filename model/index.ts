@@ -15,12 +15,20 @@ export interface Description {
   readonly guards: Readonly<Record<string, string>>;
 }
 
-function described(machine: AnyStateMachine, events: Record<string, string>, guards: Record<string, string>): Description {
+function described(
+  machine: AnyStateMachine,
+  events: Record<string, string>,
+  guards: Record<string, string>,
+): Description {
   const states = Object.fromEntries(allStates(machine).map((s) => [s.path, s.description ?? '']));
   return { machine, summary: machine.root.description ?? '', states, events, guards };
 }
 
-export const machines = { initiator: initiatorMachine, member: memberMachine, cluster: clusterMachine } as const;
+export const machines = {
+  initiator: initiatorMachine,
+  member: memberMachine,
+  cluster: clusterMachine,
+} as const;
 export type MachineName = keyof typeof machines;
 
 export const describe: Readonly<Record<MachineName, Description>> = {
@@ -31,7 +39,15 @@ export const describe: Readonly<Record<MachineName, Description>> = {
 
 export { initiatorMachine, memberMachine, clusterMachine };
 export * from './record.ts';
-export { RETRY_BUDGET, REQUESTS, REFUSAL_REASONS, awaited, type InitiatorContext, type InitiatorEvent, type InitiatorInput } from './initiator.ts';
+export {
+  RETRY_BUDGET,
+  REQUESTS,
+  REFUSAL_REASONS,
+  awaited,
+  type InitiatorContext,
+  type InitiatorEvent,
+  type InitiatorInput,
+} from './initiator.ts';
 export type { MemberContext, MemberEvent, MemberInput } from './member.ts';
 export {
   FAULT_BUDGET,

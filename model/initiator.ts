@@ -79,24 +79,43 @@ export type InitiatorEvent =
 export function initialInitiatorContext(input: InitiatorInput = {}): InitiatorContext {
   const self = input.self ?? 'SYSA';
   const cluster = [...(input.cluster ?? ['SYSA', 'SYSB', 'SYSC'])].sort();
-  if (!cluster.includes(self)) throw new Error(`initiator ${self} is not a member of the cluster ${cluster.join(',')}`);
+  if (!cluster.includes(self))
+    throw new Error(`initiator ${self} is not a member of the cluster ${cluster.join(',')}`);
   const retryBudget = input.retryBudget ?? RETRY_BUDGET;
-  if (!Number.isInteger(retryBudget) || retryBudget < 0) throw new Error(`retryBudget must be a non-negative integer, got ${retryBudget}`);
-  return { self, cluster, lost: [], acked: [], retries: 0, retryBudget, record: INITIAL_RECORD, delta: [], deltaApplied: false, waiting: [] };
+  if (!Number.isInteger(retryBudget) || retryBudget < 0)
+    throw new Error(`retryBudget must be a non-negative integer, got ${retryBudget}`);
+  return {
+    self,
+    cluster,
+    lost: [],
+    acked: [],
+    retries: 0,
+    retryBudget,
+    record: INITIAL_RECORD,
+    delta: [],
+    deltaApplied: false,
+    waiting: [],
+  };
 }
 
 /** The members the initiator still waits for: up, other than itself, not yet acknowledged. */
 export function awaited(context: InitiatorContext): string[] {
-  return context.cluster.filter((m) => m !== context.self && !context.lost.includes(m) && !context.acked.includes(m));
+  return context.cluster.filter(
+    (m) => m !== context.self && !context.lost.includes(m) && !context.acked.includes(m),
+  );
 }
 
-const everyMemberAnswered = ({ context }: { context: InitiatorContext }) => awaited(context).length === 0;
+const everyMemberAnswered = ({ context }: { context: InitiatorContext }) =>
+  awaited(context).length === 0;
 const memberOf = (event: InitiatorEvent): string => ('member' in event ? event.member : '');
 /** An effect the cluster view carries out; nothing to do in the statechart itself. */
 const effect = () => {};
 
 /** The members still silent after the retry budget are cut off from the group (DESIGN.md). */
-const partitionSilent = { type: 'partitionSilent', params: ({ context }: { context: InitiatorContext }) => ({ members: awaited(context) }) } as const;
+const partitionSilent = {
+  type: 'partitionSilent',
+  params: ({ context }: { context: InitiatorContext }) => ({ members: awaited(context) }),
+} as const;
 
 export const initiatorMachine = setup({
   types: {
@@ -127,17 +146,34 @@ export const initiatorMachine = setup({
     expel: assign({ lost: ({ context, event }) => withItem(context.lost, memberOf(event)) }),
     expelUnacked: assign({ lost: ({ context }) => withItems(context.lost, awaited(context)) }),
     // a member that rejoins lost its part: it must answer the current request again
-    rejoin: assign(({ context, event }) => ({ lost: withoutItem(context.lost, memberOf(event)), acked: withoutItem(context.acked, memberOf(event)) })),
-    recordDelta: assign({ delta: ({ context, event }) => (event.type === 'update' ? withItem(context.delta, event.id) : context.delta) }),
-    holdUpdate: assign({ waiting: ({ context, event }) => (event.type === 'update' ? withItem(context.waiting, event.id) : context.waiting) }),
+    rejoin: assign(({ context, event }) => ({
+      lost: withoutItem(context.lost, memberOf(event)),
+      acked: withoutItem(context.acked, memberOf(event)),
+    })),
+    recordDelta: assign({
+      delta: ({ context, event }) =>
+        event.type === 'update' ? withItem(context.delta, event.id) : context.delta,
+    }),
+    holdUpdate: assign({
+      waiting: ({ context, event }) =>
+        event.type === 'update' ? withItem(context.waiting, event.id) : context.waiting,
+    }),
     markDeltaApplied: assign({ deltaApplied: true }),
-    recordRunning: assign({ record: ({ context }) => ({ ...context.record, change: 'running' as const }) }),
-    recordCommitted: assign({ record: ({ context }) => ({ ...context.record, change: 'committed' as const }) }),
+    recordRunning: assign({
+      record: ({ context }) => ({ ...context.record, change: 'running' as const }),
+    }),
+    recordCommitted: assign({
+      record: ({ context }) => ({ ...context.record, change: 'committed' as const }),
+    }),
     recordFinished: assign({ record: { change: 'none', active: 'target' } }),
     recordBackedOut: assign({ record: { change: 'none', active: 'old' } }),
-    recordStillRunning: assign({ record: ({ context }) => ({ ...context.record, change: 'running' as const }) }),
+    recordStillRunning: assign({
+      record: ({ context }) => ({ ...context.record, change: 'running' as const }),
+    }),
     readClusterRecord: assign(({ context, event }) =>
-      event.type === 'takeover' ? { self: event.member, record: event.record, lost: withItem(context.lost, context.self) } : {},
+      event.type === 'takeover'
+        ? { self: event.member, record: event.record, lost: withItem(context.lost, context.self) }
+        : {},
     ),
     send: (_: unknown, _params: { message: Request }) => {},
     sendToJoined: (_: unknown, _params: { message: Request }) => {},
@@ -174,7 +210,8 @@ export const initiatorMachine = setup({
       on: { startChange: 'validate' },
     },
     validate: {
-      description: 'Step 1: nothing changes; every precondition is checked, a refusal names the member and the reason.',
+      description:
+        'Step 1: nothing changes; every precondition is checked, a refusal names the member and the reason.',
       on: {
         validated: { target: 'beforeCommit', actions: 'recordRunning' },
         refuse: { target: 'refused', actions: 'refuseChange' },
@@ -187,7 +224,8 @@ export const initiatorMachine = setup({
       description: 'Outcome: validate refused the change; nothing was changed.',
     },
     beforeCommit: {
-      description: 'Steps 2-6, up to the point of no return: any refusal, lost member, timeout or error makes the initiator back out.',
+      description:
+        'Steps 2-6, up to the point of no return: any refusal, lost member, timeout or error makes the initiator back out.',
       initial: 'beginRouting',
       on: {
         update: { actions: 'holdUpdate' },
@@ -198,20 +236,29 @@ export const initiatorMachine = setup({
       },
       states: {
         beginRouting: {
-          description: 'Step 2: the record goes none -> running; every member routes its dynamic updates to the initiator and acknowledges.',
-          entry: ['startRequest', 'routeSelf', { type: 'send', params: { message: 'beginRouting' } }],
+          description:
+            'Step 2: the record goes none -> running; every member routes its dynamic updates to the initiator and acknowledges.',
+          entry: [
+            'startRequest',
+            'routeSelf',
+            { type: 'send', params: { message: 'beginRouting' } },
+          ],
           always: { guard: 'allRoutingAcked', target: 'reencipher' },
           on: {
             beginRoutingAck: { actions: 'markAcked' },
             update: { actions: 'recordDelta' },
             timeout: [
-              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'beginRouting' } }] },
+              {
+                guard: 'retriesLeft',
+                actions: ['countRetry', { type: 'send', params: { message: 'beginRouting' } }],
+              },
               { target: '#initiator.backout' },
             ],
           },
         },
         reencipher: {
-          description: 'Step 3: every record of the active data set is written to the target, secure values rewrapped cur -> new; routed updates go on.',
+          description:
+            'Step 3: every record of the active data set is written to the target, secure values rewrapped cur -> new; routed updates go on.',
           on: {
             reencipherDone: { target: 'suspend' },
             update: { actions: 'recordDelta' },
@@ -223,33 +270,47 @@ export const initiatorMachine = setup({
           always: { target: 'applyDelta' },
         },
         applyDelta: {
-          description: 'Step 4: the delta is applied to the target and the target header gets the new MKVP.',
+          description:
+            'Step 4: the delta is applied to the target and the target header gets the new MKVP.',
           on: {
-            applyDeltaDone: { guard: 'wholeDeltaApplied', target: 'reload', actions: 'markDeltaApplied' },
+            applyDeltaDone: {
+              guard: 'wholeDeltaApplied',
+              target: 'reload',
+              actions: 'markDeltaApplied',
+            },
           },
         },
         reload: {
-          description: 'Step 5 (phase 1): each member, the initiator too, builds a staged copy from the target and acknowledges.',
+          description:
+            'Step 5 (phase 1): each member, the initiator too, builds a staged copy from the target and acknowledges.',
           entry: ['startRequest', 'stageSelf', { type: 'send', params: { message: 'reload' } }],
           always: { guard: 'allMembersStaged', target: 'commit' },
           on: {
             reloadAck: { actions: 'markAcked' },
             timeout: [
-              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'reload' } }] },
+              {
+                guard: 'retriesLeft',
+                actions: ['countRetry', { type: 'send', params: { message: 'reload' } }],
+              },
               { target: '#initiator.backout' },
             ],
           },
         },
         commit: {
-          description: 'Step 6: every member staged; the record goes running -> committed (durably, first): the point of no return; then the initiator sets its master key and makes the target active and its staged copy live. An error writing the record means backout.',
+          description:
+            'Step 6: every member staged; the record goes running -> committed (durably, first): the point of no return; then the initiator sets its master key and makes the target active and its staged copy live. An error writing the record means backout.',
           on: {
-            commitDone: { target: '#initiator.rollForward', actions: ['recordCommitted', 'switchSelf'] },
+            commitDone: {
+              target: '#initiator.rollForward',
+              actions: ['recordCommitted', 'switchSelf'],
+            },
           },
         },
       },
     },
     rollForward: {
-      description: 'Steps 7-8, after the point of no return: no backout, only roll-forward; a member that is lost catches up when it restarts.',
+      description:
+        'Steps 7-8, after the point of no return: no backout, only roll-forward; a member that is lost catches up when it restarts.',
       initial: 'switch',
       on: {
         update: { actions: 'holdUpdate' },
@@ -258,27 +319,48 @@ export const initiatorMachine = setup({
       },
       states: {
         switch: {
-          description: 'Step 7 (phase 2): each member sets its master key, makes the target active and its staged copy live, and acknowledges.',
+          description:
+            'Step 7 (phase 2): each member sets its master key, makes the target active and its staged copy live, and acknowledges.',
           entry: ['startRequest', { type: 'send', params: { message: 'switch' } }],
           always: { guard: 'allSwitched', target: 'finish' },
           on: {
             switchAck: { actions: 'markAcked' },
-            memberJoined: { actions: ['rejoin', { type: 'sendToJoined', params: { message: 'switch' } }] },
+            memberJoined: {
+              actions: ['rejoin', { type: 'sendToJoined', params: { message: 'switch' } }],
+            },
             timeout: [
-              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'switch' } }] },
+              {
+                guard: 'retriesLeft',
+                actions: ['countRetry', { type: 'send', params: { message: 'switch' } }],
+              },
               { actions: [partitionSilent, 'expelUnacked'] },
             ],
           },
         },
         finish: {
-          description: 'Step 8: the record names the target active and goes back to none; routing ends once the members that are up acknowledge, then resume.',
-          entry: ['startRequest', 'recordFinished', 'finishSelf', { type: 'send', params: { message: 'finish' } }],
-          always: { guard: 'allFinished', target: '#initiator.completed', actions: ['endRouting', 'resume'] },
+          description:
+            'Step 8: the record names the target active and goes back to none; routing ends once the members that are up acknowledge, then resume.',
+          entry: [
+            'startRequest',
+            'recordFinished',
+            'finishSelf',
+            { type: 'send', params: { message: 'finish' } },
+          ],
+          always: {
+            guard: 'allFinished',
+            target: '#initiator.completed',
+            actions: ['endRouting', 'resume'],
+          },
           on: {
             finishAck: { actions: 'markAcked' },
-            memberJoined: { actions: ['rejoin', { type: 'sendToJoined', params: { message: 'finish' } }] },
+            memberJoined: {
+              actions: ['rejoin', { type: 'sendToJoined', params: { message: 'finish' } }],
+            },
             timeout: [
-              { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'finish' } }] },
+              {
+                guard: 'retriesLeft',
+                actions: ['countRetry', { type: 'send', params: { message: 'finish' } }],
+              },
               { actions: [partitionSilent, 'expelUnacked'] },
             ],
           },
@@ -287,19 +369,32 @@ export const initiatorMachine = setup({
     },
     completed: {
       type: 'final',
-      description: 'Outcome: every member that is up runs on the target under the new key; waiting updates were processed against it.',
+      description:
+        'Outcome: every member that is up runs on the target under the new key; waiting updates were processed against it.',
     },
     backout: {
-      description: 'Before commit only: staged copies dropped, the target marked unusable, routing ends, the record goes running -> none.',
-      entry: ['startRequest', 'recordBackedOut', 'markTargetUnusable', 'backoutSelf', { type: 'send', params: { message: 'backout' } }],
+      description:
+        'Before commit only: staged copies dropped, the target marked unusable, routing ends, the record goes running -> none.',
+      entry: [
+        'startRequest',
+        'recordBackedOut',
+        'markTargetUnusable',
+        'backoutSelf',
+        { type: 'send', params: { message: 'backout' } },
+      ],
       always: { guard: 'allBackedOut', target: 'backedOut', actions: ['endRouting', 'resume'] },
       on: {
         backoutAck: { actions: 'markAcked' },
         update: { actions: 'holdUpdate' },
         memberLost: { actions: 'expel' },
-        memberJoined: { actions: ['rejoin', { type: 'sendToJoined', params: { message: 'backout' } }] },
+        memberJoined: {
+          actions: ['rejoin', { type: 'sendToJoined', params: { message: 'backout' } }],
+        },
         timeout: [
-          { guard: 'retriesLeft', actions: ['countRetry', { type: 'send', params: { message: 'backout' } }] },
+          {
+            guard: 'retriesLeft',
+            actions: ['countRetry', { type: 'send', params: { message: 'backout' } }],
+          },
           { actions: [partitionSilent, 'expelUnacked'] },
         ],
         // the record (or the target) could not be written: the record still says running
@@ -309,23 +404,27 @@ export const initiatorMachine = setup({
     },
     backedOut: {
       type: 'final',
-      description: 'Outcome: the cluster goes on with the old data set and the old key, every acknowledged update in it.',
+      description:
+        'Outcome: the cluster goes on with the old data set and the old key, every acknowledged update in it.',
     },
     fenced: {
-      description: 'Outcome: backout could not finish (a data set or cluster record write failed); the members refuse secure PKCS #11 work rather than run with mixed keys. A member that comes back later takes the backout over from the record.',
+      description:
+        'Outcome: backout could not finish (a data set or cluster record write failed); the members refuse secure PKCS #11 work rather than run with mixed keys. A member that comes back later takes the backout over from the record.',
       entry: 'fence',
       on: {
         takeover: { guard: 'changeUnderway', target: 'takeover', actions: 'readClusterRecord' },
       },
     },
     down: {
-      description: 'The member playing the initiator is lost; updates it had not acknowledged have an unknown outcome.',
+      description:
+        'The member playing the initiator is lost; updates it had not acknowledged have an unknown outcome.',
       on: {
         takeover: { guard: 'changeUnderway', target: 'takeover', actions: 'readClusterRecord' },
       },
     },
     takeover: {
-      description: 'The first surviving member by name reads the cluster record: committed means roll forward (switch, finish), running means backout.',
+      description:
+        'The first surviving member by name reads the cluster record: committed means roll forward (switch, finish), running means backout.',
       always: [
         { guard: 'changeCommitted', target: 'rollForward.switch', actions: 'switchSelf' },
         { target: 'backout' },
@@ -343,28 +442,39 @@ export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> =
   reencipherDone: 'The last record of the active data set is in the target.',
   applyDeltaDone: 'The delta (the ids it carries) is in the target; its header has the new MKVP.',
   reloadAck: 'A member holds a staged copy of the target.',
-  commitDone: 'The record says committed (the point of no return) and the initiator runs on the target under the new key.',
+  commitDone:
+    'The record says committed (the point of no return) and the initiator runs on the target under the new key.',
   switchAck: 'A member runs on the target under the new key.',
   finishAck: 'A member stopped routing and serves the new active data set.',
   backoutAck: 'A member dropped its staged copy and stopped routing.',
   update: 'A dynamic update reaches the initiator (its own request, or routed by a member).',
-  timeout: "The initiator's wait for acknowledgements ran out: resend, or count the silent members as lost.",
+  timeout:
+    "The initiator's wait for acknowledgements ran out: resend, or count the silent members as lost.",
   memberLost: 'A member left the group (crash or partition).',
   memberJoined: 'A member came back and passed its restart check.',
   ioError: 'Writing a data set or the cluster record failed.',
   crash: 'The member playing the initiator crashed.',
-  takeover: 'The first surviving member by name (or, after fencing, a member that comes back) takes over, with the cluster record it read.',
+  takeover:
+    'The first surviving member by name (or, after fencing, a member that comes back) takes over, with the cluster record it read.',
 };
 
 /** One line per guard: the rule it enforces (an invariant of DESIGN.md where there is one). */
 export const initiatorGuards: Readonly<Record<string, string>> = {
-  allRoutingAcked: 'Re-encipherment starts only once every member that is up routes its updates to the initiator (SingleWriter).',
-  allMembersStaged: 'The commit step starts only once every member that is up holds a staged copy of the target (StagedBeforeSwitch).',
-  allSwitched: 'finish only once every member that is up acknowledged switch (a member silent after the retry budget is expelled).',
+  allRoutingAcked:
+    'Re-encipherment starts only once every member that is up routes its updates to the initiator (SingleWriter).',
+  allMembersStaged:
+    'The commit step starts only once every member that is up holds a staged copy of the target (StagedBeforeSwitch).',
+  allSwitched:
+    'finish only once every member that is up acknowledged switch (a member silent after the retry budget is expelled).',
   allFinished: 'The change completes once every member that is up acknowledged finish.',
-  allBackedOut: 'Backout ends once every member that is up acknowledged backout (a member silent after the retry budget is expelled).',
-  retriesLeft: 'A request is sent again at most retryBudget times; then a silent member counts as lost: backout before commit, expelled from the group after it.',
-  wholeDeltaApplied: 'reload only once every routed update is in the target (NoLostUpdate, NoEarlyActivation).',
-  changeUnderway: 'A member takes over only when the record shows a change running or committed (a change decided by its last record write needs no one).',
-  changeCommitted: 'A takeover that reads committed rolls forward; one that reads running backs out (NoBackoutAfterCommit).',
+  allBackedOut:
+    'Backout ends once every member that is up acknowledged backout (a member silent after the retry budget is expelled).',
+  retriesLeft:
+    'A request is sent again at most retryBudget times; then a silent member counts as lost: backout before commit, expelled from the group after it.',
+  wholeDeltaApplied:
+    'reload only once every routed update is in the target (NoLostUpdate, NoEarlyActivation).',
+  changeUnderway:
+    'A member takes over only when the record shows a change running or committed (a change decided by its last record write needs no one).',
+  changeCommitted:
+    'A takeover that reads committed rolls forward; one that reads running backs out (NoBackoutAfterCommit).',
 };

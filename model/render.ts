@@ -19,7 +19,12 @@ function sortedTransitions(machine: AnyStateMachine): TransitionInfo[] {
   const all = transitionsOf(machine);
   return all
     .map((t, index) => ({ t, index }))
-    .sort((a, b) => a.t.source.localeCompare(b.t.source) || a.t.event.localeCompare(b.t.event) || a.index - b.index)
+    .sort(
+      (a, b) =>
+        a.t.source.localeCompare(b.t.source) ||
+        a.t.event.localeCompare(b.t.event) ||
+        a.index - b.index,
+    )
     .map(({ t }) => t);
 }
 
@@ -61,7 +66,10 @@ function mermaidState(s: StateInfo, indent: string): string[] {
 export function toMermaid(name: string, machine: AnyStateMachine): string {
   const states = statesOf(machine);
   const transitions = sortedTransitions(machine);
-  const lines = [`%% The ${name} statechart, rendered from model/ by npm run statechart. Do not edit.`, 'stateDiagram-v2'];
+  const lines = [
+    `%% The ${name} statechart, rendered from model/ by npm run statechart. Do not edit.`,
+    'stateDiagram-v2',
+  ];
   if (transitions.some((t) => t.source === '')) lines.push(`  state "any state" as ${ANY_STATE}`);
   const initial = machine.root.initial?.target?.[0];
   if (initial) lines.push(`  [*] --> ${mermaidId(initial.path.join('.'))}`);
@@ -71,7 +79,10 @@ export function toMermaid(name: string, machine: AnyStateMachine): string {
     .forEach((s) => lines.push(`  ${mermaidId(s.path)} --> [*]`));
   for (const t of transitions) {
     const targets = t.targets.length ? t.targets : [t.source];
-    for (const target of targets) lines.push(`  ${mermaidId(t.source)} --> ${mermaidId(target)} : ${mermaidText(transitionLabel(t, transitions))}`);
+    for (const target of targets)
+      lines.push(
+        `  ${mermaidId(t.source)} --> ${mermaidId(target)} : ${mermaidText(transitionLabel(t, transitions))}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -92,7 +103,11 @@ function dotState(s: StateInfo, indent: string): string[] {
       `${indent}}`,
     ];
   }
-  const lines = [s.key, ...(s.entry.length ? [`entry / ${s.entry.join(', ')}`] : []), ...(s.exit.length ? [`exit / ${s.exit.join(', ')}`] : [])];
+  const lines = [
+    s.key,
+    ...(s.entry.length ? [`entry / ${s.entry.join(', ')}`] : []),
+    ...(s.exit.length ? [`exit / ${s.exit.join(', ')}`] : []),
+  ];
   const attrs = [`label="${lines.map(dotText).join('\\n')}"`];
   if (s.kind === 'final') attrs.push('peripheries=2');
   if (s.transient) attrs.push('style="rounded,dashed"');
@@ -106,7 +121,10 @@ export function toDot(name: string, machine: AnyStateMachine): string {
   const end = (path: string, side: 'tail' | 'head'): { node: string; attr: string | null } => {
     const s = byPath.get(path);
     if (s?.kind !== 'compound') return { node: dotId(path), attr: null };
-    return { node: startOf(path), attr: `${side === 'tail' ? 'ltail' : 'lhead'}="cluster_${path}"` };
+    return {
+      node: startOf(path),
+      attr: `${side === 'tail' ? 'ltail' : 'lhead'}="cluster_${path}"`,
+    };
   };
   const lines = [
     `// The ${name} statechart, rendered from model/ by npm run statechart. Do not edit.`,
@@ -116,7 +134,8 @@ export function toDot(name: string, machine: AnyStateMachine): string {
     '  edge [fontname="Helvetica", fontsize=9];',
     `  ${startOf('')} [shape=point, width=0.15, label=""];`,
   ];
-  if (transitions.some((t) => t.source === '')) lines.push(`  ${dotId('')} [label="any state", shape=note];`);
+  if (transitions.some((t) => t.source === ''))
+    lines.push(`  ${dotId('')} [label="any state", shape=note];`);
   states.forEach((s) => lines.push(...dotState(s, '  ')));
   const initial = machine.root.initial?.target?.[0];
   if (initial) lines.push(`  ${startOf('')} -> ${end(initial.path.join('.'), 'head').node};`);
@@ -134,7 +153,9 @@ export function toDot(name: string, machine: AnyStateMachine): string {
       const loop = to === from;
       const tail = loop || inside(target, t.source) ? null : from.attr;
       const head = loop || inside(t.source, target) ? null : to.attr;
-      const attrs = [tail, head, t.event === 'always' ? 'style=dashed' : null].filter((a): a is string => a !== null);
+      const attrs = [tail, head, t.event === 'always' ? 'style=dashed' : null].filter(
+        (a): a is string => a !== null,
+      );
       const key = `${from.node} -> ${to.node} ${attrs.join(' ')}`;
       const arrow = arrows.get(key) ?? { head: `${from.node} -> ${to.node}`, attrs, labels: [] };
       arrow.labels.push(dotText(transitionLabel(t, transitions)));
@@ -237,7 +258,9 @@ function readmeSection(name: MachineName, d: Description): string {
 }
 
 export function toReadme(): string {
-  const sections = (Object.keys(machines) as MachineName[]).map((name) => readmeSection(name, describe[name]));
+  const sections = (Object.keys(machines) as MachineName[]).map((name) =>
+    readmeSection(name, describe[name]),
+  );
   return [HOW_TO_READ, ...sections].join('\n');
 }
 
@@ -247,7 +270,10 @@ export async function renderAll(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const [name, machine] of Object.entries(machines)) {
     files.set(`${name}.mmd`, toMermaid(name, machine));
-    files.set(`${name}.svg`, viz.renderString(toDot(name, machine), { format: 'svg', engine: 'dot' }));
+    files.set(
+      `${name}.svg`,
+      viz.renderString(toDot(name, machine), { format: 'svg', engine: 'dot' }),
+    );
   }
   files.set('README.md', toReadme());
   return files;

@@ -6,9 +6,19 @@
 // statecharts do not allow is rejected with its line number, the actor, the state it was in and
 // the rule it breaks. Lines that are not protocol moves (writes, sends, progress) are read only
 // to follow the data sets and the record.
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine } from 'xstate';
+import {
+  initialTransition,
+  transition,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+} from 'xstate';
 import { leafOf } from './cluster.ts';
-import { initiatorMachine, type InitiatorContext, type InitiatorEvent, type RefusalReason } from './initiator.ts';
+import {
+  initiatorMachine,
+  type InitiatorContext,
+  type InitiatorEvent,
+  type RefusalReason,
+} from './initiator.ts';
 import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
 import type { RecordView } from './record.ts';
 
@@ -21,7 +31,13 @@ export interface TraceLine {
 }
 
 /** The DESIGN.md invariant a rejected line breaks, or `statechart` for a move no rule names. */
-export type BrokenRule = 'StagedBeforeSwitch' | 'NoEarlyActivation' | 'NoBackoutAfterCommit' | 'NoLostUpdate' | 'KeyAgreement' | 'statechart';
+export type BrokenRule =
+  | 'StagedBeforeSwitch'
+  | 'NoEarlyActivation'
+  | 'NoBackoutAfterCommit'
+  | 'NoLostUpdate'
+  | 'KeyAgreement'
+  | 'statechart';
 
 export class ReplayError extends Error {
   constructor(
@@ -31,7 +47,9 @@ export class ReplayError extends Error {
     readonly rule: BrokenRule,
     what: string,
   ) {
-    super(`trace line ${line}: ${actor} ${what}, not allowed by the statechart in state ${state}${rule === 'statechart' ? '' : `: breaks ${rule}`}`);
+    super(
+      `trace line ${line}: ${actor} ${what}, not allowed by the statechart in state ${state}${rule === 'statechart' ? '' : `: breaks ${rule}`}`,
+    );
     this.name = 'ReplayError';
   }
 }
@@ -93,11 +111,22 @@ const DECIDED_IN: Readonly<Record<string, readonly string[]>> = {
   refused: ['refused'],
 };
 
-const ORDER = ['validate', 'beginRouting', 'reencipher', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'completed'];
+const ORDER = [
+  'validate',
+  'beginRouting',
+  'reencipher',
+  'applyDelta',
+  'reload',
+  'commit',
+  'switch',
+  'finish',
+  'completed',
+];
 
 /** Which rule a step that came too early skips: the guard on the way from `state` to `wanted`. */
 function ruleFor(state: string, wanted: string, initiator: InitiatorContext | null): BrokenRule {
-  if (wanted === 'backout' && initiator?.record.change === 'committed') return 'NoBackoutAfterCommit';
+  if (wanted === 'backout' && initiator?.record.change === 'committed')
+    return 'NoBackoutAfterCommit';
   const at = ORDER.indexOf(state);
   const to = ORDER.indexOf(wanted);
   if (at < 0 || to <= at) return 'statechart';
@@ -108,7 +137,10 @@ function ruleFor(state: string, wanted: string, initiator: InitiatorContext | nu
 
 const str = (line: TraceLine, field: string): string => {
   const v = line[field];
-  if (typeof v !== 'string') throw new Error(`trace line ${line.seq}: ${line.event} needs a string field ${field}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string')
+    throw new Error(
+      `trace line ${line.seq}: ${line.event} needs a string field ${field}, got ${JSON.stringify(v)}`,
+    );
   return v;
 };
 
@@ -157,17 +189,36 @@ class Replay {
   }
 
   /** Feeds an event to a statechart; a refused event is a ReplayError naming `rule`. */
-  #feed(machine: AnyStateMachine, snapshot: AnyMachineSnapshot, event: { type: string }, line: TraceLine, rule: BrokenRule, what: string): AnyMachineSnapshot {
-    if (machine.getTransitionData(snapshot, event).length === 0) throw new ReplayError(line.seq, line.actor, this.#leaf(snapshot), rule, what);
+  #feed(
+    machine: AnyStateMachine,
+    snapshot: AnyMachineSnapshot,
+    event: { type: string },
+    line: TraceLine,
+    rule: BrokenRule,
+    what: string,
+  ): AnyMachineSnapshot {
+    if (machine.getTransitionData(snapshot, event).length === 0)
+      throw new ReplayError(line.seq, line.actor, this.#leaf(snapshot), rule, what);
     this.moves++;
     return transition(machine, snapshot, event)[0];
   }
 
-  #toInitiator(event: InitiatorEvent, line: TraceLine, what: string, rule: BrokenRule = 'statechart'): void {
+  #toInitiator(
+    event: InitiatorEvent,
+    line: TraceLine,
+    what: string,
+    rule: BrokenRule = 'statechart',
+  ): void {
     this.#initiator = this.#feed(initiatorMachine, this.#initiator!, event, line, rule, what);
   }
 
-  #toMember(name: string, event: MemberEvent, line: TraceLine, what: string, rule: BrokenRule = 'statechart'): void {
+  #toMember(
+    name: string,
+    event: MemberEvent,
+    line: TraceLine,
+    what: string,
+    rule: BrokenRule = 'statechart',
+  ): void {
     this.#members.set(name, this.#feed(memberMachine, this.#member(name), event, line, rule, what));
   }
 
@@ -181,10 +232,17 @@ class Replay {
     // it when the step began is left out before the initiator's own memberLost line comes.
     const waiting = this.#initiator!.matches('rollForward') || this.#initiator!.matches('backout');
     const awaited = waiting && mayLoseUnasked ? this.#awaitedNotAsked() : [];
-    for (const member of awaited) this.#toInitiator({ type: 'memberLost', member }, line, `loses ${member}`);
+    for (const member of awaited)
+      this.#toInitiator({ type: 'memberLost', member }, line, `loses ${member}`);
     if (this.#at(states)) return;
     const state = this.#leaf(this.#initiator!);
-    throw new ReplayError(line.seq, line.actor, state, ruleFor(state, states[0]!, this.#initiatorContext), what);
+    throw new ReplayError(
+      line.seq,
+      line.actor,
+      state,
+      ruleFor(state, states[0]!, this.#initiatorContext),
+      what,
+    );
   }
 
   #at(states: readonly string[]): boolean {
@@ -197,7 +255,13 @@ class Replay {
   /** Members the initiator statechart still waits for that the initiator never asked in this step (or that are down). */
   #awaitedNotAsked(): string[] {
     const ctx = this.#initiatorContext!;
-    return ctx.cluster.filter((m) => m !== ctx.self && !ctx.lost.includes(m) && !ctx.acked.includes(m) && (!this.#asked.has(m) || this.#member(m).value === 'down'));
+    return ctx.cluster.filter(
+      (m) =>
+        m !== ctx.self &&
+        !ctx.lost.includes(m) &&
+        !ctx.acked.includes(m) &&
+        (!this.#asked.has(m) || this.#member(m).value === 'down'),
+    );
   }
 
   get #initiatorContext(): InitiatorContext | null {
@@ -205,7 +269,11 @@ class Replay {
   }
 
   #running(): boolean {
-    return this.#initiator !== null && this.#initiator.status === 'active' && this.#leaf(this.#initiator) !== 'idle';
+    return (
+      this.#initiator !== null &&
+      this.#initiator.status === 'active' &&
+      this.#leaf(this.#initiator) !== 'idle'
+    );
   }
 
   #dataSet(name: unknown): 'old' | 'target' {
@@ -222,20 +290,33 @@ class Replay {
         return line.actor === self || line.step === 'validate' ? this.#step(line) : undefined;
       case 'deliver': {
         const msg = str(line, 'msg');
-        if (line.actor === self && this.#running() && /^(beginRouting|reload|switch|finish|backout)Ack$/.test(msg)) {
-          this.#toInitiator({ type: msg as `${'reload'}Ack`, member: str(line, 'from') }, line, `takes ${msg} from ${str(line, 'from')}`);
+        if (
+          line.actor === self &&
+          this.#running() &&
+          /^(beginRouting|reload|switch|finish|backout)Ack$/.test(msg)
+        ) {
+          this.#toInitiator(
+            { type: msg as `${'reload'}Ack`, member: str(line, 'from') },
+            line,
+            `takes ${msg} from ${str(line, 'from')}`,
+          );
         }
         return;
       }
       case 'timeout':
         // the fence fan-out (fence, fenceAck) is the effect of the fenced state, outside the statechart
-        if (line.actor === self && this.#running() && line.step !== 'fence') this.#toInitiator({ type: 'timeout' }, line, 'times out');
+        if (line.actor === self && this.#running() && line.step !== 'fence')
+          this.#toInitiator({ type: 'timeout' }, line, 'times out');
         return;
       case 'memberLost':
       case 'memberJoined': {
         // a group change the initiator's statechart has no move for is only news (the implementation ignores it too)
         const event = { type: line.event, member: str(line, 'member') } as InitiatorEvent;
-        if (line.actor === self && this.#running() && initiatorMachine.getTransitionData(this.#initiator!, event).length > 0) {
+        if (
+          line.actor === self &&
+          this.#running() &&
+          initiatorMachine.getTransitionData(this.#initiator!, event).length > 0
+        ) {
           this.#toInitiator(event, line, `learns ${line.event} ${str(line, 'member')}`);
         }
         return;
@@ -258,7 +339,10 @@ class Replay {
       case 'restartCheck':
         return this.#restartCheck(line);
       case 'record':
-        this.#record = { change: str(line, 'to') as RecordView['change'], active: this.#dataSet(line.active) };
+        this.#record = {
+          change: str(line, 'to') as RecordView['change'],
+          active: this.#dataSet(line.active),
+        };
         if (this.#record.change === 'none' && line.from !== 'none') this.#decided = true;
         return this.#checkRecord(line);
       case 'update':
@@ -267,7 +351,8 @@ class Replay {
         // the initiator fences itself when its backout cannot write (a takeover's record write, too)
         if (line.actor === self) {
           this.#undecide();
-          if (this.#leaf(this.#initiator!) === 'backout') this.#toInitiator({ type: 'ioError' }, line, 'fences: its backout could not write');
+          if (this.#leaf(this.#initiator!) === 'backout')
+            this.#toInitiator({ type: 'ioError' }, line, 'fences: its backout could not write');
         }
         return this.#memberPart(line);
       case 'beginRouting':
@@ -278,7 +363,8 @@ class Replay {
         return this.#memberPart(line);
       case 'send': {
         const msg = str(line, 'msg');
-        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(msg)) this.#asked.add(str(line, 'to'));
+        if (line.actor === self && /^(beginRouting|reload|switch|finish|backout)$/.test(msg))
+          this.#asked.add(str(line, 'to'));
         if (line.actor !== self && ACKED_IN[msg]) this.#acknowledges(line, msg);
         return;
       }
@@ -294,11 +380,16 @@ class Replay {
 
   /** The trace's first line says how the run was set up: the cluster is its `members`, the retry budget its `retries`. */
   #header(line: TraceLine): void {
-    if (this.#lines !== 1) throw new Error(`trace line ${line.seq}: a header must be the first line of the trace`);
-    if (Array.isArray(line.members)) this.#cluster = (line.members as { member: string }[]).map((m) => m.member);
+    if (this.#lines !== 1)
+      throw new Error(`trace line ${line.seq}: a header must be the first line of the trace`);
+    if (Array.isArray(line.members))
+      this.#cluster = (line.members as { member: string }[]).map((m) => m.member);
     const retries = line.retries;
     if (retries === undefined) return;
-    if (!Number.isSafeInteger(retries) || (retries as number) < 0) throw new Error(`trace line ${line.seq}: header.retries must be a non-negative integer, got ${JSON.stringify(retries)}`);
+    if (!Number.isSafeInteger(retries) || (retries as number) < 0)
+      throw new Error(
+        `trace line ${line.seq}: header.retries must be a non-negative integer, got ${JSON.stringify(retries)}`,
+      );
     this.#retryBudget = retries as number;
   }
 
@@ -310,33 +401,70 @@ class Replay {
     if (step === 'validate') {
       if (phase === 'start') {
         this.#initiator = initialTransition(initiatorMachine, {
-          self: line.actor, ...(this.#cluster ? { cluster: this.#cluster } : {}), ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }),
+          self: line.actor,
+          ...(this.#cluster ? { cluster: this.#cluster } : {}),
+          ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }),
         })[0];
-        this.#initiator = this.#feed(initiatorMachine, this.#initiator, { type: 'startChange' }, line, 'statechart', what);
+        this.#initiator = this.#feed(
+          initiatorMachine,
+          this.#initiator,
+          { type: 'startChange' },
+          line,
+          'statechart',
+          what,
+        );
         return;
       }
       const members = line.members as string[] | undefined;
       if (members) {
-        this.#initiator = initialTransition(initiatorMachine, { self: line.actor, cluster: members, ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }) })[0];
+        this.#initiator = initialTransition(initiatorMachine, {
+          self: line.actor,
+          cluster: members,
+          ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }),
+        })[0];
         this.#initiator = transition(initiatorMachine, this.#initiator, { type: 'startChange' })[0];
         members.forEach((m) => this.#member(m));
       }
-      if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} without its start or the cluster (members)`);
+      if (!this.#initiator)
+        throw new ReplayError(
+          line.seq,
+          line.actor,
+          'none',
+          'statechart',
+          `${what} without its start or the cluster (members)`,
+        );
       this.#old = String(line.active ?? this.#old);
       this.#target = String(line.target ?? this.#target);
       this.#headerWritten = false;
       if (result === 'refused') {
-        const [first] = (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
-        this.#toInitiator({ type: 'refuse', member: first?.subject ?? line.actor, reason: first?.reason ?? 'memberNotActive' }, line, what);
+        const [first] =
+          (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+        this.#toInitiator(
+          {
+            type: 'refuse',
+            member: first?.subject ?? line.actor,
+            reason: first?.reason ?? 'memberNotActive',
+          },
+          line,
+          what,
+        );
       }
       return;
     }
-    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} before validate`);
+    if (!this.#initiator)
+      throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} before validate`);
     if (phase === 'start') this.#asked.clear();
     if (phase === 'done' && result === 'failed') {
       if (step === 'finish') return; // finish is retried (roll-forward)
       if (step === 'backout') this.#undecide();
-      return this.#toInitiator({ type: 'ioError' }, line, what, step === 'backout' ? 'statechart' : ruleFor(this.#leaf(this.#initiator), 'backout', this.#initiatorContext));
+      return this.#toInitiator(
+        { type: 'ioError' },
+        line,
+        what,
+        step === 'backout'
+          ? 'statechart'
+          : ruleFor(this.#leaf(this.#initiator), 'backout', this.#initiatorContext),
+      );
     }
     if (phase === 'start') {
       switch (step) {
@@ -347,10 +475,17 @@ class Replay {
           if (['backout', 'backedOut'].includes(this.#leaf(this.#initiator))) return;
           // the initiator saw the member leave the group before its notification line
           const lost = /^member (\S+) lost/.exec(String(line.reason ?? ''))?.[1];
-          if (lost && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'memberLost', member: lost }, line, what);
+          if (lost && !this.#initiator.matches('rollForward'))
+            this.#toInitiator({ type: 'memberLost', member: lost }, line, what);
           // a member (or the initiator itself) refused its part of reload: phase 1's register check
-          const [refusal] = (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
-          if (refusal && !this.#initiator.matches('rollForward')) this.#toInitiator({ type: 'refuse', member: refusal.subject, reason: refusal.reason }, line, what);
+          const [refusal] =
+            (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+          if (refusal && !this.#initiator.matches('rollForward'))
+            this.#toInitiator(
+              { type: 'refuse', member: refusal.subject, reason: refusal.reason },
+              line,
+              what,
+            );
           // (with nobody left to answer, the statechart ends the backout at once)
           return this.#expect(['backout', 'backedOut'], line, what, false);
         }
@@ -365,8 +500,20 @@ class Replay {
       case 'reencipher':
         return this.#toInitiator({ type: 'reencipherDone' }, line, what);
       case 'applyDelta':
-        if (!this.#headerWritten) throw new ReplayError(line.seq, line.actor, this.#leaf(this.#initiator), 'NoEarlyActivation', `${what} without writing the header of the target ${this.#target}`);
-        return this.#toInitiator({ type: 'applyDeltaDone', applied: this.#applied }, line, `${what}: the delta holds ${this.#applied.join(', ') || 'nothing'}`, 'NoLostUpdate');
+        if (!this.#headerWritten)
+          throw new ReplayError(
+            line.seq,
+            line.actor,
+            this.#leaf(this.#initiator),
+            'NoEarlyActivation',
+            `${what} without writing the header of the target ${this.#target}`,
+          );
+        return this.#toInitiator(
+          { type: 'applyDeltaDone', applied: this.#applied },
+          line,
+          `${what}: the delta holds ${this.#applied.join(', ') || 'nothing'}`,
+          'NoLostUpdate',
+        );
       case 'commit':
         return this.#toInitiator({ type: 'commitDone' }, line, what);
       default:
@@ -381,10 +528,30 @@ class Replay {
     const to = str(line, 'to');
     const state = this.#leaf(this.#initiator);
     const finishing = line.active === this.#target;
-    const writers = to === 'running' ? ['beginRouting'] : to === 'committed' ? ['commit'] : finishing ? ['finish'] : ['backout', 'backedOut'];
+    const writers =
+      to === 'running'
+        ? ['beginRouting']
+        : to === 'committed'
+          ? ['commit']
+          : finishing
+            ? ['finish']
+            : ['backout', 'backedOut'];
     if (this.#at(writers)) return;
-    const rule = to === 'committed' ? ruleFor(state, 'commit', ctx) : to === 'none' && !finishing && (line.from === 'committed' || ctx.record.change === 'committed') ? 'NoBackoutAfterCommit' : 'statechart';
-    throw new ReplayError(line.seq, line.actor, state, rule, `writes the cluster record ${String(line.from)} -> ${to}${finishing ? ' (target active)' : ''}`);
+    const rule =
+      to === 'committed'
+        ? ruleFor(state, 'commit', ctx)
+        : to === 'none' &&
+            !finishing &&
+            (line.from === 'committed' || ctx.record.change === 'committed')
+          ? 'NoBackoutAfterCommit'
+          : 'statechart';
+    throw new ReplayError(
+      line.seq,
+      line.actor,
+      state,
+      rule,
+      `writes the cluster record ${String(line.from)} -> ${to}${finishing ? ' (target active)' : ''}`,
+    );
   }
 
   #update(line: TraceLine): void {
@@ -394,7 +561,12 @@ class Replay {
     if (phase === 'request') {
       const member = this.#member(line.actor);
       if (member.value === 'down') return; // refused at once: the member is down
-      return this.#toMember(line.actor, { type: 'update', id, record: this.#record }, line, `takes update ${id}`);
+      return this.#toMember(
+        line.actor,
+        { type: 'update', id, record: this.#record },
+        line,
+        `takes update ${id}`,
+      );
     }
     if (line.actor !== self || !this.#running()) return;
     const state = this.#leaf(this.#initiator!);
@@ -403,13 +575,21 @@ class Replay {
       this.#applied.push(id);
       return;
     }
-    if ((phase === 'apply' && (state === 'beginRouting' || state === 'reencipher')) || phase === 'wait') {
-      this.#toInitiator({ type: 'update', id, member: origin }, line, `${phase === 'wait' ? 'holds' : 'applies'} update ${id}`);
+    if (
+      (phase === 'apply' && (state === 'beginRouting' || state === 'reencipher')) ||
+      phase === 'wait'
+    ) {
+      this.#toInitiator(
+        { type: 'update', id, member: origin },
+        line,
+        `${phase === 'wait' ? 'holds' : 'applies'} update ${id}`,
+      );
     }
   }
 
   #down(name: string, line: TraceLine): void {
-    if (this.#member(name).value !== 'down') this.#toMember(name, { type: 'crash' }, line, `goes down (${line.event})`);
+    if (this.#member(name).value !== 'down')
+      this.#toMember(name, { type: 'crash' }, line, `goes down (${line.event})`);
     if (name !== this.#self) return;
     this.#undecide();
     if (this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
@@ -425,32 +605,69 @@ class Replay {
     if (!this.#initiator || this.#decided) return;
     const state = this.#leaf(this.#initiator);
     const ctx = this.#initiatorContext!;
-    if (state === 'backedOut') this.#initiator = initiatorMachine.resolveState({ value: 'backout', context: { ...ctx, record: { change: 'running', active: 'old' } } });
-    if (state === 'completed') this.#initiator = initiatorMachine.resolveState({ value: { rollForward: 'finish' }, context: { ...ctx, record: { change: 'committed', active: 'old' } } });
+    if (state === 'backedOut')
+      this.#initiator = initiatorMachine.resolveState({
+        value: 'backout',
+        context: { ...ctx, record: { change: 'running', active: 'old' } },
+      });
+    if (state === 'completed')
+      this.#initiator = initiatorMachine.resolveState({
+        value: { rollForward: 'finish' },
+        context: { ...ctx, record: { change: 'committed', active: 'old' } },
+      });
   }
 
   #takeover(line: TraceLine): void {
-    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'takes over a change that never started');
+    if (!this.#initiator)
+      throw new ReplayError(
+        line.seq,
+        line.actor,
+        'none',
+        'statechart',
+        'takes over a change that never started',
+      );
     if (this.#takeoverRetry === line.actor) {
       this.#takeoverRetry = null;
       // tried again after the change was settled: its compare-and-set of the record fails, nothing moves
       if (this.#record.change !== 'committed') return;
     }
-    const record: RecordView = { change: str(line, 'record') as RecordView['change'], active: 'old' };
+    const record: RecordView = {
+      change: str(line, 'record') as RecordView['change'],
+      active: 'old',
+    };
     this.#decided = false;
     this.#beforeTakeover = record.change === 'committed' ? this.#initiator : null;
-    this.#toInitiator({ type: 'takeover', member: line.actor, record }, line, `takes over (record ${record.change})`, record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit');
+    this.#toInitiator(
+      { type: 'takeover', member: line.actor, record },
+      line,
+      `takes over (record ${record.change})`,
+      record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit',
+    );
   }
 
   #restartCheck(line: TraceLine): void {
     const change = str(line, 'record') as RecordView['change'];
-    const record: RecordView = { change, active: change === 'committed' ? 'old' : this.#dataSet(line.active) };
+    const record: RecordView = {
+      change,
+      active: change === 'committed' ? 'old' : this.#dataSet(line.active),
+    };
     const before = this.#member(line.actor).context as MemberContext;
     this.#toMember(line.actor, { type: 'restart', record }, line, 'runs its restart check');
     const after = this.#member(line.actor);
-    const predicted = this.#leaf(after) === 'fenced' ? 'fenced' : (after.context as MemberContext).cur !== before.cur ? 'setMasterKey' : 'serve';
+    const predicted =
+      this.#leaf(after) === 'fenced'
+        ? 'fenced'
+        : (after.context as MemberContext).cur !== before.cur
+          ? 'setMasterKey'
+          : 'serve';
     if (predicted !== line.result) {
-      throw new ReplayError(line.seq, line.actor, `restartCheck (record ${change}, ${record.active} active)`, 'KeyAgreement', `restart check says ${String(line.result)} where the statechart says ${predicted}`);
+      throw new ReplayError(
+        line.seq,
+        line.actor,
+        `restartCheck (record ${change}, ${record.active} active)`,
+        'KeyAgreement',
+        `restart check says ${String(line.result)} where the statechart says ${predicted}`,
+      );
     }
   }
 
@@ -462,37 +679,86 @@ class Replay {
     const what = `does its part of ${part}`;
     const here = this.#leaf(this.#member(name));
     if ((part === 'reload' || part === 'switch') && initiator && !initiator.deltaApplied) {
-      throw new ReplayError(line.seq, name, here, 'NoEarlyActivation', `${what} before the delta is applied`);
+      throw new ReplayError(
+        line.seq,
+        name,
+        here,
+        'NoEarlyActivation',
+        `${what} before the delta is applied`,
+      );
     }
     if (part === 'switch' && line.dataSet !== this.#target) {
-      throw new ReplayError(line.seq, name, here, 'statechart', `switches to ${String(line.dataSet)}, not the target ${this.#target}`);
+      throw new ReplayError(
+        line.seq,
+        name,
+        here,
+        'statechart',
+        `switches to ${String(line.dataSet)}, not the target ${this.#target}`,
+      );
     }
-    if (part === 'switch' && initiator && initiator.record.change !== 'committed' && this.#record.change !== 'committed') {
-      throw new ReplayError(line.seq, name, here, 'StagedBeforeSwitch', `${what} before the commit`);
+    if (
+      part === 'switch' &&
+      initiator &&
+      initiator.record.change !== 'committed' &&
+      this.#record.change !== 'committed'
+    ) {
+      throw new ReplayError(
+        line.seq,
+        name,
+        here,
+        'StagedBeforeSwitch',
+        `${what} before the commit`,
+      );
     }
     if (part === 'backout' && this.#record.change === 'committed') {
-      throw new ReplayError(line.seq, name, here, 'NoBackoutAfterCommit', `${what} after the commit`);
+      throw new ReplayError(
+        line.seq,
+        name,
+        here,
+        'NoBackoutAfterCommit',
+        `${what} after the commit`,
+      );
     }
-    const rule: BrokenRule = part === 'switch' ? 'StagedBeforeSwitch' : part === 'backout' && here === 'switched' ? 'NoBackoutAfterCommit' : 'statechart';
+    const rule: BrokenRule =
+      part === 'switch'
+        ? 'StagedBeforeSwitch'
+        : part === 'backout' && here === 'switched'
+          ? 'NoBackoutAfterCommit'
+          : 'statechart';
     this.#toMember(name, { type: part } as MemberEvent, line, what, rule);
   }
 
   /** A member sends the acknowledgement of a request: its statechart must have done its part. */
   #acknowledges(line: TraceLine, ack: string): void {
     const state = this.#leaf(this.#member(line.actor));
-    if (!ACKED_IN[ack]!.includes(state)) throw new ReplayError(line.seq, line.actor, state, 'statechart', `acknowledges ${ack.slice(0, -3)} without doing its part of it`);
+    if (!ACKED_IN[ack]!.includes(state))
+      throw new ReplayError(
+        line.seq,
+        line.actor,
+        state,
+        'statechart',
+        `acknowledges ${ack.slice(0, -3)} without doing its part of it`,
+      );
   }
 
   /** An outcome is decided in the initiator statechart's state that decides it (a fenced change may later be backed out). */
   #outcome(line: TraceLine): void {
-    if (!this.#initiator) throw new ReplayError(line.seq, line.actor, 'none', 'statechart', 'decides the outcome of a change that never started');
+    if (!this.#initiator)
+      throw new ReplayError(
+        line.seq,
+        line.actor,
+        'none',
+        'statechart',
+        'decides the outcome of a change that never started',
+      );
     const outcome = str(line, 'outcome');
     const state = this.#leaf(this.#initiator);
     // an initiator lost before beginRouting wrote the record leaves nothing to undo: backed out
     if (outcome === 'backedOut' && state === 'down' && this.#record.change === 'none') return;
     if (!(DECIDED_IN[outcome] ?? []).includes(state)) {
       const afterCommit = this.#initiator.matches('rollForward') || state === 'completed';
-      const rule: BrokenRule = outcome === 'backedOut' && afterCommit ? 'NoBackoutAfterCommit' : 'statechart';
+      const rule: BrokenRule =
+        outcome === 'backedOut' && afterCommit ? 'NoBackoutAfterCommit' : 'statechart';
       throw new ReplayError(line.seq, line.actor, state, rule, `decides the outcome ${outcome}`);
     }
   }
@@ -507,7 +773,10 @@ class Replay {
 }
 
 /** Replays a trace through the statecharts; throws a ReplayError at the first line they do not allow. */
-export function replayTrace(lines: readonly TraceLine[], options: ReplayOptions = {}): ReplayResult {
+export function replayTrace(
+  lines: readonly TraceLine[],
+  options: ReplayOptions = {},
+): ReplayResult {
   const replay = new Replay(options);
   for (const line of lines) replay.line(line);
   return replay.result();

@@ -1,7 +1,13 @@
 // One step of a statechart, observed: the snapshot it reaches, the transitions it takes
 // (eventless ones included) and the named actions it runs, all read from the actor's own
 // inspection events, so nothing here re-implements XState's transition selection.
-import { createActor, type AnyMachineSnapshot, type AnyStateMachine, type AnyTransitionDefinition, type EventObject } from 'xstate';
+import {
+  createActor,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type AnyTransitionDefinition,
+  type EventObject,
+} from 'xstate';
 import { pathOf } from './definition.ts';
 
 export const INIT_EVENT = { type: 'xstate.init' } as const;
@@ -21,7 +27,12 @@ export interface StepResult {
 }
 
 /** Runs one event from a snapshot (or the initial step, for INIT_EVENT) and observes it. */
-export function step(machine: AnyStateMachine, snapshot: AnyMachineSnapshot | undefined, event: EventObject, input?: unknown): StepResult {
+export function step(
+  machine: AnyStateMachine,
+  snapshot: AnyMachineSnapshot | undefined,
+  event: EventObject,
+  input?: unknown,
+): StepResult {
   const initial = event.type === INIT_EVENT.type || snapshot === undefined;
   const transitions: AnyTransitionDefinition[] = [];
   const visited = new Set<string>();
@@ -31,11 +42,14 @@ export function step(machine: AnyStateMachine, snapshot: AnyMachineSnapshot | un
     ...(initial ? {} : { snapshot }),
     input,
     inspect: (ev) => {
-      if (ev.type === '@xstate.action' && started) effects.push({ type: ev.action.type, params: ev.action.params });
-      const observed = ev.type === '@xstate.microstep' || (initial && ev.type === '@xstate.snapshot');
+      if (ev.type === '@xstate.action' && started)
+        effects.push({ type: ev.action.type, params: ev.action.params });
+      const observed =
+        ev.type === '@xstate.microstep' || (initial && ev.type === '@xstate.snapshot');
       if (!observed || (!initial && !started)) return;
       if (ev.type === '@xstate.microstep') transitions.push(...ev._transitions);
-      for (const node of (ev.snapshot as AnyMachineSnapshot)._nodes) if (node.path.length) visited.add(pathOf(node));
+      for (const node of (ev.snapshot as AnyMachineSnapshot)._nodes)
+        if (node.path.length) visited.add(pathOf(node));
     },
   });
   if (initial) started = true;

@@ -15,9 +15,16 @@ export interface Subject {
 }
 
 export const SUBJECTS = {
-  initiator: { machine: initiatorMachine, events: (s) => initiatorSupply(s.context as InitiatorContext) },
+  initiator: {
+    machine: initiatorMachine,
+    events: (s) => initiatorSupply(s.context as InitiatorContext),
+  },
   member: { machine: memberMachine, events: () => memberSupply() },
-  cluster: { machine: clusterMachine, events: (s) => clusterSupply(s.context as ClusterContext), takes: clusterTakes as Takes },
+  cluster: {
+    machine: clusterMachine,
+    events: (s) => clusterSupply(s.context as ClusterContext),
+    takes: clusterTakes as Takes,
+  },
 } as const satisfies Record<string, Subject>;
 export type SubjectName = keyof typeof SUBJECTS;
 
@@ -26,7 +33,10 @@ export interface GeneratedPath {
   readonly steps: readonly { readonly event: EventObject; readonly state: AnyMachineSnapshot }[];
   readonly description: string;
   test(params: {
-    events?: Record<string, (step: { event: EventObject; state: AnyMachineSnapshot }) => void | Promise<void>>;
+    events?: Record<
+      string,
+      (step: { event: EventObject; state: AnyMachineSnapshot }) => void | Promise<void>
+    >;
     states?: Record<string, (state: AnyMachineSnapshot) => void | Promise<void>>;
   }): Promise<unknown>;
 }
@@ -49,8 +59,16 @@ const graphs = new Map<SubjectName, Graph>();
 export function pathsOf(name: SubjectName): GeneratedPath[] {
   if (!generated.has(name)) {
     const subject: Subject = SUBJECTS[name];
-    const model = createTestModel(subject.machine, { events: subject.events as never, filterEvents: supplied(subject) as never });
-    generated.set(name, model.getPaths(transitionCover(subject.machine, subject.takes) as never) as unknown as GeneratedPath[]);
+    const model = createTestModel(subject.machine, {
+      events: subject.events as never,
+      filterEvents: supplied(subject) as never,
+    });
+    generated.set(
+      name,
+      model.getPaths(
+        transitionCover(subject.machine, subject.takes) as never,
+      ) as unknown as GeneratedPath[],
+    );
   }
   return generated.get(name)!;
 }
@@ -61,7 +79,10 @@ const shortest = new Map<SubjectName, GeneratedPath[]>();
 export function shortestPathsOf(name: SubjectName): GeneratedPath[] {
   if (!shortest.has(name)) {
     const subject: Subject = SUBJECTS[name];
-    const model = createTestModel(subject.machine, { events: subject.events as never, filterEvents: supplied(subject) as never });
+    const model = createTestModel(subject.machine, {
+      events: subject.events as never,
+      filterEvents: supplied(subject) as never,
+    });
     shortest.set(name, model.getShortestPaths() as unknown as GeneratedPath[]);
   }
   return shortest.get(name)!;
@@ -69,6 +90,13 @@ export function shortestPathsOf(name: SubjectName): GeneratedPath[] {
 
 /** Every reachable state and edge of a statechart under its environment (computed once). */
 export function graphOf(name: SubjectName): Graph {
-  if (!graphs.has(name)) graphs.set(name, explore(SUBJECTS[name].machine, { events: SUBJECTS[name].events as never, filterEvents: supplied(SUBJECTS[name]) as never }));
+  if (!graphs.has(name))
+    graphs.set(
+      name,
+      explore(SUBJECTS[name].machine, {
+        events: SUBJECTS[name].events as never,
+        filterEvents: supplied(SUBJECTS[name]) as never,
+      }),
+    );
   return graphs.get(name)!;
 }

@@ -22,7 +22,9 @@ export function initiatorSupply(context: InitiatorContext): InitiatorEvent[] {
     { type: 'reencipherDone' },
     { type: 'applyDeltaDone', applied: context.delta },
     { type: 'commitDone' },
-    ...(updates < UPDATE_BOUND ? [{ type: 'update' as const, id: `u${updates + 1}`, member: others[0] ?? context.self }] : []),
+    ...(updates < UPDATE_BOUND
+      ? [{ type: 'update' as const, id: `u${updates + 1}`, member: others[0] ?? context.self }]
+      : []),
     { type: 'timeout' },
     ...others.flatMap((member) => [
       { type: 'memberLost' as const, member },
@@ -48,7 +50,10 @@ export function memberSupply(): MemberEvent[] {
     { type: 'crash' },
     ...RECORD_READINGS.map((record) => ({ type: 'restart' as const, record })),
     // the driver lost once the record is back at none (after backout or finish)
-    ...RECORD_READINGS.filter((record) => record.change === 'none').map((record) => ({ type: 'driverLost' as const, record })),
+    ...RECORD_READINGS.filter((record) => record.change === 'none').map((record) => ({
+      type: 'driverLost' as const,
+      record,
+    })),
   ];
 }
 
@@ -65,7 +70,11 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
   if (step === 'validate') {
     // validation takes no time, but a member may be lost before its verdict takes effect
     const crashes = names.map((member) => ({ type: 'crash' as const, member }));
-    return [{ type: 'validated' }, { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' }, ...crashes];
+    return [
+      { type: 'validated' },
+      { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' },
+      ...crashes,
+    ];
   }
   const [next] = context.network;
   return [

@@ -3,7 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrace, toNdjson, type TraceEvent } from '../impl/index.ts';
@@ -22,7 +31,10 @@ function cli(...args: string[]) {
 /** The CLI with extra environment variables; `kill` after that many ms guards a run that would not end. */
 function cliWith(extra: { env?: Record<string, string>; kill?: number }, ...args: string[]) {
   const r = spawnSync(process.execPath, [join(root, 'bin/tkds-cmk.js'), ...args], {
-    cwd: work, encoding: 'utf8', env: { ...env, ...extra.env }, ...(extra.kill ? { timeout: extra.kill } : {}),
+    cwd: work,
+    encoding: 'utf8',
+    env: { ...env, ...extra.env },
+    ...(extra.kill ? { timeout: extra.kill } : {}),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -40,7 +52,8 @@ function assertUsageError(r: ReturnType<typeof cli>, says: RegExp) {
 test('--help lists the commands, and each command has its own help with examples', () => {
   const main = cli('--help');
   assert.equal(main.status, 0);
-  for (const c of ['run', 'plan', 'conform', 'statechart']) assert.match(main.stdout, new RegExp(`^  ${c} `, 'm'));
+  for (const c of ['run', 'plan', 'conform', 'statechart'])
+    assert.match(main.stdout, new RegExp(`^  ${c} `, 'm'));
   for (const c of ['run', 'plan', 'conform', 'statechart']) {
     const r = cli(c, '--help');
     assert.equal(r.status, 0, c);
@@ -52,8 +65,21 @@ test('--help lists the commands, and each command has its own help with examples
 test('run: a small change completes, writes the trace and the summary it names, and verifies every invariant', () => {
   const trace = join(work, 'small.ndjson');
   const summaryFile = join(work, 'small.json');
-  const r = cli('run', '--members', 'SYSA,SYSB', '--objects', '120', '--updates', '30', '--seed', '5',
-    '--trace', trace, '--summary', summaryFile);
+  const r = cli(
+    'run',
+    '--members',
+    'SYSA,SYSB',
+    '--objects',
+    '120',
+    '--updates',
+    '30',
+    '--seed',
+    '5',
+    '--trace',
+    trace,
+    '--summary',
+    summaryFile,
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Outcome: completed/);
   assert.match(r.stdout, /suspension window/);
@@ -65,15 +91,30 @@ test('run: a small change completes, writes the trace and the summary it names, 
   assert.ok(events.some((e) => e.event === 'step' && e.step === 'finish' && e.phase === 'done'));
   const s = JSON.parse(readFileSync(summaryFile, 'utf8'));
   assert.equal(s.outcome, 'completed');
-  assert.ok(s.counts.records >= 120, 'every object record (and the token records) was re-enciphered');
+  assert.ok(
+    s.counts.records >= 120,
+    'every object record (and the token records) was re-enciphered',
+  );
   assert.equal(s.keyCheckValues.equal, s.keyCheckValues.checked);
   assert.ok(s.keyCheckValues.checked > 0);
   assert.equal(s.traceEvents, events.length);
 });
 
 test('run --json prints the summary on stdout; a crashed member before commit backs the change out', () => {
-  const r = cli('run', '--json', '--members', 'SYSA,SYSB,SYSC', '--objects', '60', '--fault', 'crash:SYSB@reload',
-    '--trace', join(work, 'backout.ndjson'), '--summary', join(work, 'backout.json'));
+  const r = cli(
+    'run',
+    '--json',
+    '--members',
+    'SYSA,SYSB,SYSC',
+    '--objects',
+    '60',
+    '--fault',
+    'crash:SYSB@reload',
+    '--trace',
+    join(work, 'backout.ndjson'),
+    '--summary',
+    join(work, 'backout.json'),
+  );
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.outcome, 'backedOut');
@@ -85,7 +126,15 @@ test('plan: a good cluster would run; a bad one lists every reason and changes n
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /would run/);
   assert.match(ok.stdout, /records to rewrap/);
-  const bad = cli('plan', '--members', 'SYSA,SYSB:HCR7790,SYSC', '--new-key', 'SYSC=uncommitted', '--target-state', 'notEmpty');
+  const bad = cli(
+    'plan',
+    '--members',
+    'SYSA,SYSB:HCR7790,SYSC',
+    '--new-key',
+    'SYSC=uncommitted',
+    '--target-state',
+    'notEmpty',
+  );
   assert.equal(bad.status, 1);
   assert.match(bad.stdout, /SYSB.*levelBelowHCR77A0/);
   assert.match(bad.stdout, /SYSC.*newNotCommitted/);
@@ -108,7 +157,10 @@ function switchBeforeLastReload(trace: string, pick: (e: TraceEvent) => boolean)
 
 test('conform: a real trace conforms; a corrupted one fails at its line; a malformed file is unusable', () => {
   const trace = join(work, 'conform.ndjson');
-  assert.equal(cli('run', '-q', '--objects', '40', '--trace', trace, '--summary', join(work, 'c.json')).status, 0);
+  assert.equal(
+    cli('run', '-q', '--objects', '40', '--trace', trace, '--summary', join(work, 'c.json')).status,
+    0,
+  );
   const good = cli('conform', trace);
   assert.equal(good.status, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /conforms/);
@@ -122,14 +174,36 @@ test('conform: a real trace conforms; a corrupted one fails at its line; a malfo
   assert.match(bad.stdout, /^FAIL statechart$/m);
 
   const broken = join(work, 'broken.ndjson');
-  writeFileSync(broken, readFileSync(trace, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n');
+  writeFileSync(
+    broken,
+    readFileSync(trace, 'utf8').split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n',
+  );
   assertUsageError(cli('conform', broken), /broken\.ndjson.*line 4/);
-  assertUsageError(cli('conform', join(work, 'missing.ndjson')), /cannot read .*missing\.ndjson: ENOENT/);
+  assertUsageError(
+    cli('conform', join(work, 'missing.ndjson')),
+    /cannot read .*missing\.ndjson: ENOENT/,
+  );
 });
 
 test('conform --tla: TLC finds the trace a behaviour of the TLA+ spec; a member switching before the last reload is not', () => {
   const trace = join(work, 'tla.ndjson');
-  assert.equal(cli('run', '-q', '--members', 'SYSA,SYSB', '--objects', '20', '--updates', '5', '--trace', trace, '--summary', join(work, 'tla.json')).status, 0);
+  assert.equal(
+    cli(
+      'run',
+      '-q',
+      '--members',
+      'SYSA,SYSB',
+      '--objects',
+      '20',
+      '--updates',
+      '5',
+      '--trace',
+      trace,
+      '--summary',
+      join(work, 'tla.json'),
+    ).status,
+    0,
+  );
   const good = cli('conform', trace, '--tla');
   assert.equal(good.status, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /^ok {3}tla$/m);
@@ -144,17 +218,35 @@ test('statechart: renders the diagrams from the machines, the same as the commit
   const out = join(work, 'diagrams');
   const r = cli('statechart', '--out', out);
   assert.equal(r.status, 0, r.stderr);
-  for (const file of ['initiator.svg', 'initiator.mmd', 'member.svg', 'member.mmd', 'cluster.svg', 'cluster.mmd', 'README.md']) {
+  for (const file of [
+    'initiator.svg',
+    'initiator.mmd',
+    'member.svg',
+    'member.mmd',
+    'cluster.svg',
+    'cluster.mmd',
+    'README.md',
+  ]) {
     assert.match(r.stdout, new RegExp(`wrote .*${file.replace('.', '\\.')}`));
-    assert.equal(readFileSync(join(out, file), 'utf8'), readFileSync(join(root, 'docs/statechart', file), 'utf8'), file);
+    assert.equal(
+      readFileSync(join(out, file), 'utf8'),
+      readFileSync(join(root, 'docs/statechart', file), 'utf8'),
+      file,
+    );
   }
 });
 
 test('bad input: unknown commands and flags, bad numbers and fault specs get one clear line and exit 2', () => {
   assertUsageError(cli('frobnicate'), /unknown command 'frobnicate'/);
   assertUsageError(cli('run', '--objectz', '5'), /--objectz/);
-  assertUsageError(cli('run', '--objects', 'many'), /--objects must be a whole number .* not 'many'/);
-  assertUsageError(cli('run', '--secure-fraction', '1.5'), /--secure-fraction must be a number from 0 to 1/);
+  assertUsageError(
+    cli('run', '--objects', 'many'),
+    /--objects must be a whole number .* not 'many'/,
+  );
+  assertUsageError(
+    cli('run', '--secure-fraction', '1.5'),
+    /--secure-fraction must be a number from 0 to 1/,
+  );
   assertUsageError(cli('run', '--members', 'SYSA,SYSA'), /member SYSA is listed twice/);
   assertUsageError(cli('run', '--members', 'SYSA:HCR9'), /level "HCR9" is not an ICSF FMID/);
   assertUsageError(cli('run', '--fault', 'crash:SYSZ@reload'), /no member named SYSZ/);
@@ -184,14 +276,30 @@ test('--trace and --summary never replace a directory, a FIFO or a symlink; they
   const small = ['--members', 'SYSA,SYSB', '--objects', '10', '--updates', '3'];
 
   // no -q: a run that started would print its progress on stderr, and assertUsageError wants one line
-  assertUsageError(cli('run', ...small, '--trace', sub, '--summary', join(dir, 's.json')), /--trace .*sub is a directory, not a regular file/);
-  assertUsageError(cli('run', ...small, '--trace', join(dir, 't.ndjson'), '--summary', fifo), /--summary .*fifo is a FIFO, not a regular file/);
-  assertUsageError(cli('run', ...small, '--trace', link, '--summary', join(dir, 's.json')), /--trace .*link\.ndjson is a symbolic link, not a regular file/);
-  assertUsageError(cli('run', ...small, '--trace', real, '--summary', real), /--trace and --summary name the same file/);
+  assertUsageError(
+    cli('run', ...small, '--trace', sub, '--summary', join(dir, 's.json')),
+    /--trace .*sub is a directory, not a regular file/,
+  );
+  assertUsageError(
+    cli('run', ...small, '--trace', join(dir, 't.ndjson'), '--summary', fifo),
+    /--summary .*fifo is a FIFO, not a regular file/,
+  );
+  assertUsageError(
+    cli('run', ...small, '--trace', link, '--summary', join(dir, 's.json')),
+    /--trace .*link\.ndjson is a symbolic link, not a regular file/,
+  );
+  assertUsageError(
+    cli('run', ...small, '--trace', real, '--summary', real),
+    /--trace and --summary name the same file/,
+  );
   assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
   assert.ok(lstatSync(link).isSymbolicLink(), 'the symlink is still a symlink');
   assert.equal(readFileSync(real, 'utf8'), 'keep me\n');
-  assert.deepEqual(readdirSync(dir).sort(), ['fifo', 'link.ndjson', 'real.json', 'sub'], 'nothing written, no temporary file');
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    ['fifo', 'link.ndjson', 'real.json', 'sub'],
+    'nothing written, no temporary file',
+  );
 
   // an existing regular file is replaced, through a temporary file that does not stay
   const ok = cli('run', '-q', ...small, '--trace', real, '--summary', join(dir, 's.json'));
@@ -205,14 +313,25 @@ test('an output that fails once its temporary file is written leaves neither fil
   const target = join(dir, 'became-a-directory.ndjson');
   checkOutput('--trace', target); // fine before the run
   mkdirSync(target); // and then, during the run, something else took the name
-  assert.throws(() => writeOutput('--trace', target, 'text\n'), (e: Error) => e instanceof UsageError && /--trace .*became-a-directory\.ndjson is a directory/.test(e.message));
+  assert.throws(
+    () => writeOutput('--trace', target, 'text\n'),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /--trace .*became-a-directory\.ndjson is a directory/.test(e.message),
+  );
   assert.deepEqual(readdirSync(dir), ['became-a-directory.ndjson']);
   assert.deepEqual(readdirSync(target), []);
 });
 
 test('a target equal to the active data set and a file as statechart --out are unusable input, not crashes', () => {
-  assertUsageError(cli('run', '--target', 'CSF.TKDS'), /--target CSF\.TKDS is the active data set.*--target-state active/);
-  assertUsageError(cli('plan', '--active', 'X.Y', '--target', 'X.Y', '--target-state', 'notEmpty'), /--target X\.Y is the active data set/);
+  assertUsageError(
+    cli('run', '--target', 'CSF.TKDS'),
+    /--target CSF\.TKDS is the active data set.*--target-state active/,
+  );
+  assertUsageError(
+    cli('plan', '--active', 'X.Y', '--target', 'X.Y', '--target-state', 'notEmpty'),
+    /--target X\.Y is the active data set/,
+  );
   // with the target named as the active one on purpose, validate refuses the change
   const refused = cli('plan', '--target', 'CSF.TKDS', '--target-state', 'active');
   assert.equal(refused.status, 1, refused.stderr);
@@ -226,24 +345,68 @@ test('a target equal to the active data set and a file as statechart --out are u
 
 test('conform --tla with TLA2TOOLS_JAR naming a file that is not tla2tools is unusable input, found before Java starts', () => {
   const trace = join(work, 'jar-check.ndjson');
-  assert.equal(cli('run', '-q', '--members', 'SYSA', '--objects', '5', '--updates', '0', '--trace', trace, '--summary', join(work, 'jar-check.json')).status, 0);
+  assert.equal(
+    cli(
+      'run',
+      '-q',
+      '--members',
+      'SYSA',
+      '--objects',
+      '5',
+      '--updates',
+      '0',
+      '--trace',
+      trace,
+      '--summary',
+      join(work, 'jar-check.json'),
+    ).status,
+    0,
+  );
   const text = join(work, 'tla2tools.txt');
   writeFileSync(text, 'not a jar\n');
-  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: text } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .*tla2tools\.txt, which is not a jar/);
+  assertUsageError(
+    cliWith({ env: { TLA2TOOLS_JAR: text } }, 'conform', trace, '--tla'),
+    /TLA2TOOLS_JAR names .*tla2tools\.txt, which is not a jar/,
+  );
   const zip = join(work, 'other.jar');
   writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(64)]));
-  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: zip } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .*other\.jar, which has no tlc2\/TLC\.class/);
-  assertUsageError(cliWith({ env: { TLA2TOOLS_JAR: work } }, 'conform', trace, '--tla'), /TLA2TOOLS_JAR names .* which is not a jar/);
+  assertUsageError(
+    cliWith({ env: { TLA2TOOLS_JAR: zip } }, 'conform', trace, '--tla'),
+    /TLA2TOOLS_JAR names .*other\.jar, which has no tlc2\/TLC\.class/,
+  );
+  assertUsageError(
+    cliWith({ env: { TLA2TOOLS_JAR: work } }, 'conform', trace, '--tla'),
+    /TLA2TOOLS_JAR names .* which is not a jar/,
+  );
 });
 
 test('workloads the simulation cannot carry are refused up front, saying what would work', () => {
-  assertUsageError(cli('run', '--no-coprocessor', 'SYSB', '--updates', '50'), /--no-coprocessor SYSB.*--updates 0/);
-  const alone = cli('run', '-q', '--no-coprocessor', 'SYSB', '--updates', '0', '--objects', '10', '--trace', join(work, 'nocp.ndjson'), '--summary', join(work, 'nocp.json'));
+  assertUsageError(
+    cli('run', '--no-coprocessor', 'SYSB', '--updates', '50'),
+    /--no-coprocessor SYSB.*--updates 0/,
+  );
+  const alone = cli(
+    'run',
+    '-q',
+    '--no-coprocessor',
+    'SYSB',
+    '--updates',
+    '0',
+    '--objects',
+    '10',
+    '--trace',
+    join(work, 'nocp.ndjson'),
+    '--summary',
+    join(work, 'nocp.json'),
+  );
   assert.equal(alone.status, 0, alone.stderr);
   assert.match(alone.stdout, /refused: SYSB: noActiveCoprocessor/);
   // (today's scheduler would take hours before giving up: the kill guards that, and fails the test)
   const big = cliWith({ kill: 60_000 }, 'run', '--updates', '1000000');
-  assertUsageError(big, /--updates 1000000 with 3 members needs about [\d,]+ simulated actions, more than the [\d,]+ a run leaves for updates.*use --updates \d+ or fewer/);
+  assertUsageError(
+    big,
+    /--updates 1000000 with 3 members needs about [\d,]+ simulated actions, more than the [\d,]+ a run leaves for updates.*use --updates \d+ or fewer/,
+  );
   const most = /use --updates (\d+) or fewer/.exec(big.stderr)![1]!;
   assert.ok(Number(most) > 1000 && Number(most) < 1_000_000, most);
   assertUsageError(cli('run', '--updates', String(Number(most) + 1)), /--updates/);
@@ -254,32 +417,70 @@ test('workloads the simulation cannot carry are refused up front, saying what wo
 test('conform: a refused validate alone (no start, no cluster named) fails at its line, it does not crash; without a header it is unusable', () => {
   // the same refusal as the implementation writes it conforms
   const made = join(work, 'refused-made.ndjson');
-  assert.equal(cli('run', '-q', '--new-key', 'SYSB=uncommitted', '--updates', '0', '--trace', made, '--summary', join(work, 'refused-made.json')).status, 0);
+  assert.equal(
+    cli(
+      'run',
+      '-q',
+      '--new-key',
+      'SYSB=uncommitted',
+      '--updates',
+      '0',
+      '--trace',
+      made,
+      '--summary',
+      join(work, 'refused-made.json'),
+    ).status,
+    0,
+  );
   const good = cli('conform', made);
   assert.equal(good.status, 0, good.stdout + good.stderr);
 
   const header = readFileSync(made, 'utf8').split('\n')[0]!;
-  const refused = '{"seq":2,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"done","result":"refused","step":"validate","refusals":[{"subject":"SYSB","reason":"newNotCommitted"}]}';
+  const refused =
+    '{"seq":2,"tick":0,"event":"step","actor":"SYSA","change":"c1","phase":"done","result":"refused","step":"validate","refusals":[{"subject":"SYSB","reason":"newNotCommitted"}]}';
   const file = join(work, 'refused-alone.ndjson');
   writeFileSync(file, `${header}\n${refused}\n`);
   const r = cli('conform', file);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /^FAIL statechart$/m);
-  assert.match(r.stdout, /refused-alone\.ndjson does not conform: statechart broken at line 2 \(SYSA\): .*validate/);
+  assert.match(
+    r.stdout,
+    /refused-alone\.ndjson does not conform: statechart broken at line 2 \(SYSA\): .*validate/,
+  );
 
   writeFileSync(file, `${refused.replace('"seq":2', '"seq":1')}\n`);
   const bare = cli('conform', file);
   assert.equal(bare.status, 2);
-  assert.equal(bare.stderr, `tkds-cmk: ${file}: trace line 1: the first line must be the header, got a step event\n`);
+  assert.equal(
+    bare.stderr,
+    `tkds-cmk: ${file}: trace line 1: the first line must be the header, got a step event\n`,
+  );
 });
 
 test('stdout closed by its reader (tkds-cmk run | head -1) ends the command quietly', async () => {
-  const child = spawn(process.execPath, [join(root, 'bin/tkds-cmk.js'), 'run', '-q', '--objects', '50', '--updates', '5',
-    '--trace', join(work, 'epipe.ndjson'), '--summary', join(work, 'epipe.json')], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin/tkds-cmk.js'),
+      'run',
+      '-q',
+      '--objects',
+      '50',
+      '--updates',
+      '5',
+      '--trace',
+      join(work, 'epipe.ndjson'),
+      '--summary',
+      join(work, 'epipe.json'),
+    ],
+    { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   child.stdout.destroy(); // the reader is gone before the first line
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d; });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
   const code = await new Promise<number | null>((done) => child.on('close', done));
   assert.equal(stderr, '');
   assert.equal(code, 0);

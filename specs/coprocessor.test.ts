@@ -7,21 +7,33 @@ import crypto from 'node:crypto';
 import util from 'node:util';
 import fc from 'fast-check';
 import {
-  Coprocessor, CoprocessorError, MASTER_KEY_BYTES, MAX_KEY_VALUE_BYTES, blobMkvp, kcvOf, mkvpOf,
+  Coprocessor,
+  CoprocessorError,
+  MASTER_KEY_BYTES,
+  MAX_KEY_VALUE_BYTES,
+  blobMkvp,
+  kcvOf,
+  mkvpOf,
   type CoprocessorErrorCode,
 } from '../impl/coprocessor.ts';
 
 const random = (n: number): Uint8Array => Uint8Array.from(crypto.randomBytes(n));
-const xor = (parts: Uint8Array[]): Uint8Array => parts.reduce((a, p) => a.map((b, i) => b ^ p[i]!), new Uint8Array(MASTER_KEY_BYTES));
+const xor = (parts: Uint8Array[]): Uint8Array =>
+  parts.reduce((a, p) => a.map((b, i) => b ^ p[i]!), new Uint8Array(MASTER_KEY_BYTES));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 /** Load `parts` into `new` as a TKE does: first, middles, last. Returns the combined key. */
 function loadParts(cp: Coprocessor, parts: Uint8Array[]): Uint8Array {
-  parts.forEach((p, i) => cp.loadNewKeyPart(i === 0 ? 'first' : i === parts.length - 1 ? 'last' : 'middle', p));
+  parts.forEach((p, i) =>
+    cp.loadNewKeyPart(i === 0 ? 'first' : i === parts.length - 1 ? 'last' : 'middle', p),
+  );
   return xor(parts);
 }
 /** A coprocessor whose `cur` holds a master key loaded from `parts` (default: two random parts). */
-function withCur(serial = 'SYSA.CP0', parts = [random(32), random(32)]): { cp: Coprocessor; key: Uint8Array } {
+function withCur(
+  serial = 'SYSA.CP0',
+  parts = [random(32), random(32)],
+): { cp: Coprocessor; key: Uint8Array } {
   const cp = new Coprocessor(serial);
   const key = loadParts(cp, parts);
   cp.commitNew();
@@ -29,7 +41,10 @@ function withCur(serial = 'SYSA.CP0', parts = [random(32), random(32)]): { cp: C
   return { cp, key };
 }
 /** `cp` with a committed `new` as well; returns the new key. */
-function withCommittedNew(cp: Coprocessor, parts = [random(32), random(32), random(32)]): Uint8Array {
+function withCommittedNew(
+  cp: Coprocessor,
+  parts = [random(32), random(32), random(32)],
+): Uint8Array {
   const key = loadParts(cp, parts);
   cp.commitNew();
   return key;
@@ -52,7 +67,11 @@ function refused(code: CoprocessorErrorCode, f: () => unknown): CoprocessorError
 describe('MKVP and KCV: the documented one-way patterns', () => {
   it('mkvpOf is the first 16 bytes of SHA-256("tkds-cmk MKVP v1" || 00 || key)', () => {
     const key = random(32);
-    const expected = crypto.createHash('sha256').update(Buffer.concat([Buffer.from('tkds-cmk MKVP v1'), Buffer.alloc(1), key])).digest('hex').slice(0, 32);
+    const expected = crypto
+      .createHash('sha256')
+      .update(Buffer.concat([Buffer.from('tkds-cmk MKVP v1'), Buffer.alloc(1), key]))
+      .digest('hex')
+      .slice(0, 32);
     assert.equal(mkvpOf(key), expected);
     assert.match(mkvpOf(key), /^[0-9a-f]{32}$/);
     assert.notEqual(mkvpOf(random(32)), mkvpOf(key));
@@ -62,7 +81,11 @@ describe('MKVP and KCV: the documented one-way patterns', () => {
   it('kcvOf is the first 3 bytes of SHA-256("tkds-cmk KCV v1" || 00 || value), for any length', () => {
     for (const n of [1, 7, 32, 4096]) {
       const value = random(n);
-      const expected = crypto.createHash('sha256').update(Buffer.concat([Buffer.from('tkds-cmk KCV v1'), Buffer.alloc(1), value])).digest('hex').slice(0, 6);
+      const expected = crypto
+        .createHash('sha256')
+        .update(Buffer.concat([Buffer.from('tkds-cmk KCV v1'), Buffer.alloc(1), value]))
+        .digest('hex')
+        .slice(0, 6);
       assert.equal(kcvOf(value), expected);
     }
     assert.throws(() => kcvOf(new Uint8Array(0)), RangeError);
@@ -83,7 +106,9 @@ describe('a new coprocessor', () => {
   it('register views are read-only snapshots', () => {
     const { cp } = withCur();
     const view = cp.cur;
-    assert.throws(() => { (view as { mkvp: string | null }).mkvp = null; }, TypeError);
+    assert.throws(() => {
+      (view as { mkvp: string | null }).mkvp = null;
+    }, TypeError);
     assert.notEqual(cp.cur.mkvp, null);
   });
 });
@@ -115,7 +140,10 @@ describe('loading `new` in key parts (TKE)', () => {
     refused('keyPartOrder', () => cp.loadNewKeyPart('last', random(32)));
     assert.deepEqual(cp.new, { status: 'empty', mkvp: null, partsLoaded: 0 });
     cp.loadNewKeyPart('first', random(32));
-    assert.match(refused('keyPartOrder', () => cp.loadNewKeyPart('first', random(32))).message, /^SYSA\.CP0: .*partially loaded \(1 key part loaded\).*clear it first/);
+    assert.match(
+      refused('keyPartOrder', () => cp.loadNewKeyPart('first', random(32))).message,
+      /^SYSA\.CP0: .*partially loaded \(1 key part loaded\).*clear it first/,
+    );
     cp.loadNewKeyPart('last', random(32));
     const full = cp.new;
     refused('keyPartOrder', () => cp.loadNewKeyPart('middle', random(32)));
@@ -128,7 +156,10 @@ describe('loading `new` in key parts (TKE)', () => {
 
   it('refuses bad parts (badKeyPart): wrong size, not bytes, unknown kind, an all-zero key', () => {
     const cp = new Coprocessor('SYSA.CP0');
-    assert.match(refused('badKeyPart', () => cp.loadNewKeyPart('first', random(16))).message, /32 bytes, got 16 bytes/);
+    assert.match(
+      refused('badKeyPart', () => cp.loadNewKeyPart('first', random(16))).message,
+      /32 bytes, got 16 bytes/,
+    );
     refused('badKeyPart', () => cp.loadNewKeyPart('first', 'secret' as unknown as Uint8Array));
     refused('badKeyPart', () => cp.loadNewKeyPart('second' as 'first', random(32)));
     const part = random(32);
@@ -147,7 +178,10 @@ describe('commitNew, clearNew, setMasterKey', () => {
     cp.loadNewKeyPart('last', random(32));
     cp.commitNew();
     assert.equal(cp.new.status, 'committed');
-    assert.match(refused('notUncommitted', () => cp.commitNew()).message, /committed with MKVP [0-9a-f]{32}/);
+    assert.match(
+      refused('notUncommitted', () => cp.commitNew()).message,
+      /committed with MKVP [0-9a-f]{32}/,
+    );
   });
 
   it('clearNew empties `new` from any state, and a first part may follow', () => {
@@ -195,7 +229,11 @@ describe('wrap and unwrap under `cur`', () => {
     for (const n of [1, 7, 8, 9, 16, 24, 32, 33, 64, 4095, MAX_KEY_VALUE_BYTES]) {
       const value = random(n);
       const blob = cp.wrap(value);
-      assert.deepEqual([...blob.subarray(0, 4)], [0x54, 0x4b, 0x42, 1], 'magic "TKB" and version 1');
+      assert.deepEqual(
+        [...blob.subarray(0, 4)],
+        [0x54, 0x4b, 0x42, 1],
+        'magic "TKB" and version 1',
+      );
       assert.equal(hex(blob.subarray(4, 20)), cp.cur.mkvp);
       assert.equal(blobMkvp(blob), cp.cur.mkvp);
       assert.equal(blob.length, 20 + 8 * (Math.ceil(n / 8) + 1));
@@ -206,7 +244,10 @@ describe('wrap and unwrap under `cur`', () => {
 
   it('refuses key values outside 1..4096 bytes', () => {
     const { cp } = withCur();
-    assert.throws(() => cp.wrap(new Uint8Array(0)), /key value must be .*1 to 4096 bytes, got 0 bytes/);
+    assert.throws(
+      () => cp.wrap(new Uint8Array(0)),
+      /key value must be .*1 to 4096 bytes, got 0 bytes/,
+    );
     assert.throws(() => cp.wrap(new Uint8Array(4097)), /got 4097 bytes/);
   });
 
@@ -234,7 +275,11 @@ describe('wrap and unwrap under `cur`', () => {
   it('refuses malformed blobs (malformedBlob): short, long, bad length, magic, version, integrity', () => {
     const { cp } = withCur();
     const blob = cp.wrap(random(32));
-    const edited = (at: number, value: number): Uint8Array => { const b = blob.slice(); b[at] = value; return b; };
+    const edited = (at: number, value: number): Uint8Array => {
+      const b = blob.slice();
+      b[at] = value;
+      return b;
+    };
     // [case, blob, expected message, whether the header itself is bad (blobMkvp refuses it too)]
     const cases: [string, unknown, RegExp, boolean][] = [
       ['empty', new Uint8Array(0), /length 0/, true],
@@ -245,12 +290,30 @@ describe('wrap and unwrap under `cur`', () => {
       ['not bytes', 'blob', /expected a Uint8Array, got a string value/, true],
       ['bad magic', edited(0, 0x55), /bad magic/, true],
       ['bad version', edited(3, 2), /unsupported format version 2/, true],
-      ['tampered wrapped value', edited(blob.length - 1, blob[blob.length - 1]! ^ 1), /integrity check failed under MKVP/, false],
+      [
+        'tampered wrapped value',
+        edited(blob.length - 1, blob[blob.length - 1]! ^ 1),
+        /integrity check failed under MKVP/,
+        false,
+      ],
     ];
     for (const [name, bad, message, badHeader] of cases) {
-      assert.match(refused('malformedBlob', () => cp.unwrap(bad as Uint8Array)).message, message, name);
-      assert.match(refused('malformedBlob', () => cp.keyCheckValue(bad as Uint8Array)).message, message, name);
-      if (badHeader) assert.match(refused('malformedBlob', () => blobMkvp(bad as Uint8Array)).message, message, name);
+      assert.match(
+        refused('malformedBlob', () => cp.unwrap(bad as Uint8Array)).message,
+        message,
+        name,
+      );
+      assert.match(
+        refused('malformedBlob', () => cp.keyCheckValue(bad as Uint8Array)).message,
+        message,
+        name,
+      );
+      if (badHeader)
+        assert.match(
+          refused('malformedBlob', () => blobMkvp(bad as Uint8Array)).message,
+          message,
+          name,
+        );
       else assert.equal(blobMkvp(bad as Uint8Array), cp.cur.mkvp);
     }
   });
@@ -295,24 +358,29 @@ describe('rewrap: `cur` -> committed `new`', () => {
 
   it('property: wrap -> rewrap -> setMasterKey -> unwrap returns the value with the same KCV', () => {
     const arbKey = fc.uint8Array({ minLength: 32, maxLength: 32 });
-    fc.assert(fc.property(
-      fc.array(arbKey, { minLength: 2, maxLength: 4 }), fc.array(arbKey, { minLength: 2, maxLength: 4 }),
-      fc.array(fc.uint8Array({ minLength: 1, maxLength: 600 }), { minLength: 1, maxLength: 5 }),
-      (curParts, newParts, values) => {
-        fc.pre(xor(curParts).some((b) => b !== 0) && xor(newParts).some((b) => b !== 0));
-        const { cp } = withCur('SYSA.CP0', curParts);
-        const blobs = values.map((v) => cp.wrap(v));
-        const kcvs = blobs.map((b) => cp.keyCheckValue(b));
-        withCommittedNew(cp, newParts);
-        const moved = blobs.map((b) => cp.rewrap(b));
-        cp.setMasterKey();
-        assert.equal(cp.cur.mkvp, mkvpOf(xor(newParts)));
-        moved.forEach((b, i) => {
-          assert.equal(blobMkvp(b), cp.cur.mkvp);
-          assert.deepEqual(cp.unwrap(b), values[i]);
-          assert.equal(cp.keyCheckValue(b), kcvs[i]);
-        });
-      }), { numRuns: 60 });
+    fc.assert(
+      fc.property(
+        fc.array(arbKey, { minLength: 2, maxLength: 4 }),
+        fc.array(arbKey, { minLength: 2, maxLength: 4 }),
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 600 }), { minLength: 1, maxLength: 5 }),
+        (curParts, newParts, values) => {
+          fc.pre(xor(curParts).some((b) => b !== 0) && xor(newParts).some((b) => b !== 0));
+          const { cp } = withCur('SYSA.CP0', curParts);
+          const blobs = values.map((v) => cp.wrap(v));
+          const kcvs = blobs.map((b) => cp.keyCheckValue(b));
+          withCommittedNew(cp, newParts);
+          const moved = blobs.map((b) => cp.rewrap(b));
+          cp.setMasterKey();
+          assert.equal(cp.cur.mkvp, mkvpOf(xor(newParts)));
+          moved.forEach((b, i) => {
+            assert.equal(blobMkvp(b), cp.cur.mkvp);
+            assert.deepEqual(cp.unwrap(b), values[i]);
+            assert.equal(cp.keyCheckValue(b), kcvs[i]);
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
@@ -324,11 +392,17 @@ describe('inactive coprocessor and zeroize', () => {
     const views = [cp.cur, cp.new];
     cp.active = false;
     const ops: (() => unknown)[] = [
-      () => cp.loadNewKeyPart('first', random(32)), () => cp.commitNew(), () => cp.clearNew(),
-      () => cp.setMasterKey(), () => cp.wrap(random(32)), () => cp.unwrap(blob), () => cp.rewrap(blob),
+      () => cp.loadNewKeyPart('first', random(32)),
+      () => cp.commitNew(),
+      () => cp.clearNew(),
+      () => cp.setMasterKey(),
+      () => cp.wrap(random(32)),
+      () => cp.unwrap(blob),
+      () => cp.rewrap(blob),
       () => cp.keyCheckValue(blob),
     ];
-    for (const op of ops) assert.match(refused('inactive', op).message, /^SYSA\.CP0: the coprocessor is not active/);
+    for (const op of ops)
+      assert.match(refused('inactive', op).message, /^SYSA\.CP0: the coprocessor is not active/);
     assert.deepEqual([cp.cur, cp.new], views);
     cp.active = true;
     assert.equal(blobMkvp(cp.rewrap(blob)), views[1]!.mkvp);
@@ -367,16 +441,27 @@ describe('key material never shows', () => {
    * Buffer's JSON, and the {"0":..} JSON of a Uint8Array.
    */
   const forms = (b: Uint8Array): string[] => [
-    hex(b), hex(b).toUpperCase(), Buffer.from(b).toString('base64').slice(0, 16),
-    [...b.subarray(0, 8)].join(','), [...b.subarray(0, 4)].map((x, i) => `"${i}":${x}`).join(','),
+    hex(b),
+    hex(b).toUpperCase(),
+    Buffer.from(b).toString('base64').slice(0, 16),
+    [...b.subarray(0, 8)].join(','),
+    [...b.subarray(0, 4)].map((x, i) => `"${i}":${x}`).join(','),
   ];
   const squash = (text: string): string => text.replace(/\s+/g, '');
-  const shows = (text: string, secret: Uint8Array): boolean => forms(secret).some((f) => squash(text).includes(f));
+  const shows = (text: string, secret: Uint8Array): boolean =>
+    forms(secret).some((f) => squash(text).includes(f));
 
   it('the search finds a key in every rendering it could take', () => {
     const key = random(32);
-    for (const text of [util.inspect(key), util.inspect(Buffer.from(key)), JSON.stringify(key), JSON.stringify(Buffer.from(key)),
-      String(key), `key ${hex(key)}`, Buffer.from(key).toString('base64')]) {
+    for (const text of [
+      util.inspect(key),
+      util.inspect(Buffer.from(key)),
+      JSON.stringify(key),
+      JSON.stringify(Buffer.from(key)),
+      String(key),
+      `key ${hex(key)}`,
+      Buffer.from(key).toString('base64'),
+    ]) {
       assert.ok(shows(text, key), text);
     }
     assert.ok(!shows(util.inspect(random(32)), key));
@@ -390,8 +475,14 @@ describe('key material never shows', () => {
     const { cp } = withCur('SYSA.CP0', curParts);
     const texts: string[] = [];
     const show = (): void => {
-      texts.push(JSON.stringify(cp), String(cp), `${cp}`, util.inspect(cp, { showHidden: true, depth: Infinity }),
-        util.inspect({ nested: [cp] }, { depth: Infinity }), JSON.stringify({ cur: cp.cur, new: cp.new }));
+      texts.push(
+        JSON.stringify(cp),
+        String(cp),
+        `${cp}`,
+        util.inspect(cp, { showHidden: true, depth: Infinity }),
+        util.inspect({ nested: [cp] }, { depth: Infinity }),
+        JSON.stringify({ cur: cp.cur, new: cp.new }),
+      );
     };
     show();
     const blobs = values.map((v) => cp.wrap(v));
@@ -414,10 +505,16 @@ describe('key material never shows', () => {
     cp.active = false;
     refused('inactive', () => cp.unwrap(moved[0]!));
     cp.active = true;
-    for (const e of errorsSeen) texts.push(e.message, String(e), e.stack ?? '', util.inspect(e), JSON.stringify(e));
+    for (const e of errorsSeen)
+      texts.push(e.message, String(e), e.stack ?? '', util.inspect(e), JSON.stringify(e));
     assert.ok(errorsSeen.length > 40, `searched ${errorsSeen.length} error messages`);
-    assert.ok(texts.some((t) => t.includes(cp.cur.mkvp!)), 'the views do show MKVPs');
+    assert.ok(
+      texts.some((t) => t.includes(cp.cur.mkvp!)),
+      'the views do show MKVPs',
+    );
     const all = texts.join('\n');
-    secrets.forEach((secret, i) => assert.ok(!shows(all, secret), `secret ${i} appears in the output`));
+    secrets.forEach((secret, i) =>
+      assert.ok(!shows(all, secret), `secret ${i} appears in the output`),
+    );
   });
 });

@@ -10,12 +10,25 @@ test('multi-member: the initiator drives every member through the eight steps; n
   assert.equal(r.outcome, 'completed');
   assertInvariants(r.invariants);
   assert.deepEqual(stepOrder(r.trace), HAPPY_STEPS);
-  assert.ok(eventsOf(r.trace, 'step').every((e) => e.actor === 'SYSA'), 'only the initiator runs steps');
+  assert.ok(
+    eventsOf(r.trace, 'step').every((e) => e.actor === 'SYSA'),
+    'only the initiator runs steps',
+  );
   for (const part of ['beginRouting', 'reload', 'switch', 'finish'] as const) {
-    assert.deepEqual(eventsOf(r.trace, part).map((e) => e.actor).sort(), ['SYSA', 'SYSB', 'SYSC'], `${part}: every member does its part`);
+    assert.deepEqual(
+      eventsOf(r.trace, part)
+        .map((e) => e.actor)
+        .sort(),
+      ['SYSA', 'SYSB', 'SYSC'],
+      `${part}: every member does its part`,
+    );
   }
-  const newMkvp = eventsOf(r.trace, 'step').find((e) => e.step === 'applyDelta' && e.phase === 'done')!.mkvp;
-  assert.ok(eventsOf(r.trace, 'switch').every((e) => e.cur === newMkvp && e.dataSet === 'CSF.TKDS.NEW'));
+  const newMkvp = eventsOf(r.trace, 'step').find(
+    (e) => e.step === 'applyDelta' && e.phase === 'done',
+  )!.mkvp;
+  assert.ok(
+    eventsOf(r.trace, 'switch').every((e) => e.cur === newMkvp && e.dataSet === 'CSF.TKDS.NEW'),
+  );
   assert.equal(r.counts.records, 63);
   assert.equal(r.counts.rewrapped + r.counts.copied, 63);
   assert.ok(r.counts.rewrapped > 30);
@@ -27,11 +40,15 @@ test('multi-member: the initiator drives every member through the eight steps; n
 test('the initiator re-enciphers before any member reloads, sets its own key at commit, then tells the others to switch', () => {
   const r = simulateChange({ seed: 12, dataSet: { objects: 20 } });
   const seqOf = (pred: (e: (typeof r.trace)[number]) => boolean) => r.trace.find(pred)!.seq;
-  const reencDone = seqOf((e) => e.event === 'step' && e.step === 'reencipher' && e.phase === 'done');
+  const reencDone = seqOf(
+    (e) => e.event === 'step' && e.step === 'reencipher' && e.phase === 'done',
+  );
   const firstReload = seqOf((e) => e.event === 'reload');
   const commitRecord = seqOf((e) => e.event === 'record' && e.to === 'committed');
   const initiatorSwitch = seqOf((e) => e.event === 'switch' && e.actor === 'SYSA');
-  const otherSwitches = eventsOf(r.trace, 'switch').filter((e) => e.actor !== 'SYSA').map((e) => e.seq);
+  const otherSwitches = eventsOf(r.trace, 'switch')
+    .filter((e) => e.actor !== 'SYSA')
+    .map((e) => e.seq);
   const lastReload = Math.max(...eventsOf(r.trace, 'reload').map((e) => e.seq));
   assert.ok(reencDone < firstReload);
   assert.ok(lastReload < commitRecord, 'every member staged before the commit');
@@ -41,7 +58,12 @@ test('the initiator re-enciphers before any member reloads, sets its own key at 
 });
 
 test('single-system cluster: exactly the same steps', () => {
-  const r = simulateChange({ seed: 13, members: [{ name: 'SYS1' }], dataSet: { objects: 15 }, updates: { count: 4, every: 2 } });
+  const r = simulateChange({
+    seed: 13,
+    members: [{ name: 'SYS1' }],
+    dataSet: { objects: 15 },
+    updates: { count: 4, every: 2 },
+  });
   assert.equal(r.outcome, 'completed');
   assert.deepEqual(stepOrder(r.trace), HAPPY_STEPS);
   assert.equal(r.counts.messages, 0);
@@ -54,14 +76,37 @@ test('routing: during the change, updates at other members are routed to and pro
   sim.startChange();
   // run until every member routes
   while (!sim.observe().members.every((m) => m.routing)) assert.ok(sim.step());
-  assert.deepEqual(sim.observe().members.map((m) => m.state), ['routing', 'routing', 'routing']);
-  const id = sim.submitUpdate('SYSB', { op: 'createObject', token: 'TOKEN00', secure: true, label: 'routed' });
+  assert.deepEqual(
+    sim.observe().members.map((m) => m.state),
+    ['routing', 'routing', 'routing'],
+  );
+  const id = sim.submitUpdate('SYSB', {
+    op: 'createObject',
+    token: 'TOKEN00',
+    secure: true,
+    label: 'routed',
+  });
   sim.runUntilQuiet();
   const u = eventsOf(sim.trace, 'update').filter((e) => e.id === id);
-  assert.deepEqual(u.map((e) => `${e.actor}:${e.phase}`).slice(0, 3), ['SYSB:request', 'SYSB:route', 'SYSA:apply']);
-  assert.equal(u.find((e) => e.phase === 'apply')!.dataSet, 'CSF.TKDS', 'processed against the active data set');
-  assert.ok(u.some((e) => e.phase === 'apply' && e.dataSet === 'CSF.TKDS.NEW'), 'and carried into the target by the delta');
-  assert.deepEqual(u.filter((e) => e.phase === 'ack').map((e) => e.actor), ['SYSB'], 'acknowledged to the caller at SYSB');
+  assert.deepEqual(u.map((e) => `${e.actor}:${e.phase}`).slice(0, 3), [
+    'SYSB:request',
+    'SYSB:route',
+    'SYSA:apply',
+  ]);
+  assert.equal(
+    u.find((e) => e.phase === 'apply')!.dataSet,
+    'CSF.TKDS',
+    'processed against the active data set',
+  );
+  assert.ok(
+    u.some((e) => e.phase === 'apply' && e.dataSet === 'CSF.TKDS.NEW'),
+    'and carried into the target by the delta',
+  );
+  assert.deepEqual(
+    u.filter((e) => e.phase === 'ack').map((e) => e.actor),
+    ['SYSB'],
+    'acknowledged to the caller at SYSB',
+  );
   const writers = new Set(eventsOf(sim.trace, 'write').map((e) => e.actor));
   assert.deepEqual([...writers], ['SYSA'], 'only the initiator writes during the change');
   assertInvariants(sim.checkInvariants());
@@ -75,15 +120,26 @@ test('updates processed while the initiator re-enciphers land in the target (the
   const ids = [
     sim.submitUpdate('SYSC', { op: 'updateObject', handle: 'TOKEN00:00000001:O', label: 'early' }),
     sim.submitUpdate('SYSB', { op: 'destroyObject', handle: 'TOKEN01:00000002:O' }),
-    sim.submitUpdate('SYSA', { op: 'createObject', token: 'TOKEN01', secure: false, label: 'fresh' }),
+    sim.submitUpdate('SYSA', {
+      op: 'createObject',
+      token: 'TOKEN01',
+      secure: false,
+      label: 'fresh',
+    }),
   ];
   sim.runUntilQuiet();
   assert.equal(sim.outcome, 'completed');
   const applies = eventsOf(sim.trace, 'update').filter((e) => e.phase === 'apply');
   for (const id of ids) {
     const mine = applies.filter((e) => e.id === id);
-    assert.deepEqual(mine.map((e) => e.dataSet), ['CSF.TKDS', 'CSF.TKDS.NEW'], `${id}: in the active data set, then in the target by applyDelta`);
-    const applyDelta = sim.trace.find((e) => e.event === 'step' && e.step === 'applyDelta' && e.phase === 'start')!;
+    assert.deepEqual(
+      mine.map((e) => e.dataSet),
+      ['CSF.TKDS', 'CSF.TKDS.NEW'],
+      `${id}: in the active data set, then in the target by applyDelta`,
+    );
+    const applyDelta = sim.trace.find(
+      (e) => e.event === 'step' && e.step === 'applyDelta' && e.phase === 'start',
+    )!;
     assert.ok(mine[1]!.seq > applyDelta.seq);
   }
   assert.equal(sim.readObject('SYSB', 'TOKEN00:00000001:O').label, 'early');
@@ -95,12 +151,22 @@ test('the suspension: updates that arrive during it wait and are processed, afte
   const sim = new Simulation({ seed: 16, dataSet: { objects: 10 } });
   sim.startChange();
   while (!sim.observe().members[0]!.suspended) assert.ok(sim.step());
-  const id = sim.submitUpdate('SYSC', { op: 'createObject', token: 'TOKEN01', secure: true, label: 'waited' });
+  const id = sim.submitUpdate('SYSC', {
+    op: 'createObject',
+    token: 'TOKEN01',
+    secure: true,
+    label: 'waited',
+  });
   sim.runUntilQuiet();
   const u = eventsOf(sim.trace, 'update').filter((e) => e.id === id);
-  assert.deepEqual(u.map((e) => e.phase), ['request', 'route', 'wait', 'apply', 'ack']);
+  assert.deepEqual(
+    u.map((e) => e.phase),
+    ['request', 'route', 'wait', 'apply', 'ack'],
+  );
   assert.equal(u[3]!.dataSet, 'CSF.TKDS.NEW');
-  const resume = sim.trace.find((e) => e.event === 'step' && e.step === 'resume' && e.phase === 'start')!;
+  const resume = sim.trace.find(
+    (e) => e.event === 'step' && e.step === 'resume' && e.phase === 'start',
+  )!;
   const finishRecord = sim.trace.find((e) => e.event === 'record' && e.from === 'committed')!;
   assert.ok(finishRecord.seq < resume.seq && resume.seq < u[3]!.seq);
   const r = sim.result();
@@ -115,7 +181,9 @@ test('the suspension with dynamic updates disallowed: requests fail at once with
   while (!sim.observe().members[0]!.suspended) assert.ok(sim.step());
   const id = sim.submitUpdate('SYSB', { op: 'createToken', token: 'LATE' });
   sim.runUntilQuiet();
-  const last = eventsOf(sim.trace, 'update').filter((e) => e.id === id).pop()!;
+  const last = eventsOf(sim.trace, 'update')
+    .filter((e) => e.id === id)
+    .pop()!;
   assert.equal(last.phase, 'fail');
   assert.equal(last.reason, 'dynamicUpdatesDisabled');
   assert.equal(sim.outcome, 'completed');
@@ -126,13 +194,21 @@ test('archive: the old data set is renamed (never deleted) once the target is ac
   const r = simulateChange({ seed: 18, dataSet: { objects: 12 }, archive: 'CSF.TKDS.OLD' });
   assert.equal(r.outcome, 'completed');
   const a = eventsOf(r.trace, 'archive');
-  assert.deepEqual(a.map((e) => [e.from, e.to, e.result]), [['CSF.TKDS', 'CSF.TKDS.OLD', 'ok']]);
+  assert.deepEqual(
+    a.map((e) => [e.from, e.to, e.result]),
+    [['CSF.TKDS', 'CSF.TKDS.OLD', 'ok']],
+  );
   assert.ok(a[0]!.seq > r.trace.find((e) => e.event === 'record' && e.to === 'none')!.seq);
   assertInvariants(r.invariants);
 });
 
 test('determinism: the same seed gives the same trace byte for byte; another seed another schedule', () => {
-  const opts = { seed: 99, dataSet: { objects: 40 }, updates: { count: 10, every: 2 }, faults: [{ kind: 'random' as const, rate: 0.1, stopAfter: 80 }] };
+  const opts = {
+    seed: 99,
+    dataSet: { objects: 40 },
+    updates: { count: 10, every: 2 },
+    faults: [{ kind: 'random' as const, rate: 0.1, stopAfter: 80 }],
+  };
   const a = toNdjson(simulateChange(opts).trace);
   const b = toNdjson(simulateChange(opts).trace);
   assert.equal(a, b);
@@ -145,7 +221,16 @@ test('requests served from the live copy: key check values before and after the 
   const before = handles.map((h) => sim.keyCheckValue('SYSB', h));
   sim.startChange();
   sim.runUntilQuiet();
-  assert.deepEqual(handles.map((h) => sim.keyCheckValue('SYSC', h)), before);
+  assert.deepEqual(
+    handles.map((h) => sim.keyCheckValue('SYSC', h)),
+    before,
+  );
   const v = sim.observe();
-  assert.ok(v.members.every((m) => m.cur.mkvp === v.dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.mkvp && m.new.status === 'empty'));
+  assert.ok(
+    v.members.every(
+      (m) =>
+        m.cur.mkvp === v.dataSets.find((d) => d.name === 'CSF.TKDS.NEW')!.mkvp &&
+        m.new.status === 'empty',
+    ),
+  );
 });

@@ -24,34 +24,52 @@ function agrees(set: SortedSet<number>, ref: number[], probes: readonly number[]
 }
 
 test('SortedSet: random adds, deletes and re-adds agree with a sorted array (splits and merges at every depth)', () => {
-  fc.assert(fc.property(
-    fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 4000, size: 'max' }),
-    fc.integer({ min: 0, max: 100 }),
-    fc.array(fc.integer({ min: -1, max: 5001 }), { maxLength: 20 }),
-    (keys, deletePercent, probes) => {
-      const set = new SortedSet<number>(byNumber);
-      const ref = new Set<number>();
-      // add them all, delete a share of them (nodes shrink and merge), add a few back
-      const ops = [...keys.map((k) => [true, k] as const), ...keys.filter((_, i) => i % 100 < deletePercent).map((k) => [false, k] as const), ...keys.slice(0, 50).map((k) => [true, k] as const)];
-      for (const [add, k] of ops) {
-        if (add) assert.equal(set.add(k), !ref.has(k));
-        else assert.equal(set.delete(k), ref.has(k));
-        if (add) ref.add(k); else ref.delete(k);
-      }
-      agrees(set, [...ref].sort(byNumber), probes);
-    },
-  ), { numRuns: 60 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 4000, size: 'max' }),
+      fc.integer({ min: 0, max: 100 }),
+      fc.array(fc.integer({ min: -1, max: 5001 }), { maxLength: 20 }),
+      (keys, deletePercent, probes) => {
+        const set = new SortedSet<number>(byNumber);
+        const ref = new Set<number>();
+        // add them all, delete a share of them (nodes shrink and merge), add a few back
+        const ops = [
+          ...keys.map((k) => [true, k] as const),
+          ...keys.filter((_, i) => i % 100 < deletePercent).map((k) => [false, k] as const),
+          ...keys.slice(0, 50).map((k) => [true, k] as const),
+        ];
+        for (const [add, k] of ops) {
+          if (add) assert.equal(set.add(k), !ref.has(k));
+          else assert.equal(set.delete(k), ref.has(k));
+          if (add) ref.add(k);
+          else ref.delete(k);
+        }
+        agrees(set, [...ref].sort(byNumber), probes);
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
 
 test('SortedSet: 20,000 keys in random order, then most deleted, stay in order with correct positions', () => {
   const keys = Array.from({ length: 20_000 }, (_, i) => i * 3);
-  for (let i = keys.length - 1, s = 7; i > 0; i--) { s = (s * 48271) % 2147483647; const j = s % (i + 1); [keys[i], keys[j]] = [keys[j]!, keys[i]!]; }
+  for (let i = keys.length - 1, s = 7; i > 0; i--) {
+    s = (s * 48271) % 2147483647;
+    const j = s % (i + 1);
+    [keys[i], keys[j]] = [keys[j]!, keys[i]!];
+  }
   const set = new SortedSet<number>(byNumber);
   for (const k of keys) set.add(k);
   const sorted = [...keys].sort(byNumber);
   agrees(set, sorted, [0, 1, 3, 29_998, 30_000, 59_997, 59_998, 70_000]);
   for (const k of keys.slice(0, 19_900)) assert.ok(set.delete(k));
-  agrees(set, keys.slice(19_900).sort(byNumber), [0, 3, 30_000, 59_997, ...keys.slice(19_900, 19_910)]);
+  agrees(set, keys.slice(19_900).sort(byNumber), [
+    0,
+    3,
+    30_000,
+    59_997,
+    ...keys.slice(19_900, 19_910),
+  ]);
   for (const k of keys.slice(19_900)) set.delete(k);
   agrees(set, [], [0, 5]);
   set.add(4);
@@ -69,19 +87,27 @@ test('SortedSet: a custom order (strings) is the order of rank, at and slice', (
 });
 
 test('MinHeap: pops in order, ties broken by the comparator, retain drops items and keeps the order', () => {
-  fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 10_000 }))), (xs) => {
-    // (due, id) pairs with many equal dues: only the id tie-break makes the order unique
-    const items = xs.map(([due], id) => ({ due, id }));
-    const less = (a: { due: number; id: number }, b: { due: number; id: number }): boolean => a.due < b.due || (a.due === b.due && a.id < b.id);
-    const heap = new MinHeap(less);
-    for (const it of items) heap.push(it);
-    heap.retain((it) => it.id % 3 !== 0);
-    const expected = items.filter((it) => it.id % 3 !== 0).sort((a, b) => a.due - b.due || a.id - b.id);
-    assert.equal(heap.size, expected.length);
-    assert.equal(heap.peek(), expected[0]);
-    const out = [];
-    for (let it = heap.pop(); it !== undefined; it = heap.pop()) out.push(it);
-    assert.deepEqual(out, expected);
-    assert.equal(heap.size, 0);
-  }));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 10_000 }))),
+      (xs) => {
+        // (due, id) pairs with many equal dues: only the id tie-break makes the order unique
+        const items = xs.map(([due], id) => ({ due, id }));
+        const less = (a: { due: number; id: number }, b: { due: number; id: number }): boolean =>
+          a.due < b.due || (a.due === b.due && a.id < b.id);
+        const heap = new MinHeap(less);
+        for (const it of items) heap.push(it);
+        heap.retain((it) => it.id % 3 !== 0);
+        const expected = items
+          .filter((it) => it.id % 3 !== 0)
+          .sort((a, b) => a.due - b.due || a.id - b.id);
+        assert.equal(heap.size, expected.length);
+        assert.equal(heap.peek(), expected[0]);
+        const out = [];
+        for (let it = heap.pop(); it !== undefined; it = heap.pop()) out.push(it);
+        assert.deepEqual(out, expected);
+        assert.equal(heap.size, 0);
+      },
+    ),
+  );
 });

@@ -16,11 +16,28 @@ cp.setMasterKey();
 const MKVP = cp.cur.mkvp!;
 
 const attrs = { label: 'k', class: 'secretKey' as const, keyType: 'AES' as const, length: 16 };
-const secure = objectRecord('T', 1, attrs, { type: 'secure', blob: cp.wrap(new Uint8Array(16).fill(7)) });
-const clear = objectRecord('T', 2, { ...attrs, label: 'c' }, { type: 'clear', bytes: new Uint8Array([1, 2, 3]) });
+const secure = objectRecord('T', 1, attrs, {
+  type: 'secure',
+  blob: cp.wrap(new Uint8Array(16).fill(7)),
+});
+const clear = objectRecord(
+  'T',
+  2,
+  { ...attrs, label: 'c' },
+  { type: 'clear', bytes: new Uint8Array([1, 2, 3]) },
+);
 const token = tokenRecord('T', 2);
 
-function state(edit: { records?: TkdsRecord[]; member?: Partial<MemberView>; originals?: Map<string, Original>; quiet?: boolean; coordinators?: AuditState['coordinators']; acked?: AuditState['acked'] } = {}): AuditState {
+function state(
+  edit: {
+    records?: TkdsRecord[];
+    member?: Partial<MemberView>;
+    originals?: Map<string, Original>;
+    quiet?: boolean;
+    coordinators?: AuditState['coordinators'];
+    acked?: AuditState['acked'];
+  } = {},
+): AuditState {
   const dasd = new MemoryDasd('CSF.TKDS');
   dasd.allocate('CSF.TKDS', { by: 't' });
   const records = edit.records ?? [token, secure, clear];
@@ -28,60 +45,168 @@ function state(edit: { records?: TkdsRecord[]; member?: Partial<MemberView>; ori
   dasd.writeHeader('CSF.TKDS', MKVP, { by: 't' });
   const live = new InStoreCopy('CSF.TKDS', MKVP, records);
   const member: MemberView = {
-    name: 'SYSA', up: true, state: 'serving', initiatorStep: null, level: 'HCR77A1', cur: cp.cur, new: cp.new, coprocessors: [cp.toJSON()], active: 'CSF.TKDS',
-    live: { dataSet: 'CSF.TKDS', mkvp: MKVP, records: records.length }, staged: null, routing: false, suspended: false, fenced: false, ...edit.member,
+    name: 'SYSA',
+    up: true,
+    state: 'serving',
+    initiatorStep: null,
+    level: 'HCR77A1',
+    cur: cp.cur,
+    new: cp.new,
+    coprocessors: [cp.toJSON()],
+    active: 'CSF.TKDS',
+    live: { dataSet: 'CSF.TKDS', mkvp: MKVP, records: records.length },
+    staged: null,
+    routing: false,
+    suspended: false,
+    fenced: false,
+    ...edit.member,
   };
-  const view: ClusterView = { tick: 0, record: { active: 'CSF.TKDS', change: 'none', initiator: null, target: null, changeId: null }, dataSets: [], members: [member] };
+  const view: ClusterView = {
+    tick: 0,
+    record: { active: 'CSF.TKDS', change: 'none', initiator: null, target: null, changeId: null },
+    dataSets: [],
+    members: [member],
+  };
   return {
-    view, dasd, copies: [{ member: 'SYSA', kind: 'live', copy: live }], coordinators: edit.coordinators ?? [],
-    kcv: (b) => { try { return cp.keyCheckValue(b); } catch { return null; } },
-    originals: edit.originals ?? new Map<string, Original>([[secure.handle, { kcv: cp.keyCheckValue((secure.value as { blob: Uint8Array }).blob) }], [clear.handle, { bytes: new Uint8Array([1, 2, 3]) }]]),
-    destroyed: new Set(), acked: edit.acked ?? [], old: null, quiet: edit.quiet ?? true,
+    view,
+    dasd,
+    copies: [{ member: 'SYSA', kind: 'live', copy: live }],
+    coordinators: edit.coordinators ?? [],
+    kcv: (b) => {
+      try {
+        return cp.keyCheckValue(b);
+      } catch {
+        return null;
+      }
+    },
+    originals:
+      edit.originals ??
+      new Map<string, Original>([
+        [secure.handle, { kcv: cp.keyCheckValue((secure.value as { blob: Uint8Array }).blob) }],
+        [clear.handle, { bytes: new Uint8Array([1, 2, 3]) }],
+      ]),
+    destroyed: new Set(),
+    acked: edit.acked ?? [],
+    old: null,
+    quiet: edit.quiet ?? true,
   };
 }
 
-const broken = (s: AuditState): Record<string, string> => Object.fromEntries(checkState(s).filter((r) => !r.ok).map((r) => [r.name, r.detail!]));
+const broken = (s: AuditState): Record<string, string> =>
+  Object.fromEntries(
+    checkState(s)
+      .filter((r) => !r.ok)
+      .map((r) => [r.name, r.detail!]),
+  );
 
 test('a good state: every state invariant holds', () => {
   assert.deepEqual(broken(state()), {});
 });
 
 test('SecureValuesPreserved: a missing secure key, or one with another value, is named', () => {
-  assert.match(broken(state({ records: [token, clear] })).SecureValuesPreserved!, /secure object T:00000001:O is missing from CSF.TKDS/);
-  const other = objectRecord('T', 1, attrs, { type: 'secure', blob: cp.wrap(new Uint8Array(16).fill(8)) });
-  assert.match(broken(state({ records: [token, other, clear] })).SecureValuesPreserved!, /T:00000001:O has key check value [0-9a-f]{6}, it was made with/);
+  assert.match(
+    broken(state({ records: [token, clear] })).SecureValuesPreserved!,
+    /secure object T:00000001:O is missing from CSF.TKDS/,
+  );
+  const other = objectRecord('T', 1, attrs, {
+    type: 'secure',
+    blob: cp.wrap(new Uint8Array(16).fill(8)),
+  });
+  assert.match(
+    broken(state({ records: [token, other, clear] })).SecureValuesPreserved!,
+    /T:00000001:O has key check value [0-9a-f]{6}, it was made with/,
+  );
 });
 
 test('ClearObjectsUnchanged: a changed byte is named', () => {
-  const changed = objectRecord('T', 2, { ...attrs, label: 'c' }, { type: 'clear', bytes: new Uint8Array([1, 2, 4]) });
-  assert.match(broken(state({ records: [token, secure, changed] })).ClearObjectsUnchanged!, /clear object T:00000002:O is not byte-identical/);
+  const changed = objectRecord(
+    'T',
+    2,
+    { ...attrs, label: 'c' },
+    { type: 'clear', bytes: new Uint8Array([1, 2, 4]) },
+  );
+  assert.match(
+    broken(state({ records: [token, secure, changed] })).ClearObjectsUnchanged!,
+    /clear object T:00000002:O is not byte-identical/,
+  );
 });
 
 test('KeyAgreement: a serving member whose cur differs from its live copy', () => {
-  assert.match(broken(state({ member: { cur: { status: 'committed', mkvp: 'ab'.repeat(16), partsLoaded: 0 } } })).KeyAgreement!, /SYSA: cur MKVP abab.* differs from its live copy/);
+  assert.match(
+    broken(
+      state({ member: { cur: { status: 'committed', mkvp: 'ab'.repeat(16), partsLoaded: 0 } } }),
+    ).KeyAgreement!,
+    /SYSA: cur MKVP abab.* differs from its live copy/,
+  );
 });
 
 test('KeyAgreement: every active coprocessor of a serving member, not only the one doing its work', () => {
-  const other = { serial: 'T.CP1', active: true, cur: { status: 'committed' as const, mkvp: 'cd'.repeat(16), partsLoaded: 0 }, new: cp.new };
-  assert.match(broken(state({ member: { coprocessors: [cp.toJSON(), other] } })).KeyAgreement!, /SYSA: coprocessor T\.CP1 has cur MKVP (cd){16}, not its live copy's/);
-  assert.deepEqual(broken(state({ member: { coprocessors: [cp.toJSON(), { ...other, active: false }] } })), {}, 'an inactive one is not asked');
+  const other = {
+    serial: 'T.CP1',
+    active: true,
+    cur: { status: 'committed' as const, mkvp: 'cd'.repeat(16), partsLoaded: 0 },
+    new: cp.new,
+  };
+  assert.match(
+    broken(state({ member: { coprocessors: [cp.toJSON(), other] } })).KeyAgreement!,
+    /SYSA: coprocessor T\.CP1 has cur MKVP (cd){16}, not its live copy's/,
+  );
+  assert.deepEqual(
+    broken(state({ member: { coprocessors: [cp.toJSON(), { ...other, active: false }] } })),
+    {},
+    'an inactive one is not asked',
+  );
 });
 
-test('UniqueHandles: an object beyond its token\'s last sequence number', () => {
-  assert.match(broken(state({ records: [tokenRecord('T', 1), secure, clear] })).UniqueHandles!, /T:00000002:O is beyond its token's last sequence number/);
+test("UniqueHandles: an object beyond its token's last sequence number", () => {
+  assert.match(
+    broken(state({ records: [tokenRecord('T', 1), secure, clear] })).UniqueHandles!,
+    /T:00000002:O is beyond its token's last sequence number/,
+  );
 });
 
-test('SettledOutcome: with nothing in flight a member must be serving on the record\'s data set', () => {
-  assert.match(broken(state({ member: { state: 'staged' } })).SettledOutcome!, /SYSA is staged, not serving/);
-  assert.deepEqual(broken(state({ member: { state: 'staged' }, quiet: false })), {}, 'only judged once nothing is in flight');
+test("SettledOutcome: with nothing in flight a member must be serving on the record's data set", () => {
+  assert.match(
+    broken(state({ member: { state: 'staged' } })).SettledOutcome!,
+    /SYSA is staged, not serving/,
+  );
+  assert.deepEqual(
+    broken(state({ member: { state: 'staged' }, quiet: false })),
+    {},
+    'only judged once nothing is in flight',
+  );
 });
 
 test('OneChangeAtATime: two members driving a change', () => {
-  assert.match(broken(state({ coordinators: [{ member: 'SYSA', change: 'c1' }, { member: 'SYSB', change: 'c2' }] })).OneChangeAtATime!, /2 members drive a change/);
+  assert.match(
+    broken(
+      state({
+        coordinators: [
+          { member: 'SYSA', change: 'c1' },
+          { member: 'SYSB', change: 'c2' },
+        ],
+      }),
+    ).OneChangeAtATime!,
+    /2 members drive a change/,
+  );
 });
 
 test('NoLostUpdate: an acknowledged update missing from the surviving data set', () => {
-  const acked = [{ id: 'u1', op: { op: 'updateObject' as const, handle: secure.handle, label: 'new' }, handle: secure.handle, superseded: false }];
-  assert.match(broken(state({ acked })).NoLostUpdate!, /acknowledged update u1 \(updateObject T:00000001:O\) is lost: label is k, not new/);
-  assert.deepEqual(broken(state({ acked: [{ ...acked[0]!, superseded: true }] })), {}, 'a later update of the same handle supersedes it');
+  const acked = [
+    {
+      id: 'u1',
+      op: { op: 'updateObject' as const, handle: secure.handle, label: 'new' },
+      handle: secure.handle,
+      superseded: false,
+    },
+  ];
+  assert.match(
+    broken(state({ acked })).NoLostUpdate!,
+    /acknowledged update u1 \(updateObject T:00000001:O\) is lost: label is k, not new/,
+  );
+  assert.deepEqual(
+    broken(state({ acked: [{ ...acked[0]!, superseded: true }] })),
+    {},
+    'a later update of the same handle supersedes it',
+  );
 });

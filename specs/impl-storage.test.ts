@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Rng } from '../impl/rng.ts';
-import { generateRecords, handleOf, parseHandle, tokenRecord, objectRecord, InStoreCopy } from '../impl/tkds.ts';
+import {
+  generateRecords,
+  handleOf,
+  parseHandle,
+  tokenRecord,
+  objectRecord,
+  InStoreCopy,
+} from '../impl/tkds.ts';
 import { MemoryDasd, DasdIoError, streamRecords, type DasdWrite } from '../impl/dasd.ts';
 
 const fakeWrap = (v: Uint8Array): Uint8Array => Uint8Array.from([0xb1, ...v.map((b) => b ^ 0x5a)]);
@@ -12,29 +19,45 @@ test('rng: same seed gives the same numbers, other seeds differ', () => {
   const a = new Rng(42);
   const b = new Rng(42);
   const xs = Array.from({ length: 50 }, () => a.u32());
-  assert.deepEqual(Array.from({ length: 50 }, () => b.u32()), xs);
-  assert.notDeepEqual(Array.from({ length: 50 }, () => new Rng(43).u32()), xs);
+  assert.deepEqual(
+    Array.from({ length: 50 }, () => b.u32()),
+    xs,
+  );
+  assert.notDeepEqual(
+    Array.from({ length: 50 }, () => new Rng(43).u32()),
+    xs,
+  );
   assert.throws(() => new Rng(1.5), /safe integer/);
 });
 
 test('rng: int stays in range and covers it; bytes has the asked length', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 1, max: 50 }), (seed, n) => {
-    const r = new Rng(seed);
-    const seen = new Set<number>();
-    for (let i = 0; i < 400; i++) {
-      const v = r.int(n);
-      assert.ok(Number.isInteger(v) && v >= 0 && v < n);
-      seen.add(v);
-    }
-    assert.ok(seen.size >= Math.min(n, 10));
-    assert.equal(r.bytes(n).length, n);
-  }));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 40 }),
+      fc.integer({ min: 1, max: 50 }),
+      (seed, n) => {
+        const r = new Rng(seed);
+        const seen = new Set<number>();
+        for (let i = 0; i < 400; i++) {
+          const v = r.int(n);
+          assert.ok(Number.isInteger(v) && v >= 0 && v < n);
+          seen.add(v);
+        }
+        assert.ok(seen.size >= Math.min(n, 10));
+        assert.equal(r.bytes(n).length, n);
+      },
+    ),
+  );
 });
 
 test('handles: format, order and validation', () => {
   assert.equal(handleOf('TOKEN01', 3, 'object'), 'TOKEN01:00000003:O');
   assert.equal(handleOf('TOKEN01', 0, 'token'), 'TOKEN01:00000000:T');
-  assert.deepEqual(parseHandle('TOKEN01:0000000a:O'), { token: 'TOKEN01', seq: 10, kind: 'object' });
+  assert.deepEqual(parseHandle('TOKEN01:0000000a:O'), {
+    token: 'TOKEN01',
+    seq: 10,
+    kind: 'object',
+  });
   assert.throws(() => handleOf('bad name', 1, 'object'), /bad token name/);
   assert.throws(() => handleOf('T', 1, 'token'), /sequence number 0/);
   assert.throws(() => parseHandle('T:1:O'), /bad handle/);
@@ -42,26 +65,60 @@ test('handles: format, order and validation', () => {
 });
 
 test('generateRecords: deterministic, unique handles, token lastSeq covers its objects, mixed kinds', () => {
-  const recs = generateRecords(new Rng(7), { tokens: 4, objects: 120, secureFraction: 0.5 }, fakeWrap);
-  const again = generateRecords(new Rng(7), { tokens: 4, objects: 120, secureFraction: 0.5 }, fakeWrap);
+  const recs = generateRecords(
+    new Rng(7),
+    { tokens: 4, objects: 120, secureFraction: 0.5 },
+    fakeWrap,
+  );
+  const again = generateRecords(
+    new Rng(7),
+    { tokens: 4, objects: 120, secureFraction: 0.5 },
+    fakeWrap,
+  );
   assert.deepEqual(again, recs);
   assert.equal(recs.length, 124);
   assert.equal(new Set(recs.map((r) => r.handle)).size, recs.length);
-  const last = new Map(recs.filter((r) => r.kind === 'token').map((r) => [r.token, r.kind === 'token' ? r.lastSeq : 0]));
+  const last = new Map(
+    recs
+      .filter((r) => r.kind === 'token')
+      .map((r) => [r.token, r.kind === 'token' ? r.lastSeq : 0]),
+  );
   const objects = recs.filter((r) => r.kind === 'object');
   for (const o of objects) assert.ok(o.kind === 'object' && o.seq <= last.get(o.token)!);
   const secure = objects.filter((o) => o.kind === 'object' && o.value.type === 'secure');
   assert.ok(secure.length > 30 && secure.length < 90);
-  assert.ok(new Set(objects.map((o) => o.kind === 'object' ? o.attrs.length : 0)).size >= 4);
-  assert.throws(() => generateRecords(new Rng(1), { tokens: 0, objects: 3 }, fakeWrap), /needs at least one token/);
-  assert.throws(() => generateRecords(new Rng(1), { secureFraction: 2 }, fakeWrap), /secureFraction/);
+  assert.ok(new Set(objects.map((o) => (o.kind === 'object' ? o.attrs.length : 0))).size >= 4);
+  assert.throws(
+    () => generateRecords(new Rng(1), { tokens: 0, objects: 3 }, fakeWrap),
+    /needs at least one token/,
+  );
+  assert.throws(
+    () => generateRecords(new Rng(1), { secureFraction: 2 }, fakeWrap),
+    /secureFraction/,
+  );
 });
 
 test('InStoreCopy: records in handle order; JSON shows counts, not values', () => {
-  const c = new InStoreCopy('CSF.TKDS', '00'.repeat(16), [tokenRecord('B', 0), tokenRecord('A', 1)]);
-  c.put(objectRecord('A', 1, { label: 'k', class: 'secretKey', keyType: 'AES', length: 16 }, { type: 'clear', bytes: new Uint8Array(16).fill(0xee) }));
-  assert.deepEqual(c.records().map((r) => r.handle), ['A:00000000:T', 'A:00000001:O', 'B:00000000:T']);
-  assert.equal(JSON.stringify(c), JSON.stringify({ dataSet: 'CSF.TKDS', mkvp: '00'.repeat(16), records: 3 }));
+  const c = new InStoreCopy('CSF.TKDS', '00'.repeat(16), [
+    tokenRecord('B', 0),
+    tokenRecord('A', 1),
+  ]);
+  c.put(
+    objectRecord(
+      'A',
+      1,
+      { label: 'k', class: 'secretKey', keyType: 'AES', length: 16 },
+      { type: 'clear', bytes: new Uint8Array(16).fill(0xee) },
+    ),
+  );
+  assert.deepEqual(
+    c.records().map((r) => r.handle),
+    ['A:00000000:T', 'A:00000001:O', 'B:00000000:T'],
+  );
+  assert.equal(
+    JSON.stringify(c),
+    JSON.stringify({ dataSet: 'CSF.TKDS', mkvp: '00'.repeat(16), records: 3 }),
+  );
 });
 
 test('MemoryDasd: catalog rules (no overwrite, rename refuses an existing name, unusable, header)', () => {
@@ -81,19 +138,39 @@ test('MemoryDasd: catalog rules (no overwrite, rename refuses an existing name, 
 });
 
 test('MemoryDasd: scan streams in handle order through puts and deletes', () => {
-  fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 60 })), { maxLength: 120 }), fc.integer({ min: 1, max: 9 }), (ops, page) => {
-    const d = new MemoryDasd('X');
-    d.allocate('X', { by: 'M' });
-    const model = new Set<string>();
-    for (const [isPut, seq] of ops) {
-      const h = handleOf('T', seq, 'object');
-      if (isPut) { d.put('X', objectRecord('T', seq, { label: 'l', class: 'data', keyType: null, length: 1 }, { type: 'clear', bytes: new Uint8Array(1) }), { by: 'M' }); model.add(h); }
-      else { d.delete('X', h, { by: 'M' }); model.delete(h); }
-    }
-    const streamed = [...streamRecords(d, 'X', null, page)].map((r) => r.handle);
-    assert.deepEqual(streamed, [...model].sort());
-    assert.equal(d.count('X'), model.size);
-  }));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 60 })), { maxLength: 120 }),
+      fc.integer({ min: 1, max: 9 }),
+      (ops, page) => {
+        const d = new MemoryDasd('X');
+        d.allocate('X', { by: 'M' });
+        const model = new Set<string>();
+        for (const [isPut, seq] of ops) {
+          const h = handleOf('T', seq, 'object');
+          if (isPut) {
+            d.put(
+              'X',
+              objectRecord(
+                'T',
+                seq,
+                { label: 'l', class: 'data', keyType: null, length: 1 },
+                { type: 'clear', bytes: new Uint8Array(1) },
+              ),
+              { by: 'M' },
+            );
+            model.add(h);
+          } else {
+            d.delete('X', h, { by: 'M' });
+            model.delete(h);
+          }
+        }
+        const streamed = [...streamRecords(d, 'X', null, page)].map((r) => r.handle);
+        assert.deepEqual(streamed, [...model].sort());
+        assert.equal(d.count('X'), model.size);
+      },
+    ),
+  );
 });
 
 test('MemoryDasd: writes are tagged and reported; a failed write throws and is not applied', () => {
@@ -102,9 +179,18 @@ test('MemoryDasd: writes are tagged and reported; a failed write throws and is n
   d.onWrite = (w) => seen.push(w);
   d.allocate('CSF.TKDS', { by: 'SYSA' });
   d.put('CSF.TKDS', tokenRecord('T', 0), { by: 'SYSB', update: 'u1' });
-  assert.deepEqual(seen.map((w) => [w.op, w.by, w.update]), [['allocate', 'SYSA', undefined], ['put', 'SYSB', 'u1']]);
+  assert.deepEqual(
+    seen.map((w) => [w.op, w.by, w.update]),
+    [
+      ['allocate', 'SYSA', undefined],
+      ['put', 'SYSB', 'u1'],
+    ],
+  );
   d.failWrite = (w) => w.op === 'put';
-  assert.throws(() => d.put('CSF.TKDS', tokenRecord('U', 0), { by: 'SYSA' }), (e: unknown) => e instanceof DasdIoError && /put of data set CSF.TKDS by SYSA/.test(e.message));
+  assert.throws(
+    () => d.put('CSF.TKDS', tokenRecord('U', 0), { by: 'SYSA' }),
+    (e: unknown) => e instanceof DasdIoError && /put of data set CSF.TKDS by SYSA/.test(e.message),
+  );
   assert.equal(d.count('CSF.TKDS'), 1);
   assert.equal(seen.length, 2);
 });
@@ -112,11 +198,23 @@ test('MemoryDasd: writes are tagged and reported; a failed write throws and is n
 test('MemoryDasd: cluster record is compare-and-set', () => {
   const d = new MemoryDasd('CSF.TKDS');
   const none = d.readClusterRecord();
-  const running = { ...none, change: 'running' as const, initiator: 'SYSA', target: 'CSF.TKDS.NEW', changeId: 'c1' };
+  const running = {
+    ...none,
+    change: 'running' as const,
+    initiator: 'SYSA',
+    target: 'CSF.TKDS.NEW',
+    changeId: 'c1',
+  };
   assert.equal(d.compareAndSetClusterRecord(none, running, { by: 'SYSA' }), true);
-  assert.equal(d.compareAndSetClusterRecord(none, { ...running, initiator: 'SYSB' }, { by: 'SYSB' }), false);
+  assert.equal(
+    d.compareAndSetClusterRecord(none, { ...running, initiator: 'SYSB' }, { by: 'SYSB' }),
+    false,
+  );
   assert.equal(d.readClusterRecord().initiator, 'SYSA');
   d.failWrite = () => true;
-  assert.throws(() => d.compareAndSetClusterRecord(d.readClusterRecord(), none, { by: 'SYSA' }), /cluster record by SYSA failed/);
+  assert.throws(
+    () => d.compareAndSetClusterRecord(d.readClusterRecord(), none, { by: 'SYSA' }),
+    /cluster record by SYSA failed/,
+  );
   assert.equal(d.readClusterRecord().change, 'running');
 });

@@ -4,8 +4,13 @@ import assert from 'node:assert/strict';
 import { Simulation, type SimulateOptions } from '../impl/index.ts';
 
 const refused: SimulateOptions = {
-  members: [{ name: 'SYSA' }, { name: 'SYSB', level: 'HCR7790' }, { name: 'SYSC', newKey: 'differs' }],
-  dataSet: { tokens: 2, objects: 30, secureFraction: 0.5 }, targetState: 'notEmpty',
+  members: [
+    { name: 'SYSA' },
+    { name: 'SYSB', level: 'HCR7790' },
+    { name: 'SYSC', newKey: 'differs' },
+  ],
+  dataSet: { tokens: 2, objects: 30, secureFraction: 0.5 },
+  targetState: 'notEmpty',
 };
 
 test('plan changes nothing: the view and the trace are as they were', () => {
@@ -19,7 +24,10 @@ test('plan changes nothing: the view and the trace are as they were', () => {
 
 test('plan gives the same refusals as the validate that startChange runs', () => {
   const planned = new Simulation(refused).plan().refusals;
-  assert.deepEqual(planned.map((r) => `${r.subject} ${r.reason}`), ['SYSB levelBelowHCR77A0', 'SYSC newMkvpDiffers', 'CSF.TKDS.NEW targetNotEmpty']);
+  assert.deepEqual(
+    planned.map((r) => `${r.subject} ${r.reason}`),
+    ['SYSB levelBelowHCR77A0', 'SYSC newMkvpDiffers', 'CSF.TKDS.NEW targetNotEmpty'],
+  );
   assert.deepEqual(new Simulation(refused).startChange(), planned);
 });
 
@@ -30,5 +38,16 @@ test('plan counts the records a change would rewrap and copy', () => {
   assert.equal(p.records.secure + p.records.clear, 40);
   assert.ok(p.records.secure > 0 && p.records.clear > 0);
   assert.equal(p.records.total, 43);
-  assert.deepEqual(p.steps, ['validate', 'beginRouting', 'reencipher', 'suspend', 'applyDelta', 'reload', 'commit', 'switch', 'finish', 'resume']);
+  assert.deepEqual(p.steps, [
+    'validate',
+    'beginRouting',
+    'reencipher',
+    'suspend',
+    'applyDelta',
+    'reload',
+    'commit',
+    'switch',
+    'finish',
+    'resume',
+  ]);
 });

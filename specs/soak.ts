@@ -7,13 +7,27 @@ import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { simulateChange, toNdjson, type SimulateOptions, type TraceEvent } from '../impl/index.ts';
-import { invariantsOracle, statechartOracle, tlaOracle, ORACLES, type OracleName, type Violation } from '../cli/oracles.ts';
+import {
+  invariantsOracle,
+  statechartOracle,
+  tlaOracle,
+  ORACLES,
+  type OracleName,
+  type Violation,
+} from '../cli/oracles.ts';
 import { tlcJar } from '../tla/tlc-runner.ts';
 import { optionsArb } from './support/arbitraries.ts';
 
-export interface SoakFinding { run: number; options: SimulateOptions; violations: Violation[] }
+export interface SoakFinding {
+  run: number;
+  options: SimulateOptions;
+  violations: Violation[];
+}
 export interface SoakReport {
-  runs: number; rejected: Record<OracleName, number>; findings: SoakFinding[]; outcomes: Record<string, number>;
+  runs: number;
+  rejected: Record<OracleName, number>;
+  findings: SoakFinding[];
+  outcomes: Record<string, number>;
   /** Findings of the one departure still open (KNOWN_DEPARTURE), counted and shown, not hidden. */
   known: SoakFinding[];
 }
@@ -23,18 +37,38 @@ export interface SoakReport {
  * statecharts keep a fenced member in the group, so it does its part of a later backout; the
  * TLA+ spec takes it out of the group until it restarts. TLC rejects that member's backout line.
  */
-export const KNOWN_DEPARTURE = 'a fenced member does its part of a later backout (issue 9: fenced = shut down)';
+export const KNOWN_DEPARTURE =
+  'a fenced member does its part of a later backout (issue 9: fenced = shut down)';
 function isKnownDeparture(trace: readonly TraceEvent[], v: Violation): boolean {
   const line = v.line === null ? undefined : trace[v.line - 1];
   if (v.check !== 'tla' || line?.event !== 'backout') return false;
-  const fenced = trace.findLastIndex((e, i) => i < v.line! - 1 && e.event === 'fence' && e.actor === line.actor);
-  return fenced >= 0 && !trace.slice(fenced, v.line! - 1).some((e) => (e.event === 'restart' || e.event === 'heal') && e.member === line.actor);
+  const fenced = trace.findLastIndex(
+    (e, i) => i < v.line! - 1 && e.event === 'fence' && e.actor === line.actor,
+  );
+  return (
+    fenced >= 0 &&
+    !trace
+      .slice(fenced, v.line! - 1)
+      .some((e) => (e.event === 'restart' || e.event === 'heal') && e.member === line.actor)
+  );
 }
 
-const emptyReport = (): SoakReport => ({ runs: 0, rejected: { invariants: 0, statechart: 0, tla: 0 }, findings: [], outcomes: {}, known: [] });
+const emptyReport = (): SoakReport => ({
+  runs: 0,
+  rejected: { invariants: 0, statechart: 0, tla: 0 },
+  findings: [],
+  outcomes: {},
+  known: [],
+});
 
 /** Runs number `shard`, `shard + jobs`, ... of `runs` random changes from `seed`; checks every trace with the oracles asked for. */
-export function soak(runs: number, seed: number, oracles: readonly OracleName[], shard = 0, jobs = 1): SoakReport {
+export function soak(
+  runs: number,
+  seed: number,
+  oracles: readonly OracleName[],
+  shard = 0,
+  jobs = 1,
+): SoakReport {
   const jar = oracles.includes('tla') ? tlcJar() : '';
   const report = emptyReport();
   fc.sample(optionsArb, { numRuns: runs, seed }).forEach((options, i) => {
@@ -56,17 +90,41 @@ export function soak(runs: number, seed: number, oracles: readonly OracleName[],
 }
 
 /** The soak shared out to `jobs` processes of this script, each taking every jobs-th run. */
-export async function soakInParallel(runs: number, seed: number, tla: boolean, jobs: number): Promise<SoakReport> {
-  const shard = (i: number) => new Promise<SoakReport>((resolve, reject) => {
-    const args = ['--import', 'tsx', new URL(import.meta.url).pathname, '--runs', String(runs), '--seed', String(seed), '--shard', `${i}/${jobs}`, '--json', ...(tla ? ['--tla'] : [])];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
-    child.on('error', reject);
-    child.on('close', () => {
-      try { resolve(JSON.parse(out) as SoakReport); } catch { reject(new Error(`soak shard ${i}/${jobs} gave no report:\n${out}`)); }
+export async function soakInParallel(
+  runs: number,
+  seed: number,
+  tla: boolean,
+  jobs: number,
+): Promise<SoakReport> {
+  const shard = (i: number) =>
+    new Promise<SoakReport>((resolve, reject) => {
+      const args = [
+        '--import',
+        'tsx',
+        new URL(import.meta.url).pathname,
+        '--runs',
+        String(runs),
+        '--seed',
+        String(seed),
+        '--shard',
+        `${i}/${jobs}`,
+        '--json',
+        ...(tla ? ['--tla'] : []),
+      ];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+      });
+      child.on('error', reject);
+      child.on('close', () => {
+        try {
+          resolve(JSON.parse(out) as SoakReport);
+        } catch {
+          reject(new Error(`soak shard ${i}/${jobs} gave no report:\n${out}`));
+        }
+      });
     });
-  });
   const parts = await Promise.all(Array.from({ length: jobs }, (_, i) => shard(i)));
   const all = emptyReport();
   for (const p of parts) {
@@ -84,8 +142,12 @@ export async function soakInParallel(runs: number, seed: number, tla: boolean, j
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
-      runs: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' }, tla: { type: 'boolean', default: false },
-      jobs: { type: 'string', default: '1' }, shard: { type: 'string' }, json: { type: 'boolean', default: false },
+      runs: { type: 'string', default: '200' },
+      seed: { type: 'string', default: '1' },
+      tla: { type: 'boolean', default: false },
+      jobs: { type: 'string', default: '1' },
+      shard: { type: 'string' },
+      json: { type: 'boolean', default: false },
     },
   });
   const int = (name: string, v: string, min: number): number => {
@@ -106,7 +168,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const [i, n] = values.shard.split('/').map(Number);
     report = soak(runs, seed, oracles, i, n);
   } else {
-    report = jobs > 1 ? await soakInParallel(runs, seed, values.tla, jobs) : soak(runs, seed, oracles);
+    report =
+      jobs > 1 ? await soakInParallel(runs, seed, values.tla, jobs) : soak(runs, seed, oracles);
   }
   if (values.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
@@ -114,11 +177,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     for (const f of report.findings.slice(0, 10)) {
       process.stdout.write(`run ${f.run}: ${JSON.stringify(f.options)}\n`);
-      for (const v of f.violations) process.stdout.write(`  ${v.check}: ${v.rule} at line ${v.line}: ${v.detail}\n`);
+      for (const v of f.violations)
+        process.stdout.write(`  ${v.check}: ${v.rule} at line ${v.line}: ${v.detail}\n`);
     }
-    process.stdout.write(`soak: ${report.runs} runs (seed ${seed}, ${seconds}s, ${jobs} job${jobs > 1 ? 's' : ''}), oracles ${oracles.join(', ')}; outcomes ${JSON.stringify(report.outcomes)}\n`);
-    process.stdout.write(`rejected: ${oracles.map((o) => `${o} ${report.rejected[o]}`).join(', ')}; runs with a finding: ${report.findings.length}\n`);
-    if (report.known.length) process.stdout.write(`known departure, still open: ${KNOWN_DEPARTURE}: ${report.known.length} runs (${report.known.slice(0, 5).map((f) => f.run).join(', ')}${report.known.length > 5 ? ', ...' : ''})\n`);
+    process.stdout.write(
+      `soak: ${report.runs} runs (seed ${seed}, ${seconds}s, ${jobs} job${jobs > 1 ? 's' : ''}), oracles ${oracles.join(', ')}; outcomes ${JSON.stringify(report.outcomes)}\n`,
+    );
+    process.stdout.write(
+      `rejected: ${oracles.map((o) => `${o} ${report.rejected[o]}`).join(', ')}; runs with a finding: ${report.findings.length}\n`,
+    );
+    if (report.known.length)
+      process.stdout.write(
+        `known departure, still open: ${KNOWN_DEPARTURE}: ${report.known.length} runs (${report.known
+          .slice(0, 5)
+          .map((f) => f.run)
+          .join(', ')}${report.known.length > 5 ? ', ...' : ''})\n`,
+      );
   }
   process.exitCode = report.findings.length ? 1 : 0;
 }

@@ -39,16 +39,19 @@ const CANNOT_HAPPEN: Readonly<Record<string, string>> = {
  * to be missing, so a new gap fails it and a closed one must be struck off here.
  */
 const NOT_YET_EXECUTED: Readonly<Record<string, string>> = {
-  'initiator: backout on timeout -> (stays)': 'a member still silent after the resend in backout takes 3 faults; the cluster view allows FAULT_BUDGET = 2',
+  'initiator: backout on timeout -> (stays)':
+    'a member still silent after the resend in backout takes 3 faults; the cluster view allows FAULT_BUDGET = 2',
   'initiator: backout on ioError -> fenced':
     "the cluster view offers no ioError in backout; the implementation fails backout's first write in the action that enters backout, then sends fence requests (fenceAck), which the statecharts do not have",
   'initiator: fenced on takeover [changeUnderway] -> takeover': 'needs the fence path (above)',
-  'member: up on fence -> up.fenced': "the cluster view gives the initiator's fence action no effect on the members",
+  'member: up on fence -> up.fenced':
+    "the cluster view gives the initiator's fence action no effect on the members",
   'member: up.fenced on update -> (stays)': 'needs the fence path (above)',
   'member: up.fenced on backout -> (stays)': 'needs the fence path (above)',
   'member: restartCheck on always [curMatchesActive && changeRunning] -> up.routing':
     'a restart that reads running needs a change left running (after a fence, or before the loss is noticed); the cluster view notices a loss at once',
-  'member: restartCheck on always -> up.fenced': 'only registers changed outside the protocol (Simulation.clearNew) fence a restart; the cluster view has no such event',
+  'member: restartCheck on always -> up.fenced':
+    'only registers changed outside the protocol (Simulation.clearNew) fence a restart; the cluster view has no such event',
 };
 
 describe('model-based tests: the cluster statechart drives the implementation', () => {
@@ -61,33 +64,54 @@ describe('model-based tests: the cluster statechart drives the implementation', 
   });
   it('runs every generated path, with at least one step each', (t) => {
     assert.ok(paths.length >= 20);
-    t.diagnostic(`transition-cover paths: ${paths.length}, ${paths.reduce((n, p) => n + p.steps.length - 1, 0)} steps`);
+    t.diagnostic(
+      `transition-cover paths: ${paths.length}, ${paths.reduce((n, p) => n + p.steps.length - 1, 0)} steps`,
+    );
   });
 
   it('a shortest path to every reachable state of the cluster statechart runs on the implementation too', async (t) => {
     const all = shortestPathsOf('cluster');
     const failures: string[] = [];
     for (const path of all) {
-      await run(path).catch((e: Error) => failures.push(`${narrate(path.steps).join(' / ')}\n  ${e.message.split('\n')[0]}`));
+      await run(path).catch((e: Error) =>
+        failures.push(`${narrate(path.steps).join(' / ')}\n  ${e.message.split('\n')[0]}`),
+      );
     }
-    t.diagnostic(`shortest paths: ${all.length}, ${all.reduce((n, p) => n + p.steps.length - 1, 0)} steps`);
+    t.diagnostic(
+      `shortest paths: ${all.length}, ${all.reduce((n, p) => n + p.steps.length - 1, 0)} steps`,
+    );
     assert.ok(all.length > 300);
-    assert.deepEqual(failures.slice(0, 3), [], `${failures.length} of ${all.length} paths differ from the model`);
+    assert.deepEqual(
+      failures.slice(0, 3),
+      [],
+      `${failures.length} of ${all.length} paths differ from the model`,
+    );
   });
 
   it('executed transition coverage: every transition is taken on the implementation, or listed with its reason', async (t) => {
     // paths no earlier test ran (a filtered run) run here; a path that fails counts up to its last agreeing step
-    for (const path of [...pathsOf('cluster'), ...shortestPathsOf('cluster')]) if (!ran.has(path)) await run(path).catch(() => {});
+    for (const path of [...pathsOf('cluster'), ...shortestPathsOf('cluster')])
+      if (!ran.has(path)) await run(path).catch(() => {});
     const coverage = Object.entries(executedCoverage(executed));
-    t.diagnostic(`executed transition coverage: ${coverage.map(([name, c]) => `${name} ${c.covered}/${c.total}`).join(', ')}`);
+    t.diagnostic(
+      `executed transition coverage: ${coverage.map(([name, c]) => `${name} ${c.covered}/${c.total}`).join(', ')}`,
+    );
     const missing = coverage.flatMap(([name, c]) => c.missing.map((key) => `${name}: ${key}`));
     for (const line of missing) {
-      const why = CANNOT_HAPPEN[line] ? `cannot happen in the implementation: ${CANNOT_HAPPEN[line]}` : `OPEN GAP: ${NOT_YET_EXECUTED[line] ?? 'unexplained'}`;
+      const why = CANNOT_HAPPEN[line]
+        ? `cannot happen in the implementation: ${CANNOT_HAPPEN[line]}`
+        : `OPEN GAP: ${NOT_YET_EXECUTED[line] ?? 'unexplained'}`;
       t.diagnostic(`never executed: ${line} (${why})`);
     }
     const unexplained = missing.filter((m) => !CANNOT_HAPPEN[m] && !NOT_YET_EXECUTED[m]);
-    assert.deepEqual(unexplained, [], `transitions never taken on the implementation:\n  ${unexplained.join('\n  ')}`);
-    const listed = [...Object.keys(CANNOT_HAPPEN), ...Object.keys(NOT_YET_EXECUTED)].filter((m) => !missing.includes(m));
+    assert.deepEqual(
+      unexplained,
+      [],
+      `transitions never taken on the implementation:\n  ${unexplained.join('\n  ')}`,
+    );
+    const listed = [...Object.keys(CANNOT_HAPPEN), ...Object.keys(NOT_YET_EXECUTED)].filter(
+      (m) => !missing.includes(m),
+    );
     assert.deepEqual(listed, [], 'now executed: strike these off CANNOT_HAPPEN / NOT_YET_EXECUTED');
   });
 });
@@ -98,7 +122,10 @@ describe('the generated paths catch deliberate protocol bugs', () => {
     for (const path of [...pathsOf('cluster'), ...shortestPathsOf('cluster')]) {
       const failure = await runPath(path, bug).then(
         () => null,
-        (e: Error) => ({ path: narrate(path.steps).join(' / '), error: e.message.split('\n').slice(0, 24).join('\n') }),
+        (e: Error) => ({
+          path: narrate(path.steps).join(' / '),
+          error: e.message.split('\n').slice(0, 24).join('\n'),
+        }),
       );
       if (failure) return failure;
     }

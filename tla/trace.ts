@@ -23,17 +23,29 @@ export interface TraceVerdict {
 /** Checks one NDJSON trace; throws (with TLC's own message) if TLC itself fails. */
 export function validateTrace(jar: string, ndjson: string): TraceVerdict {
   const conversion = convertNdjson(ndjson);
-  const run = runTlc(jar, TRACE_MODULE, TRACE_CONFIG, { 'TraceData.tla': conversion.module }, ['-deadlock']);
+  const run = runTlc(jar, TRACE_MODULE, TRACE_CONFIG, { 'TraceData.tla': conversion.module }, [
+    '-deadlock',
+  ]);
   const out = parseTlcOutput(run.output, run.status, run.properties, run.actionProperties);
   const all = conversion.observations;
   if (out.result.kind === 'invariant' || out.result.kind === 'property') {
-    return { accepted: false, observations: all.length, ...violationOf(out.result.name, run.output, all, ndjson), seconds: run.seconds };
+    return {
+      accepted: false,
+      observations: all.length,
+      ...violationOf(out.result.name, run.output, all, ndjson),
+      seconds: run.seconds,
+    };
   }
   if (out.result.kind !== 'ok' || out.depth === undefined) {
     throw new Error(`TLC could not check the trace:\n${out.message || run.output}`);
   }
   const taken = out.depth - 1;
-  const verdict: TraceVerdict = { accepted: taken === all.length, observations: all.length, taken, seconds: run.seconds };
+  const verdict: TraceVerdict = {
+    accepted: taken === all.length,
+    observations: all.length,
+    taken,
+    seconds: run.seconds,
+  };
   const next = all[taken];
   if (next) {
     const text = ndjson.split('\n')[next.seq - 1] ?? '';
@@ -47,21 +59,32 @@ export function validateTrace(jar: string, ndjson: string): TraceVerdict {
  * action property: the step into it); the steps to it took that many observations, the last the
  * one that leads there.
  */
-export function violationOf(name: string, output: string, all: readonly Observation[], ndjson: string): Pick<TraceVerdict, 'taken' | 'violated'> {
+export function violationOf(
+  name: string,
+  output: string,
+  all: readonly Observation[],
+  ndjson: string,
+): Pick<TraceVerdict, 'taken' | 'violated'> {
   const states = [...output.matchAll(/^State (\d+):/gm)].length;
   const observation = all[Math.min(all.length, Math.max(1, states - 1)) - 1]!;
   const text = ndjson.split('\n')[observation.seq - 1] ?? '';
-  return { taken: Math.max(0, states - 1), violated: { name, line: observation.seq, text, observation } };
+  return {
+    taken: Math.max(0, states - 1),
+    violated: { name, line: observation.seq, text, observation },
+  };
 }
 
 /** One line for a verdict: accepted, or where the trace left the spec. */
 export function describeVerdict(name: string, v: TraceVerdict): string {
-  if (v.accepted) return `${name}  accepted  (${v.taken} of ${v.observations} observations, ${v.seconds.toFixed(1)}s)`;
+  if (v.accepted)
+    return `${name}  accepted  (${v.taken} of ${v.observations} observations, ${v.seconds.toFixed(1)}s)`;
   if (v.violated) {
     const b = v.violated;
     return `${name}  rejected at trace line ${b.line} (${b.observation.ev} by ${b.observation.m}): it breaks ${b.name}\n  ${b.text}`;
   }
   const s = v.stopped!;
-  return `${name}  rejected at trace line ${s.line} (${s.observation.ev} by ${s.observation.m}): ` +
-    `no behaviour of CoordinatedCMK takes it after the ${v.taken} before it\n  ${s.text}`;
+  return (
+    `${name}  rejected at trace line ${s.line} (${s.observation.ev} by ${s.observation.m}): ` +
+    `no behaviour of CoordinatedCMK takes it after the ${v.taken} before it\n  ${s.text}`
+  );
 }

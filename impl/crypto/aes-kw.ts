@@ -41,7 +41,9 @@ export interface KeyWrapper {
 /** Expand `kek` (16, 24 or 32 bytes) once; the result wraps and unwraps under it. */
 export function createKeyWrapper(kek: Uint8Array): KeyWrapper {
   if (!(kek instanceof Uint8Array) || !AES_KEY_BYTES.includes(kek.length)) {
-    throw new KeyWrapError(`KEK must be a Uint8Array of 16, 24 or 32 bytes, got ${describeLength(kek)}`);
+    throw new KeyWrapError(
+      `KEK must be a Uint8Array of 16, 24 or 32 bytes, got ${describeLength(kek)}`,
+    );
   }
   return new Wrapper(new AesCipher(kek));
 }
@@ -84,7 +86,9 @@ class Wrapper implements KeyWrapper {
   wrap(keyData: Uint8Array): Uint8Array {
     const len = byteLength(keyData, 'key data');
     if (len < 16 || len % 8 !== 0) {
-      throw new KeyWrapError(`KW key data must be at least 16 bytes and a multiple of 8, got ${len} bytes`);
+      throw new KeyWrapError(
+        `KW key data must be at least 16 bytes and a multiple of 8, got ${len} bytes`,
+      );
     }
     return this.#wrap(keyData, KW_IV, KW_IV);
   }
@@ -92,7 +96,9 @@ class Wrapper implements KeyWrapper {
   unwrap(wrapped: Uint8Array): Uint8Array {
     const len = byteLength(wrapped, 'wrapped key');
     if (len < 24 || len % 8 !== 0) {
-      throw new KeyWrapError(`KW wrapped key must be at least 24 bytes and a multiple of 8, got ${len} bytes`);
+      throw new KeyWrapError(
+        `KW wrapped key must be at least 24 bytes and a multiple of 8, got ${len} bytes`,
+      );
     }
     const w = this.#unwrap(wrapped);
     try {
@@ -116,7 +122,9 @@ class Wrapper implements KeyWrapper {
   unwrapPad(wrapped: Uint8Array): Uint8Array {
     const len = byteLength(wrapped, 'wrapped key');
     if (len < 16 || len % 8 !== 0) {
-      throw new KeyWrapError(`KWP wrapped key must be at least 16 bytes and a multiple of 8, got ${len} bytes`);
+      throw new KeyWrapError(
+        `KWP wrapped key must be at least 16 bytes and a multiple of 8, got ${len} bytes`,
+      );
     }
     const w = this.#unwrap(wrapped);
     try {
@@ -154,7 +162,8 @@ class Wrapper implements KeyWrapper {
       w[1] = a1;
       const whole = data.length >>> 2;
       readWords(data, 0, w, 2, whole);
-      for (let i = whole * 4; i < data.length; i++) w[2 + (i >>> 2)]! |= data[i]! << (24 - 8 * (i & 3));
+      for (let i = whole * 4; i < data.length; i++)
+        w[2 + (i >>> 2)]! |= data[i]! << (24 - 8 * (i & 3));
       // RFC 5649 4.1: a single padded block is encrypted as one AES block, AIV || P
       if (n === 1) aes.encryptWords(w);
       else this.#wrapProcess(aes, w, n);
@@ -178,34 +187,48 @@ class Wrapper implements KeyWrapper {
   /** W (RFC 3394 2.2.1), in place on w = [A, R[1..n]]; t = n*j + i is XORed in as 64 bits. */
   #wrapProcess(aes: AesCipher, w: Uint32Array, n: number): void {
     const b = this.#block;
-    let a0 = w[0]!, a1 = w[1]!;
+    let a0 = w[0]!,
+      a1 = w[1]!;
     for (let j = 0, t = 1; j <= 5; j++) {
       for (let r = 2; r <= 2 * n; r += 2, t++) {
         // B = AES(K, A | R[i]); A = MSB64(B) ^ t; R[i] = LSB64(B)
-        b[0] = a0; b[1] = a1; b[2] = w[r]!; b[3] = w[r + 1]!;
+        b[0] = a0;
+        b[1] = a1;
+        b[2] = w[r]!;
+        b[3] = w[r + 1]!;
         aes.encryptWords(b);
-        a0 = b[0]! ^ high32(t); a1 = b[1]! ^ t;
-        w[r] = b[2]!; w[r + 1] = b[3]!;
+        a0 = b[0]! ^ high32(t);
+        a1 = b[1]! ^ t;
+        w[r] = b[2]!;
+        w[r + 1] = b[3]!;
       }
     }
-    w[0] = a0; w[1] = a1;
+    w[0] = a0;
+    w[1] = a1;
     b.fill(0);
   }
 
   /** W^-1 (RFC 3394 2.2.2), in place on w = [C[0], C[1..n]]; leaves A in w[0..1]. */
   #unwrapProcess(aes: AesCipher, w: Uint32Array, n: number): void {
     const b = this.#block;
-    let a0 = w[0]!, a1 = w[1]!;
+    let a0 = w[0]!,
+      a1 = w[1]!;
     for (let j = 5, t = 6 * n; j >= 0; j--) {
       for (let r = 2 * n; r >= 2; r -= 2, t--) {
         // B = AES-1(K, (A ^ t) | R[i]); A = MSB64(B); R[i] = LSB64(B)
-        b[0] = a0 ^ high32(t); b[1] = a1 ^ t; b[2] = w[r]!; b[3] = w[r + 1]!;
+        b[0] = a0 ^ high32(t);
+        b[1] = a1 ^ t;
+        b[2] = w[r]!;
+        b[3] = w[r + 1]!;
         aes.decryptWords(b);
-        a0 = b[0]!; a1 = b[1]!;
-        w[r] = b[2]!; w[r + 1] = b[3]!;
+        a0 = b[0]!;
+        a1 = b[1]!;
+        w[r] = b[2]!;
+        w[r + 1] = b[3]!;
       }
     }
-    w[0] = a0; w[1] = a1;
+    w[0] = a0;
+    w[1] = a1;
     b.fill(0);
   }
 
@@ -237,6 +260,7 @@ function toBytes(w: Uint32Array, len: number, from = 2): Uint8Array {
 }
 
 function byteLength(value: Uint8Array, what: string): number {
-  if (!(value instanceof Uint8Array)) throw new KeyWrapError(`${what} must be a Uint8Array, got ${describeLength(value)}`);
+  if (!(value instanceof Uint8Array))
+    throw new KeyWrapError(`${what} must be a Uint8Array, got ${describeLength(value)}`);
   return value.length;
 }

@@ -9,7 +9,11 @@ import type { Bug, SimAdapter } from './sim-adapter.ts';
 import { TARGET } from './sim-adapter.ts';
 
 /** Replaces `proto[name]` with `wrap(original)` until the returned function restores it. */
-function wrapMethod<T extends object, K extends keyof T>(proto: T, name: K, wrap: (original: T[K]) => T[K]): () => void {
+function wrapMethod<T extends object, K extends keyof T>(
+  proto: T,
+  name: K,
+  wrap: (original: T[K]) => T[K],
+): () => void {
   const original = proto[name];
   proto[name] = wrap(original);
   return () => {
@@ -22,11 +26,14 @@ type MemberMessage = (this: Member, m: Message) => void;
 /** A member that handles a message as usual, then does `after` to itself. */
 function afterMessage(type: Message['type'], after: (member: Member) => void): () => () => void {
   return () =>
-    wrapMethod(Member.prototype, 'onMessage', (original) =>
-      function (this: Member, m: Message) {
-        (original as MemberMessage).call(this, m);
-        if (m.type === type) after(this);
-      },
+    wrapMethod(
+      Member.prototype,
+      'onMessage',
+      (original) =>
+        function (this: Member, m: Message) {
+          (original as MemberMessage).call(this, m);
+          if (m.type === type) after(this);
+        },
     );
 }
 
@@ -35,11 +42,14 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     name: 'the delta is skipped: applyDelta writes the target header but not the routed updates',
     drive: (adapter: SimAdapter, event) => {
       if (event.type !== 'applyDeltaDone') return false;
-      const restore = wrapMethod(MemoryDasd.prototype, 'put', (original) =>
-        function (this: MemoryDasd, name, record, ctx) {
-          if (name === TARGET && ctx.update) return;
-          original.call(this, name, record, ctx);
-        },
+      const restore = wrapMethod(
+        MemoryDasd.prototype,
+        'put',
+        (original) =>
+          function (this: MemoryDasd, name, record, ctx) {
+            if (name === TARGET && ctx.update) return;
+            original.call(this, name, record, ctx);
+          },
       );
       try {
         const self = adapter.sim.observe().members.find((m) => m.initiatorStep === 'suspend')!.name;
@@ -53,12 +63,16 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
   {
     name: 'a member switches before every member staged: the first reloadAck counts for all',
     install: () =>
-      wrapMethod(Coordinator.prototype, 'acknowledged', (original) =>
-        function (this: Coordinator, msg: Message) {
-          original.call(this, msg);
-          if (msg.type !== 'reloadAck') return;
-          for (const other of ['SYSA', 'SYSB', 'SYSC']) if (other !== msg.from) original.call(this, { ...msg, from: other });
-        },
+      wrapMethod(
+        Coordinator.prototype,
+        'acknowledged',
+        (original) =>
+          function (this: Coordinator, msg: Message) {
+            original.call(this, msg);
+            if (msg.type !== 'reloadAck') return;
+            for (const other of ['SYSA', 'SYSB', 'SYSC'])
+              if (other !== msg.from) original.call(this, { ...msg, from: other });
+          },
       ),
   },
   {
@@ -76,55 +90,70 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
   {
     name: 'backout runs after commit: a member lost after commit makes the initiator back out',
     install: () =>
-      wrapMethod(Coordinator.prototype, 'memberLost', (original) =>
-        function (this: Coordinator, lost: string) {
-          if (!this.committed) return original.call(this, lost);
-          this.committed = false;
-          this.backout(`member ${lost} lost`);
-        },
+      wrapMethod(
+        Coordinator.prototype,
+        'memberLost',
+        (original) =>
+          function (this: Coordinator, lost: string) {
+            if (!this.committed) return original.call(this, lost);
+            this.committed = false;
+            this.backout(`member ${lost} lost`);
+          },
       ),
   },
   {
     name: 'a member lost before commit is ignored (no backout)',
     install: () =>
-      wrapMethod(Coordinator.prototype, 'memberLost', (original) =>
-        function (this: Coordinator, lost: string) {
-          if (this.committed) original.call(this, lost);
-        },
+      wrapMethod(
+        Coordinator.prototype,
+        'memberLost',
+        (original) =>
+          function (this: Coordinator, lost: string) {
+            if (this.committed) original.call(this, lost);
+          },
       ),
   },
   {
     name: 'the restart check is skipped: a restarting member serves the data set it had, under the key it has',
     install: () =>
-      wrapMethod(Member.prototype, 'restartCheck', (original) =>
-        function (this: Member) {
-          const had = this.active;
-          original.call(this);
-          if (this.fenced || this.active === had) return;
-          this.active = had;
-          this.live = this.readCopy(had);
-          this.routing = false;
-          this.switched = false;
-        },
+      wrapMethod(
+        Member.prototype,
+        'restartCheck',
+        (original) =>
+          function (this: Member) {
+            const had = this.active;
+            original.call(this);
+            if (this.fenced || this.active === had) return;
+            this.active = had;
+            this.live = this.readCopy(had);
+            this.routing = false;
+            this.switched = false;
+          },
       ),
   },
   {
     name: 'no takeover: the surviving members wait for the lost initiator',
     install: () =>
-      wrapMethod(Member.prototype, 'maybeTakeover', () =>
-        function (this: Member) {
-          return undefined;
-        },
+      wrapMethod(
+        Member.prototype,
+        'maybeTakeover',
+        () =>
+          function (this: Member) {
+            return undefined;
+          },
       ),
   },
   {
     name: 'no suspension: updates go on being processed while the delta is applied and the members reload',
     install: () =>
-      wrapMethod(Coordinator.prototype, 'suspend', (original) =>
-        function (this: Coordinator) {
-          original.call(this);
-          this.suspended = false;
-        },
+      wrapMethod(
+        Coordinator.prototype,
+        'suspend',
+        (original) =>
+          function (this: Coordinator) {
+            original.call(this);
+            this.suspended = false;
+          },
       ),
   },
   {
@@ -132,9 +161,13 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     drive: (adapter: SimAdapter, event) => {
       if (event.type !== 'timeout') return false;
       const before = new Set(adapter.sim.pending().map((a) => a.id));
-      const timer = adapter.required(adapter.find((a) => a.kind === 'timer' && a.timer === 'timeout'), 'a timeout');
+      const timer = adapter.required(
+        adapter.find((a) => a.kind === 'timer' && a.timer === 'timeout'),
+        'a timeout',
+      );
       adapter.sim.fire(timer.id);
-      for (const a of adapter.sim.pending()) if (!before.has(a.id) && a.kind === 'deliver') adapter.sim.drop(a.id);
+      for (const a of adapter.sim.pending())
+        if (!before.has(a.id) && a.kind === 'deliver') adapter.sim.drop(a.id);
       return true;
     },
   },

@@ -22,15 +22,37 @@
 // stale); the receiving part's statechart takes them, must stay as it was, and its transitions
 // count with the step's.
 import assert from 'node:assert/strict';
-import type { AnyMachineSnapshot, AnyStateMachine, AnyTransitionDefinition, EventObject } from 'xstate';
+import type {
+  AnyMachineSnapshot,
+  AnyStateMachine,
+  AnyTransitionDefinition,
+  EventObject,
+} from 'xstate';
 import { transitionCoverage, type Coverage } from '../../model/coverage.ts';
 import { machines, type MachineName } from '../../model/index.ts';
 import { ACKS, initiatorMachine, RETRY_BUDGET } from '../../model/initiator.ts';
 import { memberMachine } from '../../model/member.ts';
-import { advance, clusterMachine, clusterTakes, isUp, leafOf, MESSAGE_TYPES, type ClusterContext, type ClusterEvent, type Message, type Part } from '../../model/cluster.ts';
+import {
+  advance,
+  clusterMachine,
+  clusterTakes,
+  isUp,
+  leafOf,
+  MESSAGE_TYPES,
+  type ClusterContext,
+  type ClusterEvent,
+  type Message,
+  type Part,
+} from '../../model/cluster.ts';
 import { INIT_EVENT, step } from '../../model/step.ts';
 import type { GeneratedPath } from '../../model/subjects.ts';
-import { Simulation, type ClusterView, type Fault, type MemberView, type SimulateOptions } from '../../impl/index.ts';
+import {
+  Simulation,
+  type ClusterView,
+  type Fault,
+  type MemberView,
+  type SimulateOptions,
+} from '../../impl/index.ts';
 
 export const ACTIVE = 'CSF.TKDS';
 export const TARGET = 'CSF.TKDS.NEW';
@@ -59,14 +81,28 @@ export const INITIATOR_STEP: Readonly<Record<string, string | null>> = {
  * model's step (the model may pass several steps in one event, as after a takeover with nobody
  * left to wait for). reencipher and applyDelta are never among them: their events fire them.
  */
-const AUTOMATIC_ORDER = ['beginRouting', 'suspend', 'reload', 'switch', 'finish', 'resume'] as const;
+const AUTOMATIC_ORDER = [
+  'beginRouting',
+  'suspend',
+  'reload',
+  'switch',
+  'finish',
+  'resume',
+] as const;
 const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
-  beginRouting: 1, reencipher: 1, applyDelta: 2, reload: 3, commit: 3, switch: 4, finish: 5, completed: 6, backedOut: 6,
+  beginRouting: 1,
+  reencipher: 1,
+  applyDelta: 2,
+  reload: 3,
+  commit: 3,
+  switch: 4,
+  finish: 5,
+  completed: 6,
+  backedOut: 6,
 };
 
 /** Messages the cluster statechart leaves out (an update's answer, live copy refreshes): delivered as they come. */
 const UNMODELLED = ['updateResult', 'liveUpdate', 'liveUpdateAck'];
-
 
 const SUSPENDED = new Set(['applyDelta', 'reload', 'commit', 'switch', 'finish', 'backout']);
 
@@ -99,14 +135,18 @@ export class SimAdapter {
   #unconfirmed: AnyTransitionDefinition[] = [];
 
   /** A fresh cluster for one path: the path's refusal or I/O error is set up in advance. */
-  constructor(path: readonly { event: ClusterEvent; state: { context: ClusterContext } }[], bug: Bug | null = null) {
+  constructor(
+    path: readonly { event: ClusterEvent; state: { context: ClusterContext } }[],
+    bug: Bug | null = null,
+  ) {
     const faults: Fault[] = [];
     let refuses = false;
     path.forEach((step, i) => {
       if (step.event.type === 'refuse') refuses = true;
       if (step.event.type === 'ioError') {
         const at = leafOf(path[i - 1]!.state.context.initiator.value);
-        if (at !== 'applyDelta' && at !== 'commit') throw new Error(`the adapter injects an I/O error at applyDelta or commit, not at ${at}`);
+        if (at !== 'applyDelta' && at !== 'commit')
+          throw new Error(`the adapter injects an I/O error at applyDelta or commit, not at ${at}`);
         faults.push({ kind: 'ioError', at });
       }
     });
@@ -115,7 +155,14 @@ export class SimAdapter {
       ...(refuses && i === all.length - 1 ? { newKey: 'differs' as const } : {}),
     }));
     // one record per re-encipherment chunk, so that routed updates fall between chunks
-    const options: SimulateOptions = { seed: 7, members, dataSet: { tokens: 2, objects: 6 }, chunk: 1, timing: { retries: RETRY_BUDGET }, faults };
+    const options: SimulateOptions = {
+      seed: 7,
+      members,
+      dataSet: { tokens: 2, objects: 6 },
+      chunk: 1,
+      timing: { retries: RETRY_BUDGET },
+      faults,
+    };
     this.sim = new Simulation(options);
     this.#bug = bug;
     this.#differs = refuses ? members[members.length - 1]!.name : null;
@@ -147,11 +194,19 @@ export class SimAdapter {
         return;
       case 'refuse': {
         const refusals = sim.startChange();
-        assert.ok(refusals.some((r) => r.subject === event.member && r.reason === event.reason), `validate did not refuse ${event.member} for ${event.reason}: ${JSON.stringify(refusals)}`);
+        assert.ok(
+          refusals.some((r) => r.subject === event.member && r.reason === event.reason),
+          `validate did not refuse ${event.member} for ${event.reason}: ${JSON.stringify(refusals)}`,
+        );
         return;
       }
       case 'reencipherDone':
-        for (let chunk = this.work('reencipher', self); chunk; chunk = this.work('reencipher', self)) sim.fire(chunk.id);
+        for (
+          let chunk = this.work('reencipher', self);
+          chunk;
+          chunk = this.work('reencipher', self)
+        )
+          sim.fire(chunk.id);
         return;
       case 'applyDeltaDone':
         return sim.fire(this.required(this.work('applyDelta', self), `applyDelta at ${self}`).id);
@@ -163,7 +218,12 @@ export class SimAdapter {
         return sim.fire(this.required(step, `applyDelta or commit at ${self}`).id);
       }
       case 'timeout':
-        return sim.fire(this.required(this.find((a) => a.kind === 'timer' && a.timer === 'timeout' && a.member === self), `a timeout at ${self}`).id);
+        return sim.fire(
+          this.required(
+            this.find((a) => a.kind === 'timer' && a.timer === 'timeout' && a.member === self),
+            `a timeout at ${self}`,
+          ).id,
+        );
       case 'drop':
         return sim.drop(this.delivery(event.message).id);
       case 'crash':
@@ -172,13 +232,24 @@ export class SimAdapter {
         // The cluster view loses every message to a member that left the group (model/cluster.ts
         // leaveGroup); the sysplex drops them only while it is out, and would hand them to it
         // once it is back: they are dropped here.
-        for (const a of sim.pending()) if (a.kind === 'deliver' && a.message.to === event.member) sim.drop(a.id);
-        const rejoin = this.find((a) => a.kind === 'restart' && a.how === 'rejoin' && a.member === event.member);
+        for (const a of sim.pending())
+          if (a.kind === 'deliver' && a.message.to === event.member) sim.drop(a.id);
+        const rejoin = this.find(
+          (a) => a.kind === 'restart' && a.how === 'rejoin' && a.member === event.member,
+        );
         return rejoin ? sim.fire(rejoin.id) : sim.restart(event.member);
       }
       case 'update': {
-        const id = sim.submitUpdate(event.member, { op: 'createToken', token: `MBT${this.#model!.updates}` });
-        return sim.fire(this.required(this.find((a) => a.kind === 'arrival' && a.update === id), `the arrival of ${id}`).id);
+        const id = sim.submitUpdate(event.member, {
+          op: 'createToken',
+          token: `MBT${this.#model!.updates}`,
+        });
+        return sim.fire(
+          this.required(
+            this.find((a) => a.kind === 'arrival' && a.update === id),
+            `the arrival of ${id}`,
+          ).id,
+        );
       }
       default:
         return sim.fire(this.delivery(event as Message).id);
@@ -194,13 +265,18 @@ export class SimAdapter {
     const steps = AUTOMATIC_ORDER.slice(0, AUTOMATIC_UP_TO[step] ?? 0);
     for (let guard = 0; guard < 1000; guard++) {
       // entering reencipher, the first chunk is copied (reencipherDone copies the rest)
-      const started = this.sim.observe().members.find((m) => m.name === self)?.initiatorStep === 'reencipher';
-      const firstChunk = step === 'reencipher' && !started ? this.work('reencipher', self) : undefined;
+      const started =
+        this.sim.observe().members.find((m) => m.name === self)?.initiatorStep === 'reencipher';
+      const firstChunk =
+        step === 'reencipher' && !started ? this.work('reencipher', self) : undefined;
       const next = this.find(
         (a) =>
           a.kind === 'notify' ||
-          (a.kind === 'deliver' && (UNMODELLED.includes(a.message.type) || this.#staleAck(a, model))) ||
-          (a.kind === 'work' && (a.step === 'restartCheck' || (a.member === self && (steps as readonly string[]).includes(a.step)))),
+          (a.kind === 'deliver' &&
+            (UNMODELLED.includes(a.message.type) || this.#staleAck(a, model))) ||
+          (a.kind === 'work' &&
+            (a.step === 'restartCheck' ||
+              (a.member === self && (steps as readonly string[]).includes(a.step)))),
       );
       const action = next ?? firstChunk;
       if (!action) return;
@@ -217,7 +293,13 @@ export class SimAdapter {
   #staleAck(a: Delivery, model: ClusterContext): boolean {
     const { type, from, to } = a.message;
     const receiver = model.members[to];
-    if (!(ACKS as readonly string[]).includes(type) || to !== model.initiator.context.self || !receiver || !isUp(receiver)) return false;
+    if (
+      !(ACKS as readonly string[]).includes(type) ||
+      to !== model.initiator.context.self ||
+      !receiver ||
+      !isUp(receiver)
+    )
+      return false;
     return !model.network.some((m) => m.type === type && m.from === from && m.to === to);
   }
 
@@ -230,14 +312,23 @@ export class SimAdapter {
     const { type, from, to } = action.message;
     const receiver = model.members[to];
     if (!receiver || !isUp(receiver)) return;
-    const taken = (machine: AnyStateMachine, part: Part<unknown>, event: { type: string; [field: string]: unknown }): void => {
+    const taken = (
+      machine: AnyStateMachine,
+      part: Part<unknown>,
+      event: { type: string; [field: string]: unknown },
+    ): void => {
       const stepped = advance(machine, part, event);
       if (!stepped) return;
-      assert.deepEqual(stepped.part, part, `the ${machine.id} statechart of ${to} changes state on ${action.label}, which the cluster view leaves out`);
+      assert.deepEqual(
+        stepped.part,
+        part,
+        `the ${machine.id} statechart of ${to} changes state on ${action.label}, which the cluster view leaves out`,
+      );
       this.#unconfirmed.push(...stepped.transitions);
     };
     if (type === 'liveUpdate') taken(memberMachine, receiver, { type, id: '' });
-    else if (this.#staleAck(action, model)) taken(initiatorMachine, model.initiator, { type, member: from });
+    else if (this.#staleAck(action, model))
+      taken(initiatorMachine, model.initiator, { type, member: from });
   }
 
   find(test: (a: Pending) => boolean): Pending | undefined {
@@ -249,17 +340,33 @@ export class SimAdapter {
   }
 
   delivery(m: Message): Pending {
-    const match = (a: Pending): boolean => a.kind === 'deliver' && a.message.type === m.type && a.message.from === m.from && a.message.to === m.to;
+    const match = (a: Pending): boolean =>
+      a.kind === 'deliver' &&
+      a.message.type === m.type &&
+      a.message.from === m.from &&
+      a.message.to === m.to;
     return this.required(this.find(match), `a pending delivery of ${m.type} ${m.from}->${m.to}`);
   }
 
   required(action: Pending | undefined, what: string): Pending {
-    if (!action) assert.fail(`the implementation has no ${what} pending; pending: ${this.sim.pending().map((a) => a.label).join('; ')}`);
+    if (!action)
+      assert.fail(
+        `the implementation has no ${what} pending; pending: ${this.sim
+          .pending()
+          .map((a) => a.label)
+          .join('; ')}`,
+      );
     return action;
   }
 
   #keyName(mkvp: string | null): string | null {
-    return mkvp === null ? null : mkvp === this.#oldKey ? 'old' : mkvp === this.#newKey ? 'new' : 'other';
+    return mkvp === null
+      ? null
+      : mkvp === this.#oldKey
+        ? 'old'
+        : mkvp === this.#newKey
+          ? 'new'
+          : 'other';
   }
 
   /** What the model says each observable is, in the terms of ClusterView. */
@@ -267,7 +374,13 @@ export class SimAdapter {
     const { initiator, members } = model;
     const step = leafOf(initiator.value);
     return {
-      record: { change: initiator.context.record.change, active: DATA_SET[initiator.context.record.active], ...(initiator.context.record.change === 'none' ? {} : { initiator: initiator.context.self }) },
+      record: {
+        change: initiator.context.record.change,
+        active: DATA_SET[initiator.context.record.active],
+        ...(initiator.context.record.change === 'none'
+          ? {}
+          : { initiator: initiator.context.self }),
+      },
       targetHeader: initiator.context.deltaApplied ? 'new' : null,
       members: Object.entries(members).map(([name, part]) => {
         const up = isUp(part);
@@ -294,7 +407,11 @@ export class SimAdapter {
   observed(view: ClusterView = this.sim.observe()): object {
     const target = view.dataSets.find((d) => d.name === TARGET);
     return {
-      record: { change: view.record.change, active: view.record.active, ...(view.record.change === 'none' ? {} : { initiator: view.record.initiator }) },
+      record: {
+        change: view.record.change,
+        active: view.record.active,
+        ...(view.record.change === 'none' ? {} : { initiator: view.record.initiator }),
+      },
       targetHeader: this.#keyName(target?.mkvp ?? null),
       members: view.members.map((m: MemberView) => ({
         name: m.name,
@@ -319,11 +436,28 @@ export class SimAdapter {
   }
 }
 
-const EVENT_TYPES = ['startChange', 'validated', 'refuse', 'reencipherDone', 'applyDeltaDone', 'commitDone', 'timeout', 'ioError', 'drop', 'crash', 'restart', 'update', ...MESSAGE_TYPES];
+const EVENT_TYPES = [
+  'startChange',
+  'validated',
+  'refuse',
+  'reencipherDone',
+  'applyDeltaDone',
+  'commitDone',
+  'timeout',
+  'ioError',
+  'drop',
+  'crash',
+  'restart',
+  'update',
+  ...MESSAGE_TYPES,
+];
 
 /** What a step of the cluster statechart takes (model/cluster.ts clusterTakes); steps recur across paths: remembered. */
 const stepTakes = new Map<string, readonly AnyTransitionDefinition[]>();
-function takes(from: AnyMachineSnapshot | undefined, event: EventObject): readonly AnyTransitionDefinition[] {
+function takes(
+  from: AnyMachineSnapshot | undefined,
+  event: EventObject,
+): readonly AnyTransitionDefinition[] {
   if (!from) return step(clusterMachine, undefined, INIT_EVENT).transitions;
   const key = JSON.stringify([from.value, from.context, event]);
   if (!stepTakes.has(key)) stepTakes.set(key, clusterTakes(from, event));
@@ -335,8 +469,15 @@ function takes(from: AnyMachineSnapshot | undefined, event: EventObject): readon
  * where they differ. With `executed` (and no bug), the transitions of the steps the implementation
  * was confirmed to agree with are added to it, those of a path cut short by a failure included.
  */
-export async function runPath(path: GeneratedPath, bug: Bug | null = null, executed?: Set<AnyTransitionDefinition>): Promise<void> {
-  const steps = path.steps.map((s) => ({ event: s.event as ClusterEvent, state: { context: s.state.context as ClusterContext } }));
+export async function runPath(
+  path: GeneratedPath,
+  bug: Bug | null = null,
+  executed?: Set<AnyTransitionDefinition>,
+): Promise<void> {
+  const steps = path.steps.map((s) => ({
+    event: s.event as ClusterEvent,
+    state: { context: s.state.context as ClusterContext },
+  }));
   const adapter = new SimAdapter(steps, bug);
   const uninstall = bug?.install?.();
   let from: AnyMachineSnapshot | undefined;
@@ -344,10 +485,13 @@ export async function runPath(path: GeneratedPath, bug: Bug | null = null, execu
   try {
     await path.test({
       events: Object.fromEntries(
-        EVENT_TYPES.map((type) => [type, (step) => {
-          event = step.event;
-          adapter.exec(step.event as ClusterEvent, step.state.context as ClusterContext);
-        }]),
+        EVENT_TYPES.map((type) => [
+          type,
+          (step) => {
+            event = step.event;
+            adapter.exec(step.event as ClusterEvent, step.state.context as ClusterContext);
+          },
+        ]),
       ),
       states: {
         '*': (state) => {
@@ -367,6 +511,12 @@ export async function runPath(path: GeneratedPath, bug: Bug | null = null, execu
 }
 
 /** Executed transition coverage of each statechart by the transitions taken on the implementation. */
-export function executedCoverage(executed: ReadonlySet<AnyTransitionDefinition>): Record<MachineName, Coverage['transitions']> {
-  return { initiator: transitionCoverage(machines.initiator, executed), member: transitionCoverage(machines.member, executed), cluster: transitionCoverage(machines.cluster, executed) };
+export function executedCoverage(
+  executed: ReadonlySet<AnyTransitionDefinition>,
+): Record<MachineName, Coverage['transitions']> {
+  return {
+    initiator: transitionCoverage(machines.initiator, executed),
+    member: transitionCoverage(machines.member, executed),
+    cluster: transitionCoverage(machines.cluster, executed),
+  };
 }

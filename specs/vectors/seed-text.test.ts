@@ -8,7 +8,10 @@ import { SEED_FINGERPRINTS, fingerprint, seedSentences } from '../support/seed-t
 
 test('the seed text fingerprints are those of the sentences of $SEED_TEXT, in order', () => {
   const path = process.env.SEED_TEXT;
-  assert.ok(path, 'SEED_TEXT must name the seed text file (../shared/reference/seed-coordinated-tkds-cmk.txt)');
+  assert.ok(
+    path,
+    'SEED_TEXT must name the seed text file (../shared/reference/seed-coordinated-tkds-cmk.txt)',
+  );
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -6,19 +6,40 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { aesKeyWrap, aesKeyUnwrap, aesKeyWrapPad, aesKeyUnwrapPad, KeyWrapError } from '../../impl/crypto/aes-kw.ts';
+import {
+  aesKeyWrap,
+  aesKeyUnwrap,
+  aesKeyWrapPad,
+  aesKeyUnwrapPad,
+  KeyWrapError,
+} from '../../impl/crypto/aes-kw.ts';
 
 /** The text of a vector file, or a clear failure saying what is missing. */
 function vectorFile(name: string): string {
   const dir = process.env['KW_VECTORS_DIR'];
-  assert.ok(dir !== undefined && dir !== '', 'KW_VECTORS_DIR is not set: point it at the folder holding the key wrap vectors (e.g. KW_VECTORS_DIR=../shared/vectors)');
+  assert.ok(
+    dir !== undefined && dir !== '',
+    'KW_VECTORS_DIR is not set: point it at the folder holding the key wrap vectors (e.g. KW_VECTORS_DIR=../shared/vectors)',
+  );
   const path = join(resolve(dir), name);
   assert.ok(existsSync(path), `KW_VECTORS_DIR=${dir} has no ${name} (looked for ${path})`);
   return readFileSync(path, 'utf8');
 }
 
-interface WycheproofCase { tcId: number; comment: string; flags: string[]; key: string; msg: string; ct: string; result: 'valid' | 'invalid' | 'acceptable' }
-interface WycheproofFile { algorithm: string; numberOfTests: number; testGroups: { keySize: number; tests: WycheproofCase[] }[] }
+interface WycheproofCase {
+  tcId: number;
+  comment: string;
+  flags: string[];
+  key: string;
+  msg: string;
+  ct: string;
+  result: 'valid' | 'invalid' | 'acceptable';
+}
+interface WycheproofFile {
+  algorithm: string;
+  numberOfTests: number;
+  testGroups: { keySize: number; tests: WycheproofCase[] }[];
+}
 
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -46,7 +67,9 @@ for (const { file, algorithm, wrap, unwrap } of suites) {
       for (const group of data.testGroups) {
         for (const t of group.tests) {
           const id = `tcId ${t.tcId} (${t.comment}; ${t.flags.join(', ')})`;
-          const key = bytes(t.key), msg = bytes(t.msg), ct = bytes(t.ct);
+          const key = bytes(t.key),
+            msg = bytes(t.msg),
+            ct = bytes(t.ct);
           const wrapped = outcome(() => wrap(key, msg));
           const unwrapped = outcome(() => unwrap(key, ct));
           if (t.result === 'valid') {
@@ -66,7 +89,11 @@ for (const { file, algorithm, wrap, unwrap } of suites) {
           seen[t.result]++;
         }
       }
-      assert.equal(seen.valid + seen.invalid + seen.acceptable, data.numberOfTests, 'every case was checked');
+      assert.equal(
+        seen.valid + seen.invalid + seen.acceptable,
+        data.numberOfTests,
+        'every case was checked',
+      );
       assert.ok(seen.valid > 0 && seen.invalid > 0);
     });
   });
@@ -74,18 +101,26 @@ for (const { file, algorithm, wrap, unwrap } of suites) {
 
 describe('rfc3394.vec (RFC 3394 section 4)', () => {
   it('every vector wraps to its output and unwraps back', () => {
-    const blocks = vectorFile('rfc3394.vec').split(/\n\s*\n/).map((block) => {
-      const fields = new Map<string, string>();
-      for (const line of block.split('\n')) {
-        const m = /^\s*(\w+)\s*=\s*([0-9A-Fa-f]+)\s*$/.exec(line);
-        if (m) fields.set(m[1]!, m[2]!.toLowerCase());
-      }
-      return fields;
-    }).filter((f) => f.size > 0);
+    const blocks = vectorFile('rfc3394.vec')
+      .split(/\n\s*\n/)
+      .map((block) => {
+        const fields = new Map<string, string>();
+        for (const line of block.split('\n')) {
+          const m = /^\s*(\w+)\s*=\s*([0-9A-Fa-f]+)\s*$/.exec(line);
+          if (m) fields.set(m[1]!, m[2]!.toLowerCase());
+        }
+        return fields;
+      })
+      .filter((f) => f.size > 0);
     assert.equal(blocks.length, 6, 'the six vectors of RFC 3394 section 4');
     for (const f of blocks) {
-      const kek = f.get('KEK'), key = f.get('Key'), output = f.get('Output');
-      assert.ok(kek && key && output, `a vector lacks KEK, Key or Output: ${[...f.keys()].join(', ')}`);
+      const kek = f.get('KEK'),
+        key = f.get('Key'),
+        output = f.get('Output');
+      assert.ok(
+        kek && key && output,
+        `a vector lacks KEK, Key or Output: ${[...f.keys()].join(', ')}`,
+      );
       assert.equal(hex(aesKeyWrap(bytes(kek), bytes(key))), output);
       assert.equal(hex(aesKeyUnwrap(bytes(kek), bytes(output))), key);
     }
