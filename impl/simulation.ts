@@ -17,10 +17,16 @@
 import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
 import { MemoryDasd, streamRecords, type DasdWrite } from './dasd.ts';
 import { Rng } from './rng.ts';
-import { Scheduler, Sysplex, type MessageFaultRule, type PendingAction } from './sysplex.ts';
+import {
+  Scheduler,
+  Sysplex,
+  type MessageCounts,
+  type MessageFaultRule,
+  type PendingAction,
+} from './sysplex.ts';
 import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
-import { Cluster, LEVEL, type StepTiming, type Timing } from './cluster.ts';
+import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Coordinator, validate, type Refusal } from './coordinator.ts';
 import { OptionsError } from './options-error.ts';
 import { Member } from './member.ts';
@@ -89,21 +95,7 @@ export interface SimulationResult {
   outcome: Outcome;
   refusals: Refusal[];
   invariants: InvariantResult[];
-  counts: {
-    records: number;
-    rewrapped: number;
-    copied: number;
-    updatesRequested: number;
-    updatesRouted: number;
-    deltaApplied: number;
-    waited: number;
-    acked: number;
-    failed: number;
-    unknown: number;
-    messages: number;
-    dropped: number;
-    duplicated: number;
-  };
+  counts: Counts & MessageCounts;
   steps: StepTiming[];
   suspension: { startTick: number; endTick: number; wallMs: number } | null;
   kcv: { before: Record<string, string>; after: Record<string, string> };

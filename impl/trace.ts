@@ -216,6 +216,19 @@ export interface DataSetAtStart {
   records: number;
 }
 const NEW_STATUSES = ['empty', 'uncommitted', 'committed'] as const;
+/** The fields of the header's members and data sets, for the validator and the schema. */
+const MEMBER_AT_START: Record<string, Kind> = {
+  member: 'string',
+  state: MEMBER_STATES,
+  cur: 'nullableString',
+  new: 'nullableString',
+  newStatus: NEW_STATUSES,
+};
+const DATA_SET_AT_START: Record<string, Kind> = {
+  dataSet: 'string',
+  mkvp: 'nullableString',
+  records: 'integer',
+};
 
 type ValueOf<K> = K extends 'string'
   ? string
@@ -299,25 +312,9 @@ function kindOk(kind: Kind, v: unknown): boolean {
     case 'nullableString':
       return v === null || typeof v === 'string';
     case 'memberStates':
-      return (
-        Array.isArray(v) &&
-        v.every((m) =>
-          exactly(m, {
-            member: 'string',
-            state: MEMBER_STATES,
-            cur: 'nullableString',
-            new: 'nullableString',
-            newStatus: NEW_STATUSES,
-          }),
-        )
-      );
+      return Array.isArray(v) && v.every((m) => exactly(m, MEMBER_AT_START));
     case 'dataSetStates':
-      return (
-        Array.isArray(v) &&
-        v.every((d) =>
-          exactly(d, { dataSet: 'string', mkvp: 'nullableString', records: 'integer' }),
-        )
-      );
+      return Array.isArray(v) && v.every((d) => exactly(d, DATA_SET_AT_START));
     case 'strings':
       return Array.isArray(v) && v.every((s) => typeof s === 'string');
     case 'refusals':
@@ -470,15 +467,9 @@ function kindSchema(kind: Kind): object {
     case 'strings':
       return { type: 'array', items: { type: 'string' } };
     case 'memberStates':
-      return objects({
-        member: 'string',
-        state: MEMBER_STATES,
-        cur: 'nullableString',
-        new: 'nullableString',
-        newStatus: NEW_STATUSES,
-      });
+      return objects(MEMBER_AT_START);
     case 'dataSetStates':
-      return objects({ dataSet: 'string', mkvp: 'nullableString', records: 'integer' });
+      return objects(DATA_SET_AT_START);
     case 'refusals':
       return {
         type: 'array',
