@@ -3,7 +3,7 @@
 // TLA+ converter (tla/trace-to-tla.ts) reads this stream; it is the single reading of which trace
 // line is which spec action, so no checker keeps a translation of its own.
 import type { TraceEvent } from './trace.ts';
-import { requestOf, type Request, type SpecAction } from './vocabulary.ts';
+import { isAck, requestOf, type Request, type SpecAction } from './vocabulary.ts';
 
 /** One spec action, as a trace line shows it. */
 export interface SpecStep {
@@ -82,7 +82,7 @@ function stepOf(e: TraceEvent): SpecStep {
     case 'deliver':
     case 'drop': {
       const step = requestOf(e.msg);
-      const kind = e.msg.endsWith('Ack') ? 'ack' : 'request';
+      const kind = isAck(e.msg) ? 'ack' : 'request';
       if (e.event === 'send' && action === 'memberJoined') return { ...base, action, peer: e.to };
       if (e.event === 'send' && action === 'ApplyRefused')
         return { ...base, action, update: e.update ?? null };
