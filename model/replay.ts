@@ -21,6 +21,7 @@ import {
 } from './initiator.ts';
 import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
 import type { RecordView } from './record.ts';
+import type { SpecAction } from '../impl/vocabulary.ts';
 
 /** One trace line, as docs/trace-format.md writes it (only the fields replay reads are typed). */
 export interface TraceLine {
@@ -96,6 +97,12 @@ const AT_STEP_DONE: Readonly<Record<string, readonly string[]>> = {
  * member elsewhere that sends the acknowledgement skipped its part. (backoutAck is not checked:
  * a member that routed an update before its part of beginRouting has no part of backout to show.)
  */
+/** The spec actions of a member settling its part from the record (impl/vocabulary.ts SPEC_ACTIONS). */
+const FROM_RECORD: ReadonlySet<string> = new Set([
+  'FinishFromRecord',
+  'BackoutFromRecord',
+] satisfies SpecAction[]);
+
 const ACKED_IN: Readonly<Record<string, readonly string[]>> = {
   beginRoutingAck: ['routing', 'staged'],
   reloadAck: ['staged'],
@@ -725,7 +732,12 @@ class Replay {
         : part === 'backout' && here === 'switched'
           ? 'NoBackoutAfterCommit'
           : 'statechart';
-    this.#toMember(name, { type: part } as MemberEvent, line, what, rule);
+    // the line names its spec action: a part settled from the record, its driver lost, is the
+    // statechart's driverLost transition, not the one a request takes
+    const event: MemberEvent = FROM_RECORD.has(String(line.action))
+      ? { type: 'driverLost', record: this.#record }
+      : ({ type: part } as MemberEvent);
+    this.#toMember(name, event, line, what, rule);
   }
 
   /** A member sends the acknowledgement of a request: its statechart must have done its part. */

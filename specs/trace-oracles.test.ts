@@ -8,6 +8,7 @@ import {
   checkTrace,
   parseTrace,
   simulateChange,
+  Simulation,
   toNdjson,
   type SimulateOptions,
   type TraceEvent,
@@ -449,5 +450,63 @@ describe('wrong traces, made from real ones, are rejected at their line', () => 
       (l) => l.event === 'write' && l.op === 'header' && l.dataSet === target,
     );
     assertRejected(wrong, 'KeyAgreement', wrong[header]!);
+  });
+});
+
+describe('the replay takes a line by the spec action it names', () => {
+  /** SYSA lost right after finish wrote the record, its finish to SYSC dropped: SYSC settles from the record. */
+  function settledFromRecord(): TraceLine[] {
+    const sim = new Simulation({ seed: 23, dataSet: { tokens: 2, objects: 12 } });
+    sim.startChange();
+    const finishToSysc = () =>
+      sim
+        .pending()
+        .find(
+          (a) => a.kind === 'deliver' && a.message.type === 'finish' && a.message.to === 'SYSC',
+        );
+    for (let i = 0; i < 10_000 && !finishToSysc(); i++) sim.step();
+    sim.drop(finishToSysc()!.id);
+    sim.crash('SYSA');
+    sim.runUntilQuiet(10_000);
+    return parseTrace(toNdjson(sim.trace)) as unknown as TraceLine[];
+  }
+
+  it("a member's part settled from the record (FinishFromRecord) is the statechart's driverLost, and conforms", () => {
+    const lines = settledFromRecord();
+    find(
+      lines,
+      "SYSC's finish from the record",
+      (l) => l.action === 'FinishFromRecord' && l.actor === 'SYSC' && l.actor === 'SYSC',
+    );
+    assertConforms(lines);
+  });
+
+  it('the same part settled from the record while the record still shows the change committed is rejected', () => {
+    const lines = settledFromRecord();
+    const wrong = mutate(lines, (c) => {
+      const part = find(
+        c,
+        "SYSC's finish from the record",
+        (l) => l.action === 'FinishFromRecord' && l.actor === 'SYSC',
+      );
+      const record = find(
+        c,
+        'the finish record',
+        (l) => l.event === 'record' && l.from === 'committed' && l.to === 'none',
+      );
+      const [line] = c.splice(part, 1);
+      c.splice(record, 0, { ...line!, tick: c[record - 1]!.tick });
+    });
+    const at = find(
+      wrong,
+      "SYSC's finish from the record",
+      (l) => l.action === 'FinishFromRecord' && l.actor === 'SYSC',
+    );
+    const v = verdict(wrong);
+    assert.ok(
+      v.replay,
+      'the replay accepts a member settling from a record that does not settle the change',
+    );
+    assert.equal(v.replay.line, wrong[at]!.seq, v.replay.message);
   });
 });
