@@ -5,29 +5,32 @@
 import { assign, setup } from 'xstate';
 import { INITIAL_RECORD, type RecordView } from './record.ts';
 import { withItem, withItems, withoutItem } from './sets.ts';
+import {
+  REFUSAL_REASONS,
+  type RefusalReason,
+  type Request as VocabularyRequest,
+} from '../impl/vocabulary.ts';
 
 /** Resends of one request before an unanswering member counts as lost (protocol.md Messages); the graphs use 1. */
 export const RETRY_BUDGET = 1;
 
-/** The initiator-to-member requests (protocol.md Messages); each acknowledgement adds `Ack`. */
-export const REQUESTS = ['beginRouting', 'reload', 'switch', 'finish', 'backout'] as const;
+/**
+ * The initiator-to-member requests the statechart awaits (protocol.md Messages; impl/vocabulary.ts
+ * REQUESTS less `fence`, which no one awaits); each acknowledgement adds `Ack`.
+ */
+export const REQUESTS = [
+  'beginRouting',
+  'reload',
+  'switch',
+  'finish',
+  'backout',
+] as const satisfies readonly VocabularyRequest[];
 export type Request = (typeof REQUESTS)[number];
 export type Ack = `${Request}Ack`;
 export const ACKS: readonly Ack[] = REQUESTS.map((r) => `${r}Ack` as const);
 
-/** protocol.md "Refusal reasons of validate". */
-export const REFUSAL_REASONS = [
-  'changeRunning',
-  'memberNotActive',
-  'levelBelowHCR77A0',
-  'noActiveCoprocessor',
-  'newNotCommitted',
-  'newMkvpDiffers',
-  'targetMissing',
-  'targetNotEmpty',
-  'targetIsActive',
-] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+/** protocol.md "Refusal reasons of validate": the vocabulary's list. */
+export { REFUSAL_REASONS, type RefusalReason };
 
 export interface InitiatorContext {
   /** The member playing the initiator (the first survivor by name after a takeover). */
