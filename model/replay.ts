@@ -433,13 +433,7 @@ class Replay {
         members.forEach((m) => this.#member(m));
       }
       if (!this.#initiator)
-        throw new ReplayError(
-          line.seq,
-          line.actor,
-          'none',
-          'statechart',
-          `${what} without its start or the cluster (members)`,
-        );
+        throw this.#noChange(line, `${what} without its start or the cluster (members)`);
       this.#old = String(line.active ?? this.#old);
       this.#target = String(line.target ?? this.#target);
       this.#headerWritten = false;
@@ -458,8 +452,7 @@ class Replay {
       }
       return;
     }
-    if (!this.#initiator)
-      throw new ReplayError(line.seq, line.actor, 'none', 'statechart', `${what} before validate`);
+    if (!this.#initiator) throw this.#noChange(line, `${what} before validate`);
     if (phase === 'start') this.#asked.clear();
     if (phase === 'done' && result === 'failed') {
       if (step === 'finish') return; // finish is retried (roll-forward)
@@ -624,15 +617,13 @@ class Replay {
       });
   }
 
+  /** A line that needs a change under way when no validate has started one. */
+  #noChange(line: TraceLine, what: string): ReplayError {
+    return new ReplayError(line.seq, line.actor, 'none', 'statechart', what);
+  }
+
   #takeover(line: TraceLine): void {
-    if (!this.#initiator)
-      throw new ReplayError(
-        line.seq,
-        line.actor,
-        'none',
-        'statechart',
-        'takes over a change that never started',
-      );
+    if (!this.#initiator) throw this.#noChange(line, 'takes over a change that never started');
     if (this.#takeoverRetry === line.actor) {
       this.#takeoverRetry = null;
       // tried again after the change was settled: its compare-and-set of the record fails, nothing moves
@@ -756,13 +747,7 @@ class Replay {
   /** An outcome is decided in the initiator statechart's state that decides it (a fenced change may later be backed out). */
   #outcome(line: TraceLine): void {
     if (!this.#initiator)
-      throw new ReplayError(
-        line.seq,
-        line.actor,
-        'none',
-        'statechart',
-        'decides the outcome of a change that never started',
-      );
+      throw this.#noChange(line, 'decides the outcome of a change that never started');
     const outcome = str(line, 'outcome');
     const state = this.#leaf(this.#initiator);
     // an initiator lost before beginRouting wrote the record leaves nothing to undo: backed out
