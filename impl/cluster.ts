@@ -115,12 +115,4 @@ export class Cluster {
   driver(): string | null {
     return this.sysplex.group().find((n) => this.member(n).coordinator?.running) ?? null;
   }
-
-  /** The first member by name that is in the group and not fenced: the one that takes over. */
-  takeoverCandidate(): string | null {
-    return (
-      this.sysplex.group().find((n) => !this.member(n).fenced && this.member(n).phase === 'up') ??
-      null
-    );
-  }
 }

@@ -125,11 +125,10 @@ const ACK: Partial<Record<MessageType, MessageType>> = {
   switch: 'switchAck',
   finish: 'finishAck',
   backout: 'backoutAck',
-  fence: 'fenceAck',
 };
 
 interface Fanout {
-  readonly step: StepName | 'fence';
+  readonly step: StepName;
   readonly type: MessageType;
   readonly body: object;
   readonly waiting: Set<string>;
@@ -290,7 +289,7 @@ export class Coordinator {
       } catch (e) {
         if (!(e instanceof DasdIoError)) throw e;
         return rollForward
-          ? co.#retryTakeover(stepBefore)
+          ? co.#retryTakeover(stepBefore, record.initiator!)
           : co.fence(`takeover could not write the cluster record: ${e.message}`);
       } finally {
         co.#takingOver = false;
@@ -622,7 +621,7 @@ export class Coordinator {
       throw new Error(
         `NoBackoutAfterCommit: change ${this.change} is committed; ${this.me} must roll forward (${reason})`,
       );
-    if (this.#backingOut || this.#phase === 'fenced') return;
+    if (this.#backingOut) return;
     this.#backingOut = true;
     this.#cancelFanout();
     if (!this.#enter('backout', reason, action, refusal)) return;
@@ -666,31 +665,22 @@ export class Coordinator {
     });
   }
 
-  /** `fence`: backout cannot finish; every member refuses secure work rather than run with mixed keys. */
+  /**
+   * `fence`: backout cannot finish. The members must refuse secure work rather than run with mixed
+   * keys: this initiator tells every member in the group to fence and shuts down (the spec's
+   * FenceOnIoError); the updates it holds fail. The record still says running: the first member
+   * in the group by name takes over and backs out again.
+   */
   fence(reason: string): void {
+    const c = this.#cluster;
     this.#cancelFanout();
     this.#setPhase('fenced');
     for (const req of this.#waiting.splice(0))
       this.#member.answer(req, { ok: false, reason: 'fenced' });
+    const group = c.sysplex.group().filter((n) => n !== this.me);
     this.#member.fence(this.change, reason, 'FenceOnIoError');
     this.#decide('fenced');
-    this.#fenceGroup(reason);
-  }
-
-  /**
-   * Tells every member in the group to fence. One that joined while the fence went out, before
-   * this initiator heard of it, is told too, unless it took the change over (the record names it).
-   */
-  #fenceGroup(reason: string): void {
-    const c = this.#cluster;
-    const asked = new Map(c.sysplex.group().map((n) => [n, c.sysplex.incarnation(n)]));
-    this.#fanOut('fence', 'fence', { reason }, () => {
-      const record = c.dasd.readClusterRecord();
-      const joined = c.sysplex.group().some((n) => asked.get(n) !== c.sysplex.incarnation(n));
-      if (joined && record.changeId === this.change && record.initiator === this.me)
-        return this.#fenceGroup(reason);
-      this.#member.coordinator = null;
-    });
+    for (const to of group) c.sysplex.send(this.me, to, 'fence', this.change, { reason });
   }
 
   /**
@@ -711,7 +701,6 @@ export class Coordinator {
     const m = this.#member;
     const done = m.writtenResult(req.id);
     if (done) return m.answer(req, done);
-    if (this.#phase === 'fenced') return m.answer(req, { ok: false, reason: 'fenced' });
     if (this.suspended) {
       if (!c.settings.dynamicUpdates)
         return m.answer(req, { ok: false, reason: 'dynamicUpdatesDisabled' }, true);
@@ -751,20 +740,19 @@ export class Coordinator {
   }
 
   memberLost(lost: string): void {
-    if (!this.committed && !this.#backingOut && this.#phase !== 'fenced')
+    if (!this.committed && !this.#backingOut)
       return this.backout(`member ${lost} lost before commit`);
     if (this.#fanout?.waiting.delete(lost)) this.#checkFanout();
   }
 
   memberJoined(joined: string): void {
     const f = this.#fanout;
-    if (!f || !(this.committed || f.step === 'backout' || f.step === 'fence')) return;
+    if (!f || !(this.committed || f.step === 'backout')) return;
     // one down before the change began, and back, has nothing of it to catch up on (its restart
     // check read the record): the spec's memberJoined is for a member lost during the change
     if (this.#downAtRecord.delete(joined)) return;
     f.waiting.add(joined);
-    // the spec's memberJoined: a fencing initiator is no coordinator there, and awaits no one
-    this.#send(f, joined, f.step === 'fence' ? undefined : 'memberJoined');
+    this.#send(f, joined, 'memberJoined');
   }
 
   // ---- machinery ----
@@ -851,14 +839,14 @@ export class Coordinator {
    * member stops driving (the lost initiator may come back and drive its change meanwhile) and
    * later reads the record again, taking over only if it still must (Member.maybeTakeover).
    */
-  #retryTakeover(stepBefore: InitiatorStep | null): void {
+  #retryTakeover(stepBefore: InitiatorStep | null, lostInitiator: string): void {
     const c = this.#cluster;
     const m = this.#member;
     m.coordinator = null;
     m.initiatorStep = stepBefore;
     c.scheduler.add(
       { kind: 'timer', timer: 'retry', step: 'takeover', member: m.name },
-      () => m.maybeTakeover(),
+      () => m.maybeTakeover(lostInitiator),
       { delay: c.timing.ackTimeout, owner: m.name },
     );
   }
@@ -980,7 +968,7 @@ export class Coordinator {
         this.#send(f, m);
         continue;
       }
-      if (!this.committed && f.step !== 'backout' && f.step !== 'fence')
+      if (!this.committed && f.step !== 'backout')
         return this.backout(`${m} did not acknowledge ${f.type} after ${c.timing.retries} retries`);
       f.waiting.delete(m);
       c.emit({ event: 'expel', actor: this.me, member: m, action: 'Expel' });

@@ -56,9 +56,11 @@ export class Member {
   readonly level: string;
   readonly coprocessors: readonly Coprocessor[];
   readonly #cluster: Cluster;
-  /** down: not running; restartCheck: restarting; up: in the group. */
-  phase: 'down' | 'restartCheck' | 'up' = 'down';
-  fenced = false;
+  /**
+   * down: not running; fenced: shut down because it must not serve under mixed keys (ICSF's
+   * CSFM621I), back only by a restart; restartCheck: restarting; up: in the group.
+   */
+  phase: 'down' | 'fenced' | 'restartCheck' | 'up' = 'down';
   active: string;
   live: InStoreCopy | null = null;
   staged: InStoreCopy | null = null;
@@ -94,13 +96,17 @@ export class Member {
     this.active = active;
   }
 
+  /** Running: in the group, or restarting. */
   get up(): boolean {
-    return this.phase !== 'down';
+    return this.phase === 'up' || this.phase === 'restartCheck';
+  }
+
+  get fenced(): boolean {
+    return this.phase === 'fenced';
   }
 
   get state(): MemberState {
     if (this.phase !== 'up') return this.phase;
-    if (this.fenced) return 'fenced';
     if (this.switched) return 'switched';
     if (this.staged) return 'staged';
     return this.routing ? 'routing' : 'serving';
@@ -157,10 +163,9 @@ export class Member {
   // ---- serving secure work from the live copy ----
 
   #serving(what: string): InStoreCopy {
-    if (this.phase !== 'up') throw new Error(`${this.name} cannot ${what}: it is ${this.phase}`);
-    if (this.fenced || !this.live)
-      throw new Error(`${this.name} cannot ${what}: it is fenced and refuses secure work`);
-    return this.live;
+    if (this.phase === 'up' && this.live) return this.live;
+    const why = this.fenced ? 'fenced and refuses secure work' : this.phase;
+    throw new Error(`${this.name} cannot ${what}: it is ${why}`);
   }
 
   readObject(handle: Handle): TkdsRecord {
@@ -193,7 +198,7 @@ export class Member {
     const req: UpdateRequest = { ...asked, originIncarnation: c.sysplex.incarnation(this.name) };
     c.counts.updatesRequested++;
     // the spec's request, unless it fails at once as a consequence of another action
-    const failsAtOnce = this.phase !== 'up' || this.fenced || this.#initiatorLost();
+    const failsAtOnce = this.phase !== 'up' || this.#initiatorLost();
     c.emit({
       event: 'update',
       actor: this.name,
@@ -203,8 +208,8 @@ export class Member {
       ...opFields(req),
       ...(failsAtOnce ? {} : { action: 'request' as const }),
     });
-    if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
     if (this.fenced) return this.#report(req, { ok: false, reason: 'fenced' }, true);
+    if (this.phase !== 'up') return this.#report(req, { ok: false, reason: 'memberDown' }, true);
     this.#callers.set(req.id, { req, routedTo: null, incarnation: 0, timer: null });
     this.take(req);
   }
@@ -228,16 +233,14 @@ export class Member {
     if (this.coordinator?.running || this.coordinator?.suspended)
       return this.coordinator.takeUpdate(req);
     const c = this.#cluster;
-    // A routed update is resent to the same initiator until it answers (a fenced member too: the
-    // initiator may have written it); if that initiator left the group meanwhile, the caller
-    // cannot know the outcome (it may have been applied).
+    // A routed update is resent to the same initiator until it answers; if that initiator left
+    // the group meanwhile, the caller cannot know the outcome (it may have been applied).
     const caller = this.#callers.get(req.id);
     if (caller && caller.routedTo !== null) {
       if (c.sysplex.incarnation(caller.routedTo) !== caller.incarnation)
         return this.#report(req, 'unknown');
       return this.#route(req, caller.routedTo);
     }
-    if (this.fenced) return this.answer(req, { ok: false, reason: 'fenced' });
     const record = c.dasd.readClusterRecord();
     // another member's update reached here routed (a resend that outlived the change): the spec's ApplyRouted
     if (record.change === 'none')
@@ -524,12 +527,13 @@ export class Member {
     return behind.length > 0;
   }
 
+  /**
+   * `fence` (DESIGN.md "Failures"): it must not serve under mixed keys, so ICSF shuts down
+   * (CSFM621I): it leaves the group, acknowledges nothing, and comes back only by a restart and
+   * its restart check. Its callers learn nothing more, as when it crashes.
+   */
   fence(change: string | null, reason: string, action?: SpecAction): void {
-    if (this.fenced) return;
-    this.fenced = true;
-    this.live = null;
-    this.staged = null;
-    this.routing = false;
+    if (!this.up) return;
     this.#cluster.emit({
       event: 'fence',
       actor: this.name,
@@ -537,8 +541,7 @@ export class Member {
       reason,
       ...(action ? { action } : {}),
     });
-    // Updates held by this member's own initiator; those routed to another still get its answer.
-    this.#unknownOutcomes(null);
+    this.#leave('fenced');
   }
 
   // ---- messages ----
@@ -550,20 +553,18 @@ export class Member {
     // then the spec action (its part, taken again).
     const ack = (type: MessageType, again?: SpecAction): void =>
       c.sysplex.send(this.name, m.from, type, m.change, {}, undefined, again);
-    // A request read and not acted on (a fenced member has left the group in the spec: no line).
-    const ignore = (reason: string): void => {
-      if (!this.fenced)
-        c.emit({
-          event: 'ignore',
-          actor: this.name,
-          msg: m.type,
-          id: m.id,
-          from: m.from,
-          change: m.change,
-          reason,
-          action: 'Ignore',
-        });
-    };
+    // A request read and not acted on.
+    const ignore = (reason: string): void =>
+      c.emit({
+        event: 'ignore',
+        actor: this.name,
+        msg: m.type,
+        id: m.id,
+        from: m.from,
+        change: m.change,
+        reason,
+        action: 'Ignore',
+      });
     switch (m.type) {
       case 'routeUpdate':
         // A resend that outlived the incarnation it was sent to is dropped: the sender reported
@@ -581,7 +582,6 @@ export class Member {
       case 'liveUpdateAck':
         return this.#liveAcked(m.update!, m.from);
       case 'beginRouting': {
-        if (this.fenced) return;
         if (!this.#isCurrent(m, ['running']))
           return ignore('the record does not show this change running');
         if (this.routing && this.change === m.change)
@@ -597,7 +597,6 @@ export class Member {
         return ack('beginRoutingAck');
       }
       case 'reload': {
-        if (this.fenced) return;
         if (!this.#isCurrent(m, ['running']))
           return ignore('the record does not show this change running');
         const target = body.target as string;
@@ -618,7 +617,6 @@ export class Member {
         return ack('reloadAck');
       }
       case 'switch': {
-        if (this.fenced) return;
         if (!this.#isCurrent(m, ['committed']))
           return ignore('the record does not show this change committed');
         const target = body.target as string;
@@ -629,7 +627,6 @@ export class Member {
       }
       case 'finish': {
         const active = body.active as string;
-        if (this.fenced) return;
         if (c.dasd.readClusterRecord().active !== active)
           return ignore(`the record does not name ${active} active`);
         const again = !(this.routing || this.switched) && this.active === active;
@@ -643,21 +640,12 @@ export class Member {
         const emitted = this.#backoutPart(m.change!, 'BackoutAtMember');
         return ack('backoutAck', emitted ? undefined : 'BackoutAtMember');
       }
-      case 'fence': {
-        // Only from the initiator the record names (or one that is gone): a fenced initiator that
-        // was taken over since must not fence the member that now finishes its backout.
-        const record = c.dasd.readClusterRecord();
-        if (
-          record.changeId !== m.change ||
-          (record.initiator !== m.from &&
-            c.sysplex.inGroup(record.initiator!) &&
-            !c.member(record.initiator!).fenced)
-        ) {
-          return ignore('not from the initiator the record names');
-        }
-        this.fence(m.change, body.reason as string, 'FenceAtMember');
-        return ack('fenceAck');
-      }
+      case 'fence':
+        // A fence of a change the record no longer shows running is late: a member that took the
+        // change over has backed it out since, and no copy runs under mixed keys.
+        if (!this.#isCurrent(m, ['running']))
+          return ignore('the record does not show this change running');
+        return this.fence(m.change, body.reason as string, 'FenceAtMember');
       case 'reloadRefused':
         this.coordinator?.reloadRefused(m);
         return;
@@ -666,7 +654,6 @@ export class Member {
       case 'switchAck':
       case 'finishAck':
       case 'backoutAck':
-      case 'fenceAck':
         this.coordinator?.acknowledged(m);
         return;
     }
@@ -729,7 +716,7 @@ export class Member {
     for (const id of [...this.#liveOut.keys()]) this.#liveAcked(id, lost);
     this.#unknownOutcomes(lost);
     if (this.coordinator) return this.coordinator.memberLost(lost);
-    this.maybeTakeover();
+    this.maybeTakeover(lost);
   }
 
   memberJoined(joined: string): void {
@@ -738,22 +725,21 @@ export class Member {
 
   /**
    * DESIGN.md: if the initiator is lost, a surviving member reads the cluster record. `running` or
-   * `committed`: the first surviving member by name takes over. To a member that restarts, an
-   * initiator that is fenced (its backout could not finish) counts as lost too: it finishes the
-   * backout from the record. `none`: the change is over; a member still in it settles on its own.
+   * `committed`: the first surviving member by name takes over. The initiator the record names is
+   * lost when it is out of the group (crashed, cut off or fenced), when the group just reported it
+   * `lost` (it may be back already, but it lost its memory), or when it is this member, restarted.
+   * `none`: the change is over; a member still in it settles on its own.
    */
-  maybeTakeover(afterRestart = false): void {
+  maybeTakeover(lost?: string): void {
     const c = this.#cluster;
-    if (this.coordinator || this.fenced || this.phase !== 'up') return;
+    if (this.coordinator || this.phase !== 'up') return;
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none') return this.#settleFromRecord(record);
+    const initiator = record.initiator!;
     const initiatorGone =
-      !c.sysplex.inGroup(record.initiator!) ||
-      record.initiator === this.name ||
-      (afterRestart && c.member(record.initiator!).fenced);
-    if (!initiatorGone) return;
-    if (record.initiator !== this.name && c.takeoverCandidate() !== this.name) return;
-    Coordinator.takeover(c, this, record);
+      !c.sysplex.inGroup(initiator) || initiator === lost || initiator === this.name;
+    if (initiatorGone && c.driver() === null && c.sysplex.group()[0] === this.name)
+      Coordinator.takeover(c, this, record);
   }
 
   /**
@@ -778,15 +764,23 @@ export class Member {
 
   // ---- crash, restart, restart check ----
 
-  /** The member goes down (crash, partition, expel): in-memory state is gone; callers learn nothing more. */
+  /** The member goes down (crash, partition, expel). */
   goDown(): void {
+    if (this.up) this.#leave('down');
+  }
+
+  /**
+   * It leaves the group as `phase`: in-memory state is gone, its callers learn nothing more. A
+   * member driving a change that is fenced ends as the initiator statechart's `fenced`.
+   */
+  #leave(phase: 'down' | 'fenced'): void {
     const c = this.#cluster;
-    if (this.phase === 'down') return;
     this.#unknownOutcomes('every');
     this.coordinator?.lostBeforeStart();
-    this.phase = 'down';
+    this.initiatorStep =
+      phase === 'fenced' && (this.coordinator || this.initiatorStep === 'fenced') ? 'fenced' : null;
+    this.phase = phase;
     this.coordinator = null;
-    this.initiatorStep = null;
     this.live = null;
     this.staged = null;
     this.routing = false;
@@ -799,11 +793,10 @@ export class Member {
     c.sysplex.leave(this.name);
   }
 
-  /** The member starts again: its restart check runs as its next action. */
+  /** The member starts again (a fenced one, when the operator restarts it): its restart check runs as its next action. */
   startUp(): void {
-    if (this.phase !== 'down') return;
+    if (this.up) return;
     this.phase = 'restartCheck';
-    this.fenced = false;
     this.#cluster.scheduler.add(
       { kind: 'work', step: 'restartCheck', member: this.name },
       () => this.restartCheck(),
@@ -842,19 +835,20 @@ export class Member {
       ...(reason ? { reason } : {}),
       action: result === 'fenced' ? 'FenceOnRestartCheck' : 'restartCheck',
     });
-    this.phase = 'up';
     this.active = active;
     if (result === 'fenced') {
-      this.fenced = true;
+      // it stays out of the group, shut down, until it is restarted again
+      this.phase = 'fenced';
       c.emit({ event: 'fence', actor: this.name, change: record.changeId, reason: reason! });
-    } else {
-      this.live = this.readCopy(active);
-      this.routing = record.change !== 'none';
-      this.switched = record.change === 'committed';
-      this.change = record.changeId;
+      return;
     }
+    this.phase = 'up';
+    this.live = this.readCopy(active);
+    this.routing = record.change !== 'none';
+    this.switched = record.change === 'committed';
+    this.change = record.changeId;
     c.sysplex.join(this.name);
-    this.maybeTakeover(true);
+    this.maybeTakeover();
   }
 }
 

@@ -303,7 +303,6 @@ export class Simulation {
         (msg) => m.onMessage(msg),
         (x) => m.memberLost(x),
         (x) => m.memberJoined(x),
-        () => m.fenced,
       );
     }
     for (const p of [...oldParts, ...newParts, ...otherParts]) p.fill(0);
@@ -606,7 +605,7 @@ export class Simulation {
         ...(m.staged ? [{ member: m.name, kind: 'staged' as const, copy: m.staged }] : []),
       ]),
       coordinators: members
-        .filter((m) => m.coordinator?.running && m.coordinator.phase !== 'fenced')
+        .filter((m) => m.coordinator?.running)
         .map((m) => ({ member: m.name, change: m.coordinator!.change })),
       kcv: (blob) => this.#auditor.kcv(blob),
       originals: this.#originals,
@@ -667,8 +666,8 @@ export class Simulation {
 
   /**
    * How the run ends, if it is not what the outcome reported says: `completed` and `backedOut`
-   * need the record settled on the target or on the old data set, `fenced` every member that is
-   * up fenced. null when they agree.
+   * need the record settled on the target or on the old data set, `fenced` no member up (each is
+   * fenced or down). null when they agree.
    */
   #outcomeDisagrees(outcome: Outcome): string | null {
     const r = this.#dasd.readClusterRecord();
@@ -679,9 +678,7 @@ export class Simulation {
         : `the outcome is ${outcome}, but the cluster record shows change ${r.change} with ${r.active} active`;
     }
     if (outcome !== 'fenced') return null;
-    const unfenced = this.#cluster
-      .names()
-      .filter((n) => this.#cluster.member(n).up && !this.#cluster.member(n).fenced);
+    const unfenced = this.#cluster.names().filter((n) => this.#cluster.member(n).up);
     return unfenced.length === 0
       ? null
       : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;

@@ -254,7 +254,6 @@ export class Sysplex {
     string,
     { lost: (m: string) => void; joined: (m: string) => void }
   >();
-  readonly #fenced = new Map<string, () => boolean>();
   // The spec's view of the messages on their way (CoordinatedCMK.tla `msgs`, a set): at most one
   // copy of each request or acknowledgement (type, from, to). A delivery of one that is not on its
   // way there (a late original after its resend, a duplicate) is the spec's `duplicate`.
@@ -276,10 +275,8 @@ export class Sysplex {
     onMessage: (m: Message) => void,
     onLost: (m: string) => void,
     onJoined: (m: string) => void,
-    fenced: () => boolean,
   ): void {
     this.#handlers.set(member, onMessage);
-    this.#fenced.set(member, fenced);
     this.#watchers.set(member, { lost: onLost, joined: onJoined });
   }
 
@@ -439,10 +436,7 @@ export class Sysplex {
           this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'down' });
           return;
         }
-        // A fenced member has left the group in the spec: nothing delivered to it is an action
-        // there, and the spec's fencing initiator awaits no fenceAck.
-        const seen =
-          requestOf(msg.type) !== null && msg.type !== 'fenceAck' && !this.#fenced.get(msg.to)!();
+        const seen = requestOf(msg.type) !== null;
         const copy = seen && !wasInFlight;
         const action = seen && isAck(msg.type) ? ('ReceiveAck' as const) : undefined;
         this.#emit({

@@ -18,7 +18,10 @@ export const STEP_NAMES = [
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** What the coordinator asks the members; each is acknowledged by `<request>Ack`. */
+/**
+ * What the coordinator asks the members; each is acknowledged by `<request>Ack`, but `fence`: a
+ * fenced member shuts down (ICSF's CSFM621I) and acknowledges nothing.
+ */
 export const REQUESTS = ['beginRouting', 'reload', 'switch', 'finish', 'backout', 'fence'] as const;
 export type Request = (typeof REQUESTS)[number];
 export const ACKS = [
@@ -27,8 +30,7 @@ export const ACKS = [
   'switchAck',
   'finishAck',
   'backoutAck',
-  'fenceAck',
-] as const satisfies readonly `${Request}Ack`[];
+] as const satisfies readonly `${Exclude<Request, 'fence'>}Ack`[];
 export type Ack = (typeof ACKS)[number];
 /** A member that cannot do its part of a request says so instead of acknowledging: reload (its `new` register no longer matches the target). */
 export const REFUSALS = ['reloadRefused'] as const;
@@ -44,8 +46,8 @@ export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** The request an acknowledgement answers, or null for a message that is neither. */
 export function requestOf(msg: string): Request | null {
-  const r = msg.endsWith('Ack') ? msg.slice(0, -'Ack'.length) : msg;
-  return (REQUESTS as readonly string[]).includes(r) ? (r as Request) : null;
+  if (isAck(msg)) return msg.slice(0, -'Ack'.length) as Request;
+  return (REQUESTS as readonly string[]).includes(msg) ? (msg as Request) : null;
 }
 export const isAck = (msg: string): boolean => (ACKS as readonly string[]).includes(msg);
 

@@ -412,7 +412,7 @@ export const initiatorMachine = setup({
     },
     fenced: {
       description:
-        'Outcome: backout could not finish (a data set or cluster record write failed); the members refuse secure PKCS #11 work rather than run with mixed keys. A member that comes back later takes the backout over from the record.',
+        'Outcome: backout could not finish (a data set or cluster record write failed): it tells every member to fence and shuts down (ICSF CSFM621I), rather than run with mixed keys. The record still says running: the first member left in the group by name (or one that comes back later) takes the backout over.',
       entry: 'fence',
       on: {
         takeover: { guard: 'changeUnderway', target: 'takeover', actions: 'readClusterRecord' },

@@ -114,7 +114,7 @@ export const memberMachine = setup({
       initial: 'serving',
       on: {
         crash: { target: 'down', actions: ['dropInStore', 'leaveGroup'] },
-        fence: { target: '.fenced' },
+        fence: { target: 'fenced', actions: ['dropInStore', 'leaveGroup'] },
         // while the record shows the change, updates go to the initiator; once it is over, it writes them
         update: [{ guard: 'changeUnderway', actions: 'routeUpdate' }, { actions: 'writeUpdate' }],
       },
@@ -195,20 +195,14 @@ export const memberMachine = setup({
             driverLost: { guard: 'settledOnItsDataSet', target: 'serving', actions: 'endRouting' },
           },
         },
-        fenced: {
-          description:
-            'It refuses secure PKCS #11 work (backout could not finish, or its restart check failed) until it restarts; it still does its part of a backout.',
-          on: {
-            update: { actions: 'refuseSecureWork' },
-            backout: {
-              actions: [
-                'dropStaged',
-                'endRouting',
-                { type: 'acknowledge', params: { message: 'backout' } },
-              ],
-            },
-          },
-        },
+      },
+    },
+    fenced: {
+      description:
+        'Fenced (backout could not finish, or its restart check failed): ICSF shuts down (CSFM621I). It has left the group, refuses secure PKCS #11 work and acknowledges nothing; it comes back only by a restart and its restart check.',
+      on: {
+        update: { actions: 'refuseSecureWork' },
+        restart: { target: 'restartCheck', actions: ['readClusterRecord', 'joinGroup'] },
       },
     },
     down: {
@@ -242,7 +236,7 @@ export const memberMachine = setup({
           target: 'up.serving',
           actions: ['setMasterKey', 'loadActive'],
         },
-        { target: 'up.fenced' },
+        { target: 'fenced', actions: 'leaveGroup' },
       ],
     },
   },

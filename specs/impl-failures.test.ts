@@ -196,7 +196,7 @@ test('an I/O error in finish (after commit) is retried: no backout, the change c
   assert.ok(eventsOf(sim.trace, 'step').some((e) => e.step === 'finish' && e.result === 'failed'));
 });
 
-test('backout that cannot finish fences every member (they refuse secure work)', () => {
+test('backout that cannot finish fences the initiator (it shuts down); the first member in the group takes the backout over', () => {
   const sim = new Simulation({
     ...base,
     faults: [
@@ -206,18 +206,64 @@ test('backout that cannot finish fences every member (they refuse secure work)',
   });
   sim.startChange();
   runChecked(sim);
+  const v = sim.observe();
+  assert.deepEqual(
+    v.members.map((m) => [m.name, m.state]),
+    [
+      ['SYSA', 'fenced'],
+      ['SYSB', 'serving'],
+      ['SYSC', 'down'],
+    ],
+  );
+  assert.deepEqual(
+    eventsOf(sim.trace, 'takeover').map((e) => [e.actor, e.from, e.then]),
+    [['SYSB', 'SYSA', 'backout']],
+  );
+  assert.deepEqual([v.record.change, v.record.active], ['none', 'CSF.TKDS']);
+  assert.equal(sim.outcome, 'backedOut', "the takeover's backout wrote the record last");
+  assert.ok(
+    eventsOf(sim.trace, 'ignore').some((e) => e.actor === 'SYSB' && e.msg === 'fence'),
+    'the fence reaches SYSB after its backout: late, ignored',
+  );
+  assert.throws(() => sim.keyCheckValue('SYSA', 'TOKEN00:00000001:O'), /fenced/);
+  const fencedAt = eventsOf(sim.trace, 'fence').find((e) => e.actor === 'SYSA')!.seq;
+  assert.ok(
+    !eventsOf(sim.trace, 'deliver').some((e) => e.actor === 'SYSA' && e.seq > fencedAt),
+    'nothing reaches a fenced member: it left the group',
+  );
+});
+
+test('two backouts that cannot finish fence every member in the group; nothing is acknowledged', () => {
+  const sim = new Simulation({
+    ...base,
+    faults: [
+      { kind: 'crash', member: 'SYSC', at: 'reload' },
+      { kind: 'ioError', at: 'backout', count: 2 },
+    ],
+  });
+  sim.startChange();
+  runChecked(sim);
   assert.equal(sim.outcome, 'fenced');
   const v = sim.observe();
-  assert.ok(v.members.filter((m) => m.up).every((m) => m.state === 'fenced'));
   assert.deepEqual(
-    eventsOf(sim.trace, 'fence')
-      .map((e) => e.actor)
-      .sort(),
-    ['SYSA', 'SYSB'],
+    v.members.map((m) => m.state),
+    ['fenced', 'fenced', 'down'],
+  );
+  assert.equal(v.record.change, 'running', 'a member that restarts later takes the backout over');
+  assert.deepEqual(
+    eventsOf(sim.trace, 'fence').map((e) => [e.actor, e.action]),
+    [
+      ['SYSA', 'FenceOnIoError'],
+      ['SYSB', 'FenceOnIoError'],
+    ],
+  );
+  assert.equal(
+    eventsOf(sim.trace, 'send').filter((e) => String(e.msg).startsWith('fenceAck')).length,
+    0,
+    'a fenced member acknowledges nothing',
   );
   assert.throws(() => sim.keyCheckValue('SYSB', 'TOKEN00:00000001:O'), /fenced/);
 });
-
 test('a member that never acknowledges switch is expelled after the retry budget, then rejoins on the new key', () => {
   const sim = new Simulation({
     ...base,
@@ -460,27 +506,27 @@ test('a fenced change whose backout a restarted member takes over and completes:
     updates: undefined,
     faults: [
       { kind: 'crash', member: 'SYSC', at: 'reload' },
-      { kind: 'ioError', at: 'backout' },
+      { kind: 'ioError', at: 'backout', count: 2 },
     ],
   });
   sim.startChange();
   runChecked(sim);
-  assert.equal(sim.outcome, 'fenced', 'backout could not write the record: the members are fenced');
+  assert.equal(sim.outcome, 'fenced', 'neither backout could write the record');
   assert.deepEqual(
     sim.observe().members.map((m) => m.state),
     ['fenced', 'fenced', 'down'],
   );
-  sim.restart('SYSC'); // reads running, counts the fenced initiator as lost, takes over and backs out
+  sim.restart('SYSC'); // reads running; the initiator is out of the group: it takes over and backs out
   runChecked(sim);
   assert.deepEqual(
     eventsOf(sim.trace, 'takeover').map((e) => [e.actor, e.from, e.then]),
-    [['SYSC', 'SYSA', 'backout']],
+    [
+      ['SYSB', 'SYSA', 'backout'],
+      ['SYSC', 'SYSB', 'backout'],
+    ],
   );
-  for (const m of ['SYSA', 'SYSB']) {
-    // fenced until they restart: their restart check finds the old key
-    sim.crash(m);
-    sim.restart(m);
-  }
+  // fenced until the operator restarts them: their restart check finds the old key
+  for (const m of ['SYSA', 'SYSB']) sim.restart(m);
   runChecked(sim);
   const v = sim.observe();
   const oldMkvp = v.dataSets.find((d) => d.name === 'CSF.TKDS')!.mkvp;
@@ -500,44 +546,41 @@ test('a fenced change whose backout a restarted member takes over and completes:
     ],
   );
 });
-
-test('a member that restarts while the fence goes out, behind a member not yet fenced, is fenced too', () => {
+test('a fence that reaches a member before it hears the initiator lost shuts it down; a member that restarts takes the backout over (EventuallySettled)', () => {
   const sim = new Simulation({
     ...base,
     updates: undefined,
-    faults: [
-      { kind: 'crash', member: 'SYSC', at: 'reload' },
-      { kind: 'ioError', at: 'backout' },
-    ],
+    faults: [{ kind: 'ioError', at: 'backout' }],
   });
   sim.startChange();
+  stepUntil(sim, () => hasDelivery(sim, 'reload', 'SYSB'), 'reload sent to SYSB');
+  sim.crash('SYSC'); // SYSA backs out; its write fails: it fences and tells SYSB
   stepUntil(sim, () => hasDelivery(sim, 'fence', 'SYSB'), 'fence sent to SYSB');
-  sim.restart('SYSC');
-  sim.fire(
-    sim
-      .pending()
-      .find((a) => a.kind === 'work' && a.step === 'restartCheck' && a.member === 'SYSC')!.id,
-  );
-  assert.equal(
-    eventsOf(sim.trace, 'takeover').length,
-    0,
-    'SYSB, not yet fenced, is first by name: SYSC does not take over',
-  );
   sim.fire(delivery(sim, 'fence', 'SYSA', 'SYSB'));
-  sim.fire(delivery(sim, 'fenceAck', 'SYSB', 'SYSA')); // the fence is done before SYSA hears SYSC joined
   runChecked(sim);
-  assert.equal(sim.outcome, 'fenced');
   assert.deepEqual(
-    sim.observe().members.map((m) => m.state),
-    ['fenced', 'fenced', 'fenced'],
+    eventsOf(sim.trace, 'fence').map((e) => [e.actor, e.action]),
+    [
+      ['SYSA', 'FenceOnIoError'],
+      ['SYSB', 'FenceAtMember'],
+    ],
   );
-  assert.equal(
-    sim.observe().record.change,
-    'running',
-    'a member that restarts later takes the backout over',
+  assert.equal(eventsOf(sim.trace, 'takeover').length, 0, 'no member is left in the group');
+  assert.equal(sim.outcome, 'fenced');
+  sim.restart('SYSC');
+  runChecked(sim);
+  assert.deepEqual(
+    eventsOf(sim.trace, 'takeover').map((e) => [e.actor, e.from, e.then]),
+    [['SYSC', 'SYSA', 'backout']],
   );
+  const v = sim.observe();
+  assert.deepEqual([v.record.change, v.record.active], ['none', 'CSF.TKDS']);
+  assert.deepEqual(
+    v.members.map((m) => m.state),
+    ['fenced', 'fenced', 'serving'],
+  );
+  assert.equal(sim.outcome, 'backedOut');
 });
-
 test('a fenced member takes no part in a beginRouting that reaches it late', () => {
   // beginRouting is on its way to SYSB when SYSC is lost; the backout cannot write and fences;
   // the fence reaches SYSB first. The record still says running, but SYSB is fenced: it does nothing.

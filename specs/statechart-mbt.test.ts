@@ -42,15 +42,15 @@ const NOT_YET_EXECUTED: Readonly<Record<string, string>> = {
   'initiator: backout on timeout -> (stays)':
     'a member still silent after the resend in backout takes 3 faults; the cluster view allows FAULT_BUDGET = 2',
   'initiator: backout on ioError -> fenced':
-    "the cluster view offers no ioError in backout; the implementation fails backout's first write in the action that enters backout, then sends fence requests (fenceAck), which the statecharts do not have",
+    "the cluster view offers no ioError in backout; the implementation fails backout's first write in the action that enters backout",
   'initiator: fenced on takeover [changeUnderway] -> takeover': 'needs the fence path (above)',
-  'member: up on fence -> up.fenced':
+  'member: up on fence -> fenced':
     "the cluster view gives the initiator's fence action no effect on the members",
-  'member: up.fenced on update -> (stays)': 'needs the fence path (above)',
-  'member: up.fenced on backout -> (stays)': 'needs the fence path (above)',
+  'member: fenced on update -> (stays)': 'needs the fence path (above)',
+  'member: fenced on restart -> restartCheck': 'needs the fence path (above)',
   'member: restartCheck on always [curMatchesActive && changeRunning] -> up.routing':
     'a restart that reads running needs a change left running (after a fence, or before the loss is noticed); the cluster view notices a loss at once',
-  'member: restartCheck on always -> up.fenced':
+  'member: restartCheck on always -> fenced':
     'only registers changed outside the protocol (Simulation.clearNew) fence a restart; the cluster view has no such event',
 };
 

@@ -238,13 +238,13 @@ describe('statechart graph coverage', () => {
       'backout on timeout -> (stays)':
         'a member silent twice in backout takes more faults than FAULT_BUDGET',
       'beforeCommit on refuse -> backout': 'in the cluster view a member never refuses a request',
-      'up on fence -> up.fenced': 'nothing fences in the cluster view (see backout on ioError)',
-      'up.fenced on update -> (stays)': 'as above',
-      'up.fenced on backout -> (stays)': 'as above',
+      'up on fence -> fenced': 'nothing fences in the cluster view (see backout on ioError)',
+      'fenced on update -> (stays)': 'as above',
+      'fenced on restart -> restartCheck': 'as above',
       'fenced on takeover [changeUnderway] -> takeover': 'as above',
       'restartCheck on always [curMatchesActive && changeRunning] -> up.routing':
         'a loss before commit backs out at once: no restart reads running',
-      'restartCheck on always -> up.fenced':
+      'restartCheck on always -> fenced':
         'in a protocol run a restarting member always matches the record: only tampered registers fence',
     };
     const seen = new Set<unknown>();

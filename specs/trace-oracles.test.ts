@@ -161,18 +161,19 @@ describe('valid traces the oracles once rejected', () => {
     assertConforms(withHeader(lines, 1), 'completed');
   });
 
-  it('a fence the members do not acknowledge is resent: those timeouts are outside the statechart', () => {
+  it('a fenced member shuts down: it acknowledges nothing and nothing reaches it', () => {
     const lines = traceOf({
       seed: 1027,
       members: [{ name: 'SYSA' }, { name: 'SYSB' }],
       dataSet: { tokens: 2, objects: 20 },
       faults: [
         { kind: 'ioError', at: 'reencipher' },
-        { kind: 'ioError', at: 'backout' },
-        { kind: 'drop', message: 'fence', count: 2 },
+        { kind: 'ioError', at: 'backout', count: 2 },
       ],
     });
-    assert.ok(lines.some((l) => l.event === 'timeout' && l.step === 'fence'));
+    const fenced = lines.filter((l) => l.event === 'fence').map((l) => l.actor);
+    assert.deepEqual(fenced, ['SYSA', 'SYSB']);
+    assert.ok(!lines.some((l) => l.event === 'timeout' || /^fenceAck/.test(String(l.msg))));
     assertConforms(withHeader(lines, 3), 'fenced');
   });
 });

@@ -193,21 +193,26 @@ Present(u, d) ==
 (* A member leaves the group: it loses its in-store copies and its memory  *)
 (* (DASD and the coprocessor registers are durable) and the group reports  *)
 (* it lost.  Its own update in process, and the routed updates a lost      *)
-(* coordinator had not acknowledged, "are reported to their callers as of  *)
-(* unknown outcome".                                                       *)
-Leave(m) ==
-    /\ mstate' = [mstate EXCEPT ![m] = "down"]
+(* coordinator had not acknowledged, end as `out`: "reported to their      *)
+(* callers as of unknown outcome" when it crashes, failed when it is       *)
+(* fenced (ICSF shuts down, CSFM621I).  It leaves as state s, its          *)
+(* initiator state is, and nothing reaches it any more.                    *)
+LeaveAs(m, s, is, out) ==
+    /\ mstate' = [mstate EXCEPT ![m] = s]
     /\ live' = [live EXCEPT ![m] = NoCopy]
     /\ staged' = [staged EXCEPT ![m] = NoCopy]
-    /\ istate' = [istate EXCEPT ![m] = "idle"]
+    /\ istate' = [istate EXCEPT ![m] = is]
     /\ coord' = IF coord = m THEN None ELSE coord
     /\ lost' = IF record.change # "none" THEN lost \cup {m} ELSE lost
     /\ upd' = [u \in Updates |->
                  IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
-                 THEN [upd[u] EXCEPT !.phase = "unknown"] ELSE upd[u]]
-    /\ msgs' = {x \in msgs : x.to # m}
+                 THEN [upd[u] EXCEPT !.phase = out] ELSE upd[u]]
     /\ waiting' = waiting \ {m}
-    /\ UNCHANGED <<regs, dsets, record, seen, delta, sent>>
+    /\ UNCHANGED <<regs, dsets, record, seen, delta>>
+
+NotTo(m) == {x \in msgs : x.to # m}
+
+Leave(m) == LeaveAs(m, "down", "idle", "unknown") /\ msgs' = NotTo(m) /\ UNCHANGED sent
 
 -----------------------------------------------------------------------------
 Init ==
@@ -579,39 +584,28 @@ restartCheck(m) ==
     /\ UNCHANGED <<staged, dsets, record, coordination, net, upd, faults>>
 
 (* fence: "If backout itself cannot finish, members are fenced: they      *)
-(* refuse secure PKCS #11 work rather than run with mixed keys" (ICSF shuts *)
-(* down).  A DASD write of the backout fails (ioError): the coordinator    *)
-(* fences itself and every member; the updates they hold fail.  The record *)
-(* stays running, so a member still in the group takes over and backs out *)
-(* again.  A restarting member whose restart check finds no register that  *)
-(* matches the header "stays fenced".                                      *)
+(* refuse secure PKCS #11 work rather than run with mixed keys"; ICSF shuts *)
+(* down (CSFM621I).  A fenced member leaves the group, acknowledges        *)
+(* nothing, and comes back only by a restart and its restart check.  A    *)
+(* DASD write of the backout fails (ioError): the coordinator tells every  *)
+(* member to fence and shuts down; the updates it holds fail.  The record  *)
+(* stays running, so the first member still in the group by name takes    *)
+(* over and backs out again.  A member told to fence shuts down too, even  *)
+(* if it took the backout over meanwhile: the next one takes over.  A      *)
+(* restarting member whose restart check finds no register that matches   *)
+(* the header "stays fenced".                                              *)
 FenceOnIoError(m) ==
     /\ BackoutDue(m) /\ Fault("ioError")
-    /\ istate' = [istate EXCEPT ![m] = "fenced"]
-    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-    /\ staged' = [staged EXCEPT ![m] = NoCopy]
-    /\ coord' = None
-    /\ upd' = [u \in Updates |-> IF upd[u].phase = "route" \/ upd[u] = [phase |-> "request", at |-> m]
-                                THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
-    /\ SendAll("fence", m, Group(m))
-    /\ UNCHANGED <<regs, live, dsets, record, seen, waiting, delta, lost>>
+    /\ LeaveAs(m, "fenced", "fenced", "fail")
+    /\ LET out == {Req("fence", m, o) : o \in Group(m)} IN
+       msgs' = NotTo(m) \cup out /\ sent' = sent \cup out
 
 FenceAtMember(m) ==
     \E x \in msgs :
     /\ Received(x, "fence", m)
-    /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
-    /\ staged' = [staged EXCEPT ![m] = NoCopy]
-    /\ upd' = [u \in Updates |-> IF upd[u].at = m /\ upd[u].phase \in {"request", "route"}
-                                THEN [upd[u] EXCEPT !.phase = "fail"] ELSE upd[u]]
-    /\ Reply(x)
-    /\ UNCHANGED <<regs, live, dsets, record, coordination, faults>>
-
-\* A fenced member takes part in no step: it reads requests and ignores them.
-FencedIgnores(m) ==
-    \E x \in msgs :
-    /\ x.kind = "request" /\ x.to = m /\ mstate[m] = "fenced"
-    /\ Consume(x)
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults>>
+    /\ LeaveAs(m, "fenced", IF coord = m THEN "fenced" ELSE "idle", "fail")
+    /\ msgs' = NotTo(m) /\ UNCHANGED sent
+    /\ UNCHANGED faults
 
 FenceOnRestartCheck(m) ==
     LET hdr == dsets[RecordActive].hdr IN
@@ -620,7 +614,7 @@ FenceOnRestartCheck(m) ==
     /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
-fence(m) == FenceOnIoError(m) \/ FenceAtMember(m) \/ FencedIgnores(m) \/ FenceOnRestartCheck(m)
+fence(m) == FenceOnIoError(m) \/ FenceAtMember(m) \/ FenceOnRestartCheck(m)
 
 -----------------------------------------------------------------------------
 (* Dynamic updates: the phases of docs/protocol.md.                        *)
@@ -670,7 +664,7 @@ apply(m, u) == ApplyOwn(m, u) \/ ApplyRouted(m, u) \/ ApplyRefused(m, u)
 -----------------------------------------------------------------------------
 (* The environment: docs/protocol.md "Environment events".                 *)
 
-crash(m) == mstate[m] # "down" /\ Fault("crash") /\ Leave(m)
+crash(m) == mstate[m] \notin {"down", "fenced"} /\ Fault("crash") /\ Leave(m)
 
 (* ioError: a DASD write of the coordinator fails before commit: "any ...  *)
 (* error makes the initiator backout".  If it was beginRouting's write of  *)
@@ -691,9 +685,10 @@ ioError(i) ==
        /\ waiting' = Group(i)
        /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, upd>>
 
-(* restart: the member comes back and runs its restartCheck. *)
+(* restart: the member comes back (a fenced one, when the operator starts  *)
+(* ICSF again) and runs its restartCheck.                                  *)
 restart(m) ==
-    /\ mstate[m] = "down"
+    /\ mstate[m] \in {"down", "fenced"}
     /\ mstate' = [mstate EXCEPT ![m] = "restartCheck"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
