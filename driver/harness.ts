@@ -14,7 +14,9 @@ import type { PathsDocument } from './paths.ts';
 import type { Answer, CommandName, Implementation, Params } from './protocol.ts';
 
 /** The implementation under test broke the protocol, or could not be run: one line naming what. */
-export class DriverError extends Error {}
+export class DriverError extends Error {
+  override name = 'DriverError';
+}
 
 /** The field each answer must carry (docs/mbt.md), and what it is. */
 const ANSWER_FIELD: Partial<Record<CommandName, [string, 'array' | 'string' | 'object']>> = {
@@ -126,7 +128,7 @@ export class ChildImplementation implements Implementation {
     const field = ANSWER_FIELD[waiting.type];
     if (field && kindOf(message[field[0]]) !== field[1])
       return this.#fail(
-        `${where}: the answer to ${waiting.type} needs "${field[0]}", ${field[1] === 'array' ? 'an' : 'a'} ${field[1]} (found ${kindOf(message[field[0]])})`,
+        `${where}: the answer to ${waiting.type} needs "${field[0]}", ${field[1] === 'string' ? 'a' : 'an'} ${field[1]} (found ${kindOf(message[field[0]])})`,
       );
     this.trace.push(...(trace as TraceEvent[]));
     this.#waiting = null;
