@@ -197,15 +197,24 @@ describe('an implementation that breaks the protocol fails the harness with one 
     });
   }
 
-  it('the reference itself refuses an unknown command, by name', { timeout: 20_000 }, async () => {
-    const child = new ChildImplementation(REFERENCE);
-    await assert.rejects(
-      child.send('teleport' as never, {} as never),
-      /^DriverError: the implementation refused teleport: unknown command "teleport"$/,
-    );
-    await child.close();
-    assert.equal(running(child.pid!), false);
-  });
+  it(
+    'the reference itself refuses an unknown command, and a command without its field, by name',
+    { timeout: 20_000 },
+    async () => {
+      for (const [type, says] of [
+        [
+          'teleport',
+          /^DriverError: the implementation refused teleport: unknown command "teleport"$/,
+        ],
+        ['fire', /^DriverError: the implementation refused fire: fire needs "action"$/],
+      ] as const) {
+        const child = new ChildImplementation(REFERENCE);
+        await assert.rejects(child.send(type as 'fire', {} as never), says);
+        await child.close();
+        assert.equal(running(child.pid!), false);
+      }
+    },
+  );
 
   it(
     'drive() rejects with the DriverError and kills the child that would go on running',
