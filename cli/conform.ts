@@ -34,7 +34,7 @@ function checkJar(jar: string): void {
 }
 
 /** The TLC jar for --tla: TLA2TOOLS_JAR (checked before Java starts), else the pinned one. */
-function tlaJar(): string {
+export function tlaJar(): string {
   try {
     const own = process.env['TLA2TOOLS_JAR'];
     if (own) checkJar(own); // before Java: Java's complaint about a jar is pages long

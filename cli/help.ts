@@ -29,6 +29,8 @@ Commands:
   plan         dry run: what a change would do, and every reason it would be refused
   conform      check a trace file against the statechart (and, with --tla, the TLA+ spec)
   merge        merge per-system logs into one trace that conform can check
+  paths        export the model-based test paths generated from a statechart, as JSON
+  drive        play those paths on an implementation run as a child process (JSON lines)
   statechart   render the statechart diagrams to docs/statechart/
 
 With no command, runs the embedded default (tkds-cmk run).
@@ -129,6 +131,57 @@ Examples:
 Exit status: 0 when the logs were merged, 2 for unusable input (one line naming the file and
 line: bad JSON, a line of another system, a delivery nobody sent, logs that contradict each
 other, ...).`,
+
+  paths: `Usage: tkds-cmk paths [--machine NAME] [--set cover|shortest] [--out FILE]
+
+Writes the model-based test paths that xstate/graph generates from a statechart as one JSON
+document (format "tkds-cmk-paths", version 1, docs/mbt.md): each path a list of steps, each
+step an event with its fields, the statechart state (value and context) it reaches, and the
+transitions it takes; each path lists the transitions it covers.
+
+Options:
+  --machine NAME         cluster (default: the initiator, the members and the messages in
+                         flight; the paths 'drive' plays), initiator or member
+  --set SET              cover (default: together they take every transition) or shortest
+                         (a shortest path to every reachable state; many more)
+  --out FILE             write the document here (a regular file or a new one, written whole
+                         through a temporary file) instead of on stdout
+
+Examples:
+  tkds-cmk paths > cluster-paths.json
+  tkds-cmk paths --machine initiator --out out/initiator-paths.json
+  tkds-cmk paths --set shortest --out out/shortest.json && tkds-cmk drive --paths out/shortest.json -- ./my-impl
+
+Exit status: 0 when the document was written, 2 for unusable input.`,
+
+  drive: `Usage: tkds-cmk drive [options] -- COMMAND [ARGS...]
+
+Runs COMMAND as the implementation under test: a process that speaks the driver protocol
+(docs/mbt.md), one JSON object a line on its stdin and stdout, for a whole simulated cluster.
+Plays each path of the cluster statechart on it (set up the cluster, start the change, fire,
+drop or reorder its pending actions, crash and restart members, submit updates), compares what
+it observes with the path's state after every step, checks each path's trace (docs/trace-format.md)
+with the invariants and the statecharts (and with --tla, TLC), and prints the statechart
+transitions executed on it.
+
+Options:
+  --paths FILE           the paths to play (a 'tkds-cmk paths' document of the cluster);
+                         default: the cluster's paths, generated now
+  --set SET              without --paths: cover (default) or shortest
+  --limit N              play only the first N paths
+  --timeout MS           how long to wait for each answer (default 10000)
+  --tla                  also check each path's trace with TLC (needs Java; slow)
+  --json                 print the result as JSON
+
+Examples:
+  tkds-cmk drive -- node --import tsx driver/reference.ts
+  tkds-cmk drive --limit 5 --tla -- node --import tsx driver/reference.ts
+  tkds-cmk drive --paths cluster-paths.json -- java -jar my-cluster-sim.jar
+
+Exit status: 0 when the implementation followed every path and every trace conforms, 1 when
+one did not or the implementation broke the protocol (one line on stderr: it exited early,
+wrote a line that is not JSON, answered the wrong request, refused a command, or was silent),
+2 for unusable input.`,
 
   statechart: `Usage: tkds-cmk statechart [--out DIR]
 

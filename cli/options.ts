@@ -102,7 +102,7 @@ function fraction(flag: string, text: string | undefined): number | undefined {
   return n;
 }
 
-function oneOf<T extends string>(what: string, text: string, allowed: readonly T[]): T {
+export function oneOf<T extends string>(what: string, text: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(text)) {
     throw new UsageError(`${what} must be one of ${allowed.join(', ')}, not '${text}'`);
   }

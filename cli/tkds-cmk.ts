@@ -10,6 +10,8 @@ import { report, summary } from './report.ts';
 import { plan } from './plan.ts';
 import { conform } from './conform.ts';
 import { merge } from './merge.ts';
+import { paths } from './paths.ts';
+import { drive } from './drive.ts';
 
 type Command = (args: string[]) => Promise<number> | number;
 
@@ -76,6 +78,35 @@ const commands: Record<string, Command> = {
     return merge(positionals, values.out);
   },
 
+  paths(args) {
+    const { values } = parseFlags(args, {
+      machine: { type: 'string' },
+      set: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) return help('paths');
+    return paths(values);
+  },
+
+  drive(args) {
+    const { values, positionals } = parseFlags(
+      args,
+      {
+        paths: { type: 'string' },
+        set: { type: 'string' },
+        limit: { type: 'string' },
+        timeout: { type: 'string' },
+        tla: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      Infinity,
+    );
+    if (values.help) return help('drive');
+    return drive(positionals, values);
+  },
+
   async statechart(args) {
     const { values } = parseFlags(args, {
       out: { type: 'string' },
@@ -101,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
   const command = commands[name];
   if (!command)
     throw new UsageError(
-      `unknown command '${name}' (run, plan, conform, merge, statechart; see --help)`,
+      `unknown command '${name}' (run, plan, conform, merge, paths, drive, statechart; see --help)`,
     );
   return command(args);
 }

@@ -214,7 +214,7 @@ environment event, a guard is named after the rule it enforces.
   hold on every reachable state and edge of the graphs.
 - \`specs/statechart-mbt.test.ts\`: the cluster view's generated paths (a transition cover and a
   shortest path to every reachable state) run on the reference implementation through one
-  adapter (\`specs/support/sim-adapter.ts\`) that compares what it shows with the model after every
+  adapter (\`driver/adapter.ts\`) that compares what it shows with the model after every
   step; ten deliberate protocol bugs are each caught by them. It prints the coverage AS EXECUTED
   ON THE IMPLEMENTATION, \`executed transition coverage: initiator X/Y, member X/Y, cluster X/Y\`:
   a transition counts once the implementation, driven through a step that takes it, showed what

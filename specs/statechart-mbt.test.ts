@@ -1,19 +1,18 @@
 // Model-based tests: every path generated from the cluster statechart runs on the reference
-// implementation through one adapter (specs/support/sim-adapter.ts), which asserts after every
+// implementation through one adapter (driver/adapter.ts), which asserts after every
 // step that what the implementation shows (cluster record, registers and MKVPs, active data
 // set, live and staged copies, the initiator's step, suspension, fencing) is what the model says.
 // Coverage is counted as executed: the transitions of the initiator, member and cluster
 // statecharts taken on steps the implementation was confirmed to agree with.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AnyTransitionDefinition } from 'xstate';
 import { narrate } from '../model/cluster.ts';
 import { pathsOf, shortestPathsOf, type GeneratedPath } from '../model/subjects.ts';
 import { PROTOCOL_BUGS } from './support/protocol-bugs.ts';
 import { executedCoverage, runPath, type Bug } from './support/sim-adapter.ts';
 
 /** Every transition taken on the implementation by the paths run so far (without a bug). */
-const executed = new Set<AnyTransitionDefinition>();
+const executed = new Set<string>();
 const ran = new Set<GeneratedPath>();
 function run(path: GeneratedPath): Promise<void> {
   ran.add(path);

@@ -5,7 +5,8 @@ import { Coordinator } from '../../impl/coordinator.ts';
 import { MemoryDasd } from '../../impl/dasd.ts';
 import { Member } from '../../impl/member.ts';
 import type { Message } from '../../impl/sysplex.ts';
-import type { Bug, SimAdapter } from './sim-adapter.ts';
+import type { PathAdapter } from '../../driver/adapter.ts';
+import type { Bug } from './sim-adapter.ts';
 import { TARGET } from './sim-adapter.ts';
 
 /** Replaces `proto[name]` with `wrap(original)` until the returned function restores it. */
@@ -40,8 +41,10 @@ function afterMessage(type: Message['type'], after: (member: Member) => void): (
 export const PROTOCOL_BUGS: readonly Bug[] = [
   {
     name: 'the delta is skipped: applyDelta writes the target header but not the routed updates',
-    drive: (adapter: SimAdapter, event) => {
+    drive: async (adapter: PathAdapter, event, sim) => {
       if (event.type !== 'applyDeltaDone') return false;
+      const self = sim.observe().members.find((m) => m.initiatorStep === 'suspend')!.name;
+      const applyDelta = await adapter.required(adapter.work('applyDelta', self), 'applyDelta');
       const restore = wrapMethod(
         MemoryDasd.prototype,
         'put',
@@ -52,8 +55,7 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
           },
       );
       try {
-        const self = adapter.sim.observe().members.find((m) => m.initiatorStep === 'suspend')!.name;
-        adapter.sim.fire(adapter.required(adapter.work('applyDelta', self), 'applyDelta').id);
+        sim.fire(applyDelta.id);
       } finally {
         restore();
       }
@@ -158,16 +160,15 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
   },
   {
     name: 'a timeout resends nothing: the silent members are never asked again',
-    drive: (adapter: SimAdapter, event) => {
+    drive: async (adapter: PathAdapter, event, sim) => {
       if (event.type !== 'timeout') return false;
-      const before = new Set(adapter.sim.pending().map((a) => a.id));
-      const timer = adapter.required(
+      const before = new Set(sim.pending().map((a) => a.id));
+      const timer = await adapter.required(
         adapter.find((a) => a.kind === 'timer' && a.timer === 'timeout'),
         'a timeout',
       );
-      adapter.sim.fire(timer.id);
-      for (const a of adapter.sim.pending())
-        if (!before.has(a.id) && a.kind === 'deliver') adapter.sim.drop(a.id);
+      sim.fire(timer.id);
+      for (const a of sim.pending()) if (!before.has(a.id) && a.kind === 'deliver') sim.drop(a.id);
       return true;
     },
   },
