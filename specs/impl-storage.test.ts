@@ -112,7 +112,7 @@ test('InStoreCopy: records in handle order; JSON shows counts, not values', () =
     ),
   );
   assert.deepEqual(
-    c.records().map((r) => r.handle),
+    [...c.records()].map((r) => r.handle),
     ['A:00000000:T', 'A:00000001:O', 'B:00000000:T'],
   );
   assert.equal(
