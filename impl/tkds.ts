@@ -100,9 +100,9 @@ export function objectRecord(
   });
 }
 
-/** The same record with another value (a rewrap keeps handle and attributes). */
+/** The same record with another value (a rewrap keeps handle and attributes, shared: they are frozen). */
 export function withValue(record: ObjectRecord, value: ObjectValue): ObjectRecord {
-  return objectRecord(record.token, record.seq, record.attrs, value);
+  return Object.freeze({ ...record, value: Object.freeze(value) });
 }
 
 /**
