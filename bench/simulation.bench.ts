@@ -10,12 +10,18 @@
 //               each arrival sending a delivery and setting a timer that the delivery cancels (3M
 //               actions, 2M of them fired); one run, given up after GIVE_UP seconds;
 //   dasd        MemoryDasd.put of 100,000 new records into an empty data set, in handle order (as
-//               reencipher writes the target) and in random order (inserts in the middle).
+//               reencipher writes the target) and in random order (inserts in the middle);
+//   full run    `tkds-cmk run` (the CLI, the default update workload, the trace streamed to a file)
+//               in a process of its own at 10k and 1M objects: the suspension window (`suspend` to
+//               `resume`, wall ms, from the summary) and the process's peak RSS (bench/max-rss.ts).
 // Rates are given per second of wall time and per second of this process's CPU time (user +
 // system, process.cpuUsage): on a shared machine the wall figure falls with the load, the CPU
 // figure much less. Each is the median of BENCH_RUNS runs (default 3; the 100k-object reencipher
 // runs once), after one warm-up pass over the code.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { MemoryDasd } from '../impl/dasd.ts';
 import { Rng } from '../impl/rng.ts';
 import { Simulation, simulateChange } from '../impl/simulation.ts';
@@ -138,6 +144,43 @@ function dasdPuts(records: readonly TkdsRecord[]): Timed {
   return t;
 }
 
+/** A full `tkds-cmk run` on `objects` objects in a process of its own: its suspension window and peak RSS. */
+function fullRun(objects: number): { suspensionMs: number; maxRss: number } {
+  const dir = mkdtempSync(join(os.tmpdir(), 'tkds-cmk-bench-'));
+  try {
+    const root = join(import.meta.dirname, '..');
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        join(root, 'bench/max-rss.ts'),
+        join(root, 'cli/tkds-cmk.ts'),
+        'run',
+        '--json',
+        '--objects',
+        String(objects),
+        '--trace',
+        join(dir, 'trace.ndjson'),
+        '--summary',
+        join(dir, 'summary.json'),
+      ],
+      { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 },
+    );
+    if (r.status !== 0) throw new Error(`run --objects ${objects}: exit ${r.status}: ${r.stderr}`);
+    const summary = JSON.parse(r.stdout) as { outcome: string; suspension: { wallMs: number } };
+    if (summary.outcome !== 'completed')
+      throw new Error(`run --objects ${objects}: the change did not complete (${summary.outcome})`);
+    return {
+      suspensionMs: summary.suspension.wallMs,
+      maxRss: Number(/^maxRSS (\d+)$/m.exec(r.stderr)![1]),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The median rates per wall second and per CPU second of `runs` runs of `f`, or the error that stopped it. */
 function measure(f: () => Timed, runs = RUNS): string {
   try {
@@ -187,3 +230,18 @@ const rows: [string, () => string][] = [
   ['MemoryDasd.put/s, 100k records in random order', () => measure(() => dasdPuts(shuffled))],
 ];
 for (const [name, f] of rows) console.log(`${name.padEnd(56)}${f().padStart(24)}`);
+
+// The suspension window and peak RSS of full runs, side by side (10k: median of RUNS; 1M: one run).
+const small = Array.from({ length: RUNS }, () => fullRun(10_000));
+const large = fullRun(1_000_000);
+const window10k = median(small.map((r) => r.suspensionMs));
+const mib = (bytes: number): string => `${fmt(bytes / 2 ** 20)} MiB`;
+console.log(
+  `\n${'tkds-cmk run, default workload'.padEnd(40)}${'10k objects'.padStart(16)}${'1M objects'.padStart(16)}`,
+);
+console.log(
+  `${'suspension window, wall ms'.padEnd(40)}${window10k.toFixed(1).padStart(16)}${large.suspensionMs.toFixed(1).padStart(16)}   1M / 10k: ${(large.suspensionMs / window10k).toFixed(2)}x`,
+);
+console.log(
+  `${'peak RSS'.padEnd(40)}${mib(median(small.map((r) => r.maxRss))).padStart(16)}${mib(large.maxRss).padStart(16)}`,
+);

@@ -1,6 +1,8 @@
 // Reading and writing the CLI's files: whole or not at all, with errors that name the flag and file.
 // An output (--trace, --summary) is checked before the run, then written through a temporary file
 // in its own directory and renamed over it: never a device, a FIFO, a directory or a symlink.
+// The trace is streamed into its temporary file as the run emits it (OutputStream), so that it is
+// never held in memory; a run that fails midway removes the temporary file and leaves the old one.
 import {
   accessSync,
   closeSync,
@@ -12,7 +14,7 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
+  writeSync,
   type Stats,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -89,27 +91,91 @@ export function outputDirectory(flag: string, dir: string): void {
   writableFolder(flag, dir, dir);
 }
 
+/** Text buffered before a write to the file (one system call per this many characters). */
+const BUFFER = 1 << 20;
+
+/**
+ * An output written as it is made: into a temporary file beside `path` (made at the first write),
+ * renamed over `path` by `finish`. Until then `path` is untouched; `abandon` (a no-op after
+ * `finish`) removes the temporary file.
+ */
+export class OutputStream {
+  readonly #flag: string;
+  readonly #path: string;
+  readonly #temp: string;
+  #fd: number | null = null;
+  #created = false; // the temporary file is there
+  #buffer: string[] = [];
+  #buffered = 0;
+  #done = false;
+
+  constructor(flag: string, path: string) {
+    this.#flag = flag;
+    this.#path = path;
+    this.#temp = `${path}.${process.pid}.tmp`;
+  }
+
+  write(text: string): void {
+    this.#buffer.push(text);
+    this.#buffered += text.length;
+    if (this.#buffered >= BUFFER) this.#flush();
+  }
+
+  /** Writes what is buffered, closes the temporary file and renames it over `path`. */
+  finish(): void {
+    this.#flush();
+    this.#guard(() => {
+      closeSync(this.#fd!);
+      this.#fd = null;
+      replaceable(this.#flag, this.#path); // again: it may have changed during the run
+      renameSync(this.#temp, this.#path);
+      this.#created = false;
+    });
+    this.#done = true;
+  }
+
+  /** Removes the temporary file unless `finish` renamed it. */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+    if (this.#created) rmSync(this.#temp, { force: true });
+  }
+
+  #flush(): void {
+    this.#guard(() => {
+      if (this.#fd === null) {
+        mkdirSync(dirname(this.#path), { recursive: true });
+        this.#fd = openSync(this.#temp, 'wx'); // never through something already there
+        this.#created = true;
+      }
+      const bytes = Buffer.from(this.#buffer.join(''));
+      for (let at = 0; at < bytes.length;) at += writeSync(this.#fd, bytes, at);
+    });
+    this.#buffer = [];
+    this.#buffered = 0;
+  }
+
+  /** Runs a file operation; an error becomes a one-line UsageError naming the flag and file. */
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError(`${this.#flag}: cannot write ${this.#path}: ${code(e)}`);
+    }
+  }
+}
+
 /** Writes `text` to `path` through a temporary file and a rename: the whole file or, on error, nothing. */
 export function writeOutput(flag: string, path: string, text: string): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  let created = false;
+  const out = new OutputStream(flag, path);
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(temp, 'wx'); // never through something already there
-    created = true;
-    try {
-      writeFileSync(fd, text);
-    } finally {
-      closeSync(fd);
-    }
-    replaceable(flag, path); // again: it may have changed during the run
-    renameSync(temp, path);
-    created = false;
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${flag}: cannot write ${path}: ${code(e)}`);
+    out.write(text);
+    out.finish();
   } finally {
-    if (created) rmSync(temp, { force: true });
+    out.abandon();
   }
 }
 

@@ -1,10 +1,10 @@
 // tkds-cmk: run, plan and check a coordinated TKDS change master key (docs/protocol.md).
 // Exit status: 0 success, 1 a check failed, 2 unusable input (one line on stderr, no stack).
 import { resolve } from 'node:path';
-import { OptionsError, simulateChange, toNdjson } from '../impl/index.ts';
+import { OptionsError, formatEvent, simulateChange } from '../impl/index.ts';
 import { HELP } from './help.ts';
 import { UsageError, clusterFlags, parseFlags, runFlags, runOptions } from './options.ts';
-import { checkOutput, outputDirectory, writeOutput } from './files.ts';
+import { OutputStream, checkOutput, outputDirectory, writeOutput } from './files.ts';
 import { progress } from './progress.ts';
 import { report, summary } from './report.ts';
 import { plan } from './plan.ts';
@@ -31,15 +31,32 @@ const commands: Record<string, Command> = {
     checkOutput('--trace', files.trace);
     checkOutput('--summary', files.summary);
     const header = `Coordinated TKDS change master key: ${options.members!.map((m) => m.name).join(', ')}, ${options.dataSet!.objects} objects, seed ${seed}`;
-    const result = simulateChange({ ...options, onEvent: quiet ? undefined : progress(header) });
-    writeOutput('--trace', files.trace, toNdjson(result.trace));
-    const json = JSON.stringify(summary(result, { trace: files.trace }), null, 2) + '\n';
+    const show = quiet ? undefined : progress(header);
+    // The trace goes to its file line by line as it is emitted, never held whole in memory.
+    const trace = new OutputStream('--trace', files.trace);
+    let lines = 0;
+    let result;
+    try {
+      result = simulateChange({
+        ...options,
+        keepTrace: false,
+        onEvent: (e) => {
+          trace.write(formatEvent(e) + '\n');
+          lines++;
+          show?.(e);
+        },
+      });
+      trace.finish();
+    } finally {
+      trace.abandon();
+    }
+    const json = JSON.stringify(summary(result, lines, { trace: files.trace }), null, 2) + '\n';
     writeOutput('--summary', files.summary, json);
     if (values.json) process.stdout.write(json);
     else {
       process.stdout.write(report(result) + '\n');
       process.stdout.write(
-        `\nTrace:   ${files.trace} (${result.trace.length} events)\nSummary: ${files.summary}\n`,
+        `\nTrace:   ${files.trace} (${lines} events)\nSummary: ${files.summary}\n`,
       );
     }
     return result.invariants.every((i) => i.ok) ? 0 : 1;

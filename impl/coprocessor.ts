@@ -132,11 +132,13 @@ function checkKeyValue(keyValue: Uint8Array): void {
 /** A complete master key in a register: its expanded schedule and its MKVP; never the key. */
 interface MasterKey {
   readonly mkvp: Mkvp;
+  readonly wkid: Uint8Array; // the MKVP's 16 bytes, as a blob header holds them
   readonly wrapper: KeyWrapper;
 }
 
 function masterKeyFrom(key: Uint8Array): MasterKey {
-  return { mkvp: mkvpOf(key), wrapper: createKeyWrapper(key) };
+  const mkvp = mkvpOf(key);
+  return { mkvp, wkid: Buffer.from(mkvp, 'hex'), wrapper: createKeyWrapper(key) };
 }
 
 const EMPTY: RegisterView = Object.freeze({ status: 'empty', mkvp: null, partsLoaded: 0 });
@@ -305,8 +307,8 @@ export class Coprocessor {
   #open(key: MasterKey, blob: Uint8Array): Uint8Array {
     const problem = blobProblem(blob);
     if (problem !== null) throw this.#error('malformedBlob', `malformed blob: ${problem}`);
-    const wkid = Buffer.from(blob.subarray(4, HEADER_BYTES)).toString('hex');
-    if (wkid !== key.mkvp) {
+    if (!key.wkid.every((b, i) => blob[4 + i] === b)) {
+      const wkid = Buffer.from(blob.subarray(4, HEADER_BYTES)).toString('hex');
       throw this.#error(
         'wkidMismatch',
         `WKID mismatch: blob is wrapped under MKVP ${wkid}, the register holds MKVP ${key.mkvp}`,
@@ -376,7 +378,7 @@ function sealBlob(key: MasterKey, value: Uint8Array): Uint8Array {
   const blob = new Uint8Array(HEADER_BYTES + wrapped.length);
   blob.set(BLOB_MAGIC, 0);
   blob[3] = BLOB_VERSION;
-  blob.set(Buffer.from(key.mkvp, 'hex'), 4);
+  blob.set(key.wkid, 4);
   blob.set(wrapped, HEADER_BYTES);
   return blob;
 }

@@ -10,7 +10,7 @@
 // `DasdIoError` (the write is then not applied).
 
 import type { Mkvp } from './coprocessor.ts';
-import { SortedSet } from './sorted-set.ts';
+import { OrderedMap } from './sorted-set.ts';
 import { compareHandles, type Handle, type Header, type TkdsRecord } from './tkds.ts';
 
 export type ChangeState = 'none' | 'running' | 'committed';
@@ -65,6 +65,8 @@ export interface Dasd {
   markUnusable(name: string, ctx: WriteContext): void;
   count(name: string): number;
   get(name: string, handle: Handle): TkdsRecord | undefined;
+  /** The records as they are now, in O(1): a copy that later writes to either side do not reach. */
+  snapshot(name: string): OrderedMap<Handle, TkdsRecord>;
   /** Up to `limit` records after `after` (null: from the start), in handle order. */
   scan(name: string, after: Handle | null, limit: number): TkdsRecord[];
   /** How many records sort before `handle` in handle order (`handle` need not exist). */
@@ -111,8 +113,7 @@ export function sameClusterRecord(a: ClusterRecord, b: ClusterRecord): boolean {
 
 interface StoredDataSet {
   header: Header;
-  records: Map<Handle, TkdsRecord>;
-  order: SortedSet<Handle>; // the handles of `records`, in handle order (writes and positions in O(log n))
+  records: OrderedMap<Handle, TkdsRecord>; // in handle order: writes and positions in O(log n), snapshots in O(1)
 }
 
 export class MemoryDasd implements Dasd {
@@ -157,8 +158,7 @@ export class MemoryDasd implements Dasd {
     this.#write({ by: ctx.by, op: 'allocate', dataSet: name }, () => {
       this.#sets.set(name, {
         header: Object.freeze({ mkvp: null, usable: true }),
-        records: new Map(),
-        order: new SortedSet(compareHandles),
+        records: new OrderedMap(compareHandles),
       });
     });
   }
@@ -188,20 +188,22 @@ export class MemoryDasd implements Dasd {
     return this.#set(name).records.get(handle);
   }
 
+  snapshot(name: string): OrderedMap<Handle, TkdsRecord> {
+    return this.#set(name).records.snapshot();
+  }
+
   scan(name: string, after: Handle | null, limit: number): TkdsRecord[] {
-    const s = this.#set(name);
-    const start = after === null ? 0 : s.order.rank(after) + (s.records.has(after) ? 1 : 0);
-    return s.order.slice(start, limit).map((h) => s.records.get(h)!);
+    const { records } = this.#set(name);
+    const start = after === null ? 0 : records.rank(after) + (records.has(after) ? 1 : 0);
+    return records.slice(start, limit);
   }
 
   rank(name: string, handle: Handle): number {
-    return this.#set(name).order.rank(handle);
+    return this.#set(name).records.rank(handle);
   }
 
   at(name: string, index: number): TkdsRecord | undefined {
-    const s = this.#set(name);
-    const h = s.order.at(index);
-    return h === undefined ? undefined : s.records.get(h);
+    return this.#set(name).records.at(index);
   }
 
   put(name: string, record: TkdsRecord, ctx: WriteContext): void {
@@ -215,7 +217,6 @@ export class MemoryDasd implements Dasd {
         ...(ctx.update ? { update: ctx.update } : {}),
       },
       () => {
-        s.order.add(record.handle);
         s.records.set(record.handle, record);
       },
     );
@@ -232,7 +233,7 @@ export class MemoryDasd implements Dasd {
         ...(ctx.update ? { update: ctx.update } : {}),
       },
       () => {
-        if (s.records.delete(handle)) s.order.delete(handle);
+        s.records.delete(handle);
       },
     );
   }

@@ -11,7 +11,7 @@
 // update to the initiator the record names instead (so only the initiator writes: SingleWriter).
 
 import type { Coprocessor, RegisterView } from './coprocessor.ts';
-import { DasdIoError, streamRecords, type ClusterRecord } from './dasd.ts';
+import { DasdIoError, type ClusterRecord } from './dasd.ts';
 import { InStoreCopy, newObject, type Handle, type TkdsRecord } from './tkds.ts';
 import { planUpdate, writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
 import { Coordinator, type InitiatorStep } from './coordinator.ts';
@@ -483,11 +483,11 @@ export class Member {
     }
   }
 
-  /** Reads a data set into a new in-store copy. */
+  /** Reads a data set into a new in-store copy (a snapshot: O(1), DESIGN.md step 5 inside the suspension). */
   readCopy(dataSet: string): InStoreCopy {
     const header = this.#cluster.dasd.header(dataSet);
     if (header.mkvp === null) throw new Error(`data set ${dataSet} has no MKVP in its header`);
-    return new InStoreCopy(dataSet, header.mkvp, streamRecords(this.#cluster.dasd, dataSet));
+    return new InStoreCopy(dataSet, header.mkvp, this.#cluster.dasd.snapshot(dataSet));
   }
 
   // ---- the member's part of the steps ----

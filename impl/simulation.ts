@@ -89,6 +89,8 @@ export interface SimulateOptions {
   chunk?: number; // records per reencipher action (default 25)
   timing?: Partial<Omit<Timing, 'chunk'>>;
   onEvent?: (e: TraceEvent) => void;
+  /** Default true. false: the trace is not held in memory (`trace` stays empty); take each line from onEvent as it is emitted. */
+  keepTrace?: boolean;
 }
 
 export interface SimulationResult {
@@ -99,7 +101,7 @@ export interface SimulationResult {
   steps: StepTiming[];
   suspension: { startTick: number; endTick: number; wallMs: number } | null;
   kcv: { before: Record<string, string>; after: Record<string, string> };
-  trace: TraceEvent[];
+  trace: TraceEvent[]; // empty if keepTrace was false
 }
 
 /** What `plan` reports: the change as it would run, and every reason it would be refused. */
@@ -174,6 +176,7 @@ export class Simulation {
   readonly #keys: Rng; // key parts (the operator's TKE)
   readonly #auditor = new Auditor();
   readonly #checker = new TraceChecker();
+  #lines = 0; // trace lines emitted (held in `trace` unless keepTrace is false)
   readonly #faults: { fault: Fault; left: number }[];
   readonly #initiator: string;
   // the ledger of dynamic updates, kept from the trace as it is written
@@ -697,8 +700,8 @@ export class Simulation {
   // ---- the trace and the ledger ----
 
   #emit(e: TraceEventInput): void {
-    const full = { seq: this.trace.length + 1, tick: this.#scheduler.tick, ...e } as TraceEvent;
-    this.trace.push(full);
+    const full = { seq: ++this.#lines, tick: this.#scheduler.tick, ...e } as TraceEvent;
+    if (this.#opts.keepTrace !== false) this.trace.push(full);
     this.#checker.feed(full);
     if (full.event === 'update') {
       if (full.phase === 'apply' && !this.#applied.has(full.id)) {

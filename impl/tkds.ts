@@ -10,6 +10,7 @@
 import { OptionsError } from './options-error.ts';
 import type { Mkvp } from './coprocessor.ts';
 import type { Rng } from './rng.ts';
+import { OrderedMap } from './sorted-set.ts';
 
 export type Handle = string;
 export type HandleKind = 'token' | 'object';
@@ -99,25 +100,35 @@ export function objectRecord(
   });
 }
 
-/** The same record with another value (a rewrap keeps handle and attributes). */
+/** The same record with another value (a rewrap keeps handle and attributes, shared: they are frozen). */
 export function withValue(record: ObjectRecord, value: ObjectValue): ObjectRecord {
-  return objectRecord(record.token, record.seq, record.attrs, value);
+  return Object.freeze({ ...record, value: Object.freeze(value) });
 }
 
 /**
  * An in-store copy of a data set (DESIGN.md: the **live** copy a member serves from, and the
  * **staged** copy it builds during `reload`). It names the data set it was read from and the
- * MKVP of that data set's header; records are shared immutable values.
+ * MKVP of that data set's header; records are shared immutable values. Built from a snapshot
+ * of the data set (`Dasd.snapshot`), it takes O(1) and shares the data set's nodes until either
+ * side writes (impl/sorted-set.ts).
  */
 export class InStoreCopy {
   readonly dataSet: string;
   readonly mkvp: Mkvp;
-  readonly #records = new Map<Handle, TkdsRecord>();
+  readonly #records: OrderedMap<Handle, TkdsRecord>;
 
-  constructor(dataSet: string, mkvp: Mkvp, records: Iterable<TkdsRecord>) {
+  constructor(
+    dataSet: string,
+    mkvp: Mkvp,
+    records: OrderedMap<Handle, TkdsRecord> | Iterable<TkdsRecord>,
+  ) {
     this.dataSet = dataSet;
     this.mkvp = mkvp;
-    for (const r of records) this.#records.set(r.handle, r);
+    if (records instanceof OrderedMap) this.#records = records;
+    else {
+      this.#records = new OrderedMap(compareHandles);
+      for (const r of records) this.#records.set(r.handle, r);
+    }
   }
   get size(): number {
     return this.#records.size;
@@ -132,8 +143,8 @@ export class InStoreCopy {
     this.#records.delete(handle);
   }
   /** Records in handle order. */
-  records(): TkdsRecord[] {
-    return [...this.#records.values()].sort((x, y) => compareHandles(x.handle, y.handle));
+  records(): Iterable<TkdsRecord> {
+    return this.#records.values();
   }
   toJSON(): object {
     return { dataSet: this.dataSet, mkvp: this.mkvp, records: this.size };

@@ -15,9 +15,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseTrace, toNdjson, type TraceEvent } from '../impl/index.ts';
-import { checkOutput, writeOutput } from '../cli/files.ts';
-import { UsageError } from '../cli/options.ts';
+import { parseTrace, simulateChange, toNdjson, type TraceEvent } from '../impl/index.ts';
+import { OutputStream, checkOutput, writeOutput } from '../cli/files.ts';
+import { UsageError, parseFlags, runFlags, runOptions } from '../cli/options.ts';
 
 const root = join(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'tkds-cmk-cli-'));
@@ -65,21 +65,8 @@ test('--help lists the commands, and each command has its own help with examples
 test('run: a small change completes, writes the trace and the summary it names, and verifies every invariant', () => {
   const trace = join(work, 'small.ndjson');
   const summaryFile = join(work, 'small.json');
-  const r = cli(
-    'run',
-    '--members',
-    'SYSA,SYSB',
-    '--objects',
-    '120',
-    '--updates',
-    '30',
-    '--seed',
-    '5',
-    '--trace',
-    trace,
-    '--summary',
-    summaryFile,
-  );
+  const flags = ['--members', 'SYSA,SYSB', '--objects', '120', '--updates', '30', '--seed', '5'];
+  const r = cli('run', ...flags, '--trace', trace, '--summary', summaryFile);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Outcome: completed/);
   assert.match(r.stdout, /suspension window/);
@@ -98,6 +85,9 @@ test('run: a small change completes, writes the trace and the summary it names, 
   assert.equal(s.keyCheckValues.equal, s.keyCheckValues.checked);
   assert.ok(s.keyCheckValues.checked > 0);
   assert.equal(s.traceEvents, events.length);
+  // streamed to the file as emitted: byte for byte the trace the same run holds in memory
+  const inMemory = simulateChange(runOptions(parseFlags(flags, runFlags).values));
+  assert.equal(readFileSync(trace, 'utf8'), toNdjson(inMemory.trace));
 });
 
 test('run --json prints the summary on stdout; a crashed member before commit backs the change out', () => {
@@ -306,6 +296,33 @@ test('--trace and --summary never replace a directory, a FIFO or a symlink; they
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(parseTrace(readFileSync(real, 'utf8')).length > 0);
   assert.deepEqual(leftovers(dir), []);
+});
+
+test('OutputStream: streamed through a temporary file; the old file stays until finish, and abandon leaves it as it was', () => {
+  const dir = mkdtempSync(join(work, 'stream-'));
+  const path = join(dir, 'trace.ndjson');
+  writeFileSync(path, 'old\n');
+  const line = `${'x'.repeat(99)}\n`; // 3 MB in all: the buffer is written out on the way
+  const lines = 30_000;
+
+  const failed = new OutputStream('--trace', path);
+  for (let i = 0; i < lines; i++) failed.write(line);
+  assert.equal(
+    readdirSync(dir).length,
+    2,
+    'a temporary file beside the old one while it is written',
+  );
+  failed.abandon(); // the run failed midway
+  assert.deepEqual(readdirSync(dir), ['trace.ndjson']);
+  assert.equal(readFileSync(path, 'utf8'), 'old\n');
+
+  const out = new OutputStream('--trace', path);
+  for (let i = 0; i < lines; i++) out.write(line);
+  assert.equal(readFileSync(path, 'utf8'), 'old\n');
+  out.finish();
+  out.abandon(); // (a no-op after finish)
+  assert.deepEqual(readdirSync(dir), ['trace.ndjson']);
+  assert.equal(readFileSync(path, 'utf8'), line.repeat(lines));
 });
 
 test('an output that fails once its temporary file is written leaves neither file behind', () => {

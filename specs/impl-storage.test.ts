@@ -9,6 +9,7 @@ import {
   parseHandle,
   tokenRecord,
   objectRecord,
+  withValue,
   InStoreCopy,
 } from '../impl/tkds.ts';
 import { MemoryDasd, DasdIoError, streamRecords, type DasdWrite } from '../impl/dasd.ts';
@@ -112,7 +113,7 @@ test('InStoreCopy: records in handle order; JSON shows counts, not values', () =
     ),
   );
   assert.deepEqual(
-    c.records().map((r) => r.handle),
+    [...c.records()].map((r) => r.handle),
     ['A:00000000:T', 'A:00000001:O', 'B:00000000:T'],
   );
   assert.equal(
@@ -217,4 +218,21 @@ test('MemoryDasd: cluster record is compare-and-set', () => {
     /cluster record by SYSA failed/,
   );
   assert.equal(d.readClusterRecord().change, 'running');
+});
+
+test('withValue: a new frozen record with the new value that shares the handle and attributes (a rewrap copies neither)', () => {
+  const r = objectRecord(
+    'T1',
+    3,
+    { label: 'k', class: 'secretKey', keyType: 'AES', length: 16 },
+    { type: 'secure', blob: Uint8Array.of(1, 2) },
+  );
+  const value = { type: 'secure' as const, blob: Uint8Array.of(3, 4) };
+  const w = withValue(r, value);
+  assert.deepEqual(Object.keys(w), Object.keys(r)); // the same fields, in the same order (trace lines)
+  assert.equal(w.attrs, r.attrs);
+  assert.equal(w.handle, r.handle);
+  assert.equal(w.value, value);
+  assert.ok(Object.isFrozen(w) && Object.isFrozen(w.value));
+  assert.deepEqual(r.value, { type: 'secure', blob: Uint8Array.of(1, 2) });
 });
