@@ -162,6 +162,8 @@ export class Coordinator {
   #open: { step: StepName; tick: number; wall: number } | null = null;
   /** The new master key the change goes to: the initiator's committed `new` at validate (the target header gets it). */
   #newMkvp: string | null = null;
+  /** The cluster record as `validate` read it: beginRouting's compare-and-set expects it whole (the spec's `seen`). */
+  #seen: ClusterRecord | null = null;
 
   private constructor(
     cluster: Cluster,
@@ -192,6 +194,10 @@ export class Coordinator {
   get me(): string {
     return this.#member.name;
   }
+  /** Validated, and beginRouting has not run yet: the change has not begun (nothing written, nothing sent). */
+  get validatedOnly(): boolean {
+    return this.#phase === 'validate';
+  }
 
   #setPhase(p: InitiatorStep): void {
     this.#phase = p;
@@ -214,6 +220,7 @@ export class Coordinator {
       new Coordinator(cluster, member, change, member.active, target).#end('backedOut');
       return { change, refusals: [] };
     }
+    const seen = cluster.dasd.readClusterRecord();
     const refusals = validate(cluster, member, target, archive);
     cluster.emit({
       event: 'step',
@@ -245,6 +252,7 @@ export class Coordinator {
     }
     const co = new Coordinator(cluster, member, change, member.active, target);
     co.#newMkvp = member.new.mkvp;
+    co.#seen = seen;
     co.#participants = new Map(
       cluster
         .names()
@@ -308,13 +316,15 @@ export class Coordinator {
   beginRouting(): void {
     if (!this.#enter('beginRouting')) return;
     const c = this.#cluster;
-    const record = c.dasd.readClusterRecord();
+    // The record validate read, whole (the spec's RecordAsSeen): an initiator that validated
+    // before another change began or ended must lose, for the active data set may have moved on.
+    const seen = this.#seen!;
     let ok: boolean;
     try {
       ok =
-        record.change === 'none' &&
+        seen.change === 'none' &&
         c.dasd.compareAndSetClusterRecord(
-          record,
+          seen,
           {
             active: this.old,
             change: 'running',
@@ -751,6 +761,8 @@ export class Coordinator {
   }
 
   memberLost(lost: string): void {
+    // validated, not begun: nothing to undo or tell (beginRouting checks the participants)
+    if (this.validatedOnly) return;
     if (!this.committed && !this.#backingOut && this.#phase !== 'fenced')
       return this.backout(`member ${lost} lost before commit`);
     if (this.#fanout?.waiting.delete(lost)) this.#checkFanout();

@@ -18,6 +18,7 @@ export type {
   SimulationResult,
 } from './simulation.ts';
 export type { ClusterView, MemberView } from './view.ts';
+export type { PendingAction } from './sysplex.ts';
 export type { InitiatorStep, Refusal } from './coordinator.ts';
 export type { UpdateOp } from './updates.ts';
 export { checkTrace, checkState, TraceChecker, INVARIANT_NAMES } from './invariants.ts';

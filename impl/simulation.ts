@@ -187,6 +187,7 @@ export class Simulation {
   readonly #originals = new Map<Handle, Original>();
   #nextUpdate = 1;
   #freshTokens = 0;
+  /** The change the run reports: the first started, until another one's beginRouting writes the record. */
   #change: { id: string; refusals: Refusal[] } | null = null;
   #old: AuditState['old'] = null;
   #kcvBefore: Record<string, string> = {};
@@ -547,7 +548,7 @@ export class Simulation {
     return this.#cluster.member(member).keyCheckValue(handle);
   }
 
-  /** The outcome of the first change started (null before it ends). */
+  /** The outcome of the change the run reports (null before it ends). */
   get outcome(): Outcome | null {
     return this.#change ? (this.#cluster.outcomes.get(this.#change.id) ?? null) : null;
   }
@@ -757,6 +758,9 @@ export class Simulation {
       const from = w.from!;
       const next = w.next!;
       const action = RECORD_ACTIONS[`${from.change}->${next.change}`];
+      // of concurrent initiators, the one whose beginRouting wrote the record runs the change
+      if (from.change === 'none' && next.changeId !== null && this.#change?.id !== next.changeId)
+        this.#change = { id: next.changeId, refusals: [] };
       this.#emit({
         event: 'record',
         actor: w.by,
