@@ -91,6 +91,7 @@ const AUTOMATIC_ORDER = [
 ] as const;
 const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
   beginRouting: 1,
+  backout: 1, // a member lost since validate: beginRouting writes the record, then backs out
   reencipher: 1,
   applyDelta: 2,
   reload: 3,
@@ -183,14 +184,23 @@ export class SimAdapter {
     const sim = this.sim;
     const self = this.#model!.initiator.context.self;
     // A loss while the model validates: the implementation's validate passed, its beginRouting not yet run.
+    // (once: a loss while validating is only remembered, so the model may still validate after it)
+    const validated = (): boolean =>
+      sim.observe().members.find((m) => m.name === self)?.initiatorStep != null;
     if (event.type === 'crash' && before && leafOf(before.initiator.value) === 'validate') {
-      assert.deepEqual(sim.startChange(), [], 'validate refused a change the model was validating');
+      if (!validated())
+        assert.deepEqual(
+          sim.startChange(),
+          [],
+          'validate refused a change the model was validating',
+        );
     }
     switch (event.type) {
       case 'startChange':
         return; // validation runs with `validated`
       case 'validated':
-        assert.deepEqual(sim.startChange(), [], 'validate refused a change the model validated');
+        if (!validated())
+          assert.deepEqual(sim.startChange(), [], 'validate refused a change the model validated');
         return;
       case 'refuse': {
         const refusals = sim.startChange();
