@@ -65,6 +65,15 @@ export function validate(
       `change ${record.changeId} of ${record.active} to ${record.target} by ${record.initiator} is ${record.change}`,
     );
   }
+  // this member still drives a change whose record write settled it (it resumes, or awaits acknowledgements)
+  const busy = initiator.coordinator;
+  if (busy && record.change === 'none') {
+    refuse(
+      initiator.name,
+      'changeRunning',
+      `${initiator.name} still coordinates change ${busy.change} (${busy.phase})`,
+    );
+  }
   const reference = initiator.new.status === 'committed' ? initiator.new.mkvp : null;
   for (const name of cluster.names()) {
     const m = cluster.member(name);

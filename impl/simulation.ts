@@ -29,6 +29,7 @@ import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Coordinator, validate, type Refusal } from './coordinator.ts';
 import { OptionsError } from './options-error.ts';
+import { PctSchedule, SCHEDULES, type ScheduleName } from './pct.ts';
 import { Member } from './member.ts';
 import {
   checkState,
@@ -87,6 +88,7 @@ export interface SimulateOptions {
   faults?: Fault[];
   archive?: string;
   chunk?: number; // records per reencipher action (default 25)
+  schedule?: ScheduleName; // the seeded driver's choice (default 'random'; 'pct': impl/pct.ts)
   timing?: Partial<Omit<Timing, 'chunk'>>;
   onEvent?: (e: TraceEvent) => void;
 }
@@ -170,6 +172,7 @@ export class Simulation {
   readonly #dasd: MemoryDasd;
   readonly #sysplex: Sysplex;
   readonly #schedule: Rng;
+  readonly #pct: PctSchedule | null;
   readonly #work: Rng;
   readonly #keys: Rng; // key parts (the operator's TKE)
   readonly #auditor = new Auditor();
@@ -202,6 +205,13 @@ export class Simulation {
     this.#schedule = root.fork();
     this.#work = root.fork();
     const messages = root.fork();
+    const schedule = options.schedule ?? 'random';
+    if (!(SCHEDULES as readonly string[]).includes(schedule))
+      throw new OptionsError(
+        `schedule must be one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(schedule)}`,
+      );
+    // (its own stream: the random schedule draws exactly as before)
+    this.#pct = schedule === 'pct' ? new PctSchedule(root.fork()) : null;
 
     const specs = options.members ?? [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }];
     checkSpecs(specs);
@@ -440,8 +450,10 @@ export class Simulation {
 
   /** The seeded driver runs one action; false when nothing is pending. */
   step(): boolean {
-    const id = this.#scheduler.pickNext(this.#schedule);
+    const pct = this.#pct;
+    const id = this.#scheduler.pickNext(this.#schedule, pct ? (a) => pct.priority(a) : undefined);
     if (id === null) return false;
+    if (pct) pct.taken(this.#scheduler.get(id)!);
     this.#scheduler.fire(id);
     return true;
   }

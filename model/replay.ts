@@ -306,6 +306,9 @@ class Replay {
         return this.#header(line);
       case 'step':
         if (this.#waitingInitiators.has(line.change)) return this.#waitingStep(line);
+        // the last lines (resume) of a change whose statechart ended and a new change's replaced
+        if (line.step !== 'validate' && this.#change !== null && line.change !== this.#change)
+          return;
         return line.actor === self || line.step === 'validate' ? this.#step(line) : undefined;
       case 'deliver': {
         const msg = str(line, 'msg');
