@@ -450,6 +450,16 @@ class Replay {
     if (line.phase !== 'done' || (result !== 'refused' && result !== 'failed')) return;
     const [first] =
       (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+    // an I/O error on its record write: step 2 failed (as #step takes it)
+    if (result === 'failed' && this.#leaf(w.snapshot) === 'validate')
+      w.snapshot = this.#feed(
+        initiatorMachine,
+        w.snapshot,
+        { type: 'validated' },
+        line,
+        'statechart',
+        what,
+      );
     const event: InitiatorEvent =
       result === 'refused'
         ? {
@@ -877,7 +887,7 @@ class Replay {
       // a change that never began: refused, or backed out by an initiator lost before it began
       this.#waitingInitiators.delete(line.change);
       const at = this.#leaf(waiting.snapshot);
-      if ((outcome === 'refused' && at === 'refused') || (outcome === 'backedOut' && at === 'down'))
+      if ((DECIDED_IN[outcome] ?? []).includes(at) || (outcome === 'backedOut' && at === 'down'))
         return;
       throw new ReplayError(
         line.seq,

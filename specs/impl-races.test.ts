@@ -141,3 +141,59 @@ test("two initiators: a backout of one change never drops another change's stage
   assert.deepEqual([v.record.active, v.record.change], ['CSF.TKDS.NEW', 'none']);
   assertSettled(sim);
 });
+
+/** A case of the concurrent-initiators property (specs/impl-property.test.ts), run the same way. */
+function race(
+  options: SimulateOptions,
+  initiators: readonly string[],
+  after: readonly number[],
+  schedule: 'random' | 'pct',
+): Simulation {
+  const sim = new Simulation({ ...options, schedule });
+  const starts = initiators.map((at, i) => ({ at, step: i === 0 ? 0 : after[i - 1]! }));
+  for (let steps = 0; ; steps++) {
+    for (const s of starts) if (s.step === steps && memberView(sim, s.at).up) sim.startChange(s.at);
+    if (!sim.step() && steps >= Math.max(...starts.map((s) => s.step))) break;
+    assert.ok(steps < 50_000, 'the run settles');
+    assertInvariants(sim.checkInvariants(), `after step ${steps}`);
+  }
+  return sim;
+}
+
+const small = (n: number, extra: SimulateOptions): SimulateOptions => ({
+  seed: 1,
+  members: ['SYSA', 'SYSB', 'SYSC', 'SYSD'].slice(0, n).map((name) => ({ name })),
+  dataSet: { tokens: 1, objects: 0 },
+  chunk: 3,
+  ...extra,
+});
+
+test('found by the PCT property: after another change backed out, the record is as a stale validate read it; beginRouting refuses the target that backout marked unusable', () => {
+  const sim = race(
+    small(4, { faults: [{ kind: 'crash', member: 'SYSB', at: 'beginRouting', restartAfter: 1 }] }),
+    ['SYSD', 'SYSA'],
+    [0],
+    'pct',
+  );
+  assert.equal(outcomeOf(sim, 'c2'), 'backedOut');
+  assert.deepEqual(
+    eventsOf(sim.trace, 'step')
+      .filter((e) => e.change === 'c1' && e.step === 'beginRouting' && e.phase === 'done')
+      .map((e) => e.refusals?.map((r) => r.reason)),
+    [['targetNotEmpty']],
+  );
+  assertSettled(sim);
+});
+
+test('found by the property: updates held by a change that never began are routed to the change that began since, not written beside it (SingleWriter)', () => {
+  const sim = race(
+    small(3, {
+      updates: { count: 6, every: 0 },
+      faults: [{ kind: 'ioError', at: 'beginRouting' }],
+    }),
+    ['SYSC', 'SYSA'],
+    [6],
+    'random',
+  );
+  assertSettled(sim);
+});
