@@ -48,6 +48,9 @@ Workload and faults:
   --updates N            dynamic updates during the change (default ${DEFAULTS.updates}; at most
                          ${maxUpdates(3)} with 3 members, ${maxUpdates(8)} with 8: a run has a step limit)
   --update-every T       logical ticks between update arrivals (default ${DEFAULTS.updateEvery})
+  --schedule NAME        the seeded scheduler: random (default: a uniform choice among due
+                         actions) or pct (random priorities per member with a few change
+                         points, so one member is sometimes held back for long: finds races)
   --no-dynamic-updates   the operator disallowed dynamic updates: those that arrive during
                          the suspension fail instead of waiting
   --fault SPEC           inject a fault (repeatable):

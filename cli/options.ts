@@ -5,6 +5,7 @@ import {
   MAX_STEPS,
   MESSAGE_TYPES,
   NEW_KEY_STATES,
+  SCHEDULES,
   STEP_NAMES,
   TARGET_STATES,
   type Fault,
@@ -55,6 +56,7 @@ export const runFlags = {
   'no-dynamic-updates': { type: 'boolean' },
   fault: { type: 'string', multiple: true },
   archive: { type: 'string' },
+  schedule: { type: 'string' },
   trace: { type: 'string' },
   summary: { type: 'string' },
   json: { type: 'boolean' },
@@ -289,6 +291,8 @@ export function runOptions(v: RunValues): SimulateOptions {
   options.faults = ((v.fault as string[] | undefined) ?? []).map(fault);
   const archive = v.archive as string | undefined;
   if (archive !== undefined) options.archive = archive;
+  const schedule = v.schedule as string | undefined;
+  if (schedule !== undefined) options.schedule = oneOf('--schedule', schedule, SCHEDULES);
   checkWorkload(options);
   return options;
 }

@@ -81,6 +81,7 @@ const AUTOMATIC_ORDER = [
 ] as const;
 const AUTOMATIC_UP_TO: Readonly<Record<string, number>> = {
   beginRouting: 1,
+  backout: 1, // a member lost since validate: beginRouting writes the record, then backs out
   reencipher: 1,
   applyDelta: 2,
   reload: 3,
@@ -187,7 +188,11 @@ export class PathAdapter {
     await this.settle();
   }
 
+  /** Starts the change the model validates, once (a loss while validating is only remembered, so the model may still validate after it). */
   async #startChange(): Promise<void> {
+    const self = this.#model!.initiator.context.self;
+    const view = await this.observe();
+    if (view.members.find((m) => m.name === self)?.initiatorStep != null) return;
     const { refusals } = await this.impl.send('startChange', {});
     assert.deepEqual(refusals, [], 'validate refused a change the model validated');
   }
@@ -196,6 +201,7 @@ export class PathAdapter {
     const impl = this.impl;
     const self = this.#model!.initiator.context.self;
     // A loss while the model validates: the implementation's validate passed, its beginRouting not yet run.
+    // (once: a loss while validating is only remembered, so the model may still validate after it)
     if (event.type === 'crash' && before && leafOf(before.initiator.value) === 'validate')
       await this.#startChange();
     switch (event.type) {

@@ -13,7 +13,7 @@
 // check. A member that leaves the group before `commit` also means `backout`.
 
 import { CoprocessorError, type Coprocessor } from './coprocessor.ts';
-import { DasdIoError, type ClusterRecord } from './dasd.ts';
+import { DasdIoError, sameClusterRecord, type ClusterRecord } from './dasd.ts';
 import { withValue, type Handle, type TkdsRecord } from './tkds.ts';
 import { writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
 import { MIN_LEVEL, type Cluster } from './cluster.ts';
@@ -65,6 +65,15 @@ export function validate(
       `change ${record.changeId} of ${record.active} to ${record.target} by ${record.initiator} is ${record.change}`,
     );
   }
+  // this member still drives a change whose record write settled it (it resumes, or awaits acknowledgements)
+  const busy = initiator.coordinator;
+  if (busy && record.change === 'none') {
+    refuse(
+      initiator.name,
+      'changeRunning',
+      `${initiator.name} still coordinates change ${busy.change} (${busy.phase})`,
+    );
+  }
   const reference = initiator.new.status === 'committed' ? initiator.new.mkvp : null;
   for (const name of cluster.names()) {
     const m = cluster.member(name);
@@ -100,23 +109,39 @@ export function validate(
       }
     }
   }
-  if (!dasd.exists(target))
-    refuse(target, 'targetMissing', `target data set ${target} does not exist`);
-  else if (target === record.active || target === initiator.active)
+  if (target === initiator.active)
     refuse(target, 'targetIsActive', `target data set ${target} is the active data set`);
   else {
-    const h = dasd.header(target);
-    if (dasd.count(target) > 0 || h.mkvp !== null || !h.usable) {
-      refuse(
-        target,
-        'targetNotEmpty',
-        `target data set ${target} is not empty (${dasd.count(target)} records${h.usable ? '' : ', marked unusable by a backout'})`,
-      );
-    }
+    const bad = targetRefusal(cluster, target);
+    if (bad) out.push(bad);
   }
   if (archive !== null && dasd.exists(archive))
     refuse(archive, 'archiveExists', `archive name ${archive} exists`);
   return out;
+}
+
+/** Why the target cannot take a change now: missing, the active data set, or not empty (validate, and again at beginRouting). */
+function targetRefusal(cluster: Cluster, target: string): Refusal | null {
+  const { dasd } = cluster;
+  if (!dasd.exists(target))
+    return {
+      subject: target,
+      reason: 'targetMissing',
+      message: `target data set ${target} does not exist`,
+    };
+  if (target === dasd.readClusterRecord().active)
+    return {
+      subject: target,
+      reason: 'targetIsActive',
+      message: `target data set ${target} is the active data set`,
+    };
+  const h = dasd.header(target);
+  if (dasd.count(target) === 0 && h.mkvp === null && h.usable) return null;
+  return {
+    subject: target,
+    reason: 'targetNotEmpty',
+    message: `target data set ${target} is not empty (${dasd.count(target)} records${h.usable ? '' : ', marked unusable by a backout'})`,
+  };
 }
 
 const ACK: Partial<Record<MessageType, MessageType>> = {
@@ -161,6 +186,8 @@ export class Coordinator {
   #open: { step: StepName; tick: number; wall: number } | null = null;
   /** The new master key the change goes to: the initiator's committed `new` at validate (the target header gets it). */
   #newMkvp: string | null = null;
+  /** The cluster record as `validate` read it: beginRouting's compare-and-set expects it whole (the spec's `seen`). */
+  #seen: ClusterRecord | null = null;
 
   private constructor(
     cluster: Cluster,
@@ -191,6 +218,10 @@ export class Coordinator {
   get me(): string {
     return this.#member.name;
   }
+  /** Validated, and beginRouting has not run yet: the change has not begun (nothing written, nothing sent). */
+  get validatedOnly(): boolean {
+    return this.#phase === 'validate';
+  }
 
   #setPhase(p: InitiatorStep): void {
     this.#phase = p;
@@ -213,6 +244,7 @@ export class Coordinator {
       new Coordinator(cluster, member, change, member.active, target).#end('backedOut');
       return { change, refusals: [] };
     }
+    const seen = cluster.dasd.readClusterRecord();
     const refusals = validate(cluster, member, target, archive);
     cluster.emit({
       event: 'step',
@@ -244,6 +276,7 @@ export class Coordinator {
     }
     const co = new Coordinator(cluster, member, change, member.active, target);
     co.#newMkvp = member.new.mkvp;
+    co.#seen = seen;
     co.#participants = new Map(
       cluster
         .names()
@@ -307,13 +340,19 @@ export class Coordinator {
   beginRouting(): void {
     if (!this.#enter('beginRouting')) return;
     const c = this.#cluster;
-    const record = c.dasd.readClusterRecord();
+    // The record validate read, whole (the spec's RecordAsSeen): an initiator that validated
+    // before another change began or ended must lose, for the active data set may have moved on.
+    // A backout of another change since leaves the record as validate read it: the target it
+    // marked unusable tells (refused as validate would: targetNotEmpty).
+    const seen = this.#seen!;
+    const target = targetRefusal(c, this.target);
     let ok: boolean;
     try {
       ok =
-        record.change === 'none' &&
+        target === null &&
+        seen.change === 'none' &&
         c.dasd.compareAndSetClusterRecord(
-          record,
+          seen,
           {
             active: this.old,
             change: 'running',
@@ -335,7 +374,11 @@ export class Coordinator {
         phase: 'done',
         change: this.change,
         result: 'refused',
-        refusals: [{ subject: now.initiator ?? 'cluster', reason: 'changeRunning' }],
+        refusals: [
+          target && sameClusterRecord(now, seen)
+            ? { subject: target.subject, reason: target.reason }
+            : { subject: now.initiator ?? 'cluster', reason: 'changeRunning' },
+        ],
         action: 'BeginRoutingByInitiator',
       });
       this.#closeStep();
@@ -604,13 +647,17 @@ export class Coordinator {
     const waiting = this.#waiting.splice(0);
     this.#member.coordinator = null; // updates are processed as usual from here on
     // A waiting update whose caller's member went down since was reported `unknown` there: dropped.
-    for (const req of waiting)
-      if (!this.#member.callerGone(req))
-        this.#member.answer(
-          req,
-          this.#member.write(req, this.#member.active, 'ApplyRouted').result,
-          true,
-        );
+    // Another change began since (this one never did): it is taken as any update, routed to that one's initiator.
+    if (c.dasd.readClusterRecord().change !== 'none') {
+      for (const req of waiting) this.#member.take(req);
+    } else
+      for (const req of waiting)
+        if (!this.#member.callerGone(req))
+          this.#member.answer(
+            req,
+            this.#member.write(req, this.#member.active, 'ApplyRouted').result,
+            true,
+          );
     this.#done('resume', { waiting: waiting.length, active: this.#member.active });
     this.#end(outcome);
   }
@@ -740,6 +787,8 @@ export class Coordinator {
   }
 
   memberLost(lost: string): void {
+    // validated, not begun: nothing to undo or tell (beginRouting checks the participants)
+    if (this.validatedOnly) return;
     if (!this.committed && !this.#backingOut)
       return this.backout(`member ${lost} lost before commit`);
     if (this.#fanout?.waiting.delete(lost)) this.#checkFanout();

@@ -10,6 +10,7 @@ export {
   TARGET_STATES,
 } from './simulation.ts';
 export { OptionsError } from './options-error.ts';
+export { SCHEDULES, type ScheduleName } from './pct.ts';
 export type {
   ChangePlan,
   Fault,
@@ -18,6 +19,7 @@ export type {
   SimulationResult,
 } from './simulation.ts';
 export type { ClusterView, MemberView } from './view.ts';
+export type { PendingAction } from './sysplex.ts';
 export type { InitiatorStep, Refusal } from './coordinator.ts';
 export type { UpdateOp } from './updates.ts';
 export { checkTrace, checkState, TraceChecker, INVARIANT_NAMES } from './invariants.ts';

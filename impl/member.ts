@@ -637,6 +637,10 @@ export class Member {
         const record = c.dasd.readClusterRecord();
         if (record.changeId === m.change && record.change === 'committed')
           return ignore('never back out after commit');
+        // A backout is written to the record before it is sent: while the record shows a change,
+        // this one is a late copy of an earlier change's, and touches nothing (the spec's BackoutAtMember).
+        if (record.change !== 'none')
+          return ignore(`the record shows change ${record.changeId} ${record.change}`);
         const emitted = this.#backoutPart(m.change!, 'BackoutAtMember');
         return ack('backoutAck', emitted ? undefined : 'BackoutAtMember');
       }
@@ -695,9 +699,9 @@ export class Member {
     return true;
   }
 
-  /** Its part of `backout`: the staged copy dropped, routing ends. false if it had nothing to undo. */
+  /** Its part of `backout` of `change`: the staged copy dropped, routing ends. false if it had no part of that change to undo. */
   #backoutPart(change: string, action: 'BackoutAtMember' | 'BackoutFromRecord'): boolean {
-    if (this.change !== change && !this.routing && !this.staged) return false;
+    if ((this.change ?? this.#routesFor) !== change) return false;
     this.staged = null;
     this.routing = false;
     this.change = null;
@@ -715,7 +719,9 @@ export class Member {
   memberLost(lost: string): void {
     for (const id of [...this.#liveOut.keys()]) this.#liveAcked(id, lost);
     this.#unknownOutcomes(lost);
-    if (this.coordinator) return this.coordinator.memberLost(lost);
+    // a coordinator that validated and never began does nothing: this member may have to take over
+    if (this.coordinator && !this.coordinator.validatedOnly)
+      return this.coordinator.memberLost(lost);
     this.maybeTakeover(lost);
   }
 
@@ -732,14 +738,21 @@ export class Member {
    */
   maybeTakeover(lost?: string): void {
     const c = this.#cluster;
-    if (this.coordinator || this.phase !== 'up') return;
+    const validated = this.coordinator?.validatedOnly ?? false;
+    if ((this.coordinator && !validated) || this.phase !== 'up') return;
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none') return this.#settleFromRecord(record);
     const initiator = record.initiator!;
     const initiatorGone =
       !c.sysplex.inGroup(initiator) || initiator === lost || initiator === this.name;
-    if (initiatorGone && c.driver() === null && c.sysplex.group()[0] === this.name)
-      Coordinator.takeover(c, this, record);
+    if (!initiatorGone || c.driver() !== null || c.sysplex.group()[0] !== this.name) return;
+    // This member's own validation is stale (the record shows another change): its beginRouting
+    // is refused (the spec's RecordAsSeen fails) before it takes the orphaned change over.
+    if (validated) {
+      this.coordinator!.beginRouting();
+      if (this.coordinator || this.phase !== 'up') return;
+    }
+    Coordinator.takeover(c, this, record);
   }
 
   /**

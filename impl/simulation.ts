@@ -29,6 +29,7 @@ import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Coordinator, validate, type Refusal } from './coordinator.ts';
 import { OptionsError } from './options-error.ts';
+import { PctSchedule, SCHEDULES, type ScheduleName } from './pct.ts';
 import { Member } from './member.ts';
 import {
   checkState,
@@ -87,6 +88,7 @@ export interface SimulateOptions {
   faults?: Fault[];
   archive?: string;
   chunk?: number; // records per reencipher action (default 25)
+  schedule?: ScheduleName; // the seeded driver's choice (default 'random'; 'pct': impl/pct.ts)
   timing?: Partial<Omit<Timing, 'chunk'>>;
   onEvent?: (e: TraceEvent) => void;
   /** Default true. false: the trace is not held in memory (`trace` stays empty); take each line from onEvent as it is emitted. */
@@ -172,6 +174,7 @@ export class Simulation {
   readonly #dasd: MemoryDasd;
   readonly #sysplex: Sysplex;
   readonly #schedule: Rng;
+  readonly #pct: PctSchedule | null;
   readonly #work: Rng;
   readonly #keys: Rng; // key parts (the operator's TKE)
   readonly #auditor = new Auditor();
@@ -190,6 +193,7 @@ export class Simulation {
   readonly #originals = new Map<Handle, Original>();
   #nextUpdate = 1;
   #freshTokens = 0;
+  /** The change the run reports: the first started, until another one's beginRouting writes the record. */
   #change: { id: string; refusals: Refusal[] } | null = null;
   #old: AuditState['old'] = null;
   #kcvBefore: Record<string, string> = {};
@@ -204,6 +208,13 @@ export class Simulation {
     this.#schedule = root.fork();
     this.#work = root.fork();
     const messages = root.fork();
+    const schedule = options.schedule ?? 'random';
+    if (!(SCHEDULES as readonly string[]).includes(schedule))
+      throw new OptionsError(
+        `schedule must be one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(schedule)}`,
+      );
+    // (its own stream: the random schedule draws exactly as before)
+    this.#pct = schedule === 'pct' ? new PctSchedule(root.fork()) : null;
 
     const specs = options.members ?? [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }];
     checkSpecs(specs);
@@ -441,8 +452,10 @@ export class Simulation {
 
   /** The seeded driver runs one action; false when nothing is pending. */
   step(): boolean {
-    const id = this.#scheduler.pickNext(this.#schedule);
+    const pct = this.#pct;
+    const id = this.#scheduler.pickNext(this.#schedule, pct ? (a) => pct.priority(a) : undefined);
     if (id === null) return false;
+    if (pct) pct.taken(this.#scheduler.get(id)!);
     this.#scheduler.fire(id);
     return true;
   }
@@ -549,7 +562,7 @@ export class Simulation {
     return this.#cluster.member(member).keyCheckValue(handle);
   }
 
-  /** The outcome of the first change started (null before it ends). */
+  /** The outcome of the change the run reports (null before it ends). */
   get outcome(): Outcome | null {
     return this.#change ? (this.#cluster.outcomes.get(this.#change.id) ?? null) : null;
   }
@@ -757,6 +770,9 @@ export class Simulation {
       const from = w.from!;
       const next = w.next!;
       const action = RECORD_ACTIONS[`${from.change}->${next.change}`];
+      // of concurrent initiators, the one whose beginRouting wrote the record runs the change
+      if (from.change === 'none' && next.changeId !== null && this.#change?.id !== next.changeId)
+        this.#change = { id: next.changeId, refusals: [] };
       this.#emit({
         event: 'record',
         actor: w.by,

@@ -161,18 +161,34 @@ export class Scheduler {
     a.run();
   }
 
-  /** The seeded driver's choice: a random due non-timer action; else the earliest due one. */
-  pickNext(rng: Rng): number | null {
+  /**
+   * The seeded driver's choice: a random due non-timer action (or, given `priority`, the first
+   * due one of the highest priority: impl/pct.ts); else the earliest due one.
+   */
+  pickNext(rng: Rng, priority?: (a: PendingAction) => number): number | null {
     if (this.#actions.size === 0) return null;
     // Due means due by the next tick; logical time never goes back, so a due candidate stays due.
     while (this.#waiting.size > 0 && this.#waiting.peek()!.due <= this.tick + 1) {
       const a = this.#waiting.pop()!;
       if (this.#live(a)) this.#ready.add(a.id);
     }
+    if (this.#ready.size > 0 && priority) return this.#highest(priority);
     // One draw, the position among the due candidates in id order.
     if (this.#ready.size > 0) return this.#ready.at(rng.int(this.#ready.size))!;
     while (!this.#live(this.#byDue.peek()!)) this.#byDue.pop();
     return this.#byDue.peek()!.id;
+  }
+
+  /** The due candidate of the highest priority, the first in id order of those. */
+  #highest(priority: (a: PendingAction) => number): number {
+    let best = this.#ready.at(0)!;
+    let top = priority(this.#actions.get(best)!);
+    for (let i = 1; i < this.#ready.size; i++) {
+      const id = this.#ready.at(i)!;
+      const p = priority(this.#actions.get(id)!);
+      if (p > top) [best, top] = [id, p];
+    }
+    return best;
   }
 
   #live(a: Action): boolean {

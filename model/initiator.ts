@@ -141,6 +141,7 @@ export const initiatorMachine = setup({
     // takeover: only a record that shows a change is taken over; it decides roll-forward or backout.
     changeUnderway: ({ event }) => event.type === 'takeover' && event.record.change !== 'none',
     changeCommitted: ({ context }) => context.record.change === 'committed',
+    memberLostSinceValidate: ({ context }) => context.lost.length > 0,
   },
   actions: {
     startRequest: assign({ acked: [], retries: 0 }),
@@ -216,9 +217,14 @@ export const initiatorMachine = setup({
       description:
         'Step 1: nothing changes; every precondition is checked, a refusal names the member and the reason.',
       on: {
-        validated: { target: 'beforeCommit', actions: 'recordRunning' },
+        // a member lost since validate: the change begins (the record is written) and backs out
+        validated: [
+          { guard: 'memberLostSinceValidate', target: 'backout', actions: 'recordRunning' },
+          { target: 'beforeCommit', actions: 'recordRunning' },
+        ],
         refuse: { target: 'refused', actions: 'refuseChange' },
-        memberLost: { target: 'backout', actions: 'expel' },
+        // validated, not begun: nothing to undo or tell; only remembered (issue 9)
+        memberLost: { actions: 'expel' },
         crash: { target: 'down' },
       },
     },
@@ -453,7 +459,8 @@ export const initiatorEvents: Readonly<Record<InitiatorEvent['type'], string>> =
   update: 'A dynamic update reaches the initiator (its own request, or routed by a member).',
   timeout:
     "The initiator's wait for acknowledgements ran out: resend, or count the silent members as lost.",
-  memberLost: 'A member left the group (crash or partition).',
+  memberLost:
+    'A member left the group (crash or partition); before the change began, only remembered.',
   memberJoined: 'A member came back and passed its restart check.',
   ioError: 'Writing a data set or the cluster record failed.',
   crash: 'The member playing the initiator crashed.',
@@ -480,4 +487,6 @@ export const initiatorGuards: Readonly<Record<string, string>> = {
     'A member takes over only when the record shows a change running or committed (a change decided by its last record write needs no one).',
   changeCommitted:
     'A takeover that reads committed rolls forward; one that reads running backs out (NoBackoutAfterCommit).',
+  memberLostSinceValidate:
+    'A member was lost after validate, before the change began: once its record write begins the change, it backs out (a change not begun has nothing to undo).',
 };

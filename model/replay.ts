@@ -169,6 +169,17 @@ class Replay {
   #takeoverRetry: string | null = null;
   /** The members the initiator sent the request of its current step to. */
   readonly #asked = new Set<string>();
+  /** The change the initiator statechart plays. */
+  #change: unknown = null;
+  /**
+   * Concurrent initiators (issue 9): the changes validated while another is under way, by change
+   * id, each with its own statechart, until its outcome. One becomes the initiator when its
+   * beginRouting writes the record (the one it replaces, if it never began, waits here instead).
+   */
+  readonly #waitingInitiators = new Map<
+    unknown,
+    { snapshot: AnyMachineSnapshot; line: TraceLine }
+  >();
   moves = 0;
 
   /** The cluster, as the header names it. */
@@ -294,6 +305,10 @@ class Replay {
       case 'header':
         return this.#header(line);
       case 'step':
+        if (this.#waitingInitiators.has(line.change)) return this.#waitingStep(line);
+        // the last lines (resume) of a change whose statechart ended and a new change's replaced
+        if (line.step !== 'validate' && this.#change !== null && line.change !== this.#change)
+          return;
         return line.actor === self || line.step === 'validate' ? this.#step(line) : undefined;
       case 'deliver': {
         const msg = str(line, 'msg');
@@ -351,6 +366,7 @@ class Replay {
           active: this.#dataSet(line.active),
         };
         if (this.#record.change === 'none' && line.from !== 'none') this.#decided = true;
+        this.#begins(line);
         return this.#checkRecord(line);
       case 'update':
         return this.#update(line);
@@ -400,13 +416,94 @@ class Replay {
     this.#retryBudget = retries as number;
   }
 
+  /** A change is under way: its initiator validated and has not ended (or the record shows it). */
+  #underWay(): boolean {
+    if (!this.#initiator) return false;
+    const state = this.#leaf(this.#initiator);
+    if (['idle', 'refused', 'completed', 'backedOut'].includes(state)) return false;
+    return state !== 'down' || this.#record.change !== 'none';
+  }
+
+  /** A new initiator statechart for `self`, started (the operator's startChange). */
+  #started(self: string, cluster: readonly string[] | null): AnyMachineSnapshot {
+    const [s] = initialTransition(initiatorMachine, {
+      self,
+      ...(cluster ? { cluster } : {}),
+      ...(this.#retryBudget === undefined ? {} : { retryBudget: this.#retryBudget }),
+    });
+    return transition(initiatorMachine, s, { type: 'startChange' })[0];
+  }
+
+  /**
+   * A step line of an initiator that validated while another change was under way: its validate,
+   * and a beginRouting that the record refuses (its validation went stale: changeRunning) or
+   * that fails; the record write that begins its change makes it the initiator (#checkRecord).
+   */
+  #waitingStep(line: TraceLine): void {
+    const w = this.#waitingInitiators.get(line.change)!;
+    const result = line.result;
+    const what = `${line.phase === 'start' ? 'starts' : 'ends'} ${String(line.step)}${result && result !== 'ok' ? ` (${String(result)})` : ''}`;
+    if (line.step === 'validate' && Array.isArray(line.members)) {
+      w.snapshot = this.#started(line.actor, line.members as string[]);
+      w.line = line;
+    }
+    if (line.phase !== 'done' || (result !== 'refused' && result !== 'failed')) return;
+    const [first] =
+      (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+    // an I/O error on its record write: step 2 failed (as #step takes it)
+    if (result === 'failed' && this.#leaf(w.snapshot) === 'validate')
+      w.snapshot = this.#feed(
+        initiatorMachine,
+        w.snapshot,
+        { type: 'validated' },
+        line,
+        'statechart',
+        what,
+      );
+    const event: InitiatorEvent =
+      result === 'refused'
+        ? {
+            type: 'refuse',
+            member: first?.subject ?? line.actor,
+            reason: first?.reason ?? 'changeRunning',
+          }
+        : { type: 'ioError' };
+    w.snapshot = this.#feed(initiatorMachine, w.snapshot, event, line, 'statechart', what);
+  }
+
+  /** The record write of `line` begins a change that validated while another was under way: its initiator plays from here. */
+  #begins(line: TraceLine): void {
+    const w = this.#waitingInitiators.get(line.change);
+    if (!w || line.from !== 'none' || line.to !== 'running') return;
+    this.#waitingInitiators.delete(line.change);
+    // the initiator it replaces never began: its beginRouting will be refused (changeRunning)
+    if (this.#initiator && this.#leaf(this.#initiator) === 'validate')
+      this.#waitingInitiators.set(this.#change, { snapshot: this.#initiator, line });
+    this.#initiator = w.snapshot;
+    this.#change = line.change;
+    this.#old = String(w.line.active ?? this.#old);
+    this.#target = String(w.line.target ?? this.#target);
+    this.#headerWritten = false;
+    this.#decided = false;
+    this.#asked.clear();
+  }
+
   #step(line: TraceLine): void {
     const step = str(line, 'step');
     const phase = str(line, 'phase');
     const result = line.result;
     const what = `${phase === 'start' ? 'starts' : 'ends'} ${step}${result && result !== 'ok' ? ` (${String(result)})` : ''}`;
+    if (step === 'validate' && phase === 'start' && this.#underWay()) {
+      // another operator starts a change at about the same time: its own statechart
+      this.#waitingInitiators.set(line.change, {
+        snapshot: this.#started(line.actor, this.#cluster),
+        line,
+      });
+      return;
+    }
     if (step === 'validate') {
       if (phase === 'start') {
+        this.#change = line.change;
         this.#initiator = initialTransition(initiatorMachine, {
           self: line.actor,
           ...(this.#cluster ? { cluster: this.#cluster } : {}),
@@ -424,6 +521,7 @@ class Replay {
       }
       const members = line.members as string[] | undefined;
       if (members) {
+        this.#change = line.change;
         this.#initiator = initialTransition(initiatorMachine, {
           self: line.actor,
           cluster: members,
@@ -454,6 +552,24 @@ class Replay {
     }
     if (!this.#initiator) throw this.#noChange(line, `${what} before validate`);
     if (phase === 'start') this.#asked.clear();
+    if (step === 'beginRouting' && phase === 'done' && this.#leaf(this.#initiator) === 'validate') {
+      // its compare-and-set of the record did not write: refused (validate's record went stale), or an I/O error
+      if (result === 'failed')
+        this.#toInitiator({ type: 'validated' }, line, `${what}: its record write is step 2's`);
+      else if (result === 'refused') {
+        const [first] =
+          (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
+        return this.#toInitiator(
+          {
+            type: 'refuse',
+            member: first?.subject ?? line.actor,
+            reason: first?.reason ?? 'changeRunning',
+          },
+          line,
+          what,
+        );
+      }
+    }
     if (phase === 'done' && result === 'failed') {
       if (step === 'finish') return; // finish is retried (roll-forward)
       if (step === 'backout') this.#undecide();
@@ -469,7 +585,7 @@ class Replay {
     if (phase === 'start') {
       switch (step) {
         case 'beginRouting':
-          return this.#toInitiator({ type: 'validated' }, line, what);
+          return; // validated: once its record write begins the change (#checkRecord)
         case 'backout': {
           this.#decided = false;
           if (['backout', 'backedOut'].includes(this.#leaf(this.#initiator))) return;
@@ -527,6 +643,13 @@ class Replay {
     const ctx = this.#initiatorContext!;
     const to = str(line, 'to');
     const state = this.#leaf(this.#initiator);
+    // step 2's record write: the change begins
+    if (to === 'running' && state === 'validate' && line.actor === this.#self)
+      return this.#toInitiator(
+        { type: 'validated' },
+        line,
+        'writes the cluster record none -> running',
+      );
     const finishing = line.active === this.#target;
     const writers =
       to === 'running'
@@ -590,6 +713,16 @@ class Replay {
   #down(name: string, line: TraceLine): void {
     if (this.#member(name).value !== 'down')
       this.#toMember(name, { type: 'crash' }, line, `goes down (${line.event})`);
+    for (const w of this.#waitingInitiators.values())
+      if ((w.snapshot.context as InitiatorContext).self === name && w.snapshot.status === 'active')
+        w.snapshot = this.#feed(
+          initiatorMachine,
+          w.snapshot,
+          { type: 'crash' },
+          line,
+          'statechart',
+          `loses the initiator ${name}`,
+        );
     if (name !== this.#self) return;
     this.#undecide();
     if (this.#running()) this.#toInitiator({ type: 'crash' }, line, `loses the initiator ${name}`);
@@ -749,6 +882,23 @@ class Replay {
     if (!this.#initiator)
       throw this.#noChange(line, 'decides the outcome of a change that never started');
     const outcome = str(line, 'outcome');
+    const waiting = this.#waitingInitiators.get(line.change);
+    if (waiting) {
+      // a change that never began: refused, or backed out by an initiator lost before it began
+      this.#waitingInitiators.delete(line.change);
+      const at = this.#leaf(waiting.snapshot);
+      if ((DECIDED_IN[outcome] ?? []).includes(at) || (outcome === 'backedOut' && at === 'down'))
+        return;
+      throw new ReplayError(
+        line.seq,
+        line.actor,
+        at,
+        'statechart',
+        `decides the outcome ${outcome}`,
+      );
+    }
+    // the outcome of a change whose initiator statechart another change's replaced (it never began)
+    if (line.change !== undefined && this.#change !== null && line.change !== this.#change) return;
     const state = this.#leaf(this.#initiator);
     // an initiator lost before beginRouting wrote the record leaves nothing to undo: backed out
     if (outcome === 'backedOut' && state === 'down' && this.#record.change === 'none') return;

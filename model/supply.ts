@@ -69,10 +69,20 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
   const step = leafOf(context.initiator.value);
   if (step === 'validate') {
     // validation takes no time, but a member may be lost before its verdict takes effect
+    // (a member lost after the verdict: the change was validated, and it is only remembered)
     const crashes = names.map((member) => ({ type: 'crash' as const, member }));
+    const verdictOpen = context.initiator.context.lost.length === 0;
     return [
       { type: 'validated' },
-      { type: 'refuse', member: names[names.length - 1]!, reason: 'newMkvpDiffers' },
+      ...(verdictOpen
+        ? [
+            {
+              type: 'refuse' as const,
+              member: names[names.length - 1]!,
+              reason: 'newMkvpDiffers' as const,
+            },
+          ]
+        : []),
       ...crashes,
     ];
   }
