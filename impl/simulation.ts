@@ -188,7 +188,13 @@ export class Simulation {
   #nextUpdate = 1;
   #freshTokens = 0;
   #change: { id: string; refusals: Refusal[] } | null = null;
-  #old: AuditState['old'] = null;
+  #old: {
+    name: string;
+    archive: string | null;
+    mkvp: string;
+    records: Map<Handle, TkdsRecord> | null;
+    updated: Set<Handle>;
+  } | null = null;
   #kcvBefore: Record<string, string> = {};
 
   constructor(options: SimulateOptions = {}) {
@@ -362,6 +368,8 @@ export class Simulation {
               name: oldName,
               archive: this.#cluster.settings.archive,
               mkvp: this.#dasd.header(oldName).mkvp!,
+              records: null,
+              updated: new Set(),
             };
         this.#kcvBefore = this.#kcvOf(oldName);
       }
@@ -753,6 +761,7 @@ export class Simulation {
   }
 
   #onWrite(w: DasdWrite): void {
+    this.#oldWrite(w);
     if (w.op === 'record') {
       const from = w.from!;
       const next = w.next!;
@@ -786,6 +795,23 @@ export class Simulation {
       ...(w.to ? { to: w.to } : {}),
       ...(w.update ? { update: w.update } : {}),
     });
+  }
+
+  /**
+   * For OldDataSetPreserved: the old data set's records when the record first goes `running`,
+   * and the handles dynamic updates write in it from then on (where it is: its archive name once
+   * renamed, and then its own name holds the new data).
+   */
+  #oldWrite(w: DasdWrite): void {
+    const old = this.#old;
+    if (!old) return;
+    if (w.op === 'record' && w.next!.change === 'running' && old.records === null) {
+      if (w.next!.active === old.name)
+        old.records = new Map([...streamRecords(this.#dasd, old.name)].map((r) => [r.handle, r]));
+      return;
+    }
+    const at = old.archive !== null && this.#dasd.exists(old.archive) ? old.archive : old.name;
+    if (old.records && w.update && w.handle && w.dataSet === at) old.updated.add(w.handle);
   }
 
   // ---- faults ----
