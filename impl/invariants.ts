@@ -177,17 +177,23 @@ export const KeyAgreement: Check = (s) => {
     if (!m.up || m.state === 'restartCheck' || m.fenced || !m.live) continue;
     if (m.live.dataSet !== m.active)
       return `${m.name} serves a live copy of ${m.live.dataSet} but its active data set is ${m.active}`;
+    // a switched member whose target finish renamed to the old name takes that name from the
+    // record when it next reads it (Member.followRename)
+    const active =
+      m.state === 'switched' && rec.change === 'none' && !s.dasd.exists(m.active)
+        ? rec.active
+        : m.active;
     if (m.cur.mkvp !== m.live.mkvp)
       return `${m.name}: cur MKVP ${m.cur.mkvp} differs from its live copy's ${m.live.mkvp}`;
     const behind = m.coprocessors.find((c) => c.active && c.cur.mkvp !== m.live!.mkvp);
     if (behind)
       return `${m.name}: coprocessor ${behind.serial} has cur MKVP ${behind.cur.mkvp}, not its live copy's ${m.live.mkvp}`;
-    if (!s.dasd.exists(m.active)) return `${m.name} serves ${m.active}, which no longer exists`;
-    const h = s.dasd.header(m.active).mkvp;
+    if (!s.dasd.exists(active)) return `${m.name} serves ${active}, which no longer exists`;
+    const h = s.dasd.header(active).mkvp;
     if (h !== m.live.mkvp)
-      return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${m.active}`;
-    if (m.active !== rec.active && !(rec.change === 'committed' && m.active === rec.target))
-      return `${m.name} serves ${m.active}, which the cluster record does not name`;
+      return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${active}`;
+    if (active !== rec.active && !(rec.change === 'committed' && active === rec.target))
+      return `${m.name} serves ${active}, which the cluster record does not name`;
   }
   for (const c of s.copies) {
     if (c.kind !== 'live') continue;
@@ -461,6 +467,18 @@ export class TraceChecker {
   readonly #outcomes = new Map<string, string>();
   /** The MKVP of the active data set's header when the run starts (the header line). */
   #oldKey: string | null = null;
+  /**
+   * Data set names as renamed (`write` lines of op `rename`: finish's archive renames the target
+   * to the old data set's name): a name -> the data set it names, by the name it had when the
+   * trace first showed it. The rules compare data sets by that.
+   */
+  readonly #renamed = new Map<string, string>();
+
+  #ds(name: string): string;
+  #ds(name: string | null): string | null;
+  #ds(name: string | null): string | null {
+    return name === null ? null : (this.#renamed.get(name) ?? name);
+  }
 
   #violate(name: InvariantName | TraceRuleName, detail: string): void {
     if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
@@ -492,8 +510,8 @@ export class TraceChecker {
             );
           this.#changes.set(e.change!, {
             id: e.change!,
-            old: e.active,
-            target: e.target!,
+            old: this.#ds(e.active),
+            target: this.#ds(e.target!),
             participants: null,
             staged: new Set(),
             headerWritten: false,
@@ -503,7 +521,7 @@ export class TraceChecker {
           });
         }
         const ch = this.#changeOf(e.change);
-        if (ch?.committed && e.to === 'none' && e.active !== ch.target)
+        if (ch?.committed && e.to === 'none' && this.#ds(e.active) !== ch.target)
           this.#violate(
             'NoBackoutAfterCommit',
             `${e.actor} writes the record of ${ch.id} from ${e.from} to none naming ${e.active} active, not its target ${ch.target}, after the commit`,
@@ -519,15 +537,16 @@ export class TraceChecker {
         }
         this.#record = {
           change: e.to,
-          active: e.active,
+          active: this.#ds(e.active),
           initiator: e.initiator,
-          target: e.target,
+          target: this.#ds(e.target),
           changeId: e.to === 'none' ? null : e.change,
         };
         return;
       }
       case 'write': {
         const r = this.#record;
+        const ds = this.#ds(e.dataSet);
         if (r && r.change !== 'none') {
           if (e.actor !== r.initiator)
             this.#violate(
@@ -537,7 +556,7 @@ export class TraceChecker {
           const ch = this.#changeOf(r.changeId);
           if (
             ch &&
-            e.dataSet === ch.old &&
+            ds === ch.old &&
             !((e.op === 'put' || e.op === 'delete') && e.update !== undefined)
           ) {
             this.#violate(
@@ -546,10 +565,14 @@ export class TraceChecker {
             );
           }
         }
+        if (e.op === 'rename' && e.to !== undefined) {
+          this.#renamed.set(e.to, ds);
+          this.#renamed.set(e.dataSet, `${ds} (renamed to ${e.to})`);
+        }
         if (e.op === 'header' && e.mkvp !== undefined) {
-          this.#headers.set(e.dataSet, e.mkvp);
+          this.#headers.set(ds, e.mkvp);
           const ch = this.#changeOf(r?.changeId);
-          if (ch && e.dataSet === ch.target) {
+          if (ch && ds === ch.target) {
             ch.headerWritten = true;
             // the change is to a new master key: a target under the old one was never re-enciphered
             if (e.mkvp === this.#oldKey)
@@ -601,7 +624,7 @@ export class TraceChecker {
             'NoEarlyActivation',
             `${e.actor} reloads the target of ${ch.id} before the delta was applied`,
           );
-        const h = this.#headers.get(e.dataSet);
+        const h = this.#headers.get(this.#ds(e.dataSet));
         if (h !== undefined && h !== e.mkvp)
           this.#violate(
             'KeyAgreement',
@@ -613,7 +636,7 @@ export class TraceChecker {
         this.#part(e.actor).done.add(`${e.change}:switch`);
         const ch = this.#changeOf(e.change);
         if (ch) {
-          if (e.dataSet !== ch.target)
+          if (this.#ds(e.dataSet) !== ch.target)
             this.#violate(
               'SwitchToTarget',
               `${e.actor} switches to ${e.dataSet}, not the target ${ch.target} of ${ch.id}`,
@@ -625,7 +648,7 @@ export class TraceChecker {
             );
           this.#stagedCheck(ch, `${e.actor} switches`);
         }
-        const h = this.#headers.get(e.dataSet);
+        const h = this.#headers.get(this.#ds(e.dataSet));
         if (h !== undefined && h !== e.cur)
           this.#violate(
             'KeyAgreement',
@@ -660,7 +683,7 @@ export class TraceChecker {
       case 'restartCheck': {
         this.#parts.set(e.actor, {
           done: new Set(),
-          restart: { record: e.record, active: e.active },
+          restart: { record: e.record, active: this.#ds(e.active) },
         });
         const key = e.result === 'serve' ? e.cur : e.result === 'setMasterKey' ? e.new : null;
         if (key !== null && key !== e.header)
@@ -669,7 +692,7 @@ export class TraceChecker {
             `${e.actor} restarts to serve ${e.active} (header ${e.header}) with key ${key}`,
           );
         const pending = [...this.#changes.values()].find(
-          (c) => c.target === e.active && !c.deltaApplied,
+          (c) => c.target === this.#ds(e.active) && !c.deltaApplied,
         );
         if (pending && e.result !== 'fenced')
           this.#violate(
@@ -681,7 +704,7 @@ export class TraceChecker {
       case 'update': {
         if (e.phase === 'apply' && e.dataSet) {
           const list = this.#applies.get(e.id) ?? [];
-          list.push({ dataSet: e.dataSet, line: this.#line });
+          list.push({ dataSet: this.#ds(e.dataSet), line: this.#line });
           this.#applies.set(e.id, list);
           if (e.op === 'createObject' && e.handle) {
             const before = this.#createdHandles.get(e.handle);

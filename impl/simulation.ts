@@ -15,7 +15,7 @@
 // SecureValuesPreserved and the KCV report.
 
 import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
-import { MemoryDasd, streamRecords, type DasdWrite } from './dasd.ts';
+import { MemoryDasd, streamRecords, type DasdWrite, type WriteOp } from './dasd.ts';
 import { Rng } from './rng.ts';
 import {
   Scheduler,
@@ -43,6 +43,7 @@ import { TRACE_VERSION, type TraceEvent, type TraceEventInput } from './trace.ts
 import {
   STEP_NAMES,
   MESSAGE_TYPES,
+  WRITE_OPS,
   type MessageType,
   type Outcome,
   type SpecAction,
@@ -71,7 +72,13 @@ export type Fault =
       restartAfter?: number;
     }
   | { kind: 'drop' | 'duplicate' | 'delay'; message: MessageType; to?: string; count?: number }
-  | { kind: 'ioError'; at: StepName | 'takeover'; count?: number }
+  | {
+      kind: 'ioError';
+      at: StepName | 'takeover';
+      count?: number;
+      op?: WriteOp; // only writes of this kind (e.g. `rename`), and
+      dataSet?: string; // only writes of this data set (a `record` write: the active one)
+    }
   | { kind: 'random'; rate: number; stopAfter?: number };
 
 export interface SimulateOptions {
@@ -575,6 +582,7 @@ export class Simulation {
         initiator: r.initiator,
         target: r.target,
         changeId: r.changeId,
+        ...(r.archive !== undefined ? { archive: r.archive } : {}),
       },
       dataSets: d.names().map((name) => ({
         name,
@@ -675,14 +683,17 @@ export class Simulation {
 
   /**
    * How the run ends, if it is not what the outcome reported says: `completed` and `backedOut`
-   * need the record settled on the target or on the old data set, `fenced` every member that is
-   * up fenced. null when they agree.
+   * need the record settled on the target (or, archived, on the target renamed to the old name)
+   * or on the old data set, `fenced` every member that is up fenced. null when they agree.
    */
   #outcomeDisagrees(outcome: Outcome): string | null {
     const r = this.#dasd.readClusterRecord();
     if (outcome === 'completed' || outcome === 'backedOut') {
-      const active = outcome === 'completed' ? this.#cluster.settings.target : this.#old?.name;
-      return r.change === 'none' && r.active === active
+      const old = this.#old;
+      const renamed =
+        old?.archive != null && this.#dasd.exists(old.archive) && r.active === old.name;
+      const active = outcome === 'completed' ? this.#cluster.settings.target : old?.name;
+      return r.change === 'none' && (r.active === active || (outcome === 'completed' && renamed))
         ? null
         : `the outcome is ${outcome}, but the cluster record shows change ${r.change} with ${r.active} active`;
     }
@@ -842,7 +853,9 @@ export class Simulation {
     if (w.by === 'setup') return false;
     const step = this.#cluster.members.get(w.by)?.coordinator?.faultStep;
     for (const f of this.#faults) {
-      if (f.fault.kind !== 'ioError' || f.fault.at !== step || f.left === 0) continue;
+      const fault = f.fault;
+      if (fault.kind !== 'ioError' || fault.at !== step || f.left === 0) continue;
+      if ((fault.op ?? w.op) !== w.op || (fault.dataSet ?? w.dataSet) !== w.dataSet) continue;
       f.left--;
       this.#emit({ event: 'ioError', actor: w.by, dataSet: w.dataSet, op: w.op, step });
       return true;
@@ -921,6 +934,12 @@ function checkFault(f: Fault, specs: MemberSpec[]): void {
       return;
     case 'ioError':
       at(f.at);
+      if (
+        f.op !== undefined &&
+        f.op !== 'record' &&
+        !(WRITE_OPS as readonly string[]).includes(f.op)
+      )
+        throw new OptionsError(`fault ${JSON.stringify(f)}: unknown write ${f.op}`);
       return;
     case 'random':
       if (!(f.rate >= 0 && f.rate <= 1))

@@ -110,14 +110,22 @@ export function withValue(record: ObjectRecord, value: ObjectValue): ObjectRecor
  * MKVP of that data set's header; records are shared immutable values.
  */
 export class InStoreCopy {
-  readonly dataSet: string;
+  #dataSet: string;
   readonly mkvp: Mkvp;
   readonly #records = new Map<Handle, TkdsRecord>();
 
   constructor(dataSet: string, mkvp: Mkvp, records: Iterable<TkdsRecord>) {
-    this.dataSet = dataSet;
+    this.#dataSet = dataSet;
     this.mkvp = mkvp;
     for (const r of records) this.#records.set(r.handle, r);
+  }
+  /** The name of the data set it is a copy of. */
+  get dataSet(): string {
+    return this.#dataSet;
+  }
+  /** The data set it copies was renamed (finish's archive renames the target to the old name). */
+  renamed(to: string): void {
+    this.#dataSet = to;
   }
   get size(): number {
     return this.#records.size;
