@@ -166,6 +166,8 @@ export class Coordinator {
   readonly change: string;
   readonly target: string;
   readonly old: string;
+  /** The archive name asked for (the initiator's; a takeover's from the cluster record), or null. */
+  archive: string | null = null;
   readonly #cluster: Cluster;
   readonly #member: Member;
   #phase: InitiatorStep = 'idle';
@@ -277,6 +279,7 @@ export class Coordinator {
     const co = new Coordinator(cluster, member, change, member.active, target);
     co.#newMkvp = member.new.mkvp;
     co.#seen = seen;
+    co.archive = archive;
     co.#participants = new Map(
       cluster
         .names()
@@ -295,6 +298,7 @@ export class Coordinator {
   static takeover(cluster: Cluster, member: Member, record: ClusterRecord): void {
     const stepBefore = member.initiatorStep;
     const co = new Coordinator(cluster, member, record.changeId!, record.active, record.target!);
+    co.archive = record.archive ?? null;
     const rollForward = record.change === 'committed';
     co.#routingStarted = true; // the change runs: the record says so
     co.#setPhase(rollForward ? 'switch' : 'backout');
@@ -359,6 +363,7 @@ export class Coordinator {
             initiator: this.me,
             target: this.target,
             changeId: this.change,
+            ...(this.archive !== null ? { archive: this.archive } : {}),
           },
           { by: this.me },
         );
@@ -563,7 +568,7 @@ export class Coordinator {
     });
   }
 
-  /** `finish`: optional archive of the old data set; the record names the target active, change none; routing ends. */
+  /** `finish`: the record names the target active, change none; the optional archive; routing ends. */
   finish(): void {
     if (this.#phase !== 'finish' && !this.#enter('finish')) return;
     const c = this.#cluster;
@@ -578,7 +583,6 @@ export class Coordinator {
         if (!ok) return this.#abandon('the cluster record changed under finish');
       }
       this.#decide('completed');
-      this.#archive();
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
       c.emit({
@@ -592,47 +596,86 @@ export class Coordinator {
       });
       return this.#retryLater(() => this.finish());
     }
+    const active = this.#archive();
+    if (active === null) return this.#retryLater(() => this.finish());
     const m = this.#member;
+    m.followRename();
     m.routing = false;
     m.switched = false;
     m.change = null;
-    c.emit({ event: 'finish', actor: this.me, change: this.change, active: this.target });
-    this.#fanOut('finish', 'finish', { active: this.target }, () => {
-      this.#done('finish', { active: this.target });
+    c.emit({ event: 'finish', actor: this.me, change: this.change, active });
+    this.#fanOut('finish', 'finish', { active }, () => {
+      this.#done('finish', { active });
       this.#next('resume', () => this.resume('completed'));
     });
   }
 
-  /** After the record names the target: the old data set gets its archive name (never deleted; an existing name is never overwritten). */
-  #archive(): void {
+  /**
+   * The archive, as ICSF does it (docs/protocol.md "Archive"), once the record names the target:
+   * the old data set is renamed to the archive name, then the target to the old data set's name
+   * (the TKDS name the members are set up with stays valid), then the record names it. Never
+   * deleted, and an existing name is never overwritten. A failed rename leaves the target active
+   * under its own name; a failed record write renames it back. Returns the name the new data set
+   * has now, or null if the record names a data set that is gone (the record write and the
+   * rename back both failed: finish is retried, and writes the record first, nothing renamed).
+   */
+  #archive(): string | null {
     const c = this.#cluster;
-    const to = c.settings.archive;
-    if (to === null || !c.dasd.exists(this.old)) return; // no archive asked, or done already
-    if (c.dasd.exists(to)) {
+    const { dasd } = c;
+    const to = this.archive;
+    if (to === null) return this.target;
+    const by = { by: this.me };
+    const said = (from: string, name: string, reason?: string): void =>
       c.emit({
         event: 'archive',
         actor: this.me,
-        from: this.old,
-        to,
-        result: 'failed',
-        reason: `${to} exists; ${this.old} is kept under its name`,
+        from,
+        to: name,
+        ...(reason === undefined ? { result: 'ok' } : { result: 'failed', reason }),
       });
-      return;
-    }
-    try {
-      c.dasd.rename(this.old, to, { by: this.me });
-      c.emit({ event: 'archive', actor: this.me, from: this.old, to, result: 'ok' });
-    } catch (e) {
+    const failed = (from: string, name: string, reason: string): string => {
+      said(from, name, reason);
+      return this.target;
+    };
+    const io = (e: unknown): DasdIoError => {
       if (!(e instanceof DasdIoError)) throw e;
-      c.emit({
-        event: 'archive',
-        actor: this.me,
-        from: this.old,
-        to,
-        result: 'failed',
-        reason: `${e.message}; ${this.old} is kept under its name`,
-      });
+      return e;
+    };
+    // the progress is on disk: both names (nothing renamed yet), the old name only (both renamed)
+    if (dasd.exists(this.target) && dasd.exists(this.old)) {
+      if (dasd.exists(to))
+        return failed(this.old, to, `${to} exists; ${this.old} is kept under its name`);
+      try {
+        dasd.rename(this.old, to, by);
+      } catch (e) {
+        return failed(this.old, to, `${io(e).message}; ${this.old} is kept under its name`);
+      }
+      said(this.old, to);
+      try {
+        dasd.rename(this.target, this.old, by);
+      } catch (e) {
+        const why = `${io(e).message}; ${this.target} stays active under its name`;
+        return failed(this.target, this.old, why);
+      }
+      said(this.target, this.old);
     }
+    const record = dasd.readClusterRecord();
+    if (record.active !== this.target) return record.active;
+    try {
+      if (!dasd.compareAndSetClusterRecord(record, { ...record, active: this.old }, by))
+        return null;
+    } catch (e) {
+      const reason = io(e).message;
+      try {
+        dasd.rename(this.old, this.target, by);
+      } catch (again) {
+        io(again);
+        return null;
+      }
+      const why = `${reason}; ${this.target} got its name back and stays active`;
+      return failed(this.target, this.old, why);
+    }
+    return this.old;
   }
 
   /** `resume`: the suspension ends; waiting updates are processed against the (new or old) active data set. */

@@ -22,6 +22,8 @@ export interface ClusterRecord {
   readonly initiator: string | null; // who drives the change (a takeover rewrites it)
   readonly target: string | null;
   readonly changeId: string | null; // `c1`, `c2`, ...: tells one change's messages from another's
+  /** The archive name asked for, written at beginRouting, so that a takeover's finish honours it. */
+  readonly archive?: string;
 }
 
 export type WriteOp = 'allocate' | 'put' | 'delete' | 'header' | 'unusable' | 'rename' | 'record';
@@ -107,7 +109,8 @@ export function sameClusterRecord(a: ClusterRecord, b: ClusterRecord): boolean {
     a.change === b.change &&
     a.initiator === b.initiator &&
     a.target === b.target &&
-    a.changeId === b.changeId
+    a.changeId === b.changeId &&
+    a.archive === b.archive
   );
 }
 

@@ -6,12 +6,22 @@
 // implementation's trace can be checked too. NoLostUpdate, SingleWriter, NoEarlyActivation,
 // StagedBeforeSwitch, NoBackoutAfterCommit and OldDataSetPreserved are natural over a trace;
 // KeyAgreement, OneChangeAtATime and UniqueHandles have both forms; SettledOutcome,
-// SecureValuesPreserved and ClearObjectsUnchanged need the state (key check values, bytes).
+// SecureValuesPreserved, ClearObjectsUnchanged and TargetComplete need the state (key check
+// values, bytes); OldDataSetPreserved has both forms (the trace form sees writes, the state form
+// the records).
 // A result names the first violation; a trace result gives its line (1-based).
 
 import { blobMkvp, type Mkvp } from './coprocessor.ts';
 import { streamRecords, type Dasd } from './dasd.ts';
-import type { Handle, InStoreCopy, TkdsRecord } from './tkds.ts';
+import type {
+  Handle,
+  InStoreCopy,
+  ObjectAttributes,
+  ObjectRecord,
+  ObjectValue,
+  TkdsRecord,
+  TokenRecord,
+} from './tkds.ts';
 import type { TraceEvent } from './trace.ts';
 import type { UpdateOp } from './updates.ts';
 import type { ClusterView } from './view.ts';
@@ -29,6 +39,7 @@ export const INVARIANT_NAMES = [
   'SecureValuesPreserved',
   'ClearObjectsUnchanged',
   'UniqueHandles',
+  'TargetComplete', // this project's addition (docs/protocol.md "Invariants")
   'EventuallySettled',
 ] as const;
 export type InvariantName = (typeof INVARIANT_NAMES)[number];
@@ -84,11 +95,17 @@ export interface AuditState {
   /** Objects that an applied dynamic update deleted (destroyObject, deleteToken). */
   readonly destroyed: ReadonlySet<Handle>;
   readonly acked: readonly AckedUpdate[];
-  /** The old data set of the change, once one began: its name, archive name, header MKVP. */
+  /**
+   * The old data set of the change, once one began: its name, archive name, header MKVP; its
+   * records when the cluster record went `running` (null before), and the handles dynamic updates
+   * wrote or deleted in it since.
+   */
   readonly old: {
     readonly name: string;
     readonly archive: string | null;
     readonly mkvp: Mkvp;
+    readonly records: ReadonlyMap<Handle, TkdsRecord> | null;
+    readonly updated: ReadonlySet<Handle>;
   } | null;
   /** Nothing is in flight: no pending action. */
   readonly quiet: boolean;
@@ -160,17 +177,23 @@ export const KeyAgreement: Check = (s) => {
     if (!m.up || m.state === 'restartCheck' || m.fenced || !m.live) continue;
     if (m.live.dataSet !== m.active)
       return `${m.name} serves a live copy of ${m.live.dataSet} but its active data set is ${m.active}`;
+    // a switched member whose target finish renamed to the old name takes that name from the
+    // record when it next reads it (Member.followRename)
+    const active =
+      m.state === 'switched' && rec.change === 'none' && !s.dasd.exists(m.active)
+        ? rec.active
+        : m.active;
     if (m.cur.mkvp !== m.live.mkvp)
       return `${m.name}: cur MKVP ${m.cur.mkvp} differs from its live copy's ${m.live.mkvp}`;
     const behind = m.coprocessors.find((c) => c.active && c.cur.mkvp !== m.live!.mkvp);
     if (behind)
       return `${m.name}: coprocessor ${behind.serial} has cur MKVP ${behind.cur.mkvp}, not its live copy's ${m.live.mkvp}`;
-    if (!s.dasd.exists(m.active)) return `${m.name} serves ${m.active}, which no longer exists`;
-    const h = s.dasd.header(m.active).mkvp;
+    if (!s.dasd.exists(active)) return `${m.name} serves ${active}, which no longer exists`;
+    const h = s.dasd.header(active).mkvp;
     if (h !== m.live.mkvp)
-      return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${m.active}`;
-    if (m.active !== rec.active && !(rec.change === 'committed' && m.active === rec.target))
-      return `${m.name} serves ${m.active}, which the cluster record does not name`;
+      return `${m.name}: live copy MKVP ${m.live.mkvp} differs from the header MKVP ${h} of ${active}`;
+    if (active !== rec.active && !(rec.change === 'committed' && active === rec.target))
+      return `${m.name} serves ${active}, which the cluster record does not name`;
   }
   for (const c of s.copies) {
     if (c.kind !== 'live') continue;
@@ -211,16 +234,86 @@ export const NoEarlyActivationState: Check = (s) => {
   return null;
 };
 
-/** OldDataSetPreserved (state form): the old data set still exists (under its name or its archive name), header unchanged and usable. */
-export const OldDataSetPreservedState: Check = (s) => {
-  if (!s.old) return null;
-  const names = [s.old.name, ...(s.old.archive ? [s.old.archive] : [])].filter((n) =>
-    s.dasd.exists(n),
+/** Two records are the same value (records are immutable values: a write replaces one). */
+function sameRecord(a: TkdsRecord, b: TkdsRecord): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind || a.handle !== b.handle) return false;
+  if (a.kind === 'token') return a.lastSeq === (b as TokenRecord).lastSeq;
+  const o = b as ObjectRecord;
+  const bytes = (v: ObjectValue): Uint8Array => (v.type === 'secure' ? v.blob : v.bytes);
+  return (
+    sameAttrs(a.attrs, o.attrs) &&
+    a.value.type === o.value.type &&
+    sameBytes(bytes(a.value), bytes(o.value))
   );
-  if (names.length === 0) return `the old data set ${s.old.name} is gone`;
-  const h = s.dasd.header(names[0]!);
-  if (h.mkvp !== s.old.mkvp || !h.usable)
-    return `the header of the old data set ${names[0]} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
+}
+
+function sameAttrs(a: ObjectAttributes, b: ObjectAttributes): boolean {
+  return (
+    a.label === b.label && a.class === b.class && a.keyType === b.keyType && a.length === b.length
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
+/**
+ * OldDataSetPreserved (state form): the old data set still exists (under its archive name once
+ * renamed, else its own), header unchanged and usable, and every record it held when the change
+ * began is there unchanged, but for those dynamic updates wrote since (nothing else added one).
+ */
+export const OldDataSetPreservedState: Check = (s) => {
+  const old = s.old;
+  if (!old) return null;
+  const name = old.archive !== null && s.dasd.exists(old.archive) ? old.archive : old.name;
+  if (!s.dasd.exists(name)) return `the old data set ${old.name} is gone`;
+  const h = s.dasd.header(name);
+  if (h.mkvp !== old.mkvp || !h.usable)
+    return `the header of the old data set ${name} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
+  if (old.records === null) return null;
+  for (const [handle, before] of old.records) {
+    if (old.updated.has(handle)) continue;
+    const now = s.dasd.get(name, handle);
+    if (!now) return `the old data set ${name} lost ${handle}, which no update deleted`;
+    if (!sameRecord(before, now))
+      return `the old data set ${name}: ${handle} changed, and no update wrote it`;
+  }
+  for (const r of streamRecords(s.dasd, name, null, 256))
+    if (!old.records.has(r.handle) && !old.updated.has(r.handle))
+      return `the old data set ${name} holds ${r.handle}, which no update wrote`;
+  return null;
+};
+
+/**
+ * TargetComplete (this project's addition): the target holds every record of the old data set
+ * (the delta included, for the routed updates wrote the old data set too), objects with the same
+ * attributes and value (a secure one re-enciphered: the same key check value). It must hold from
+ * applyDelta on (the target's header has its MKVP) while the target is in use for the change:
+ * the cluster record still shows the change (from finish on the target is the active data set
+ * and ordinary updates change it) and no backout marked it unusable.
+ */
+export const TargetComplete: Check = (s) => {
+  const rec = s.view.record;
+  const target = rec.target;
+  if (rec.change === 'none' || target === null || !s.dasd.exists(target)) return null;
+  const h = s.dasd.header(target);
+  if (h.mkvp === null || !h.usable) return null;
+  for (const r of streamRecords(s.dasd, rec.active, null, 256)) {
+    const t = s.dasd.get(target, r.handle);
+    const missing = `the target ${target} lacks ${r.handle} of the old data set ${rec.active}`;
+    if (!t || t.kind !== r.kind) return missing;
+    if (r.kind === 'token' || t.kind === 'token') continue;
+    if (!sameAttrs(t.attrs, r.attrs) || t.value.type !== r.value.type)
+      return `${missing} as it is there (attributes or value type differ)`;
+    const same =
+      r.value.type === 'secure' && t.value.type === 'secure'
+        ? s.kcv(t.value.blob) === s.kcv(r.value.blob)
+        : r.value.type === 'clear' &&
+          t.value.type === 'clear' &&
+          sameBytes(t.value.bytes, r.value.bytes);
+    if (!same) return `${missing} with its value (another key check value or other bytes)`;
+  }
   return null;
 };
 
@@ -268,9 +361,7 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
       } else {
         if (!o || !('bytes' in o))
           return `${where}: clear object ${r.handle} was never made as one`;
-        const a = r.value.bytes;
-        const b = o.bytes;
-        if (a !== b && (a.length !== b.length || a.some((x, i) => x !== b[i])))
+        if (!sameBytes(r.value.bytes, o.bytes))
           return `${where}: clear object ${r.handle} is not byte-identical to what was stored`;
       }
     }
@@ -319,6 +410,7 @@ const STATE_CHECKS: readonly [InvariantName, Check][] = [
   ['SecureValuesPreserved', SecureValuesPreserved],
   ['ClearObjectsUnchanged', ClearObjectsUnchanged],
   ['UniqueHandles', UniqueHandles],
+  ['TargetComplete', TargetComplete],
 ];
 
 /** Every invariant that has a state form, over one state. */
@@ -375,6 +467,18 @@ export class TraceChecker {
   readonly #outcomes = new Map<string, string>();
   /** The MKVP of the active data set's header when the run starts (the header line). */
   #oldKey: string | null = null;
+  /**
+   * Data set names as renamed (`write` lines of op `rename`: finish's archive renames the target
+   * to the old data set's name): a name -> the data set it names, by the name it had when the
+   * trace first showed it. The rules compare data sets by that.
+   */
+  readonly #renamed = new Map<string, string>();
+
+  #ds(name: string): string;
+  #ds(name: string | null): string | null;
+  #ds(name: string | null): string | null {
+    return name === null ? null : (this.#renamed.get(name) ?? name);
+  }
 
   #violate(name: InvariantName | TraceRuleName, detail: string): void {
     if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
@@ -406,8 +510,8 @@ export class TraceChecker {
             );
           this.#changes.set(e.change!, {
             id: e.change!,
-            old: e.active,
-            target: e.target!,
+            old: this.#ds(e.active),
+            target: this.#ds(e.target!),
             participants: null,
             staged: new Set(),
             headerWritten: false,
@@ -417,7 +521,7 @@ export class TraceChecker {
           });
         }
         const ch = this.#changeOf(e.change);
-        if (ch?.committed && e.to === 'none' && e.active !== ch.target)
+        if (ch?.committed && e.to === 'none' && this.#ds(e.active) !== ch.target)
           this.#violate(
             'NoBackoutAfterCommit',
             `${e.actor} writes the record of ${ch.id} from ${e.from} to none naming ${e.active} active, not its target ${ch.target}, after the commit`,
@@ -433,15 +537,16 @@ export class TraceChecker {
         }
         this.#record = {
           change: e.to,
-          active: e.active,
+          active: this.#ds(e.active),
           initiator: e.initiator,
-          target: e.target,
+          target: this.#ds(e.target),
           changeId: e.to === 'none' ? null : e.change,
         };
         return;
       }
       case 'write': {
         const r = this.#record;
+        const ds = this.#ds(e.dataSet);
         if (r && r.change !== 'none') {
           if (e.actor !== r.initiator)
             this.#violate(
@@ -451,7 +556,7 @@ export class TraceChecker {
           const ch = this.#changeOf(r.changeId);
           if (
             ch &&
-            e.dataSet === ch.old &&
+            ds === ch.old &&
             !((e.op === 'put' || e.op === 'delete') && e.update !== undefined)
           ) {
             this.#violate(
@@ -460,10 +565,14 @@ export class TraceChecker {
             );
           }
         }
+        if (e.op === 'rename' && e.to !== undefined) {
+          this.#renamed.set(e.to, ds);
+          this.#renamed.set(e.dataSet, `${ds} (renamed to ${e.to})`);
+        }
         if (e.op === 'header' && e.mkvp !== undefined) {
-          this.#headers.set(e.dataSet, e.mkvp);
+          this.#headers.set(ds, e.mkvp);
           const ch = this.#changeOf(r?.changeId);
-          if (ch && e.dataSet === ch.target) {
+          if (ch && ds === ch.target) {
             ch.headerWritten = true;
             // the change is to a new master key: a target under the old one was never re-enciphered
             if (e.mkvp === this.#oldKey)
@@ -515,7 +624,7 @@ export class TraceChecker {
             'NoEarlyActivation',
             `${e.actor} reloads the target of ${ch.id} before the delta was applied`,
           );
-        const h = this.#headers.get(e.dataSet);
+        const h = this.#headers.get(this.#ds(e.dataSet));
         if (h !== undefined && h !== e.mkvp)
           this.#violate(
             'KeyAgreement',
@@ -527,7 +636,7 @@ export class TraceChecker {
         this.#part(e.actor).done.add(`${e.change}:switch`);
         const ch = this.#changeOf(e.change);
         if (ch) {
-          if (e.dataSet !== ch.target)
+          if (this.#ds(e.dataSet) !== ch.target)
             this.#violate(
               'SwitchToTarget',
               `${e.actor} switches to ${e.dataSet}, not the target ${ch.target} of ${ch.id}`,
@@ -539,7 +648,7 @@ export class TraceChecker {
             );
           this.#stagedCheck(ch, `${e.actor} switches`);
         }
-        const h = this.#headers.get(e.dataSet);
+        const h = this.#headers.get(this.#ds(e.dataSet));
         if (h !== undefined && h !== e.cur)
           this.#violate(
             'KeyAgreement',
@@ -574,7 +683,7 @@ export class TraceChecker {
       case 'restartCheck': {
         this.#parts.set(e.actor, {
           done: new Set(),
-          restart: { record: e.record, active: e.active },
+          restart: { record: e.record, active: this.#ds(e.active) },
         });
         const key = e.result === 'serve' ? e.cur : e.result === 'setMasterKey' ? e.new : null;
         if (key !== null && key !== e.header)
@@ -583,7 +692,7 @@ export class TraceChecker {
             `${e.actor} restarts to serve ${e.active} (header ${e.header}) with key ${key}`,
           );
         const pending = [...this.#changes.values()].find(
-          (c) => c.target === e.active && !c.deltaApplied,
+          (c) => c.target === this.#ds(e.active) && !c.deltaApplied,
         );
         if (pending && e.result !== 'fenced')
           this.#violate(
@@ -595,7 +704,7 @@ export class TraceChecker {
       case 'update': {
         if (e.phase === 'apply' && e.dataSet) {
           const list = this.#applies.get(e.id) ?? [];
-          list.push({ dataSet: e.dataSet, line: this.#line });
+          list.push({ dataSet: this.#ds(e.dataSet), line: this.#line });
           this.#applies.set(e.id, list);
           if (e.op === 'createObject' && e.handle) {
             const before = this.#createdHandles.get(e.handle);

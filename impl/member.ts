@@ -243,12 +243,14 @@ export class Member {
     }
     const record = c.dasd.readClusterRecord();
     // another member's update reached here routed (a resend that outlived the change): the spec's ApplyRouted
-    if (record.change === 'none')
+    if (record.change === 'none') {
+      this.followRename();
       return this.answer(
         req,
         this.write(req, this.active, req.origin === this.name ? 'ApplyOwn' : 'ApplyRouted').result,
         true,
       );
+    }
     // A change is running: route to the initiator the record names.
     const initiator = record.initiator!;
     if (this.#initiatorLost()) return this.answer(req, { ok: false, reason: 'initiatorLost' });
@@ -434,6 +436,7 @@ export class Member {
 
   /** Re-reads some records of the live copy from disk (if the live copy is of that data set). */
   refreshLive(dataSet: string, handles: readonly Handle[]): void {
+    this.followRename();
     if (!this.live || this.live.dataSet !== dataSet) return;
     for (const h of handles) {
       const r = this.#cluster.dasd.get(dataSet, h);
@@ -682,12 +685,27 @@ export class Member {
     c.sysplex.send(this.name, m.from, 'reloadRefused', m.change, mismatch);
   }
 
+  /**
+   * finish renamed the target this switched member is on to the old data set's name, and the
+   * record names it so (docs/protocol.md "Archive"): the same data set under its new name. Once a
+   * change committed the record names no other data set, so a switched member that finds another
+   * name in the record takes it.
+   */
+  followRename(): void {
+    if (!this.switched) return;
+    const r = this.#cluster.dasd.readClusterRecord();
+    if (r.change !== 'none' || r.active === this.active) return;
+    this.active = r.active;
+    this.live?.renamed(r.active);
+  }
+
   /** Its part of `finish`: the record names `active` (switching to it first if it had not); routing ends. false if it had to fence. */
   #finishPart(
     change: string,
     active: string,
     action: 'FinishAtMember' | 'FinishFromRecord',
   ): boolean {
+    this.followRename();
     if (this.active !== active && !this.switchTo(change, active)) return false;
     if (this.routing || this.switched) {
       this.routing = false;

@@ -15,7 +15,7 @@
 // SecureValuesPreserved and the KCV report.
 
 import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
-import { MemoryDasd, streamRecords, type DasdWrite } from './dasd.ts';
+import { MemoryDasd, streamRecords, type DasdWrite, type WriteOp } from './dasd.ts';
 import { Rng } from './rng.ts';
 import {
   Scheduler,
@@ -44,6 +44,7 @@ import { TRACE_VERSION, type TraceEvent, type TraceEventInput } from './trace.ts
 import {
   STEP_NAMES,
   MESSAGE_TYPES,
+  WRITE_OPS,
   type MessageType,
   type Outcome,
   type SpecAction,
@@ -72,7 +73,13 @@ export type Fault =
       restartAfter?: number;
     }
   | { kind: 'drop' | 'duplicate' | 'delay'; message: MessageType; to?: string; count?: number }
-  | { kind: 'ioError'; at: StepName | 'takeover'; count?: number }
+  | {
+      kind: 'ioError';
+      at: StepName | 'takeover';
+      count?: number;
+      op?: WriteOp; // only writes of this kind (e.g. `rename`), and
+      dataSet?: string; // only writes of this data set (a `record` write: the active one)
+    }
   | { kind: 'random'; rate: number; stopAfter?: number };
 
 export interface SimulateOptions {
@@ -195,7 +202,13 @@ export class Simulation {
   #freshTokens = 0;
   /** The change the run reports: the first started, until another one's beginRouting writes the record. */
   #change: { id: string; refusals: Refusal[] } | null = null;
-  #old: AuditState['old'] = null;
+  #old: {
+    name: string;
+    archive: string | null;
+    mkvp: string;
+    records: Map<Handle, TkdsRecord> | null;
+    updated: Set<Handle>;
+  } | null = null;
   #kcvBefore: Record<string, string> = {};
 
   constructor(options: SimulateOptions = {}) {
@@ -375,6 +388,8 @@ export class Simulation {
               name: oldName,
               archive: this.#cluster.settings.archive,
               mkvp: this.#dasd.header(oldName).mkvp!,
+              records: null,
+              updated: new Set(),
             };
         this.#kcvBefore = this.#kcvOf(oldName);
       }
@@ -582,6 +597,7 @@ export class Simulation {
         initiator: r.initiator,
         target: r.target,
         changeId: r.changeId,
+        ...(r.archive !== undefined ? { archive: r.archive } : {}),
       },
       dataSets: d.names().map((name) => ({
         name,
@@ -682,14 +698,17 @@ export class Simulation {
 
   /**
    * How the run ends, if it is not what the outcome reported says: `completed` and `backedOut`
-   * need the record settled on the target or on the old data set, `fenced` no member up (each is
-   * fenced or down). null when they agree.
+   * need the record settled on the target (or, archived, on the target renamed to the old name)
+   * or on the old data set, `fenced` no member up (each is fenced or down). null when they agree.
    */
   #outcomeDisagrees(outcome: Outcome): string | null {
     const r = this.#dasd.readClusterRecord();
     if (outcome === 'completed' || outcome === 'backedOut') {
-      const active = outcome === 'completed' ? this.#cluster.settings.target : this.#old?.name;
-      return r.change === 'none' && r.active === active
+      const old = this.#old;
+      const renamed =
+        old?.archive != null && this.#dasd.exists(old.archive) && r.active === old.name;
+      const active = outcome === 'completed' ? this.#cluster.settings.target : old?.name;
+      return r.change === 'none' && (r.active === active || (outcome === 'completed' && renamed))
         ? null
         : `the outcome is ${outcome}, but the cluster record shows change ${r.change} with ${r.active} active`;
     }
@@ -766,6 +785,7 @@ export class Simulation {
   }
 
   #onWrite(w: DasdWrite): void {
+    this.#oldWrite(w);
     if (w.op === 'record') {
       const from = w.from!;
       const next = w.next!;
@@ -804,6 +824,23 @@ export class Simulation {
     });
   }
 
+  /**
+   * For OldDataSetPreserved: the old data set's records when the record first goes `running`,
+   * and the handles dynamic updates write in it from then on (where it is: its archive name once
+   * renamed, and then its own name holds the new data).
+   */
+  #oldWrite(w: DasdWrite): void {
+    const old = this.#old;
+    if (!old) return;
+    if (w.op === 'record' && w.next!.change === 'running' && old.records === null) {
+      if (w.next!.active === old.name)
+        old.records = new Map([...streamRecords(this.#dasd, old.name)].map((r) => [r.handle, r]));
+      return;
+    }
+    const at = old.archive !== null && this.#dasd.exists(old.archive) ? old.archive : old.name;
+    if (old.records && w.update && w.handle && w.dataSet === at) old.updated.add(w.handle);
+  }
+
   // ---- faults ----
 
   #stepStarting(step: StepName | 'takeover', _actor: string): void {
@@ -832,7 +869,9 @@ export class Simulation {
     if (w.by === 'setup') return false;
     const step = this.#cluster.members.get(w.by)?.coordinator?.faultStep;
     for (const f of this.#faults) {
-      if (f.fault.kind !== 'ioError' || f.fault.at !== step || f.left === 0) continue;
+      const fault = f.fault;
+      if (fault.kind !== 'ioError' || fault.at !== step || f.left === 0) continue;
+      if ((fault.op ?? w.op) !== w.op || (fault.dataSet ?? w.dataSet) !== w.dataSet) continue;
       f.left--;
       this.#emit({ event: 'ioError', actor: w.by, dataSet: w.dataSet, op: w.op, step });
       return true;
@@ -911,6 +950,12 @@ function checkFault(f: Fault, specs: MemberSpec[]): void {
       return;
     case 'ioError':
       at(f.at);
+      if (
+        f.op !== undefined &&
+        f.op !== 'record' &&
+        !(WRITE_OPS as readonly string[]).includes(f.op)
+      )
+        throw new OptionsError(`fault ${JSON.stringify(f)}: unknown write ${f.op}`);
       return;
     case 'random':
       if (!(f.rate >= 0 && f.rate <= 1))

@@ -113,7 +113,7 @@ export function withValue(record: ObjectRecord, value: ObjectValue): ObjectRecor
  * side writes (impl/sorted-set.ts).
  */
 export class InStoreCopy {
-  readonly dataSet: string;
+  #dataSet: string;
   readonly mkvp: Mkvp;
   readonly #records: OrderedMap<Handle, TkdsRecord>;
 
@@ -122,13 +122,21 @@ export class InStoreCopy {
     mkvp: Mkvp,
     records: OrderedMap<Handle, TkdsRecord> | Iterable<TkdsRecord>,
   ) {
-    this.dataSet = dataSet;
+    this.#dataSet = dataSet;
     this.mkvp = mkvp;
     if (records instanceof OrderedMap) this.#records = records;
     else {
       this.#records = new OrderedMap(compareHandles);
       for (const r of records) this.#records.set(r.handle, r);
     }
+  }
+  /** The name of the data set it is a copy of. */
+  get dataSet(): string {
+    return this.#dataSet;
+  }
+  /** The data set it copies was renamed (finish's archive renames the target to the old name). */
+  renamed(to: string): void {
+    this.#dataSet = to;
   }
   get size(): number {
     return this.#records.size;

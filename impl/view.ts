@@ -39,6 +39,7 @@ export interface ClusterView {
     initiator: string | null;
     target: string | null;
     changeId: string | null;
+    archive?: string; // the archive name asked for, while a change runs
   };
   dataSets: { name: string; mkvp: Mkvp | null; usable: boolean; records: number }[];
   members: MemberView[];

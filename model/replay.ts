@@ -393,6 +393,8 @@ class Replay {
       }
       case 'write':
         if (line.op === 'header' && line.dataSet === this.#target) this.#headerWritten = true;
+        // finish's archive renames the target to the old data set's name
+        if (line.op === 'rename' && line.dataSet === this.#target) this.#target = str(line, 'to');
         return;
       case 'outcome':
         return this.#outcome(line);

@@ -190,16 +190,65 @@ test('the suspension with dynamic updates disallowed: requests fail at once with
   assertInvariants(sim.checkInvariants());
 });
 
-test('archive: the old data set is renamed (never deleted) once the target is active', () => {
-  const r = simulateChange({ seed: 18, dataSet: { objects: 12 }, archive: 'CSF.TKDS.OLD' });
+test('archive, as ICSF does it: the old data set gets the archive name, the new one the TKDS name the members are set up with', () => {
+  const sim = new Simulation({
+    seed: 18,
+    dataSet: { objects: 12 },
+    updates: { count: 40, every: 4 },
+    archive: 'CSF.TKDS.OLD',
+  });
+  sim.startChange();
+  assert.equal(sim.observe().record.archive, undefined, 'the record carries it from beginRouting');
+  while (sim.observe().record.change !== 'running') assert.ok(sim.step());
+  assert.equal(sim.observe().record.archive, 'CSF.TKDS.OLD');
+  while (sim.observe().record.change !== 'committed') assert.ok(sim.step());
+  const before = sim.observe().dataSets;
+  const old = before.find((d) => d.name === 'CSF.TKDS')!;
+  const target = before.find((d) => d.name === 'CSF.TKDS.NEW')!;
+  for (let i = 0; sim.step(); i++) {
+    assert.ok(i < 100_000, 'the run settles');
+    assertInvariants(sim.checkInvariants(), `after step ${i}`);
+  }
+  const r = sim.result();
   assert.equal(r.outcome, 'completed');
-  const a = eventsOf(r.trace, 'archive');
-  assert.deepEqual(
-    a.map((e) => [e.from, e.to, e.result]),
-    [['CSF.TKDS', 'CSF.TKDS.OLD', 'ok']],
-  );
-  assert.ok(a[0]!.seq > r.trace.find((e) => e.event === 'record' && e.to === 'none')!.seq);
   assertInvariants(r.invariants);
+  const v = sim.observe();
+  assert.equal(v.record.active, 'CSF.TKDS', 'the record names the new data set by the TKDS name');
+  assert.deepEqual(
+    v.dataSets.map((d) => d.name),
+    ['CSF.TKDS', 'CSF.TKDS.OLD'],
+  );
+  const archived = v.dataSets.find((d) => d.name === 'CSF.TKDS.OLD')!;
+  assert.deepEqual(
+    [archived.mkvp, archived.records],
+    [old.mkvp, old.records],
+    'the archive is the old data set as the commit left it',
+  );
+  const now = v.dataSets.find((d) => d.name === 'CSF.TKDS')!;
+  assert.equal(now.mkvp, target.mkvp, 'the TKDS name holds the new data set, under the new key');
+  assert.notEqual(now.mkvp, old.mkvp);
+  for (const m of v.members)
+    assert.deepEqual([m.active, m.live?.dataSet, m.cur.mkvp], ['CSF.TKDS', 'CSF.TKDS', now.mkvp]);
+  assert.deepEqual(
+    eventsOf(r.trace, 'archive').map((e) => [e.from, e.to, e.result]),
+    [
+      ['CSF.TKDS', 'CSF.TKDS.OLD', 'ok'],
+      ['CSF.TKDS.NEW', 'CSF.TKDS', 'ok'],
+    ],
+  );
+  const finishRecord = r.trace.find((e) => e.event === 'record' && e.to === 'none')!;
+  assert.ok(
+    eventsOf(r.trace, 'archive')[0]!.seq > finishRecord.seq,
+    'after the record names the target',
+  );
+  const updatesAfter = eventsOf(r.trace, 'update').filter(
+    (e) => e.phase === 'apply' && e.seq > finishRecord.seq,
+  );
+  assert.ok(updatesAfter.length > 0, 'updates after finish');
+  assert.ok(
+    updatesAfter.every((e) => e.dataSet === 'CSF.TKDS'),
+    'go to the new data set by its new name',
+  );
 });
 
 test('determinism: the same seed gives the same trace byte for byte; another seed another schedule', () => {

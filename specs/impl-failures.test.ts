@@ -196,6 +196,78 @@ test('an I/O error in finish (after commit) is retried: no backout, the change c
   assert.ok(eventsOf(sim.trace, 'step').some((e) => e.step === 'finish' && e.result === 'failed'));
 });
 
+test('the initiator lost after commit, an archive asked: the takeover finds the archive name in the cluster record and archives as the initiator would', () => {
+  const sim = new Simulation({
+    ...base,
+    archive: 'CSF.TKDS.OLD',
+    faults: [{ kind: 'crash', member: 'SYSA', at: 'switch', restartAfter: 40 }],
+  });
+  sim.startChange();
+  runChecked(sim);
+  const r = sim.result();
+  assert.deepEqual(
+    eventsOf(r.trace, 'takeover').map((e) => [e.actor, e.record]),
+    [['SYSB', 'committed']],
+  );
+  assert.equal(r.outcome, 'completed');
+  assert.deepEqual(
+    eventsOf(r.trace, 'archive').map((e) => [e.actor, e.from, e.to, e.result]),
+    [
+      ['SYSB', 'CSF.TKDS', 'CSF.TKDS.OLD', 'ok'],
+      ['SYSB', 'CSF.TKDS.NEW', 'CSF.TKDS', 'ok'],
+    ],
+  );
+  const v = sim.observe();
+  assert.equal(v.record.active, 'CSF.TKDS');
+  assert.ok(v.members.every((m) => m.up && m.active === 'CSF.TKDS' && m.state === 'serving'));
+});
+
+/** A completed change with an archive asked, one write of finish's archive failing: the names at the end. */
+function archiveWithIoError(op: 'rename' | 'record', dataSet: string) {
+  const sim = new Simulation({
+    ...base,
+    archive: 'CSF.TKDS.OLD',
+    faults: [{ kind: 'ioError', at: 'finish', op, dataSet }],
+  });
+  sim.startChange();
+  runChecked(sim);
+  assert.equal(sim.outcome, 'completed', 'the change is decided before the archive');
+  const v = sim.observe();
+  const mkvp = (name: string) => v.dataSets.find((d) => d.name === name)?.mkvp;
+  assert.equal(mkvp(v.record.active), v.members[0]!.cur.mkvp, 'the record names the new data');
+  assert.ok(v.members.every((m) => m.up && m.active === v.record.active));
+  return {
+    active: v.record.active,
+    names: v.dataSets.map((d) => d.name),
+    failed: eventsOf(sim.trace, 'archive')
+      .filter((e) => e.result === 'failed')
+      .map((e) => `${e.from} -> ${e.to}: ${e.reason}`),
+  };
+}
+
+test('archive: an I/O error renaming the old data set keeps it under its name; the target stays active under its own', () => {
+  const r = archiveWithIoError('rename', 'CSF.TKDS');
+  assert.equal(r.active, 'CSF.TKDS.NEW');
+  assert.deepEqual(r.names, ['CSF.TKDS', 'CSF.TKDS.NEW']);
+  assert.deepEqual(r.failed, [
+    'CSF.TKDS -> CSF.TKDS.OLD: I/O error: rename of data set CSF.TKDS by SYSA failed; CSF.TKDS is kept under its name',
+  ]);
+});
+
+test('archive: an I/O error renaming the target leaves the old data set archived and the target active under its name', () => {
+  const r = archiveWithIoError('rename', 'CSF.TKDS.NEW');
+  assert.equal(r.active, 'CSF.TKDS.NEW');
+  assert.deepEqual(r.names, ['CSF.TKDS.NEW', 'CSF.TKDS.OLD']);
+  assert.match(r.failed.join(), /CSF.TKDS.NEW -> CSF.TKDS: .*CSF.TKDS.NEW stays active/);
+});
+
+test('archive: an I/O error writing the record that names the renamed target: the target gets its name back and stays active', () => {
+  const r = archiveWithIoError('record', 'CSF.TKDS.NEW');
+  assert.equal(r.active, 'CSF.TKDS.NEW');
+  assert.deepEqual(r.names, ['CSF.TKDS.NEW', 'CSF.TKDS.OLD']);
+  assert.match(r.failed.join(), /record of the cluster record .* CSF.TKDS.NEW got its name back/);
+});
+
 test('backout that cannot finish fences the initiator (it shuts down); the first member in the group takes the backout over', () => {
   const sim = new Simulation({
     ...base,

@@ -36,6 +36,10 @@ function state(
     quiet?: boolean;
     coordinators?: AuditState['coordinators'];
     acked?: AuditState['acked'];
+    record?: ClusterView['record'];
+    old?: AuditState['old'];
+    /** Other data sets: name -> records (header MKVP: MKVP). */
+    dataSets?: Record<string, TkdsRecord[]>;
   } = {},
 ): AuditState {
   const dasd = new MemoryDasd('CSF.TKDS');
@@ -43,6 +47,11 @@ function state(
   const records = edit.records ?? [token, secure, clear];
   for (const r of records) dasd.put('CSF.TKDS', r, { by: 't' });
   dasd.writeHeader('CSF.TKDS', MKVP, { by: 't' });
+  for (const [name, recs] of Object.entries(edit.dataSets ?? {})) {
+    dasd.allocate(name, { by: 't' });
+    for (const r of recs) dasd.put(name, r, { by: 't' });
+    dasd.writeHeader(name, MKVP, { by: 't' });
+  }
   const live = new InStoreCopy('CSF.TKDS', MKVP, records);
   const member: MemberView = {
     name: 'SYSA',
@@ -63,7 +72,13 @@ function state(
   };
   const view: ClusterView = {
     tick: 0,
-    record: { active: 'CSF.TKDS', change: 'none', initiator: null, target: null, changeId: null },
+    record: edit.record ?? {
+      active: 'CSF.TKDS',
+      change: 'none',
+      initiator: null,
+      target: null,
+      changeId: null,
+    },
     dataSets: [],
     members: [member],
   };
@@ -87,7 +102,7 @@ function state(
       ]),
     destroyed: new Set(),
     acked: edit.acked ?? [],
-    old: null,
+    old: edit.old ?? null,
     quiet: edit.quiet ?? true,
   };
 }
@@ -208,5 +223,94 @@ test('NoLostUpdate: an acknowledged update missing from the surviving data set',
     broken(state({ acked: [{ ...acked[0]!, superseded: true }] })),
     {},
     'a later update of the same handle supersedes it',
+  );
+});
+
+// The state while change c1 runs from CSF.TKDS to CSF.TKDS.NEW, the target's header written.
+const running: ClusterView['record'] = {
+  active: 'CSF.TKDS',
+  change: 'running',
+  initiator: 'SYSA',
+  target: 'CSF.TKDS.NEW',
+  changeId: 'c1',
+};
+const otherBytes = objectRecord(
+  'T',
+  2,
+  { ...attrs, label: 'c' },
+  { type: 'clear', bytes: new Uint8Array([9, 9, 9]) },
+);
+
+test('TargetComplete: from applyDelta on, the target holds every record of the old data set with its value', () => {
+  const during = (target: TkdsRecord[]) =>
+    broken(state({ record: running, quiet: false, dataSets: { 'CSF.TKDS.NEW': target } }));
+  assert.deepEqual(during([token, secure, clear]), {});
+  assert.match(
+    during([token, secure]).TargetComplete!,
+    /the target CSF.TKDS.NEW lacks T:00000002:O of the old data set CSF.TKDS/,
+  );
+  assert.match(during([token, secure, otherBytes]).TargetComplete!, /other bytes/);
+  const rewrappedWrong = objectRecord('T', 1, attrs, {
+    type: 'secure',
+    blob: cp.wrap(new Uint8Array(16).fill(8)),
+  });
+  assert.match(
+    during([token, rewrappedWrong, clear]).TargetComplete!,
+    /lacks T:00000001:O .* with its value \(another key check value/,
+  );
+  assert.equal(
+    broken(
+      state({
+        record: { ...running, change: 'none', target: null, changeId: null },
+        dataSets: { 'CSF.TKDS.NEW': [token] },
+      }),
+    ).TargetComplete,
+    undefined,
+    'not judged once the record shows no change (finish or backout)',
+  );
+});
+
+test('OldDataSetPreserved: every record the old data set held at beginRouting is unchanged but for the updates', () => {
+  const old = (edit: { updated?: string[]; archive?: string } = {}): AuditState['old'] => ({
+    name: 'CSF.TKDS',
+    archive: edit.archive ?? null,
+    mkvp: MKVP,
+    records: new Map([token, secure, clear].map((r) => [r.handle, r])),
+    updated: new Set(edit.updated ?? []),
+  });
+  assert.deepEqual(broken(state({ old: old() })), {});
+  assert.match(
+    broken(state({ old: old(), records: [token, secure, otherBytes] })).OldDataSetPreserved!,
+    /the old data set CSF.TKDS: T:00000002:O changed, and no update wrote it/,
+  );
+  assert.equal(
+    broken(state({ old: old({ updated: [clear.handle] }), records: [token, secure, otherBytes] }))
+      .OldDataSetPreserved,
+    undefined,
+    'a dynamic update may change it',
+  );
+  assert.match(
+    broken(state({ old: old(), records: [token, secure] })).OldDataSetPreserved!,
+    /the old data set CSF.TKDS lost T:00000002:O, which no update deleted/,
+  );
+  const extra = objectRecord('T', 3, { ...attrs, label: 'x' }, clear.value);
+  assert.match(
+    broken(
+      state({
+        old: old({ updated: [token.handle] }),
+        records: [tokenRecord('T', 3), secure, clear, extra],
+      }),
+    ).OldDataSetPreserved!,
+    /holds T:00000003:O, which no update wrote/,
+  );
+  // once archived, the old records are judged under the archive name
+  assert.match(
+    broken(
+      state({
+        old: old({ archive: 'CSF.TKDS.OLD' }),
+        dataSets: { 'CSF.TKDS.OLD': [token, secure] },
+      }),
+    ).OldDataSetPreserved!,
+    /the old data set CSF.TKDS.OLD lost T:00000002:O/,
   );
 });

@@ -142,6 +142,22 @@ const SAMPLE: Record<string, SimulateOptions> = {
       { kind: 'crash', member: 'SYSB', at: 'beginRouting', restartAfter: 1 },
     ],
   },
+  // finish's archive renames the target to the old name: later lines name it so
+  'archive, with updates after finish': {
+    seed: 18,
+    members: ABC,
+    dataSet: data,
+    updates: { count: 20, every: 2 },
+    archive: 'CSF.TKDS.OLD',
+  },
+  'archive by a takeover after commit': {
+    seed: 18,
+    members: ABC,
+    dataSet: data,
+    updates: { count: 10, every: 3 },
+    archive: 'CSF.TKDS.OLD',
+    faults: [{ kind: 'crash', member: 'SYSA', at: 'switch', restartAfter: 30 }],
+  },
   'random message faults with updates': {
     seed: 21,
     members: ABC,

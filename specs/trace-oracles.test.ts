@@ -62,6 +62,17 @@ function assertConforms(lines: readonly TraceLine[], endsIn?: string): void {
 }
 
 describe('valid traces the oracles once rejected', () => {
+  it("an archive: finish renames the target to the old data set's name, and later lines name it so", () => {
+    const lines = traceOf({
+      seed: 18,
+      dataSet: { objects: 12 },
+      updates: { count: 20, every: 2 },
+      archive: 'CSF.TKDS.OLD',
+    });
+    assert.ok(lines.some((l) => l.event === 'write' && l.op === 'rename' && l.to === 'CSF.TKDS'));
+    assertConforms(lines, 'completed');
+  });
+
   it("the README's first example: the member lost in the tick its reload starts, two members (backout with nobody to wait for)", () => {
     const lines = cliTrace('--members SYSA,SYSB --objects 500 --fault crash:SYSB@reload');
     const crash = lines.findIndex((l) => l.event === 'crash' && l.member === 'SYSB');

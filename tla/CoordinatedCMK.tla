@@ -293,12 +293,18 @@ beginRouting(i) == BeginRoutingByInitiator(i) \/ BeginRoutingAtMember(i)
 (* update of its own in process.  The header gets its MKVP at applyDelta.  *)
 ReencipherReady(i) == waiting = {} /\ ~LocalUpdateAt(i)
 
+\* The target's records re-enciphered from the old data set's records recs,
+\* and what reading them leaves of the old data set (all of it).
+Reenciphered(recs) == {Rewrap(r) : r \in recs}
+OldAfterReencipher(recs) == recs
+
 reencipher(i) ==
     /\ coord = i /\ istate[i] = "beginRouting"
     /\ ReencipherReady(i)
     /\ dsets' = [dsets EXCEPT ![Target] =
                    [status |-> "inUse", hdr |-> 0, seq |-> dsets[OldDS].seq,
-                    recs |-> {Rewrap(r) : r \in dsets[OldDS].recs}]]
+                    recs |-> Reenciphered(dsets[OldDS].recs)],
+                 ![OldDS].recs = OldAfterReencipher(@)]
     /\ istate' = [istate EXCEPT ![i] = "reencipher"]
     /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
                    faults>>
@@ -799,12 +805,39 @@ NoBackoutAfterCommit ==
        /\ Unusable => RecordActive' # Target]_vars
 
 \* "the change never alters the old data set other than by the routed
-\* updates, and never deletes it": it stays, its header and every blob
-\* under the old key.
+\* updates, and never deletes it": it stays (archived or not), its header
+\* under the old key, every initial record still there, and every record it
+\* holds explained by the updates (history-free: against InitialRecords and
+\* the acknowledged updates of upd, the only writers of the old data set):
+\* an initial record whose attributes only acknowledged updateObject updates
+\* changed, or the record an acknowledged update made, under the old key.
+Acked(u) == upd[u].phase = "ack"
+MadeByUpdate(r, u) ==
+    /\ Acked(u) /\ OpOf(u) # "updateObject"
+    /\ r.val = ValueOf(u) /\ r.attr = {}
+    /\ r.kind = IF OpOf(u) = "createObject" THEN "secure" ELSE "clear"
+    /\ r.key = IF r.kind = "secure" THEN OldKey ELSE 0
+ExplainedInOld(r) ==
+    \/ \E i \in InitialRecords :
+          /\ r = [i EXCEPT !.attr = r.attr]
+          /\ \A u \in r.attr : Acked(u) /\ OpOf(u) = "updateObject"
+    \/ \E u \in Updates : MadeByUpdate(r, u)
 OldDataSetPreserved ==
     /\ dsets[OldDS].status \in {"inUse", "archived"}
     /\ dsets[OldDS].hdr = OldKey
-    /\ \A r \in dsets[OldDS].recs : r.kind = "secure" => r.key = OldKey
+    /\ \A i \in InitialRecords : \E r \in dsets[OldDS].recs : r.h = i.h
+    /\ \A r \in dsets[OldDS].recs : ExplainedInOld(r)
+
+\* TargetComplete (this project's addition, docs/protocol.md): "the target
+\* holds every record of the old data set, plus the delta", re-enciphered.
+\* It must hold from applyDelta on (the target's header has the new MKVP)
+\* while the target is in use for the change: not marked unusable by a
+\* backout, and the cluster record still shows the change (from finish on
+\* the target is the active data set and ordinary updates change it).
+TargetComplete ==
+    (dsets[Target].hdr = NewKey /\ dsets[Target].status = "inUse" /\ record.change # "none") =>
+        /\ \A r \in dsets[OldDS].recs : Rewrap(r) \in dsets[Target].recs
+        /\ \A h \in delta : \E t \in dsets[Target].recs : t.h = h
 
 \* "once nothing is in flight, every member that is up is on (target, new
 \* key), or every one on (old data set, old key), or fenced; and the

@@ -100,7 +100,7 @@ export function convertTrace(events: readonly TraceEvent[]): Conversion {
     peer: spec(s.line, s.peer),
     step: s.step ?? 'none',
     u: updateIndex(s.update),
-    ds: dataSetOf(s.dataSet),
+    ds: dataSetOf(s.dataSet, s.line),
     key: keyOf(s.mkvp),
   }));
   const faults =
@@ -158,15 +158,26 @@ function initialState(header: TraceEventOf<'header'>, events: readonly TraceEven
   );
   const target = validated?.target ?? null;
   const newKey = [...newKeys][0] ?? null;
+  // A name is the spec's data set it names at a line: finish's archive renames the old data set
+  // to the archive name and the target to the old name (`write` lines of op `rename`), which the
+  // spec does not see (its OldDS and Target are the data sets, whatever their names).
+  const named = new Map<string, string>([[header.active, 'CSF.TKDS']]);
+  if (target !== null) named.set(target, 'CSF.TKDS.NEW');
+  const renames = events.filter(
+    (e): e is TraceEventOf<'write'> => e.event === 'write' && e.op === 'rename' && !!e.to,
+  );
+  let renamed = 0;
   return {
-    dataSetOf: (d: string | null): string =>
-      d === null
-        ? 'none'
-        : d === header.active
-          ? 'CSF.TKDS'
-          : d === target
-            ? 'CSF.TKDS.NEW'
-            : 'other',
+    /** The spec's name of data set `d` at line `line` (asked in line order). */
+    dataSetOf: (d: string | null, line: number): string => {
+      for (; renamed < renames.length && renames[renamed]!.seq < line; renamed++) {
+        const r = renames[renamed]!;
+        const ds = named.get(r.dataSet) ?? 'other';
+        named.delete(r.dataSet);
+        named.set(r.to!, ds);
+      }
+      return d === null ? 'none' : (named.get(d) ?? 'other');
+    },
     keyOf: (k: string | null): number => (k === null ? 0 : k === oldKey ? 1 : k === newKey ? 2 : 3),
   };
 }
