@@ -767,10 +767,10 @@ export class Coordinator {
     this.#setPhase('fenced');
     for (const req of this.#waiting.splice(0))
       this.#member.answer(req, { ok: false, reason: 'fenced' });
-    const group = c.sysplex.group().filter((n) => n !== this.me);
+    for (const to of c.sysplex.group())
+      if (to !== this.me) c.sysplex.send(this.me, to, 'fence', this.change, { reason });
     this.#member.fence(this.change, reason, 'FenceOnIoError');
     this.#decide('fenced');
-    for (const to of group) c.sysplex.send(this.me, to, 'fence', this.change, { reason });
   }
 
   /**

@@ -4,8 +4,8 @@
 // harness writes the environment's (`env`: faults, message drops). `mergeLogs` orders them into
 // one trace of docs/trace-format.md, a deterministic topological order of what the logs show
 // must have happened first: each log's own order; a message's `send` before what becomes of it;
-// a member's lines before it goes down (DESIGN.md "Failures": crash, partition, expel) and its
-// `restartCheck` after it comes back; a member told of another's leaving or joining after that.
+// a member's lines before it goes down (DESIGN.md "Failures": crash, partition, expel, and its own
+// `fence`, which shuts it down) and its `restartCheck` after it comes back; a member told of another's leaving or joining after that.
 // Among the lines that may come next, the smallest tick hint goes first; at equal hints, a down
 // member's lines, then the env log's, then the members' by name. `splitTrace` is the inverse.
 
@@ -57,7 +57,7 @@ const isFate = (e: TraceEvent): e is Fate =>
  * it was about to begin. They may follow its going down; its other lines come before.
  */
 function writtenWhileDown(e: TraceEvent): boolean {
-  if (e.event === 'outcome') return e.outcome === 'backedOut';
+  if (e.event === 'outcome') return e.outcome === 'backedOut' || e.outcome === 'fenced';
   if (e.event !== 'update') return false;
   return (
     e.phase === 'unknown' ||
@@ -65,6 +65,10 @@ function writtenWhileDown(e: TraceEvent): boolean {
     (e.phase === 'fail' && e.reason === 'memberDown')
   );
 }
+
+/** A member's own `fence` that shuts it down (a restart check that fences leaves no group it was in). */
+const leavesByFence = (e: TraceEvent): boolean =>
+  e.event === 'fence' && (e.action === 'FenceOnIoError' || e.action === 'FenceAtMember');
 
 /** The member a line takes down or brings back, or tells another about. */
 function subject(e: TraceEvent): string | null {
@@ -189,6 +193,10 @@ class Placed {
     else if (e.event === 'crash' || e.event === 'partition' || (e.event === 'expel' && m!.up)) {
       m!.up = false;
       m!.downs++;
+    } else if (leavesByFence(e)) {
+      const self = this.member(e.actor);
+      self.up = false;
+      self.downs++;
     } else if (e.event === 'restart' || e.event === 'heal') {
       m!.up = true;
       m!.awaitingCheck = true;
