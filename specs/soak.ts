@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { simulateChange, toNdjson, type SimulateOptions, type TraceEvent } from '../impl/index.ts';
+import { simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
 import {
   invariantsOracle,
   statechartOracle,
@@ -28,29 +28,6 @@ export interface SoakReport {
   rejected: Record<OracleName, number>;
   findings: SoakFinding[];
   outcomes: Record<string, number>;
-  /** Findings of the one departure still open (KNOWN_DEPARTURE), counted and shown, not hidden. */
-  known: SoakFinding[];
-}
-
-/**
- * The one disagreement still open (issue 9, "fenced = shut down"): the implementation and the
- * statecharts keep a fenced member in the group, so it does its part of a later backout; the
- * TLA+ spec takes it out of the group until it restarts. TLC rejects that member's backout line.
- */
-export const KNOWN_DEPARTURE =
-  'a fenced member does its part of a later backout (issue 9: fenced = shut down)';
-function isKnownDeparture(trace: readonly TraceEvent[], v: Violation): boolean {
-  const line = v.line === null ? undefined : trace[v.line - 1];
-  if (v.check !== 'tla' || line?.event !== 'backout') return false;
-  const fenced = trace.findLastIndex(
-    (e, i) => i < v.line! - 1 && e.event === 'fence' && e.actor === line.actor,
-  );
-  return (
-    fenced >= 0 &&
-    !trace
-      .slice(fenced, v.line! - 1)
-      .some((e) => (e.event === 'restart' || e.event === 'heal') && e.member === line.actor)
-  );
 }
 
 const emptyReport = (): SoakReport => ({
@@ -58,7 +35,6 @@ const emptyReport = (): SoakReport => ({
   rejected: { invariants: 0, statechart: 0, tla: 0 },
   findings: [],
   outcomes: {},
-  known: [],
 });
 
 /** Runs number `shard`, `shard + jobs`, ... of `runs` random changes from `seed`; checks every trace with the oracles asked for. */
@@ -82,9 +58,7 @@ export function soak(
     if (oracles.includes('tla')) violations.push(...tlaOracle(jar, toNdjson(r.trace)));
     for (const o of new Set(violations.map((v) => v.check))) report.rejected[o]++;
     if (violations.length === 0) return;
-    const finding = { run: i + 1, options, violations };
-    if (violations.every((v) => isKnownDeparture(r.trace, v))) report.known.push(finding);
-    else report.findings.push(finding);
+    report.findings.push({ run: i + 1, options, violations });
   });
   return report;
 }
@@ -131,11 +105,9 @@ export async function soakInParallel(
     all.runs += p.runs;
     for (const o of ORACLES) all.rejected[o] += p.rejected[o];
     all.findings.push(...p.findings);
-    all.known.push(...p.known);
     for (const [k, n] of Object.entries(p.outcomes)) all.outcomes[k] = (all.outcomes[k] ?? 0) + n;
   }
   all.findings.sort((a, b) => a.run - b.run);
-  all.known.sort((a, b) => a.run - b.run);
   return all;
 }
 
@@ -186,13 +158,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stdout.write(
       `rejected: ${oracles.map((o) => `${o} ${report.rejected[o]}`).join(', ')}; runs with a finding: ${report.findings.length}\n`,
     );
-    if (report.known.length)
-      process.stdout.write(
-        `known departure, still open: ${KNOWN_DEPARTURE}: ${report.known.length} runs (${report.known
-          .slice(0, 5)
-          .map((f) => f.run)
-          .join(', ')}${report.known.length > 5 ? ', ...' : ''})\n`,
-      );
   }
   process.exitCode = report.findings.length ? 1 : 0;
 }

@@ -92,6 +92,25 @@ const SAMPLE: Record<string, SimulateOptions> = {
       { kind: 'ioError', at: 'backout' },
     ],
   },
+  'two backouts cannot finish: every member fenced (shut down)': {
+    seed: 4,
+    members: AB,
+    dataSet: data,
+    faults: [
+      { kind: 'ioError', at: 'reencipher' },
+      { kind: 'ioError', at: 'backout', count: 2 },
+    ],
+  },
+  'a fence shuts a member down; a member that restarts takes the backout over and fences too': {
+    seed: 5,
+    members: ABC,
+    dataSet: data,
+    updates: { count: 3, every: 4 },
+    faults: [
+      { kind: 'crash', member: 'SYSC', at: 'reload', restartAfter: 30 },
+      { kind: 'ioError', at: 'backout', count: 2 },
+    ],
+  },
   // found by the soak: the initiator acted (refused) after it went down
   'initiator lost while it validates': {
     seed: 11,
