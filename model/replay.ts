@@ -64,13 +64,15 @@ export interface ReplayOptions {
    * timing.retries), for a trace without a `header` line (whose `retries` wins); default 1.
    */
   readonly retryBudget?: number;
+  /** Keep the spec actions consumed, with their moves, in the result (`actions`). */
+  readonly keepActions?: boolean;
 }
 
 export interface ReplayResult {
   /** Lines that moved a statechart. */
   readonly moves: number;
-  /** The spec actions the replay consumed, in order, each with the statechart moves it made (`initiator.validated`, `member.reload`). */
-  readonly actions: readonly {
+  /** With `keepActions`: the spec actions the replay consumed, in order, each with the statechart moves it made (`initiator.validated`, `member.reload`). */
+  readonly actions?: readonly {
     readonly line: number;
     readonly action: SpecAction;
     readonly moves: readonly string[];
@@ -282,8 +284,8 @@ class Replay {
     { snapshot: AnyMachineSnapshot; line: TraceLine }
   >();
   moves = 0;
-  /** The spec actions consumed, with their moves. */
-  readonly actions: { line: number; action: SpecAction; moves: string[] }[] = [];
+  /** The spec actions consumed, with their moves (with `keepActions`). */
+  readonly #actions: { line: number; action: SpecAction; moves: string[] }[] | null;
   /** The item being consumed: its spec action (null for an observation), its event, the moves it made. */
   #current: { action: SpecAction | null; event: string; line: number; moves: string[] } = {
     action: null,
@@ -297,6 +299,7 @@ class Replay {
 
   constructor(options: ReplayOptions) {
     this.#retryBudget = options.retryBudget;
+    this.#actions = options.keepActions ? [] : null;
   }
 
   get #self(): string | null {
@@ -429,7 +432,7 @@ class Replay {
     const action = item.type === 'action' ? item.step.action : null;
     this.#current = { action, event: item.event.event, line: item.event.seq, moves: [] };
     if (action !== null)
-      this.actions.push({ line: item.event.seq, action, moves: this.#current.moves });
+      this.#actions?.push({ line: item.event.seq, action, moves: this.#current.moves });
     if (action === 'duplicate') return; // the line's own item follows
     this.#line(item.event as unknown as TraceLine);
   }
@@ -1051,7 +1054,7 @@ class Replay {
   result(): ReplayResult {
     return {
       moves: this.moves,
-      actions: this.actions,
+      ...(this.#actions ? { actions: this.#actions } : {}),
       initiator: this.#initiator ? { state: this.#leaf(this.#initiator), self: this.#self! } : null,
       members: Object.fromEntries([...this.#members].map(([n, s]) => [n, this.#leaf(s)])),
     };

@@ -60,7 +60,9 @@ describe('one action stream: the three checkers see the same actions', () => {
     for (const options of SAMPLE) {
       const trace = traceOf(options);
       const steps = pairs(specSteps(trace));
-      const replayed = pairs(replayTrace(trace as unknown as TraceLine[]).actions);
+      const replayed = pairs(
+        replayTrace(trace as unknown as TraceLine[], { keepActions: true }).actions!,
+      );
       const checker = new TraceChecker({ keepActions: true });
       trace.forEach((e) => checker.feed(e));
       const what = JSON.stringify(options);
@@ -136,7 +138,8 @@ describe('the replay: one table, spec action -> statechart transition', () => {
   it('each spec action moves each statechart at most once, by an event its entry lists', () => {
     const used = new Set<string>();
     for (const options of SAMPLE) {
-      for (const a of replayTrace(traceOf(options) as unknown as TraceLine[]).actions) {
+      for (const a of replayTrace(traceOf(options) as unknown as TraceLine[], { keepActions: true })
+        .actions!) {
         const entry = ACTION_TRANSITIONS[a.action];
         for (const chart of ['member', 'initiator'] as const) {
           const moves = a.moves.filter((m) => m.startsWith(`${chart}.`));
