@@ -1,7 +1,10 @@
 // The action stream of a trace: the lines that are actions of the TLA+ spec (their `action`
-// field, impl/vocabulary.ts SPEC_ACTIONS), each with the parameters the spec action takes. The
-// TLA+ converter (tla/trace-to-tla.ts) reads this stream; it is the single reading of which trace
-// line is which spec action, so no checker keeps a translation of its own.
+// field, impl/vocabulary.ts SPEC_ACTIONS), each with the parameters the spec action takes,
+// interleaved with the lines that are not (observations: record and data set writes, messages,
+// group notices, outcomes, update phases, progress), each typed by its event (impl/trace.ts).
+// It is the single reading of which trace line is which spec action: the TLA+ converter
+// (tla/trace-to-tla.ts), the statechart replay (model/replay.ts) and the TraceChecker
+// (impl/invariants.ts) each fold over it, so no checker keeps a translation of its own.
 import type { TraceEvent } from './trace.ts';
 import { isAck, requestOf, type Request, type SpecAction } from './vocabulary.ts';
 
@@ -127,35 +130,77 @@ function stepOf(e: TraceEvent): SpecStep {
 }
 
 /**
- * The spec actions of a trace, in order. A delivery of a copy (`copy`) is the spec's `duplicate`,
- * before the delivery's own action. A member's action on a request must follow the delivery of
- * that request to it in the same scheduler action (same tick).
+ * One item of the stream: a spec action, with the line that carries it (`unasked` says why a
+ * member's action on a request cannot be that action: no such request was delivered to it just
+ * before), or a line that is no spec action, typed by its event.
  */
-export function specSteps(events: readonly TraceEvent[]): SpecStep[] {
-  const out: SpecStep[] = [];
-  let lastDelivery: { tick: number; actor: string; msg: string } | null = null;
-  for (const e of events) {
+export type StreamItem =
+  | {
+      readonly type: 'action';
+      readonly step: SpecStep;
+      readonly event: TraceEvent;
+      readonly unasked: string | null;
+    }
+  | { readonly type: 'observation'; readonly event: TraceEvent };
+
+/**
+ * The stream, a line at a time (a checker fed as the run goes, like the simulation's). Each line
+ * gives one item, its action or its observation; a delivery of a copy (`copy`) is first the
+ * spec's `duplicate`, then the delivery's own item. A member's action on a request must follow
+ * the delivery of that request to it in the same scheduler action (same tick).
+ */
+export class ActionStream {
+  #lastDelivery: { tick: number; actor: string; msg: string } | null = null;
+
+  next(e: TraceEvent): StreamItem[] {
+    const out: StreamItem[] = [];
     if (e.event === 'deliver') {
-      lastDelivery = { tick: e.tick, actor: e.actor, msg: e.msg };
-      if (e.copy) out.push(stepOf({ ...e, action: 'duplicate' }));
+      this.#lastDelivery = { tick: e.tick, actor: e.actor, msg: e.msg };
+      if (e.copy)
+        out.push({
+          type: 'action',
+          step: stepOf({ ...e, action: 'duplicate' }),
+          event: e,
+          unasked: null,
+        });
     }
     const action = (e as { action?: SpecAction }).action;
-    if (action === undefined) continue;
-    const needs = ON_REQUEST[action];
-    if (needs !== undefined) {
-      const d = lastDelivery;
-      const asked =
-        d !== null &&
-        d.tick === e.tick &&
-        d.actor === e.actor &&
-        (needs === 'any' ? requestOf(d.msg) === d.msg : d.msg === needs);
-      if (!asked)
-        throw new ActionStreamError(
-          e.seq,
-          `${e.actor} takes ${action} without a ${needs === 'any' ? 'request' : `${needs} message`} delivered to it`,
-        );
+    if (action === undefined) {
+      out.push({ type: 'observation', event: e });
+      return out;
     }
-    out.push(stepOf(e));
+    out.push({ type: 'action', step: stepOf(e), event: e, unasked: this.#unasked(e, action) });
+    return out;
+  }
+
+  #unasked(e: TraceEvent, action: SpecAction): string | null {
+    const needs = ON_REQUEST[action];
+    if (needs === undefined) return null;
+    const d = this.#lastDelivery;
+    const asked =
+      d !== null &&
+      d.tick === e.tick &&
+      d.actor === e.actor &&
+      (needs === 'any' ? requestOf(d.msg) === d.msg : d.msg === needs);
+    return asked
+      ? null
+      : `${e.actor} takes ${action} without a ${needs === 'any' ? 'request' : `${needs} message`} delivered to it`;
+  }
+}
+
+/** The whole stream of a trace. */
+export function actionStream(events: readonly TraceEvent[]): StreamItem[] {
+  const stream = new ActionStream();
+  return events.flatMap((e) => stream.next(e));
+}
+
+/** The spec actions of a trace, in order; a member's action on a request it was not delivered is an ActionStreamError. */
+export function specSteps(events: readonly TraceEvent[]): SpecStep[] {
+  const out: SpecStep[] = [];
+  for (const item of actionStream(events)) {
+    if (item.type !== 'action') continue;
+    if (item.unasked !== null) throw new ActionStreamError(item.step.line, item.unasked);
+    out.push(item.step);
   }
   return out;
 }

@@ -3,7 +3,8 @@
 // State form (`checkState`): over the global simulated state at a moment (AuditState: the
 // ClusterView, the DASD, the in-store copies, and the ledger a checker needs).
 // Trace form (`checkTrace`, `TraceChecker`): over a trace (docs/trace-format.md), so that another
-// implementation's trace can be checked too. NoLostUpdate, SingleWriter, NoEarlyActivation,
+// implementation's trace can be checked too; a fold over its action stream (impl/actions.ts), each
+// rule reading the items TRACE_RULE_READS names. NoLostUpdate, SingleWriter, NoEarlyActivation,
 // StagedBeforeSwitch, NoBackoutAfterCommit and OldDataSetPreserved are natural over a trace;
 // KeyAgreement, OneChangeAtATime and UniqueHandles have both forms; SettledOutcome,
 // SecureValuesPreserved, ClearObjectsUnchanged and TargetComplete need the state (key check
@@ -22,9 +23,11 @@ import type {
   TkdsRecord,
   TokenRecord,
 } from './tkds.ts';
-import type { TraceEvent } from './trace.ts';
+import { ActionStream, type StreamItem } from './actions.ts';
+import type { TraceEvent, TraceEventName } from './trace.ts';
 import type { UpdateOp } from './updates.ts';
 import type { ClusterView } from './view.ts';
+import type { SpecAction } from './vocabulary.ts';
 
 export const INVARIANT_NAMES = [
   'NoLostUpdate',
@@ -425,6 +428,85 @@ export function checkState(s: AuditState): InvariantResult[] {
 
 // ---- the trace form ----
 
+/** Items of the action stream a trace-form rule reads: spec actions by name, observations (lines that are no spec action) by event. */
+export interface StreamReads {
+  readonly actions: readonly SpecAction[];
+  readonly observations: readonly TraceEventName[];
+}
+const reads = (...parts: StreamReads[]): StreamReads => ({
+  actions: parts.flatMap((p) => p.actions),
+  observations: parts.flatMap((p) => p.observations),
+});
+/** The cluster record's writes: the spec's record actions, and takeover's and the archive's writes. */
+const RECORD_WRITES: StreamReads = {
+  actions: ['BeginRoutingByInitiator', 'commit', 'FinishByCoordinator', 'BackoutByCoordinator'],
+  observations: ['record'],
+};
+const WRITES: StreamReads = { actions: [], observations: ['write'] };
+/** Initiator step lines: the spec's step actions, and the step lines that are none. */
+const STEPS: StreamReads = {
+  actions: ['validate', 'reencipher', 'suspend', 'applyDelta', 'SwitchByCoordinator', 'resume'],
+  observations: ['step'],
+};
+/** A member's part lines: the spec's actions on a request or from the record; the coordinator's own part (no spec action). */
+const PARTS: StreamReads = {
+  actions: [
+    'BeginRoutingAtMember',
+    'ReloadByCoordinator',
+    'ReloadAtMember',
+    'SwitchAtMember',
+    'FinishAtMember',
+    'FinishFromRecord',
+    'BackoutAtMember',
+    'BackoutFromRecord',
+  ],
+  observations: ['beginRouting', 'reload', 'switch', 'finish', 'backout'],
+};
+const RESTART_CHECKS: StreamReads = {
+  actions: ['restartCheck', 'FenceOnRestartCheck'],
+  observations: [],
+};
+/** Update phases: request and the first apply are spec actions; route, wait, a second apply, ack, fail and unknown are not. */
+const UPDATES: StreamReads = {
+  actions: ['request', 'ApplyOwn', 'ApplyRouted', 'ApplyRefused'],
+  observations: ['update'],
+};
+const only = (...observations: TraceEventName[]): StreamReads => ({ actions: [], observations });
+
+/** What each trace-form rule reads from the action stream (docs/conformance.md "One action stream"). */
+export const TRACE_RULE_READS: Readonly<
+  Record<Exclude<InvariantName, StateOnly> | TraceRuleName, StreamReads>
+> = {
+  NoLostUpdate: reads(UPDATES, RECORD_WRITES, only('reencipher')),
+  KeyAgreement: reads(only('header'), RECORD_WRITES, WRITES, PARTS, RESTART_CHECKS),
+  SingleWriter: reads(RECORD_WRITES, WRITES),
+  OneChangeAtATime: RECORD_WRITES,
+  NoEarlyActivation: reads(RECORD_WRITES, WRITES, STEPS, PARTS, RESTART_CHECKS),
+  StagedBeforeSwitch: reads(RECORD_WRITES, STEPS, PARTS),
+  // a backout start: a step line, or the spec's ioError (a failed write begins it)
+  NoBackoutAfterCommit: reads(RECORD_WRITES, STEPS, PARTS, only('outcome'), {
+    actions: ['ioError'],
+    observations: [],
+  }),
+  OldDataSetPreserved: reads(RECORD_WRITES, WRITES),
+  UniqueHandles: UPDATES,
+  AckAfterAnswer: reads(UPDATES, {
+    actions: ['ReceiveAck'],
+    observations: ['deliver'],
+  }),
+  // an acknowledgement sent again is the member's spec action on the request (PARTS)
+  AckAfterPart: reads(PARTS, RESTART_CHECKS, RECORD_WRITES, only('send')),
+  OneOutcome: only('outcome'),
+  SwitchToTarget: reads(RECORD_WRITES, PARTS),
+};
+/** The invariants that have no trace form. */
+type StateOnly =
+  | 'SettledOutcome'
+  | 'SecureValuesPreserved'
+  | 'ClearObjectsUnchanged'
+  | 'TargetComplete'
+  | 'EventuallySettled';
+
 interface ChangeInTrace {
   id: string;
   old: string;
@@ -443,6 +525,21 @@ interface ChangeInTrace {
  */
 export class TraceChecker {
   #line = 0;
+  readonly #stream = new ActionStream();
+  /** The item being folded. */
+  #item: StreamItem | null = null;
+  /** The spec actions folded, with their lines, when kept (`keepActions`). */
+  readonly #actions: { line: number; action: SpecAction }[] | null;
+
+  constructor(options: { readonly keepActions?: boolean } = {}) {
+    this.#actions = options.keepActions ? [] : null;
+  }
+
+  /** The spec actions folded so far, in order (with `keepActions`). */
+  get actions(): readonly { line: number; action: SpecAction }[] {
+    if (this.#actions === null) throw new Error('TraceChecker: construct it with keepActions');
+    return this.#actions;
+  }
   readonly #first = new Map<InvariantName | TraceRuleName, { line: number; detail: string }>();
   #record: {
     change: string;
@@ -480,7 +577,18 @@ export class TraceChecker {
     return name === null ? null : (this.#renamed.get(name) ?? name);
   }
 
-  #violate(name: InvariantName | TraceRuleName, detail: string): void {
+  #violate(name: Exclude<InvariantName, StateOnly> | TraceRuleName, detail: string): void {
+    // a rule judges from the items it reads (a checker bug otherwise, not the trace's)
+    const item = this.#item!;
+    const r = TRACE_RULE_READS[name];
+    const read =
+      item.type === 'action'
+        ? r.actions.includes(item.step.action)
+        : r.observations.includes(item.event.event);
+    if (!read)
+      throw new Error(
+        `TraceChecker: ${name} judges at ${item.type === 'action' ? item.step.action : item.event.event}, an item TRACE_RULE_READS does not give it`,
+      );
     if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
   }
 
@@ -490,6 +598,17 @@ export class TraceChecker {
 
   feed(e: TraceEvent): void {
     this.#line++;
+    for (const item of this.#stream.next(e)) this.#fold(item);
+  }
+
+  /** One item of the action stream: the rules read the state the line shows, whether it is a spec action or an observation. */
+  #fold(item: StreamItem): void {
+    this.#item = item;
+    if (item.type === 'action') {
+      this.#actions?.push({ line: item.step.line, action: item.step.action });
+      if (item.step.action === 'duplicate') return; // a copy of a message: no rule reads it
+    }
+    const e = item.event;
     if (e.event === 'header') {
       this.#oldKey = e.dataSets.find((d) => d.dataSet === e.active)?.mkvp ?? null;
       return;

@@ -1,11 +1,12 @@
 // Trace replay: the statecharts as an oracle for a trace of the coordinated change
-// (docs/trace-format.md), whoever wrote it. The initiator's lines (its steps, the
-// acknowledgements delivered to it, its timeouts, the group changes it learns, the updates it
-// applies or holds) drive an initiator statechart; each member's own lines (its part of a step,
-// a crash, its restart check, an update it takes) drive that member's statechart. A line the
-// statecharts do not allow is rejected with its line number, the actor, the state it was in and
-// the rule it breaks. Lines that are not protocol moves (writes, sends, progress) are read only
-// to follow the data sets and the record.
+// (docs/trace-format.md), whoever wrote it. It folds over the trace's action stream
+// (impl/actions.ts): each spec action moves the member's or the initiator's statechart as
+// ACTION_TRANSITIONS says (at most one transition), and the observations that are no spec action
+// move them as OBSERVATION_TRANSITIONS says (the initiator's step lines, the group changes it
+// learns, the coordinator's own part of a step, ...). A line the statecharts do not allow is
+// rejected with its line number, the actor, the state it was in and the rule it breaks. Lines
+// that are not protocol moves (writes, sends, progress) are read only to follow the data sets
+// and the record.
 import {
   initialTransition,
   transition,
@@ -22,6 +23,8 @@ import {
 import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
 import type { RecordView } from './record.ts';
 import type { SpecAction } from '../impl/vocabulary.ts';
+import { ActionStream, type StreamItem } from '../impl/actions.ts';
+import type { TraceEvent, TraceEventName } from '../impl/trace.ts';
 
 /** One trace line, as docs/trace-format.md writes it (only the fields replay reads are typed). */
 export interface TraceLine {
@@ -61,15 +64,115 @@ export interface ReplayOptions {
    * timing.retries), for a trace without a `header` line (whose `retries` wins); default 1.
    */
   readonly retryBudget?: number;
+  /** Keep the spec actions consumed, with their moves, in the result (`actions`). */
+  readonly keepActions?: boolean;
 }
 
 export interface ReplayResult {
   /** Lines that moved a statechart. */
   readonly moves: number;
+  /** With `keepActions`: the spec actions the replay consumed, in order, each with the statechart moves it made (`initiator.validated`, `member.reload`). */
+  readonly actions?: readonly {
+    readonly line: number;
+    readonly action: SpecAction;
+    readonly moves: readonly string[];
+  }[];
   /** The initiator statechart's state at the end, and the member playing it. */
   readonly initiator: { readonly state: string; readonly self: string } | null;
   readonly members: Readonly<Record<string, string>>;
 }
+
+/** The statechart events an item may feed: the member's (of the member that acts) or the initiator's. */
+export interface Moves {
+  readonly member?: readonly MemberEvent['type'][];
+  readonly initiator?: readonly InitiatorEvent['type'][];
+}
+/** A spec action that moves no statechart, and why. */
+export interface NoMove {
+  readonly none: string;
+}
+
+/**
+ * Spec action -> statechart transition: the one event (of those listed, by what the line says) it
+ * feeds the member's or the initiator's statechart, or why it feeds none. A crash or an expel of
+ * the member that plays the initiator moves both its statecharts (and any initiator that waits to
+ * begin on it); a step of the initiator that finds members the trace never asked lost first
+ * (from commit on, and in backout) takes their memberLost before the step.
+ */
+export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = {
+  validate: { initiator: ['refuse'] }, // a fresh initiator statechart for the cluster it names; refuse when refused
+  BeginRoutingByInitiator: { initiator: ['validated', 'refuse'] }, // its record write; or the compare-and-set lost
+  BeginRoutingAtMember: { member: ['beginRouting'] },
+  reencipher: { initiator: ['reencipherDone'] },
+  suspend: { none: "suspend is within the initiator statechart's applyDelta step" },
+  applyDelta: { initiator: ['applyDeltaDone'] },
+  ReloadByCoordinator: { member: ['reload'] },
+  ReloadAtMember: { member: ['reload'] },
+  commit: {
+    none: "the initiator statechart is in its commit step; commitDone is the `step commit done` line, after the coordinator's own switch",
+  },
+  SwitchByCoordinator: { initiator: ['memberLost'] },
+  SwitchAtMember: { member: ['switch'] },
+  FinishByCoordinator: {
+    none: "the initiator statechart's finish step writes it; it decides the change (an outcome may follow)",
+  },
+  FinishAtMember: { member: ['finish'] },
+  FinishFromRecord: { member: ['driverLost'] },
+  resume: { initiator: ['memberLost'] },
+  BackoutByCoordinator: {
+    none: "the initiator statechart's backout step writes it; it decides the change",
+  },
+  BackoutAtMember: { member: ['backout'] },
+  BackoutFromRecord: { member: ['driverLost'] },
+  ReceiveAck: {
+    initiator: ['beginRoutingAck', 'reloadAck', 'switchAck', 'finishAck', 'backoutAck'],
+  },
+  timeout: { initiator: ['timeout'] },
+  takeover: { initiator: ['takeover'] },
+  memberJoined: {
+    none: 'the send of the current request is the effect of the initiator taking the memberJoined notice',
+  },
+  Expel: { member: ['crash'], initiator: ['crash'] },
+  restartCheck: { member: ['restart'] },
+  FenceOnIoError: { member: ['fence'], initiator: ['ioError'] },
+  FenceAtMember: { member: ['fence'] },
+  FenceOnRestartCheck: { member: ['restart'] },
+  Ignore: { none: 'the member reads a request and stays where it is' },
+  request: { member: ['update'] },
+  ApplyOwn: { initiator: ['update'] },
+  ApplyRouted: { initiator: ['update'] },
+  ApplyRefused: { none: 'a refused update changes no state the statecharts keep' },
+  ioError: {
+    initiator: ['memberLost'],
+    // the failed write's `step ... done failed` line, just before, took the statechart's ioError
+  },
+  crash: { member: ['crash'], initiator: ['crash'] },
+  restart: { none: "the member's restartCheck, when it comes, is its move" },
+  drop: { none: 'the statecharts do not model messages on their way' },
+  duplicate: {
+    none: "the statecharts do not model messages on their way; the line's own item follows",
+  },
+};
+
+/** The observations (lines that are no spec action) that move a statechart, and the events they may feed. */
+export const OBSERVATION_TRANSITIONS: Readonly<Partial<Record<TraceEventName, Moves>>> = {
+  // validate start; beginRouting done failed; a step done failed; commit done; backout start
+  // (the member lost or the refusal it names); a step start finding members lost
+  step: {
+    initiator: ['startChange', 'validated', 'refuse', 'ioError', 'commitDone', 'memberLost'],
+  },
+  memberLost: { initiator: ['memberLost'] },
+  memberJoined: { initiator: ['memberJoined'] },
+  // the coordinator's own part of a step (its spec action is the coordinator's)
+  beginRouting: { member: ['beginRouting'] },
+  reload: { member: ['reload'] },
+  switch: { member: ['switch'] },
+  finish: { member: ['finish'] },
+  backout: { member: ['backout'] },
+  fence: { member: ['fence'], initiator: ['ioError'] },
+  // an update request that fails at once; an update the initiator holds, or applies again
+  update: { member: ['update'], initiator: ['update'] },
+};
 
 /** The initiator statechart's step for each step of the trace (the implementation's initiatorStep). */
 const AT_STEP_START: Readonly<Record<string, readonly string[]>> = {
@@ -181,12 +284,22 @@ class Replay {
     { snapshot: AnyMachineSnapshot; line: TraceLine }
   >();
   moves = 0;
+  /** The spec actions consumed, with their moves (with `keepActions`). */
+  readonly #actions: { line: number; action: SpecAction; moves: string[] }[] | null;
+  /** The item being consumed: its spec action (null for an observation), its event, the moves it made. */
+  #current: { action: SpecAction | null; event: string; line: number; moves: string[] } = {
+    action: null,
+    event: '',
+    line: 0,
+    moves: [],
+  };
 
   /** The cluster, as the header names it. */
   #cluster: string[] | null = null;
 
   constructor(options: ReplayOptions) {
     this.#retryBudget = options.retryBudget;
+    this.#actions = options.keepActions ? [] : null;
   }
 
   get #self(): string | null {
@@ -217,8 +330,24 @@ class Replay {
   ): AnyMachineSnapshot {
     if (machine.getTransitionData(snapshot, event).length === 0)
       throw new ReplayError(line.seq, line.actor, this.#leaf(snapshot), rule, what);
+    this.#moved(machine === memberMachine ? 'member' : 'initiator', event.type);
     this.moves++;
     return transition(machine, snapshot, event)[0];
+  }
+
+  /** A move of the item being consumed must be one its table entry lists (a replay bug otherwise, not the trace's). */
+  #moved(chart: 'member' | 'initiator', type: string): void {
+    const c = this.#current;
+    const entry: Moves | NoMove | undefined =
+      c.action !== null
+        ? ACTION_TRANSITIONS[c.action]
+        : OBSERVATION_TRANSITIONS[c.event as TraceEventName];
+    const listed: readonly string[] = (entry && !('none' in entry) && entry[chart]) || [];
+    if (!listed.includes(type))
+      throw new Error(
+        `replay: trace line ${c.line} (${c.action ?? c.event}) moves the ${chart} statechart by ${type}, which ${c.action !== null ? 'ACTION_TRANSITIONS' : 'OBSERVATION_TRANSITIONS'} does not list`,
+      );
+    c.moves.push(`${chart}.${type}`);
   }
 
   #toInitiator(
@@ -298,7 +427,17 @@ class Replay {
     return name === this.#target ? 'target' : 'old';
   }
 
-  line(line: TraceLine): void {
+  /** One item of the action stream: a spec action, or an observation. */
+  item(item: StreamItem): void {
+    const action = item.type === 'action' ? item.step.action : null;
+    this.#current = { action, event: item.event.event, line: item.event.seq, moves: [] };
+    if (action !== null)
+      this.#actions?.push({ line: item.event.seq, action, moves: this.#current.moves });
+    if (action === 'duplicate') return; // the line's own item follows
+    this.#line(item.event as unknown as TraceLine);
+  }
+
+  #line(line: TraceLine): void {
     const self = this.#self;
     this.#lines++;
     switch (line.event) {
@@ -860,7 +999,7 @@ class Replay {
           : 'statechart';
     // the line names its spec action: a part settled from the record, its driver lost, is the
     // statechart's driverLost transition, not the one a request takes
-    const event: MemberEvent = FROM_RECORD.has(String(line.action))
+    const event: MemberEvent = FROM_RECORD.has(String(this.#current.action))
       ? { type: 'driverLost', record: this.#record }
       : ({ type: part } as MemberEvent);
     this.#toMember(name, event, line, what, rule);
@@ -915,6 +1054,7 @@ class Replay {
   result(): ReplayResult {
     return {
       moves: this.moves,
+      ...(this.#actions ? { actions: this.#actions } : {}),
       initiator: this.#initiator ? { state: this.#leaf(this.#initiator), self: this.#self! } : null,
       members: Object.fromEntries([...this.#members].map(([n, s]) => [n, this.#leaf(s)])),
     };
@@ -927,6 +1067,8 @@ export function replayTrace(
   options: ReplayOptions = {},
 ): ReplayResult {
   const replay = new Replay(options);
-  for (const line of lines) replay.line(line);
+  const stream = new ActionStream();
+  for (const line of lines)
+    for (const item of stream.next(line as unknown as TraceEvent)) replay.item(item);
   return replay.result();
 }
