@@ -168,9 +168,9 @@ export const SPEC_ACTIONS = {
   restart: 'restart or heal',
   clearNew:
     "clearNew: the operator clears a member's new register, so that it can no longer switch (fault)",
-  drop: 'drop of a request or acknowledgement (fault)',
+  drop: 'drop of a request, acknowledgement or refusal (fault)',
   duplicate:
-    "deliver of a copy: a request or acknowledgement the spec has taken already arrives again (with the line's own action, if any, after it)",
+    "deliver of a copy: a request, acknowledgement or refusal the spec has taken already arrives again (with the line's own action, if any, after it)",
 } as const;
 export type SpecAction = keyof typeof SPEC_ACTIONS;
 export const SPEC_ACTION_NAMES = Object.keys(SPEC_ACTIONS) as SpecAction[];

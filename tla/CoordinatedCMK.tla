@@ -362,15 +362,17 @@ ReloadByCoordinator(i) ==
     /\ waiting' = Others(i)
     /\ UNCHANGED <<regs, live, dsets, record, seen, coord, delta, lost, upd, faults>>
 
-\* Phase 1's register check: member m could switch to the target's key k, its
-\* cur or its committed new register holding it.
+\* Phase 1's register check: member m could switch to key k (the key validate
+\* checked every new register against), its cur or its committed new register
+\* holding it.  (The implementation checks against the target's header, which
+\* holds NewKey from applyDelta on, before any reload.)
 CanSwitchTo(m, k) == cur[m] = k \/ (newCommitted[m] /\ new[m] = k)
 
 ReloadAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "reload", i)
     /\ IF record.change = "running"
-       THEN CanSwitchTo(i, dsets[Target].hdr) /\ Stage(i) /\ Reply(x)
+       THEN CanSwitchTo(i, NewKey) /\ Stage(i) /\ Reply(x)
        ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>  \* a late copy
     /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults>>
 
@@ -385,7 +387,7 @@ reload(i) == ReloadByCoordinator(i) \/ ReloadAtMember(i)
 ReloadRefusedAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "reload", i)
-    /\ record.change = "running" /\ ~CanSwitchTo(i, dsets[Target].hdr)
+    /\ record.change = "running" /\ ~CanSwitchTo(i, NewKey)
     /\ Answer(x, Refusal("reload", i, x.from))
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults>>
 
