@@ -6,7 +6,7 @@
 // (tla/trace-to-tla.ts), the statechart replay (model/replay.ts) and the TraceChecker
 // (impl/invariants.ts) each fold over it, so no checker keeps a translation of its own.
 import type { TraceEvent } from './trace.ts';
-import { isAck, requestOf, type Request, type SpecAction } from './vocabulary.ts';
+import { isAck, refusalOf, requestOf, type Request, type SpecAction } from './vocabulary.ts';
 
 /** One spec action, as a trace line shows it. */
 export interface SpecStep {
@@ -17,9 +17,9 @@ export interface SpecStep {
   readonly member: string;
   /** The other member: a message's sender (the receiver acts), the member expelled or rejoined. */
   readonly peer: string | null;
-  /** A message's request, and whether it is the request or its acknowledgement. */
+  /** A message's request, and whether it is the request, its acknowledgement or a refusal of it. */
   readonly step: Request | null;
-  readonly kind: 'request' | 'ack' | null;
+  readonly kind: 'request' | 'ack' | 'refusal' | null;
   /** A dynamic update's id. */
   readonly update: string | null;
   /** What the action decided, where it decides: validate ok/refused, beginRouting's write, takeover's way, restartCheck's result. */
@@ -44,6 +44,7 @@ export class ActionStreamError extends Error {
 const ON_REQUEST: Partial<Record<SpecAction, Request | 'any'>> = {
   BeginRoutingAtMember: 'beginRouting',
   ReloadAtMember: 'reload',
+  ReloadRefusedAtMember: 'reload',
   SwitchAtMember: 'switch',
   FinishAtMember: 'finish',
   BackoutAtMember: 'backout',
@@ -58,6 +59,7 @@ export const FAULT_ACTIONS: ReadonlySet<SpecAction> = new Set([
   'timeout',
   'Expel',
   'crash',
+  'clearNew',
 ]);
 
 function stepOf(e: TraceEvent): SpecStep {
@@ -78,14 +80,16 @@ function stepOf(e: TraceEvent): SpecStep {
     case 'partition':
     case 'restart':
     case 'heal':
+    case 'clearNew':
       return { ...base, action, member: e.member };
     case 'expel':
       return { ...base, action, peer: e.member };
     case 'send':
     case 'deliver':
     case 'drop': {
-      const step = requestOf(e.msg);
-      const kind = isAck(e.msg) ? 'ack' : 'request';
+      const refused = refusalOf(e.msg);
+      const step = refused ?? requestOf(e.msg);
+      const kind = isAck(e.msg) ? 'ack' : refused ? 'refusal' : 'request';
       if (e.event === 'send' && action === 'memberJoined') return { ...base, action, peer: e.to };
       if (e.event === 'send' && action === 'ApplyRefused')
         return { ...base, action, update: e.update ?? null };

@@ -681,6 +681,7 @@ export class Member {
       mkvp: (m.body as { mkvp: string }).mkvp,
       refusal: mismatch.reason,
       reason: mismatch.message,
+      action: 'ReloadRefusedAtMember',
     });
     c.sysplex.send(this.name, m.from, 'reloadRefused', m.change, mismatch);
   }

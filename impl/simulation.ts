@@ -517,9 +517,26 @@ export class Simulation {
     this.#sysplex.duplicate(pendingId);
   }
 
-  /** The operator clears a member's new master key register with the TKE: on every coprocessor, or on the one at index `coprocessor`. */
+  /**
+   * The operator clears a member's new master key register with the TKE: on every coprocessor, or
+   * on the one at index `coprocessor`. The spec's `clearNew` when the member's active coprocessors
+   * all held a committed `new` before and no longer do (the spec's one register per member).
+   */
   clearNew(member: string, coprocessor?: number): void {
+    const m = this.#cluster.member(member);
+    const committed = (): boolean => {
+      const active = m.activeCoprocessors();
+      return active.length > 0 && active.every((cp) => cp.new.status === 'committed');
+    };
+    const before = committed();
     for (const cp of this.#coprocessorsOf(member, coprocessor)) cp.clearNew();
+    this.#emit({
+      event: 'clearNew',
+      actor: 'env',
+      member,
+      ...(coprocessor !== undefined ? { coprocessor } : {}),
+      ...(before && !committed() ? { action: 'clearNew' as const } : {}),
+    });
   }
 
   /**

@@ -21,6 +21,7 @@ import { SortedSet } from './sorted-set.ts';
 import type { TraceEventInput } from './trace.ts';
 import {
   isAck,
+  refusalOf,
   requestOf,
   type MessageType,
   type SpecAction,
@@ -271,7 +272,7 @@ export class Sysplex {
     { lost: (m: string) => void; joined: (m: string) => void }
   >();
   // The spec's view of the messages on their way (CoordinatedCMK.tla `msgs`, a set): at most one
-  // copy of each request or acknowledgement (type, from, to). A delivery of one that is not on its
+  // copy of each request, acknowledgement or refusal (type, from, to). A delivery of one that is not on its
   // way there (a late original after its resend, a duplicate) is the spec's `duplicate`.
   readonly #specInFlight = new Set<string>();
   #nextMessage = 1;
@@ -366,7 +367,7 @@ export class Sysplex {
     };
     this.counts.messages++;
     this.#emit({ event: 'send', actor: from, ...this.#fields(msg), ...(action ? { action } : {}) });
-    if (requestOf(type)) this.#specInFlight.add(specKey(msg));
+    if (inSpec(type)) this.#specInFlight.add(specKey(msg));
     let fault = this.#ruleFault(msg);
     if (
       fault === null &&
@@ -452,9 +453,13 @@ export class Sysplex {
           this.#emit({ event: 'drop', actor: 'env', ...this.#fields(msg), why: 'down' });
           return;
         }
-        const seen = requestOf(msg.type) !== null;
+        const seen = inSpec(msg.type);
         const copy = seen && !wasInFlight;
-        const action = seen && isAck(msg.type) ? ('ReceiveAck' as const) : undefined;
+        const action = isAck(msg.type)
+          ? ('ReceiveAck' as const)
+          : refusalOf(msg.type)
+            ? ('ReloadRefusedByCoordinator' as const)
+            : undefined;
         this.#emit({
           event: 'deliver',
           actor: msg.to,
@@ -478,6 +483,11 @@ export class Sysplex {
       ...(msg.update ? { update: msg.update } : {}),
     };
   }
+}
+
+/** A message the spec's `msgs` holds: a request, its acknowledgement, or a refusal of it. */
+function inSpec(type: MessageType): boolean {
+  return requestOf(type) !== null || refusalOf(type) !== null;
 }
 
 /** A message as the spec's `msgs` tells it apart: type, sender, receiver. */

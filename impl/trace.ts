@@ -197,6 +197,8 @@ export const TRACE_EVENTS = {
   restart: { req: { member: 'string' }, opt: ACTION },
   partition: { req: { member: 'string' }, opt: ACTION },
   heal: { req: { member: 'string' }, opt: ACTION },
+  // The operator clears a member's new master key register with the TKE (all its coprocessors, or one).
+  clearNew: { req: { member: 'string' }, opt: { coprocessor: 'integer', ...ACTION } },
 } as const satisfies Record<string, EventSpec>;
 
 export type TraceEventName = keyof typeof TRACE_EVENTS;

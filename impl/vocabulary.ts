@@ -34,6 +34,12 @@ export const ACKS = [
 export type Ack = (typeof ACKS)[number];
 /** A member that cannot do its part of a request says so instead of acknowledging: reload (its `new` register no longer matches the target). */
 export const REFUSALS = ['reloadRefused'] as const;
+/** The request a refusal answers (`reloadRefused`: reload), or null for a message that is not one. */
+export function refusalOf(msg: string): Request | null {
+  return (REFUSALS as readonly string[]).includes(msg)
+    ? (msg.slice(0, -'Refused'.length) as Request)
+    : null;
+}
 /** Messages of dynamic updates: routed to the initiator and answered; live copies told. */
 export const UPDATE_MESSAGES = [
   'routeUpdate',
@@ -125,6 +131,10 @@ export const SPEC_ACTIONS = {
   applyDelta: 'step applyDelta done',
   ReloadByCoordinator: "the coordinator's reload line",
   ReloadAtMember: 'a member stages the target (its reload line, or its reloadAck sent again)',
+  ReloadRefusedAtMember:
+    "a member's register check refuses reload: it cannot switch to the target (its reloadRefused line)",
+  ReloadRefusedByCoordinator:
+    'a reloadRefused delivered to the coordinator (it backs out if it still waits for the reloadAcks)',
   commit: 'record running -> committed',
   SwitchByCoordinator: 'step switch start',
   SwitchAtMember: 'a member switches (its switch line, or its switchAck sent again)',
@@ -156,9 +166,11 @@ export const SPEC_ACTIONS = {
   ioError: 'step backout start, when a failed write makes the coordinator back out',
   crash: 'crash or partition',
   restart: 'restart or heal',
-  drop: 'drop of a request or acknowledgement (fault)',
+  clearNew:
+    "clearNew: the operator clears a member's new register, so that it can no longer switch (fault)",
+  drop: 'drop of a request, acknowledgement or refusal (fault)',
   duplicate:
-    "deliver of a copy: a request or acknowledgement the spec has taken already arrives again (with the line's own action, if any, after it)",
+    "deliver of a copy: a request, acknowledgement or refusal the spec has taken already arrives again (with the line's own action, if any, after it)",
 } as const;
 export type SpecAction = keyof typeof SPEC_ACTIONS;
 export const SPEC_ACTION_NAMES = Object.keys(SPEC_ACTIONS) as SpecAction[];

@@ -1,12 +1,18 @@
 // Helpers shared by the impl-*.test.ts files (not a test file itself).
 import assert from 'node:assert/strict';
-import type {
-  InvariantResult,
-  SimulationResult,
-  TraceEvent,
-  TraceEventName,
-  TraceEventOf,
+import {
+  parseTrace,
+  toNdjson,
+  type InvariantResult,
+  type PendingAction,
+  type Simulation,
+  type SimulationResult,
+  type TraceEvent,
+  type TraceEventName,
+  type TraceEventOf,
 } from '../impl/index.ts';
+import { invariantsOracle, statechartOracle, tlaOracle } from '../cli/oracles.ts';
+import { tlcJar } from '../tla/tlc-runner.ts';
 
 /** Every invariant holds (the message names the failures). */
 export function assertInvariants(results: readonly InvariantResult[], what = ''): void {
@@ -54,3 +60,42 @@ export const HAPPY_STEPS = [
   'finish',
   'resume',
 ];
+
+/**
+ * One action the way the seeded driver would take it, but deterministic and never one `held`:
+ * the oldest due non-timer action, else the earliest due one. false when none is left to take.
+ */
+export function stepHolding(
+  sim: Simulation,
+  held: (a: PendingAction) => boolean = () => false,
+): boolean {
+  const free = sim.pending().filter((a) => !held(a));
+  if (free.length === 0) return false;
+  const tick = sim.observe().tick;
+  const due = free.filter((a) => a.kind !== 'timer' && a.due <= tick + 1);
+  const next = due[0] ?? [...free].sort((a, b) => a.due - b.due || a.id - b.id)[0]!;
+  sim.fire(next.id);
+  return true;
+}
+
+/**
+ * The run is over: every invariant at the end (EventuallySettled included), and all three oracles
+ * accept its trace as a reader gets it (cli/oracles.ts: invariants, statechart, and TLC on
+ * tla/TraceCMK.tla). `tlaRejects`: a known gap of the spec, the one rule TLC must name instead
+ * (so the test fails, and is updated, once the spec takes the trace).
+ */
+export function assertSettled(sim: Simulation, { tlaRejects }: { tlaRejects?: string } = {}): void {
+  assertInvariants(sim.result().invariants, 'at the end (EventuallySettled included)');
+  const ndjson = toNdjson(sim.trace);
+  const lines = parseTrace(ndjson);
+  assert.deepEqual(invariantsOracle(lines), [], 'the invariants oracle');
+  assert.deepEqual(statechartOracle(lines), [], 'the statechart oracle');
+  const tla = tlaOracle(tlcJar(), ndjson);
+  if (tlaRejects === undefined) assert.deepEqual(tla, [], 'the TLA+ oracle (TLC)');
+  else
+    assert.deepEqual(
+      tla.map((v) => v.rule),
+      [tlaRejects],
+      'the known gap of the spec',
+    );
+}

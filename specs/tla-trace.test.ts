@@ -4,7 +4,8 @@
 // TLC tests fail with the reason.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
+import { Simulation, simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
+import { eventsOf, stepHolding } from './impl-support.ts';
 import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
 import { validateTrace, violationOf } from '../tla/trace.ts';
 import { readFileSync } from 'node:fs';
@@ -294,6 +295,56 @@ describe('implementation traces are behaviours of CoordinatedCMK', () => {
       assert.equal(v.taken, v.observations);
     });
   }
+});
+
+describe('traces of the steps the spec added since', () => {
+  it("two initiators: the stale one is refused at beginRouting after the other's backout marked the target unusable (targetNotEmpty)", () => {
+    // SYSA and SYSB both validate; SYSA's change backs out (an I/O error at reencipher) while
+    // SYSB's beginRouting waits; the record is then as SYSB's validate read it
+    const sim = new Simulation({
+      seed: 4,
+      members: ABC,
+      dataSet: data,
+      faults: [{ kind: 'ioError', at: 'reencipher' }],
+    });
+    sim.startChange('SYSA');
+    sim.startChange('SYSB');
+    const heldB = (a: { kind: string; step?: string; member?: string }) =>
+      a.kind === 'work' && a.step === 'beginRouting' && a.member === 'SYSB';
+    const backedOut = () => sim.observe().members[0]!.initiatorStep === 'backedOut';
+    for (let i = 0; !backedOut(); i++) assert.ok(i < 10_000 && stepHolding(sim, heldB));
+    sim.runUntilQuiet();
+    const refused = eventsOf(sim.trace, 'step').find(
+      (e) => e.actor === 'SYSB' && e.step === 'beginRouting' && e.phase === 'done',
+    );
+    assert.deepEqual(
+      [refused?.result, refused?.refusals?.map((r) => r.reason), refused?.action],
+      ['refused', ['targetNotEmpty'], 'BeginRoutingByInitiator'],
+    );
+    const v = validateTrace(tlcJar(), toNdjson(sim.trace));
+    assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
+  });
+
+  it('a member whose new register was cleared during the change refuses reload; the coordinator backs out (clearNew, ReloadRefusedAtMember, ReloadRefusedByCoordinator)', () => {
+    const sim = new Simulation({ seed: 3, members: AB, dataSet: data });
+    sim.startChange();
+    for (let i = 0; sim.observe().record.change !== 'running'; i++)
+      assert.ok(i < 10_000 && sim.step());
+    sim.clearNew('SYSB');
+    sim.runUntilQuiet();
+    assert.equal(sim.outcome, 'backedOut');
+    const nd = toNdjson(sim.trace);
+    const actions = convertNdjson(nd).observations.map((o) => o.ev);
+    for (const a of ['clearNew', 'ReloadRefusedAtMember', 'ReloadRefusedByCoordinator'])
+      assert.ok(actions.includes(a), a);
+    assert.ok(
+      actions.indexOf('ReloadRefusedByCoordinator') < actions.indexOf('BackoutByCoordinator'),
+      'the coordinator backs out on the refusal',
+    );
+    const v = validateTrace(tlcJar(), nd);
+    assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
+    assert.equal(v.taken, v.observations);
+  });
 });
 
 describe('trace validation checks the invariants and properties on the way', () => {

@@ -5,9 +5,10 @@
 (* are the protocol steps (validate .. resume, backout, fence, takeover,   *)
 (* restartCheck, expel), the update phases (request, apply), receiveAck   *)
 (* (the coordinator takes a `<step>Ack`) and the environment events        *)
-(* (crash, restart, drop, duplicate, timeout, ioError); the invariants     *)
-(* carry their DESIGN names.  docs/tla.md says what each model config      *)
-(* checks; TraceCMK.tla checks traces of an implementation against it.     *)
+(* (crash, restart, drop, duplicate, timeout, ioError, clearNew); the     *)
+(* invariants carry their DESIGN names.  docs/tla.md says what each model  *)
+(* config checks; TraceCMK.tla checks traces of an implementation against *)
+(* it.                                                                     *)
 (*                                                                         *)
 (* Abstractions:                                                           *)
 (*  - Keys are numbers and an MKVP is the key's number: OldKey is in every *)
@@ -43,8 +44,9 @@ Rank(m) == CHOOSE i \in 1..8 : NameOrder[i] = m
 FirstByName(S) == CHOOSE m \in S : \A o \in S : Rank(m) <= Rank(o)
 
 \* crash a member; drop or duplicate a message; delay one, so that a wait times
-\* out although its acknowledgement is still on its way; make a DASD write fail.
-FaultNames == {"crash", "drop", "duplicate", "delay", "ioError"}
+\* out although its acknowledgement is still on its way; make a DASD write fail;
+\* the operator clears a member's new register with the TKE (clearNew).
+FaultNames == {"crash", "drop", "duplicate", "delay", "ioError", "clearNew"}
 
 ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
        /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
@@ -131,12 +133,14 @@ LocalUpdateAt(m) == \E u \in Updates : upd[u] = [phase |-> "request", at |-> m]
 (* `<step>Ack`.  Sysplex messaging delivers only to members in the group.  *)
 Req(s, i, m) == [kind |-> "request", step |-> s, from |-> i, to |-> m]
 Ack(s, m, i) == [kind |-> "ack", step |-> s, from |-> m, to |-> i]
+\* A member that cannot do its part says so instead of acknowledging (reloadRefused).
+Refusal(s, m, i) == [kind |-> "refusal", step |-> s, from |-> m, to |-> i]
 Send(S) == LET out == {x \in S : InGroup(x.to)} IN msgs' = msgs \cup out /\ sent' = sent \cup out
 SendAll(s, i, T) == Send({Req(s, i, m) : m \in T})
 Consume(x) == msgs' = msgs \ {x} /\ UNCHANGED sent
-Reply(x) == LET a == Ack(x.step, x.to, x.from) IN
-            IF InGroup(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' = sent \cup {a}
-                               ELSE Consume(x)
+Answer(x, a) == IF InGroup(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' = sent \cup {a}
+                                   ELSE Consume(x)
+Reply(x) == Answer(x, Ack(x.step, x.to, x.from))
 Received(x, s, m) == x.kind = "request" /\ x.step = s /\ x.to = m /\ mstate[m] \in Operating
 
 \* The step whose acknowledgements the coordinator awaits.  It waits for the
@@ -147,10 +151,12 @@ AwaitedStep(i) ==
       [] istate[i] = "backout" /\ record.change = "none"          -> "backout"
       [] OTHER                                                    -> None
 \* The awaited members whose acknowledgement cannot come: the member left
-\* the group, or neither the request nor its acknowledgement is on its way.
+\* the group, or neither the request nor its answer (its acknowledgement or
+\* refusal) is on its way.
 Stuck(i) ==
     LET s == AwaitedStep(i) IN
-    {m \in waiting : ~InGroup(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs)}
+    {m \in waiting : ~InGroup(m) \/ (Req(s, i, m) \notin msgs /\ Ack(s, m, i) \notin msgs
+                                    /\ Refusal(s, m, i) \notin msgs)}
 
 \* The environment injects a fault of a kind it may, within the budget.
 Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
@@ -263,17 +269,21 @@ validate(i) ==
 (* `change`: an initiator that validated before another's change finished  *)
 (* must lose, for the active data set has moved on since.                  *)
 RecordAsSeen(i) == record = seen[i]
+\* A backout of another change since validate leaves the record as validate read
+\* it, but marks the target unusable: beginRouting refuses it as validate would
+\* (targetNotEmpty), rather than re-encipher into it.
+TargetEmpty == dsets[Target].status = "empty"
 
 BeginRoutingByInitiator(i) ==
     /\ istate[i] = "validate" /\ mstate[i] \in Operating
-    /\ IF RecordAsSeen(i)
+    /\ IF RecordAsSeen(i) /\ TargetEmpty
        THEN /\ record' = [active |-> record.active, change |-> "running", init |-> i]
             /\ istate' = [istate EXCEPT ![i] = "beginRouting"]
             /\ coord' = i
             /\ mstate' = [mstate EXCEPT ![i] = "routing"]
             /\ waiting' = Others(i) /\ delta' = {} /\ lost' = {}
             /\ SendAll("beginRouting", i, Group(i))
-       ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning
+       ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning, targetNotEmpty
             /\ UNCHANGED <<record, coord, mstate, waiting, delta, lost, net>>
     /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults>>
 
@@ -352,15 +362,44 @@ ReloadByCoordinator(i) ==
     /\ waiting' = Others(i)
     /\ UNCHANGED <<regs, live, dsets, record, seen, coord, delta, lost, upd, faults>>
 
+\* Phase 1's register check: member m could switch to key k (the key validate
+\* checked every new register against), its cur or its committed new register
+\* holding it.  (The implementation checks against the target's header, which
+\* holds NewKey from applyDelta on, before any reload.)
+CanSwitchTo(m, k) == cur[m] = k \/ (newCommitted[m] /\ new[m] = k)
+
 ReloadAtMember(i) ==
     \E x \in msgs :
     /\ Received(x, "reload", i)
     /\ IF record.change = "running"
-       THEN Stage(i) /\ Reply(x)
+       THEN CanSwitchTo(i, NewKey) /\ Stage(i) /\ Reply(x)
        ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>  \* a late copy
     /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults>>
 
 reload(i) == ReloadByCoordinator(i) \/ ReloadAtMember(i)
+
+(* reloadRefused: a member whose registers cannot switch to the target     *)
+(* (its new register changed since validate: clearNew) stages nothing and  *)
+(* answers reload with a refusal instead of its reloadAck; the coordinator *)
+(* that takes it while it waits for the reloadAcks backs out (before       *)
+(* commit: "any refusal ... makes the initiator backout").  A refusal that *)
+(* reaches a member no longer waiting for them is read and ignored.        *)
+ReloadRefusedAtMember(i) ==
+    \E x \in msgs :
+    /\ Received(x, "reload", i)
+    /\ record.change = "running" /\ ~CanSwitchTo(i, NewKey)
+    /\ Answer(x, Refusal("reload", i, x.from))
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults>>
+
+ReloadRefusedByCoordinator(i, x) ==
+    /\ x \in msgs /\ x.kind = "refusal" /\ x.to = i
+    /\ istate' = IF coord = i /\ istate[i] = "reload" /\ record.change = "running"
+                 THEN [istate EXCEPT ![i] = "backout"] ELSE istate
+    /\ Consume(x)
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, upd,
+                   faults>>
+
+reloadRefused(i) == ReloadRefusedAtMember(i) \/ \E x \in msgs : ReloadRefusedByCoordinator(i, x)
 
 (* 6. commit: "the point of no return: the cluster record goes from        *)
 (* running to committed (durably, first)".  Its second half, the initiator *)
@@ -698,6 +737,19 @@ restart(m) ==
     /\ mstate' = [mstate EXCEPT ![m] = "restartCheck"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
+(* clearNew: the operator clears member m's new master key register with  *)
+(* the TKE while a change runs, before m staged the target, so that phase  *)
+(* 1's register check (reloadRefused) finds it.  (Cleared later, the       *)
+(* member could not switch: the implementation fences it at switch; this   *)
+(* spec leaves that out, and the coordinator's own check at commit.)       *)
+clearNew(m) ==
+    /\ record.change = "running" /\ coord # m
+    /\ newCommitted[m] /\ staged[m] = NoCopy /\ ~Switched(m)
+    /\ Fault("clearNew")
+    /\ new' = [new EXCEPT ![m] = 0]
+    /\ newCommitted' = [newCommitted EXCEPT ![m] = FALSE]
+    /\ UNCHANGED <<mstate, cur, copies, dsets, record, coordination, net, upd>>
+
 drop(x) ==
     /\ x \in msgs /\ Fault("drop")
     /\ msgs' = msgs \ {x}
@@ -725,13 +777,13 @@ Settled == Quiescent /\ \A u \in Updates : upd[u].phase \notin {"request", "rout
 Protocol ==
     \E m \in Members :
         \/ validate(m) \/ beginRouting(m) \/ reencipher(m) \/ suspend(m) \/ applyDelta(m)
-        \/ reload(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
+        \/ reload(m) \/ reloadRefused(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
         \/ receiveAck(m) \/ timeout(m) \/ expel(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
         \/ \E j \in Members : memberJoined(m, j)
         \/ restart(m) \/ \E u \in Updates : apply(m, u)
 
 Environment ==
-    \/ \E m \in Members : crash(m) \/ ioError(m) \/ \E u \in Updates : request(m, u)
+    \/ \E m \in Members : crash(m) \/ ioError(m) \/ clearNew(m) \/ \E u \in Updates : request(m, u)
     \/ \E x \in msgs : drop(x)
     \/ \E x \in sent : duplicate(x)
 
@@ -740,9 +792,11 @@ Done == Settled /\ UNCHANGED vars
 
 Next == Protocol \/ Environment \/ Done
 
-\* Taking an acknowledgement is fair on its own: a retry may ask a member
-\* again while its acknowledgement is on its way.
-Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol) /\ \A m \in Members : WF_vars(receiveAck(m))
+\* Taking an acknowledgement (or a refusal) is fair on its own: a retry may ask
+\* a member again while its answer is on its way.
+TakeRefusal(m) == \E x \in msgs : ReloadRefusedByCoordinator(m, x)
+Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol)
+        /\ \A m \in Members : WF_vars(receiveAck(m)) /\ WF_vars(TakeRefusal(m))
 
 -----------------------------------------------------------------------------
 (* Invariants: DESIGN.md "Invariants", one operator each.                  *)

@@ -19,7 +19,8 @@ EXTENDS CoordinatedCMK, TraceData, Sequences
 
 VARIABLE cursor  \* the index in Trace of the next observation to take
 
-\* The message an observation names: kind, step, from (peer), to (member).
+\* The message an observation names: kind (request, ack or refusal), step, from
+\* (peer), to (member).
 MsgOf(o) == [kind |-> o.arg, step |-> o.step, from |-> o.peer, to |-> o.m]
 
 \* A member reads a request and does nothing (a late copy).  The spec leaves
@@ -48,6 +49,8 @@ Take(o) ==
       [] o.ev = "applyDelta"              -> applyDelta(o.m) /\ o.ds = Target /\ dsets'[Target].hdr = o.key
       [] o.ev = "ReloadByCoordinator"     -> ReloadByCoordinator(o.m) /\ StagedShows(o)
       [] o.ev = "ReloadAtMember"          -> ReloadAtMember(o.m) /\ StagedShows(o)
+      [] o.ev = "ReloadRefusedAtMember"   -> ReloadRefusedAtMember(o.m)
+      [] o.ev = "ReloadRefusedByCoordinator" -> ReloadRefusedByCoordinator(o.m, MsgOf(o))
       [] o.ev = "commit"                  -> commit(o.m) /\ RecordShows(o)
       [] o.ev = "SwitchByCoordinator"     -> SwitchByCoordinator(o.m)
       [] o.ev = "SwitchAtMember"          -> SwitchAtMember(o.m) /\ LiveShows(o)
@@ -76,6 +79,7 @@ Take(o) ==
       [] o.ev = "ioError"                 -> ioError(o.m)
       [] o.ev = "crash"                   -> crash(o.m)
       [] o.ev = "restart"                 -> restart(o.m)
+      [] o.ev = "clearNew"                -> clearNew(o.m)
       [] o.ev = "drop"                    -> drop(MsgOf(o))
       [] o.ev = "duplicate"               -> duplicate(MsgOf(o))
 
