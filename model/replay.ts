@@ -108,6 +108,13 @@ export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = 
   applyDelta: { initiator: ['applyDeltaDone'] },
   ReloadByCoordinator: { member: ['reload'] },
   ReloadAtMember: { member: ['reload'] },
+  ReloadRefusedAtMember: {
+    none: 'the member stages nothing and stays routing: its refusal is its answer',
+  },
+  ReloadRefusedByCoordinator: {
+    none: "the `step backout start` line naming the refusal, just after, is the initiator statechart's refuse",
+  },
+  clearNew: { none: 'a register changed outside the protocol; the statecharts keep no registers' },
   commit: {
     none: "the initiator statechart is in its commit step; commitDone is the `step commit done` line, after the coordinator's own switch",
   },
