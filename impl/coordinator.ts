@@ -334,7 +334,6 @@ export class Coordinator {
     }
     if (!rollForward) return co.backout(`initiator ${record.initiator} lost before commit`);
     co.committed = true;
-    if (!member.switchTo(co.change, co.target)) return co.#abandon(`${member.name} cannot switch`);
     co.#next('switch', () => co.switch());
   }
 
@@ -553,14 +552,19 @@ export class Coordinator {
       return this.#failed('commit', e);
     }
     this.committed = true;
-    if (!this.#member.switchTo(this.change, this.target))
-      return this.#abandon(`${this.me} cannot switch`);
-    this.#done('commit', { target: this.target, mkvp: this.#member.cur.mkvp! });
+    this.#done('commit', { target: this.target, mkvp: this.#newMkvp! });
     this.#next('switch', () => this.switch());
   }
 
   /** `switch` (phase 2): every member sets its master key, makes the target active and its staged copy live. */
+  /**
+   * `switch` (phase 2): this initiator sets its master key and goes live on the target (the second
+   * half of DESIGN.md's `commit`, after the record write), then asks each member: one action, the
+   * spec's SwitchByCoordinator.
+   */
   switch(): void {
+    if (!this.#member.switchTo(this.change, this.target))
+      return this.#abandon(`${this.me} cannot switch`);
     if (!this.#enter('switch')) return;
     this.#fanOut('switch', 'switch', { target: this.target }, () => {
       this.#done('switch', { target: this.target });
