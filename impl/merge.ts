@@ -52,8 +52,8 @@ const isFate = (e: TraceEvent): e is Fate =>
   e.event === 'deliver' || e.event === 'drop' || e.event === 'duplicate' || e.event === 'delay';
 
 /**
- * Lines the trace shows for a member that is down (docs/trace-format.md `update`, `outcome`): its
- * callers' updates that fail at once or whose outcome became unknown, and the backout of a change
+ * Lines the trace shows for a member that is down or fenced (docs/trace-format.md `update`,
+ * `outcome`): its callers' updates that fail at once or whose outcome became unknown, and the backout of a change
  * it was about to begin. They may follow its going down; its other lines come before.
  */
 function writtenWhileDown(e: TraceEvent): boolean {
@@ -62,7 +62,7 @@ function writtenWhileDown(e: TraceEvent): boolean {
   return (
     e.phase === 'unknown' ||
     (e.phase === 'request' && e.action === undefined) ||
-    (e.phase === 'fail' && e.reason === 'memberDown')
+    (e.phase === 'fail' && (e.reason === 'memberDown' || e.reason === 'fenced'))
   );
 }
 
