@@ -1,6 +1,6 @@
 // The cluster (DESIGN.md "cluster"): the members whose active TKDS is the same data set, with
 // what they share: the DASD, sysplex messaging and its scheduler, the seeded rng, the trace, the
-// counts and the timing rules. Members and the coordinator reach each other through it.
+// counts and the timing rules. Members and the initiator reach each other through it.
 
 import type { Dasd } from './dasd.ts';
 import type { Member } from './member.ts';
@@ -113,6 +113,6 @@ export class Cluster {
    * or null when none does. Group knowledge, as the group's member states are on a sysplex.
    */
   driver(): string | null {
-    return this.sysplex.group().find((n) => this.member(n).coordinator?.running) ?? null;
+    return this.sysplex.group().find((n) => this.member(n).initiator?.running) ?? null;
   }
 }

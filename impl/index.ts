@@ -20,7 +20,7 @@ export type {
 } from './simulation.ts';
 export type { ClusterView, MemberView } from './view.ts';
 export type { PendingAction } from './sysplex.ts';
-export type { InitiatorStep, Refusal } from './coordinator.ts';
+export type { InitiatorStep, Refusal } from './initiator.ts';
 export type { UpdateOp } from './updates.ts';
 export { checkTrace, checkState, TraceChecker, INVARIANT_NAMES } from './invariants.ts';
 export type { InvariantName, InvariantResult } from './invariants.ts';

@@ -91,7 +91,7 @@ export interface AuditState {
     readonly kind: 'live' | 'staged';
     readonly copy: InStoreCopy;
   }[];
-  readonly coordinators: readonly { readonly member: string; readonly change: string }[];
+  readonly initiators: readonly { readonly member: string; readonly change: string }[];
   /** The KCV of a blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
   readonly kcv: (blob: Uint8Array) => string | null;
   readonly originals: ReadonlyMap<Handle, Original>;
@@ -215,10 +215,10 @@ export const KeyAgreement: Check = (s) => {
 
 /** OneChangeAtATime: at most one coordinated change runs per cluster, driven by the initiator the record names. */
 export const OneChangeAtATime: Check = (s) => {
-  if (s.coordinators.length > 1)
-    return `${s.coordinators.length} members drive a change: ${s.coordinators.map((c) => `${c.member} (${c.change})`).join(', ')}`;
+  if (s.initiators.length > 1)
+    return `${s.initiators.length} members drive a change: ${s.initiators.map((c) => `${c.member} (${c.change})`).join(', ')}`;
   const rec = s.view.record;
-  const co = s.coordinators[0];
+  const co = s.initiators[0];
   if (co && rec.change !== 'none' && (co.member !== rec.initiator || co.change !== rec.changeId)) {
     return `${co.member} drives ${co.change} but the cluster record shows ${rec.changeId} by ${rec.initiator}`;
   }
@@ -439,20 +439,20 @@ const reads = (...parts: StreamReads[]): StreamReads => ({
 });
 /** The cluster record's writes: the spec's record actions, and takeover's and the archive's writes. */
 const RECORD_WRITES: StreamReads = {
-  actions: ['BeginRoutingByInitiator', 'commit', 'FinishByCoordinator', 'BackoutByCoordinator'],
+  actions: ['BeginRoutingByInitiator', 'commit', 'FinishByInitiator', 'BackoutByInitiator'],
   observations: ['record'],
 };
 const WRITES: StreamReads = { actions: [], observations: ['write'] };
 /** Initiator step lines: the spec's step actions, and the step lines that are none. */
 const STEPS: StreamReads = {
-  actions: ['validate', 'reencipher', 'suspend', 'applyDelta', 'SwitchByCoordinator', 'resume'],
+  actions: ['validate', 'reencipher', 'suspend', 'applyDelta', 'SwitchByInitiator', 'resume'],
   observations: ['step'],
 };
-/** A member's part lines: the spec's actions on a request or from the record; the coordinator's own part (no spec action). */
+/** A member's part lines: the spec's actions on a request or from the record; the initiator's own part (no spec action). */
 const PARTS: StreamReads = {
   actions: [
     'BeginRoutingAtMember',
-    'ReloadByCoordinator',
+    'ReloadByInitiator',
     'ReloadAtMember',
     'SwitchAtMember',
     'FinishAtMember',

@@ -14,7 +14,7 @@ import type { Coprocessor, RegisterView } from './coprocessor.ts';
 import { DasdIoError, type ClusterRecord } from './dasd.ts';
 import { InStoreCopy, newObject, type Handle, type TkdsRecord } from './tkds.ts';
 import { planUpdate, writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
-import { Coordinator, type InitiatorStep } from './coordinator.ts';
+import { Initiator, type InitiatorStep } from './initiator.ts';
 import type { Cluster } from './cluster.ts';
 import type { Message } from './sysplex.ts';
 import {
@@ -69,7 +69,7 @@ export class Member {
   change: string | null = null;
   /** The change whose initiator this member routes updates to before its own part of beginRouting (it read the record first). */
   #routesFor: string | null = null;
-  coordinator: Coordinator | null = null;
+  initiator: Initiator | null = null;
   /** The initiator's statechart state while this member drives (or last drove) a change. */
   initiatorStep: InitiatorStep | null = null;
   /** Updates asked of this member by its callers and not yet answered. */
@@ -230,8 +230,7 @@ export class Member {
     if (done) return this.answer(req, done);
     // the initiator takes its own updates while the change runs, and holds them while it suspends
     // (a backout of a change whose record was never written too): the spec's Routes
-    if (this.coordinator?.running || this.coordinator?.suspended)
-      return this.coordinator.takeUpdate(req);
+    if (this.initiator?.running || this.initiator?.suspended) return this.initiator.takeUpdate(req);
     const c = this.#cluster;
     // A routed update is resent to the same initiator until it answers; if that initiator left
     // the group meanwhile, the caller cannot know the outcome (it may have been applied).
@@ -261,7 +260,7 @@ export class Member {
 
   /** A change runs that this member does not coordinate, and the initiator the record names is this member or gone. */
   #initiatorLost(): boolean {
-    if (this.coordinator?.running) return false;
+    if (this.initiator?.running) return false;
     const record = this.#cluster.dasd.readClusterRecord();
     return (
       record.change !== 'none' &&
@@ -654,14 +653,14 @@ export class Member {
           return ignore('the record does not show this change running');
         return this.fence(m.change, body.reason as string, 'FenceAtMember');
       case 'reloadRefused':
-        this.coordinator?.reloadRefused(m);
+        this.initiator?.reloadRefused(m);
         return;
       case 'beginRoutingAck':
       case 'reloadAck':
       case 'switchAck':
       case 'finishAck':
       case 'backoutAck':
-        this.coordinator?.acknowledged(m);
+        this.initiator?.acknowledged(m);
         return;
     }
   }
@@ -738,14 +737,13 @@ export class Member {
   memberLost(lost: string): void {
     for (const id of [...this.#liveOut.keys()]) this.#liveAcked(id, lost);
     this.#unknownOutcomes(lost);
-    // a coordinator that validated and never began does nothing: this member may have to take over
-    if (this.coordinator && !this.coordinator.validatedOnly)
-      return this.coordinator.memberLost(lost);
+    // a initiator that validated and never began does nothing: this member may have to take over
+    if (this.initiator && !this.initiator.validatedOnly) return this.initiator.memberLost(lost);
     this.maybeTakeover(lost);
   }
 
   memberJoined(joined: string): void {
-    this.coordinator?.memberJoined(joined);
+    this.initiator?.memberJoined(joined);
   }
 
   /**
@@ -757,8 +755,8 @@ export class Member {
    */
   maybeTakeover(lost?: string): void {
     const c = this.#cluster;
-    const validated = this.coordinator?.validatedOnly ?? false;
-    if ((this.coordinator && !validated) || this.phase !== 'up') return;
+    const validated = this.initiator?.validatedOnly ?? false;
+    if ((this.initiator && !validated) || this.phase !== 'up') return;
     const record = c.dasd.readClusterRecord();
     if (record.change === 'none') return this.#settleFromRecord(record);
     const initiator = record.initiator!;
@@ -768,10 +766,10 @@ export class Member {
     // This member's own validation is stale (the record shows another change): its beginRouting
     // is refused (the spec's RecordAsSeen fails) before it takes the orphaned change over.
     if (validated) {
-      this.coordinator!.beginRouting();
-      if (this.coordinator || this.phase !== 'up') return;
+      this.initiator!.beginRouting();
+      if (this.initiator || this.phase !== 'up') return;
     }
-    Coordinator.takeover(c, this, record);
+    Initiator.takeover(c, this, record);
   }
 
   /**
@@ -808,11 +806,11 @@ export class Member {
   #leave(phase: 'down' | 'fenced'): void {
     const c = this.#cluster;
     this.#unknownOutcomes('every');
-    this.coordinator?.lostBeforeStart();
+    this.initiator?.lostBeforeStart();
     this.initiatorStep =
-      phase === 'fenced' && (this.coordinator || this.initiatorStep === 'fenced') ? 'fenced' : null;
+      phase === 'fenced' && (this.initiator || this.initiatorStep === 'fenced') ? 'fenced' : null;
     this.phase = phase;
-    this.coordinator = null;
+    this.initiator = null;
     this.live = null;
     this.staged = null;
     this.routing = false;

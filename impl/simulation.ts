@@ -27,7 +27,7 @@ import {
 import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
-import { Coordinator, validate, type Refusal } from './coordinator.ts';
+import { Initiator, validate, type Refusal } from './initiator.ts';
 import { OptionsError } from './options-error.ts';
 import { PctSchedule, SCHEDULES, type ScheduleName } from './pct.ts';
 import { Member } from './member.ts';
@@ -169,8 +169,8 @@ function loadKey(cp: Coprocessor, parts: readonly Uint8Array[], commit: boolean)
 const RECORD_ACTIONS: Readonly<Record<string, SpecAction>> = {
   'none->running': 'BeginRoutingByInitiator',
   'running->committed': 'commit',
-  'committed->none': 'FinishByCoordinator',
-  'running->none': 'BackoutByCoordinator',
+  'committed->none': 'FinishByInitiator',
+  'running->none': 'BackoutByInitiator',
 };
 
 export class Simulation {
@@ -378,7 +378,7 @@ export class Simulation {
   startChange(at?: string): Refusal[] {
     const m = this.#cluster.member(at ?? this.#initiator);
     const oldName = m.active;
-    const { change, refusals } = Coordinator.start(this.#cluster, m);
+    const { change, refusals } = Initiator.start(this.#cluster, m);
     if (this.#change === null) {
       this.#change = { id: change, refusals };
       if (this.#dasd.exists(oldName)) {
@@ -637,7 +637,7 @@ export class Simulation {
           live: copy(m.live),
           staged: copy(m.staged),
           routing: m.routing,
-          suspended: m.coordinator?.suspended ?? false,
+          suspended: m.initiator?.suspended ?? false,
           fenced: m.fenced,
         };
       }),
@@ -653,9 +653,9 @@ export class Simulation {
         ...(m.live ? [{ member: m.name, kind: 'live' as const, copy: m.live }] : []),
         ...(m.staged ? [{ member: m.name, kind: 'staged' as const, copy: m.staged }] : []),
       ]),
-      coordinators: members
-        .filter((m) => m.coordinator?.running)
-        .map((m) => ({ member: m.name, change: m.coordinator!.change })),
+      initiators: members
+        .filter((m) => m.initiator?.running)
+        .map((m) => ({ member: m.name, change: m.initiator!.change })),
       kcv: (blob) => this.#auditor.kcv(blob),
       originals: this.#originals,
       destroyed: this.#destroyed,
@@ -884,7 +884,7 @@ export class Simulation {
 
   #ioFault(w: DasdWrite): boolean {
     if (w.by === 'setup') return false;
-    const step = this.#cluster.members.get(w.by)?.coordinator?.faultStep;
+    const step = this.#cluster.members.get(w.by)?.initiator?.faultStep;
     for (const f of this.#faults) {
       const fault = f.fault;
       if (fault.kind !== 'ioError' || fault.at !== step || f.left === 0) continue;

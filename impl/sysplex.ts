@@ -458,7 +458,7 @@ export class Sysplex {
         const action = isAck(msg.type)
           ? ('ReceiveAck' as const)
           : refusalOf(msg.type)
-            ? ('ReloadRefusedByCoordinator' as const)
+            ? ('ReloadRefusedByInitiator' as const)
             : undefined;
         this.#emit({
           event: 'deliver',

@@ -20,7 +20,7 @@ import {
 } from './vocabulary.ts';
 
 /** The version of the trace format this module reads and writes (the header's `version`). */
-export const TRACE_VERSION = 2;
+export const TRACE_VERSION = 3;
 /** Fields a writer may add to any line, ignored by every reader: names under this prefix. */
 export const EXTENSION_PREFIX = 'x-';
 /** Keys no trace object may have, at any depth (they would reach an object's prototype). */

@@ -2,7 +2,7 @@
 // record, the data sets, and every member's registers, copies and flags. MKVPs and counts only.
 
 import type { Mkvp, RegisterView } from './coprocessor.ts';
-import type { InitiatorStep } from './coordinator.ts';
+import type { InitiatorStep } from './initiator.ts';
 import type { ChangeState } from './dasd.ts';
 import type { MemberState } from './vocabulary.ts';
 

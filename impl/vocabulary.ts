@@ -19,7 +19,7 @@ export const STEP_NAMES = [
 export type StepName = (typeof STEP_NAMES)[number];
 
 /**
- * What the coordinator asks the members; each is acknowledged by `<request>Ack`, but `fence`: a
+ * What the initiator asks the members; each is acknowledged by `<request>Ack`, but `fence`: a
  * fenced member shuts down (ICSF's CSFM621I) and acknowledges nothing.
  */
 export const REQUESTS = ['beginRouting', 'reload', 'switch', 'finish', 'backout', 'fence'] as const;
@@ -129,41 +129,41 @@ export const SPEC_ACTIONS = {
   reencipher: 'step reencipher done',
   suspend: 'step suspend done',
   applyDelta: 'step applyDelta done',
-  ReloadByCoordinator: "the coordinator's reload line",
+  ReloadByInitiator: "the initiator's reload line",
   ReloadAtMember: 'a member stages the target (its reload line, or its reloadAck sent again)',
   ReloadRefusedAtMember:
     "a member's register check refuses reload: it cannot switch to the target (its reloadRefused line)",
-  ReloadRefusedByCoordinator:
-    'a reloadRefused delivered to the coordinator (it backs out if it still waits for the reloadAcks)',
+  ReloadRefusedByInitiator:
+    'a reloadRefused delivered to the initiator (it backs out if it still waits for the reloadAcks)',
   commit: 'record running -> committed',
-  SwitchByCoordinator: 'step switch start',
+  SwitchByInitiator: 'step switch start',
   SwitchAtMember: 'a member switches (its switch line, or its switchAck sent again)',
-  FinishByCoordinator: 'record committed -> none',
+  FinishByInitiator: 'record committed -> none',
   FinishAtMember:
     'a member ends routing on a finish message (its finish line, or its finishAck sent again)',
   FinishFromRecord: 'a member ends routing from the record, its driver lost (its finish line)',
   resume: 'step resume start',
-  BackoutByCoordinator: 'record running -> none',
+  BackoutByInitiator: 'record running -> none',
   BackoutAtMember:
     'a member drops its staged copy on a backout message (its backout line, or its backoutAck sent again)',
   BackoutFromRecord:
     'a member drops its staged copy from the record, its driver lost (its backout line)',
-  ReceiveAck: 'an acknowledgement delivered to the coordinator',
+  ReceiveAck: 'an acknowledgement delivered to the initiator',
   timeout: 'timeout',
   takeover: 'takeover',
-  memberJoined: 'the coordinator sends its current request to a member that came back',
+  memberJoined: 'the initiator sends its current request to a member that came back',
   Expel: 'expel',
   restartCheck: 'restartCheck serve or setMasterKey',
-  FenceOnIoError: 'the coordinator fences itself: a write of its backout failed',
+  FenceOnIoError: 'the initiator fences itself: a write of its backout failed',
   FenceAtMember: 'a member fences on a fence message',
   FenceOnRestartCheck: 'restartCheck fenced',
   Ignore: 'a member reads a request and does nothing (ignore line)',
   request: 'update request (a caller asks a member that takes it)',
   ApplyOwn: 'update apply: a member writes its own update',
-  ApplyRouted: 'update apply: the coordinator writes a routed (or held) update',
+  ApplyRouted: 'update apply: the initiator writes a routed (or held) update',
   ApplyRefused:
-    'update fail at the member that refused its own update, or the updateResult the coordinator sends for a routed one it refused',
-  ioError: 'step backout start, when a failed write makes the coordinator back out',
+    'update fail at the member that refused its own update, or the updateResult the initiator sends for a routed one it refused',
+  ioError: 'step backout start, when a failed write makes the initiator back out',
   crash: 'crash or partition',
   restart: 'restart or heal',
   clearNew:

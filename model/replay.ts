@@ -3,7 +3,7 @@
 // (impl/actions.ts): each spec action moves the member's or the initiator's statechart as
 // ACTION_TRANSITIONS says (at most one transition), and the observations that are no spec action
 // move them as OBSERVATION_TRANSITIONS says (the initiator's step lines, the group changes it
-// learns, the coordinator's own part of a step, ...). A line the statecharts do not allow is
+// learns, the initiator's own part of a step, ...). A line the statecharts do not allow is
 // rejected with its line number, the actor, the state it was in and the rule it breaks. Lines
 // that are not protocol moves (writes, sends, progress) are read only to follow the data sets
 // and the record.
@@ -106,27 +106,27 @@ export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = 
   reencipher: { initiator: ['reencipherDone'] },
   suspend: { none: "suspend is within the initiator statechart's applyDelta step" },
   applyDelta: { initiator: ['applyDeltaDone'] },
-  ReloadByCoordinator: { member: ['reload'] },
+  ReloadByInitiator: { member: ['reload'] },
   ReloadAtMember: { member: ['reload'] },
   ReloadRefusedAtMember: {
     none: 'the member stages nothing and stays routing: its refusal is its answer',
   },
-  ReloadRefusedByCoordinator: {
+  ReloadRefusedByInitiator: {
     none: "the `step backout start` line naming the refusal, just after, is the initiator statechart's refuse",
   },
   clearNew: { none: 'a register changed outside the protocol; the statecharts keep no registers' },
   commit: {
-    none: "the initiator statechart is in its commit step; commitDone is the `step commit done` line, after the coordinator's own switch",
+    none: "the initiator statechart is in its commit step; commitDone is the `step commit done` line, after the initiator's own switch",
   },
-  SwitchByCoordinator: { initiator: ['memberLost'] },
+  SwitchByInitiator: { initiator: ['memberLost'] },
   SwitchAtMember: { member: ['switch'] },
-  FinishByCoordinator: {
+  FinishByInitiator: {
     none: "the initiator statechart's finish step writes it; it decides the change (an outcome may follow)",
   },
   FinishAtMember: { member: ['finish'] },
   FinishFromRecord: { member: ['driverLost'] },
   resume: { initiator: ['memberLost'] },
-  BackoutByCoordinator: {
+  BackoutByInitiator: {
     none: "the initiator statechart's backout step writes it; it decides the change",
   },
   BackoutAtMember: { member: ['backout'] },
@@ -170,7 +170,7 @@ export const OBSERVATION_TRANSITIONS: Readonly<Partial<Record<TraceEventName, Mo
   },
   memberLost: { initiator: ['memberLost'] },
   memberJoined: { initiator: ['memberJoined'] },
-  // the coordinator's own part of a step (its spec action is the coordinator's)
+  // the initiator's own part of a step (its spec action is the initiator's)
   beginRouting: { member: ['beginRouting'] },
   reload: { member: ['reload'] },
   switch: { member: ['switch'] },

@@ -34,7 +34,7 @@ function state(
     member?: Partial<MemberView>;
     originals?: Map<string, Original>;
     quiet?: boolean;
-    coordinators?: AuditState['coordinators'];
+    initiators?: AuditState['initiators'];
     acked?: AuditState['acked'];
     record?: ClusterView['record'];
     old?: AuditState['old'];
@@ -86,7 +86,7 @@ function state(
     view,
     dasd,
     copies: [{ member: 'SYSA', kind: 'live', copy: live }],
-    coordinators: edit.coordinators ?? [],
+    initiators: edit.initiators ?? [],
     kcv: (b) => {
       try {
         return cp.keyCheckValue(b);
@@ -196,7 +196,7 @@ test('OneChangeAtATime: two members driving a change', () => {
   assert.match(
     broken(
       state({
-        coordinators: [
+        initiators: [
           { member: 'SYSA', change: 'c1' },
           { member: 'SYSB', change: 'c2' },
         ],

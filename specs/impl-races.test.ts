@@ -60,7 +60,7 @@ test('two initiators: a validation gone stale while another change completed is 
   assertSettled(sim);
 });
 
-test('two initiators: a coordinator that validated but never began does nothing on memberLost, and takes over the orphaned change as the first surviving member', () => {
+test('two initiators: a initiator that validated but never began does nothing on memberLost, and takes over the orphaned change as the first surviving member', () => {
   const sim = new Simulation(base);
   sim.startChange('SYSA');
   sim.startChange('SYSB');

@@ -81,8 +81,8 @@ test('parseTrace: a bad line is an error naming its line and what is wrong', () 
       /trace line 2: a header after the first line/,
     ],
     [
-      bad(0, lines[0]!.replace('"version":2', '"version":1')),
-      /trace line 1: trace format version 1; this reader takes version 2/,
+      bad(0, lines[0]!.replace('"version":3', '"version":1')),
+      /trace line 1: trace format version 1; this reader takes version 3/,
     ],
     [
       bad(0, lines[0]!.replace('"newStatus":"committed"', '"newStatus":"maybe"')),

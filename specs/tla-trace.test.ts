@@ -211,10 +211,10 @@ describe('the converter', () => {
       'reencipher',
       'suspend',
       'applyDelta',
-      'ReloadByCoordinator',
+      'ReloadByInitiator',
       'commit',
-      'SwitchByCoordinator',
-      'FinishByCoordinator',
+      'SwitchByInitiator',
+      'FinishByInitiator',
       'resume',
     ];
     const example = traceOf({
@@ -325,7 +325,7 @@ describe('traces of the steps the spec added since', () => {
     assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
   });
 
-  it('a member whose new register was cleared during the change refuses reload; the coordinator backs out (clearNew, ReloadRefusedAtMember, ReloadRefusedByCoordinator)', () => {
+  it('a member whose new register was cleared during the change refuses reload; the initiator backs out (clearNew, ReloadRefusedAtMember, ReloadRefusedByInitiator)', () => {
     const sim = new Simulation({ seed: 3, members: AB, dataSet: data });
     sim.startChange();
     for (let i = 0; sim.observe().record.change !== 'running'; i++)
@@ -335,11 +335,11 @@ describe('traces of the steps the spec added since', () => {
     assert.equal(sim.outcome, 'backedOut');
     const nd = toNdjson(sim.trace);
     const actions = convertNdjson(nd).observations.map((o) => o.ev);
-    for (const a of ['clearNew', 'ReloadRefusedAtMember', 'ReloadRefusedByCoordinator'])
+    for (const a of ['clearNew', 'ReloadRefusedAtMember', 'ReloadRefusedByInitiator'])
       assert.ok(actions.includes(a), a);
     assert.ok(
-      actions.indexOf('ReloadRefusedByCoordinator') < actions.indexOf('BackoutByCoordinator'),
-      'the coordinator backs out on the refusal',
+      actions.indexOf('ReloadRefusedByInitiator') < actions.indexOf('BackoutByInitiator'),
+      'the initiator backs out on the refusal',
     );
     const v = validateTrace(tlcJar(), nd);
     assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
@@ -424,7 +424,7 @@ describe('traces that break the protocol are rejected where they leave it', () =
     const broken = edit(valid, (ls) =>
       ls.map((l) => (isFinish(l) ? { ...l, active: 'CSF.TKDS' } : l)),
     );
-    rejectedAt(broken, isFinish, 'FinishByCoordinator');
+    rejectedAt(broken, isFinish, 'FinishByInitiator');
   });
 
   it('every MKVP relabelled so that the key never changed', () => {
@@ -463,6 +463,6 @@ describe('traces that break the protocol are rejected where they leave it', () =
     const v = validateTrace(tlcJar(), broken);
     assert.equal(v.accepted, false);
     assert.equal(v.stopped?.line, reload.seq);
-    assert.equal(v.stopped?.observation.ev, 'ReloadByCoordinator');
+    assert.equal(v.stopped?.observation.ev, 'ReloadByInitiator');
   });
 });

@@ -105,8 +105,8 @@ for (const r of table) {
 }
 
 test('the checker of names is not blind: a name that does not exist is refused', () => {
-  assert.equal(defines(read('impl/coordinator.ts'), 'reencipher'), true);
-  assert.equal(defines(read('impl/coordinator.ts'), 'reencipherTwice'), false);
+  assert.equal(defines(read('impl/initiator.ts'), 'reencipher'), true);
+  assert.equal(defines(read('impl/initiator.ts'), 'reencipherTwice'), false);
   assert.equal('noSuchState' in describe.initiator.states, false);
   assert.doesNotMatch(spec, /^noSuchAction\(.*\) ==/m);
 });

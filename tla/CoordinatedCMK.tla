@@ -4,7 +4,7 @@
 (* level of detail.  Names are DESIGN.md's and docs/protocol.md's: actions *)
 (* are the protocol steps (validate .. resume, backout, fence, takeover,   *)
 (* restartCheck, expel), the update phases (request, apply), receiveAck   *)
-(* (the coordinator takes a `<step>Ack`) and the environment events        *)
+(* (the initiator takes a `<step>Ack`) and the environment events        *)
 (* (crash, restart, drop, duplicate, timeout, ioError, clearNew); the     *)
 (* invariants carry their DESIGN names.  docs/tla.md says what each model  *)
 (* config checks; TraceCMK.tla checks traces of an implementation against *)
@@ -97,11 +97,11 @@ VARIABLES
     record,        \* the cluster record: active data set and change
     istate,        \* each member's initiator state: the step it has done
     seen,          \* the cluster record as each initiator's validate read it
-    coord,         \* who drives the change: the initiator, or the member that took over
-    waiting,       \* the members whose acknowledgement of its last request the coordinator awaits
+    initiator,     \* who drives the change: the initiator, or the member that took over
+    waiting,       \* the members whose acknowledgement of its last request the initiator awaits
     delta,         \* handles the routed updates wrote since beginRouting
     lost,          \* members that left the group during the change (memberLost), until
-                   \* the coordinator hears they are back (memberJoined)
+                   \* the initiator hears they are back (memberJoined)
     msgs, sent,    \* sysplex messages on their way, and all ever sent
     upd,           \* each dynamic update's [phase, at]
     faults         \* faults injected so far
@@ -109,7 +109,7 @@ VARIABLES
 regs == <<cur, new, newCommitted>>
 copies == <<live, staged>>
 net == <<msgs, sent>>
-coordination == <<istate, seen, coord, waiting, delta, lost>>
+coordination == <<istate, seen, initiator, waiting, delta, lost>>
 vars == <<mstate, regs, copies, dsets, record, coordination, net, upd, faults>>
 
 Max(a, b) == IF a >= b THEN a ELSE b
@@ -143,7 +143,7 @@ Answer(x, a) == IF InGroup(x.from) THEN msgs' = (msgs \ {x}) \cup {a} /\ sent' =
 Reply(x) == Answer(x, Ack(x.step, x.to, x.from))
 Received(x, s, m) == x.kind = "request" /\ x.step = s /\ x.to = m /\ mstate[m] \in Operating
 
-\* The step whose acknowledgements the coordinator awaits.  It waits for the
+\* The step whose acknowledgements the initiator awaits.  It waits for the
 \* members it sent the request to (before commit, every member) until they
 \* acknowledge or leave the group.
 AwaitedStep(i) ==
@@ -161,12 +161,12 @@ Stuck(i) ==
 \* The environment injects a fault of a kind it may, within the budget.
 Fault(kind) == kind \in FaultKinds /\ faults < FaultBudget /\ faults' = faults + 1
 
-\* The record states a coordinator backs out from: "before commit" only.
+\* The record states a initiator backs out from: "before commit" only.
 BackoutFrom == {"running"}
-\* Coordinator i is to back out: after a timeout or a takeover, or because a
+\* Initiator i is to back out: after a timeout or a takeover, or because a
 \* member was lost (memberLost during the change, or not in the group).
 BackoutDue(i) ==
-    /\ coord = i /\ record.change \in BackoutFrom
+    /\ initiator = i /\ record.change \in BackoutFrom
     /\ \/ istate[i] = "backout"
        \/ istate[i] \in Driving /\ (lost # {} \/ \E m \in Others(i) : ~InGroup(m))
 
@@ -199,7 +199,7 @@ Present(u, d) ==
 (* A member leaves the group: it loses its in-store copies and its memory  *)
 (* (DASD and the coprocessor registers are durable) and the group reports  *)
 (* it lost.  Its own update in process, and the routed updates a lost      *)
-(* coordinator had not acknowledged, end as `out`: "reported to their      *)
+(* initiator had not acknowledged, end as `out`: "reported to their      *)
 (* callers as of unknown outcome" when it crashes, failed when it is       *)
 (* fenced (ICSF shuts down, CSFM621I).  It leaves as state s, its          *)
 (* initiator state is, and nothing reaches it any more.                    *)
@@ -208,10 +208,10 @@ LeaveAs(m, s, is, out) ==
     /\ live' = [live EXCEPT ![m] = NoCopy]
     /\ staged' = [staged EXCEPT ![m] = NoCopy]
     /\ istate' = [istate EXCEPT ![m] = is]
-    /\ coord' = IF coord = m THEN None ELSE coord
+    /\ initiator' = IF initiator = m THEN None ELSE initiator
     /\ lost' = IF record.change # "none" THEN lost \cup {m} ELSE lost
     /\ upd' = [u \in Updates |->
-                 IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
+                 IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ initiator = m)
                  THEN [upd[u] EXCEPT !.phase = out] ELSE upd[u]]
     /\ waiting' = waiting \ {m}
     /\ UNCHANGED <<regs, dsets, record, seen, delta>>
@@ -235,7 +235,7 @@ Init ==
     /\ record = [active |-> OldDS, change |-> "none", init |-> None]
     /\ istate = [m \in Members |-> "idle"]
     /\ seen = [m \in Members |-> record]
-    /\ coord = None
+    /\ initiator = None
     /\ waiting = {} /\ delta = {} /\ lost = {}
     /\ msgs = {} /\ sent = {}
     /\ upd = [u \in Updates |-> [phase |-> None, at |-> None]]
@@ -259,7 +259,7 @@ validate(i) ==
     /\ i \in Initiators /\ istate[i] = "idle" /\ mstate[i] \in Operating
     /\ istate' = [istate EXCEPT ![i] = IF Refusals(i) = {} THEN "validate" ELSE "refused"]
     /\ seen' = [seen EXCEPT ![i] = record]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, coord, waiting, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, initiator, waiting, delta, lost, net, upd,
                    faults>>
 
 (* 2. beginRouting: "the cluster record goes from none to running; every   *)
@@ -279,12 +279,12 @@ BeginRoutingByInitiator(i) ==
     /\ IF RecordAsSeen(i) /\ TargetEmpty
        THEN /\ record' = [active |-> record.active, change |-> "running", init |-> i]
             /\ istate' = [istate EXCEPT ![i] = "beginRouting"]
-            /\ coord' = i
+            /\ initiator' = i
             /\ mstate' = [mstate EXCEPT ![i] = "routing"]
             /\ waiting' = Others(i) /\ delta' = {} /\ lost' = {}
             /\ SendAll("beginRouting", i, Group(i))
        ELSE /\ istate' = [istate EXCEPT ![i] = "refused"]  \* changeRunning, targetNotEmpty
-            /\ UNCHANGED <<record, coord, mstate, waiting, delta, lost, net>>
+            /\ UNCHANGED <<record, initiator, mstate, waiting, delta, lost, net>>
     /\ UNCHANGED <<seen, regs, copies, dsets, upd, faults>>
 
 BeginRoutingAtMember(i) ==
@@ -309,22 +309,22 @@ Reenciphered(recs) == {Rewrap(r) : r \in recs}
 OldAfterReencipher(recs) == recs
 
 reencipher(i) ==
-    /\ coord = i /\ istate[i] = "beginRouting"
+    /\ initiator = i /\ istate[i] = "beginRouting"
     /\ ReencipherReady(i)
     /\ dsets' = [dsets EXCEPT ![Target] =
                    [status |-> "inUse", hdr |-> 0, seq |-> dsets[OldDS].seq,
                     recs |-> Reenciphered(dsets[OldDS].recs)],
                  ![OldDS].recs = OldAfterReencipher(@)]
     /\ istate' = [istate EXCEPT ![i] = "reencipher"]
-    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, record, seen, initiator, waiting, delta, lost, net, upd,
                    faults>>
 
 (* 4. suspend: "dynamic update processing pauses (requests wait)"; the     *)
 (* suspension lasts until resume.                                          *)
 suspend(i) ==
-    /\ coord = i /\ istate[i] = "reencipher"
+    /\ initiator = i /\ istate[i] = "reencipher"
     /\ istate' = [istate EXCEPT ![i] = "suspend"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, initiator, waiting, delta, lost, net,
                    upd, faults>>
 
 (* 4. applyDelta: "the delta is applied to the target, and the target      *)
@@ -338,11 +338,11 @@ DeltaApplied(recs) ==
 TokenWritten(seq) == dsets[OldDS].seq
 
 applyDelta(i) ==
-    /\ coord = i /\ istate[i] = "suspend"
+    /\ initiator = i /\ istate[i] = "suspend"
     /\ dsets' = [dsets EXCEPT ![Target] =
          [@ EXCEPT !.hdr = NewKey, !.recs = DeltaApplied(@), !.seq = TokenWritten(@)]]
     /\ istate' = [istate EXCEPT ![i] = "applyDelta"]
-    /\ UNCHANGED <<mstate, regs, copies, record, seen, coord, waiting, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, record, seen, initiator, waiting, delta, lost, net, upd,
                    faults>>
 
 (* 5. reload (phase 1): "each member builds a staged copy from the target  *)
@@ -351,16 +351,16 @@ Stage(m) ==
     /\ staged' = [staged EXCEPT ![m] = Image(Target)]
     /\ mstate' = [mstate EXCEPT ![m] = "staged"]
 
-\* The coordinator reloads once it has applied the delta.
+\* The initiator reloads once it has applied the delta.
 ReloadAfter(i) == istate[i] = "applyDelta"
 
-ReloadByCoordinator(i) ==
-    /\ coord = i /\ ReloadAfter(i)
+ReloadByInitiator(i) ==
+    /\ initiator = i /\ ReloadAfter(i)
     /\ Stage(i)
     /\ istate' = [istate EXCEPT ![i] = "reload"]
     /\ SendAll("reload", i, Group(i))
     /\ waiting' = Others(i)
-    /\ UNCHANGED <<regs, live, dsets, record, seen, coord, delta, lost, upd, faults>>
+    /\ UNCHANGED <<regs, live, dsets, record, seen, initiator, delta, lost, upd, faults>>
 
 \* Phase 1's register check: member m could switch to key k (the key validate
 \* checked every new register against), its cur or its committed new register
@@ -376,11 +376,11 @@ ReloadAtMember(i) ==
        ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>  \* a late copy
     /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults>>
 
-reload(i) == ReloadByCoordinator(i) \/ ReloadAtMember(i)
+reload(i) == ReloadByInitiator(i) \/ ReloadAtMember(i)
 
 (* reloadRefused: a member whose registers cannot switch to the target     *)
 (* (its new register changed since validate: clearNew) stages nothing and  *)
-(* answers reload with a refusal instead of its reloadAck; the coordinator *)
+(* answers reload with a refusal instead of its reloadAck; the initiator *)
 (* that takes it while it waits for the reloadAcks backs out (before       *)
 (* commit: "any refusal ... makes the initiator backout").  A refusal that *)
 (* reaches a member no longer waiting for them is read and ignored.        *)
@@ -391,15 +391,15 @@ ReloadRefusedAtMember(i) ==
     /\ Answer(x, Refusal("reload", i, x.from))
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, upd, faults>>
 
-ReloadRefusedByCoordinator(i, x) ==
+ReloadRefusedByInitiator(i, x) ==
     /\ x \in msgs /\ x.kind = "refusal" /\ x.to = i
-    /\ istate' = IF coord = i /\ istate[i] = "reload" /\ record.change = "running"
+    /\ istate' = IF initiator = i /\ istate[i] = "reload" /\ record.change = "running"
                  THEN [istate EXCEPT ![i] = "backout"] ELSE istate
     /\ Consume(x)
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, upd,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, initiator, waiting, delta, lost, upd,
                    faults>>
 
-reloadRefused(i) == ReloadRefusedAtMember(i) \/ \E x \in msgs : ReloadRefusedByCoordinator(i, x)
+reloadRefused(i) == ReloadRefusedAtMember(i) \/ \E x \in msgs : ReloadRefusedByInitiator(i, x)
 
 (* 6. commit: "the point of no return: the cluster record goes from        *)
 (* running to committed (durably, first)".  Its second half, the initiator *)
@@ -409,12 +409,12 @@ reloadRefused(i) == ReloadRefusedAtMember(i) \/ \E x \in msgs : ReloadRefusedByC
 CommitReady(i) == waiting = {} /\ lost = {}
 
 commit(i) ==
-    /\ coord = i /\ istate[i] = "reload"
+    /\ initiator = i /\ istate[i] = "reload"
     /\ CommitReady(i)
     /\ record.change = "running"
     /\ record' = [record EXCEPT !.change = "committed"]
     /\ istate' = [istate EXCEPT ![i] = "commit"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, seen, coord, waiting, delta, lost, net, upd,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, seen, initiator, waiting, delta, lost, net, upd,
                    faults>>
 
 (* A member "sets its master key, makes the target active and its staged  *)
@@ -429,17 +429,17 @@ SwitchTo(m) ==
     /\ staged' = [staged EXCEPT ![m] = NoCopy]
     /\ mstate' = [mstate EXCEPT ![m] = "switched"]
 
-(* 7. switch (phase 2): the coordinator first, then "each member sets its  *)
+(* 7. switch (phase 2): the initiator first, then "each member sets its  *)
 (* master key, makes the target active and its staged copy live, and       *)
 (* acknowledges."  From commit on it is retried, never undone.             *)
-SwitchByCoordinator(i) ==
-    /\ coord = i /\ istate[i] = "commit"
+SwitchByInitiator(i) ==
+    /\ initiator = i /\ istate[i] = "commit"
     /\ IF Switched(i) THEN UNCHANGED <<regs, copies, mstate>>
                       ELSE staged[i] # NoCopy /\ SwitchTo(i)
     /\ istate' = [istate EXCEPT ![i] = "switch"]
     /\ SendAll("switch", i, Group(i))
     /\ waiting' = Group(i)
-    /\ UNCHANGED <<dsets, record, seen, coord, delta, lost, upd, faults>>
+    /\ UNCHANGED <<dsets, record, seen, initiator, delta, lost, upd, faults>>
 
 \* A member already switched acknowledges a switch again.
 AckAgain(x) == Reply(x)
@@ -456,7 +456,7 @@ SwitchAtMember(i) ==
               Consume(x) /\ UNCHANGED <<regs, copies, mstate>>
     /\ UNCHANGED <<dsets, record, coordination, upd, faults>>
 
-switch(i) == SwitchByCoordinator(i) \/ SwitchAtMember(i)
+switch(i) == SwitchByInitiator(i) \/ SwitchAtMember(i)
 
 (* 8. finish: "the cluster record names the target as active and goes     *)
 (* back to none; optionally the old data set is archived under a new name  *)
@@ -465,8 +465,8 @@ switch(i) == SwitchByCoordinator(i) \/ SwitchAtMember(i)
 FinishedActive == Target  \* the data set finish names active
 Archive(ds) == [ds EXCEPT !.status = "archived"]  \* what finish does to the old data set
 
-FinishByCoordinator(i) ==
-    /\ coord = i /\ istate[i] = "switch"
+FinishByInitiator(i) ==
+    /\ initiator = i /\ istate[i] = "switch"
     /\ waiting = {}
     /\ record.change = "committed"
     /\ record' = [active |-> FinishedActive, change |-> "none", init |-> None]
@@ -475,7 +475,7 @@ FinishByCoordinator(i) ==
     /\ istate' = [istate EXCEPT ![i] = "finish"]
     /\ SendAll("finish", i, Group(i))
     /\ waiting' = Group(i)
-    /\ UNCHANGED <<regs, copies, seen, coord, delta, lost, upd, faults>>
+    /\ UNCHANGED <<regs, copies, seen, initiator, delta, lost, upd, faults>>
 
 FinishAtMember(i) ==
     \E x \in msgs :
@@ -484,33 +484,33 @@ FinishAtMember(i) ==
     /\ Reply(x)
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, upd, faults>>
 
-\* A switched member whose coordinator was lost once the record went back to
+\* A switched member whose initiator was lost once the record went back to
 \* none (its `finish` may never come) learns the outcome from the record.
 FinishFromRecord(i) ==
-    /\ coord = None /\ record.change = "none" /\ record.active = Target
+    /\ initiator = None /\ record.change = "none" /\ record.active = Target
     /\ mstate[i] = "switched"
     /\ mstate' = [mstate EXCEPT ![i] = "serving"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
-finish(i) == FinishByCoordinator(i) \/ FinishAtMember(i) \/ FinishFromRecord(i)
+finish(i) == FinishByInitiator(i) \/ FinishAtMember(i) \/ FinishFromRecord(i)
 
 (* 8. resume: "waiting updates are processed against the new active data  *)
 (* set", once every member in the group has finished.  A backout ends the  *)
 (* same way, once every member in the group has backed out.                *)
 resume(i) ==
-    /\ coord = i /\ istate[i] \in {"finish", "backout"} /\ record.change = "none"
+    /\ initiator = i /\ istate[i] \in {"finish", "backout"} /\ record.change = "none"
     /\ waiting = {}
     /\ istate' = [istate EXCEPT ![i] = IF istate[i] = "finish" THEN "completed" ELSE "backedOut"]
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, initiator, waiting, delta, lost, net,
                    upd, faults>>
 
 (* backout: "Before commit: any refusal, lost member, timeout or error     *)
 (* makes the initiator backout: staged copies are dropped, the target is   *)
 (* marked unusable, routing ends, and the cluster goes on with the old     *)
 (* data set and old key".  The record goes from running to none; the      *)
-(* coordinator holds updates until resume, once every member in the group  *)
+(* initiator holds updates until resume, once every member in the group  *)
 (* has backed out.                                                         *)
-BackoutByCoordinator(i) ==
+BackoutByInitiator(i) ==
     /\ BackoutDue(i)
     /\ record' = [active |-> record.active, change |-> "none", init |-> None]
     /\ dsets' = [dsets EXCEPT ![Target].status = "unusable"]
@@ -519,7 +519,7 @@ BackoutByCoordinator(i) ==
     /\ istate' = [istate EXCEPT ![i] = "backout"]
     /\ SendAll("backout", i, Group(i))
     /\ waiting' = Group(i)
-    /\ UNCHANGED <<regs, live, seen, coord, delta, lost, upd, faults>>
+    /\ UNCHANGED <<regs, live, seen, initiator, delta, lost, upd, faults>>
 
 \* (A backout is written to the record before it is sent: while the record
 \* shows a change, a backout message is a late copy from an earlier one.)
@@ -533,26 +533,26 @@ BackoutAtMember(i) ==
        ELSE Consume(x) /\ UNCHANGED <<staged, mstate>>
     /\ UNCHANGED <<regs, live, dsets, record, coordination, upd, faults>>
 
-\* A member whose coordinator was lost once the record went back to none
+\* A member whose initiator was lost once the record went back to none
 \* with the old data set active learns the outcome from the record.
 BackoutFromRecord(i) ==
-    /\ coord = None /\ record.change = "none" /\ record.active = OldDS
+    /\ initiator = None /\ record.change = "none" /\ record.active = OldDS
     /\ mstate[i] \in {"routing", "staged"}
     /\ staged' = [staged EXCEPT ![i] = NoCopy]
     /\ mstate' = [mstate EXCEPT ![i] = "serving"]
     /\ UNCHANGED <<regs, live, dsets, record, coordination, net, upd, faults>>
 
 backout(i) ==
-    BackoutByCoordinator(i) \/ BackoutAtMember(i) \/ BackoutFromRecord(i)
+    BackoutByInitiator(i) \/ BackoutAtMember(i) \/ BackoutFromRecord(i)
 
-(* The coordinator takes an acknowledgement (`<step>Ack`); a late one, or  *)
-(* one addressed to a member that no longer coordinates, is read and       *)
+(* The initiator takes an acknowledgement (`<step>Ack`); a late one, or  *)
+(* one addressed to a member that no longer drives the change, is read and       *)
 (* ignored.                                                                *)
 ReceiveAck(i, x) ==
     /\ x \in msgs /\ x.kind = "ack" /\ x.to = i
-    /\ waiting' = IF coord = i /\ x.step = AwaitedStep(i) THEN waiting \ {x.from} ELSE waiting
+    /\ waiting' = IF initiator = i /\ x.step = AwaitedStep(i) THEN waiting \ {x.from} ELSE waiting
     /\ Consume(x)
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, lost, upd,
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, initiator, delta, lost, upd,
                    faults>>
 
 receiveAck(i) == \E x \in msgs : ReceiveAck(i, x)
@@ -561,47 +561,47 @@ receiveAck(i) == \E x \in msgs : ReceiveAck(i, x)
 (* or its acknowledgement was lost, or the member left the group (or, with *)
 (* a delay fault, it is only late).  "A request whose acknowledgement does *)
 (* not arrive is sent again ..., and after the retry budget the member     *)
-(* counts as lost": before commit the coordinator then backs out; from     *)
+(* counts as lost": before commit the initiator then backs out; from     *)
 (* commit on "there is no backout, only roll-forward", so it resends.      *)
 timeout(i) ==
-    /\ coord = i /\ AwaitedStep(i) # None /\ waiting # {}
+    /\ initiator = i /\ AwaitedStep(i) # None /\ waiting # {}
     /\ IF Stuck(i) # {} THEN UNCHANGED faults ELSE Fault("delay")
     /\ \/ /\ SendAll(AwaitedStep(i), i, waiting)  \* sent again
           /\ UNCHANGED istate
        \/ /\ record.change \in BackoutFrom          \* the member counts as lost
           /\ istate' = [istate EXCEPT ![i] = "backout"]
           /\ UNCHANGED net
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, upd>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, initiator, waiting, delta, lost, upd>>
 
 (* takeover: "If the initiator is lost, a surviving member (the first by   *)
 (* name) reads the cluster record: running means backout; committed means  *)
 (* it takes over and completes the change."                                *)
 takeover(m) ==
-    /\ coord = None /\ record.change # "none"
+    /\ initiator = None /\ record.change # "none"
     /\ mstate[m] \in Operating
     /\ m = FirstByName({x \in Members : InGroup(x)})
-    /\ coord' = m
+    /\ initiator' = m
     /\ istate' = [istate EXCEPT ![m] = IF record.change \in BackoutFrom THEN "backout" ELSE "commit"]
     /\ waiting' = {}
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, net, upd, faults>>
 
 (* memberJoined: a member that was lost comes back to the group while the  *)
-(* coordinator waits, from commit on or in backout: it is sent the request *)
+(* initiator waits, from commit on or in backout: it is sent the request *)
 (* and waited for.                                                         *)
 memberJoined(i, m) ==
     LET s == AwaitedStep(i) IN
-    /\ coord = i /\ s \in {"switch", "finish", "backout"}
+    /\ initiator = i /\ s \in {"switch", "finish", "backout"}
     /\ m \in Group(i) /\ m \in lost
     /\ SendAll(s, i, {m})
     /\ waiting' = waiting \cup {m}
     /\ lost' = lost \ {m}
-    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, coord, delta, upd, faults>>
+    /\ UNCHANGED <<mstate, regs, copies, dsets, record, istate, seen, initiator, delta, upd, faults>>
 
 (* expel: "the initiator gave up on a member after the retry budget (from  *)
 (* commit on, and in backout and fence); the member leaves the group and   *)
 (* rejoins later through its restart check" (docs/protocol.md).            *)
 Expel(i, m) ==
-    /\ coord = i /\ AwaitedStep(i) # None /\ record.change # "running"
+    /\ initiator = i /\ AwaitedStep(i) # None /\ record.change # "running"
     /\ m \in waiting /\ InGroup(m)
     /\ IF m \in Stuck(i) THEN UNCHANGED faults ELSE Fault("delay")
     /\ Leave(m)
@@ -632,7 +632,7 @@ restartCheck(m) ==
 (* refuse secure PKCS #11 work rather than run with mixed keys"; ICSF shuts *)
 (* down (CSFM621I).  A fenced member leaves the group, acknowledges        *)
 (* nothing, and comes back only by a restart and its restart check.  A    *)
-(* DASD write of the backout fails (ioError): the coordinator tells every  *)
+(* DASD write of the backout fails (ioError): the initiator tells every  *)
 (* member to fence and shuts down; the updates it holds fail.  The record  *)
 (* stays running, so the first member still in the group by name takes    *)
 (* over and backs out again.  A member told to fence shuts down too, even  *)
@@ -648,7 +648,7 @@ FenceOnIoError(m) ==
 FenceAtMember(m) ==
     \E x \in msgs :
     /\ Received(x, "fence", m)
-    /\ LeaveAs(m, "fenced", IF coord = m THEN "fenced" ELSE "idle", "fail")
+    /\ LeaveAs(m, "fenced", IF initiator = m THEN "fenced" ELSE "idle", "fail")
     /\ msgs' = NotTo(m) /\ UNCHANGED sent
     /\ UNCHANGED faults
 
@@ -664,10 +664,10 @@ fence(m) == FenceOnIoError(m) \/ FenceAtMember(m) \/ FenceOnRestartCheck(m)
 -----------------------------------------------------------------------------
 (* Dynamic updates: the phases of docs/protocol.md.                        *)
 
-(* A member routes its updates to the coordinator while the cluster record *)
+(* A member routes its updates to the initiator while the cluster record *)
 (* shows a change (the record is read under the data set's serialization); *)
-(* the coordinator holds its own while it suspends updates.                *)
-Routes(m) == record.change # "none" \/ (coord = m /\ istate[m] \in Suspending)
+(* the initiator holds its own while it suspends updates.                *)
+Routes(m) == record.change # "none" \/ (initiator = m /\ istate[m] \in Suspending)
 
 (* request: member m takes update u: it processes u itself, or routes it.  *)
 request(m, u) ==
@@ -676,7 +676,7 @@ request(m, u) ==
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults>>
 
 (* apply: the update is written and acknowledged to its caller.  A member  *)
-(* writes its own update to its active data set.  The coordinator writes a *)
+(* writes its own update to its active data set.  The initiator writes a *)
 (* routed one "against the active data set" and keeps it in the delta,     *)
 (* unless the suspension holds it: then it waits.                          *)
 ApplyOwn(m, u) ==
@@ -688,19 +688,19 @@ ApplyOwn(m, u) ==
 
 ApplyRouted(m, u) ==
     /\ u \notin RefusedUpdates
-    /\ mstate[m] \in Operating /\ upd[u].phase = "route" /\ coord = m /\ istate[m] \notin Suspending
+    /\ mstate[m] \in Operating /\ upd[u].phase = "route" /\ initiator = m /\ istate[m] \notin Suspending
     /\ LET r == UpdatedRecord(u, record.active, cur[m]) IN
        /\ Write(r, record.active)
        /\ delta' = IF record.change = "running" THEN delta \cup {r.h} ELSE delta
     /\ upd' = [upd EXCEPT ![u].phase = "ack"]
-    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, coord, waiting, lost, net, faults>>
+    /\ UNCHANGED <<mstate, regs, staged, record, istate, seen, initiator, waiting, lost, net, faults>>
 
 \* The update is refused (not valid for its token or object, its write failed,
 \* or dynamic updates are disallowed): it fails and nothing is written.
 ApplyRefused(m, u) ==
     /\ u \in RefusedUpdates
     /\ mstate[m] \in Operating
-    /\ upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ coord = m)
+    /\ upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ initiator = m)
     /\ upd' = [upd EXCEPT ![u].phase = "fail"]
     /\ UNCHANGED <<mstate, regs, copies, dsets, record, coordination, net, faults>>
 
@@ -711,21 +711,21 @@ apply(m, u) == ApplyOwn(m, u) \/ ApplyRouted(m, u) \/ ApplyRefused(m, u)
 
 crash(m) == mstate[m] \notin {"down", "fenced"} /\ Fault("crash") /\ Leave(m)
 
-(* ioError: a DASD write of the coordinator fails before commit: "any ...  *)
+(* ioError: a DASD write of the initiator fails before commit: "any ...  *)
 (* error makes the initiator backout".  If it was beginRouting's write of  *)
 (* the cluster record, the change backs out before it began: the record    *)
 (* stays none and the members are told.  (A failed write of the backout    *)
 (* itself fences: fence; a failed update write refuses the update: apply.) *)
 ioError(i) ==
-    \/ /\ coord = i /\ record.change = "running" /\ istate[i] \in Driving \ {"backout"}
+    \/ /\ initiator = i /\ record.change = "running" /\ istate[i] \in Driving \ {"backout"}
        /\ Fault("ioError")
        /\ istate' = [istate EXCEPT ![i] = "backout"]
-       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, coord, waiting, delta, lost, net,
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, initiator, waiting, delta, lost, net,
                       upd>>
     \/ /\ istate[i] = "validate" /\ mstate[i] \in Operating
        /\ Fault("ioError")
        /\ istate' = [istate EXCEPT ![i] = "backout"]
-       /\ coord' = i
+       /\ initiator' = i
        /\ SendAll("backout", i, Group(i))
        /\ waiting' = Group(i)
        /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, upd>>
@@ -741,9 +741,9 @@ restart(m) ==
 (* the TKE while a change runs, before m staged the target, so that phase  *)
 (* 1's register check (reloadRefused) finds it.  (Cleared later, the       *)
 (* member could not switch: the implementation fences it at switch; this   *)
-(* spec leaves that out, and the coordinator's own check at commit.)       *)
+(* spec leaves that out, and the initiator's own check at commit.)       *)
 clearNew(m) ==
-    /\ record.change = "running" /\ coord # m
+    /\ record.change = "running" /\ initiator # m
     /\ newCommitted[m] /\ staged[m] = NoCopy /\ ~Switched(m)
     /\ Fault("clearNew")
     /\ new' = [new EXCEPT ![m] = 0]
@@ -794,7 +794,7 @@ Next == Protocol \/ Environment \/ Done
 
 \* Taking an acknowledgement (or a refusal) is fair on its own: a retry may ask
 \* a member again while its answer is on its way.
-TakeRefusal(m) == \E x \in msgs : ReloadRefusedByCoordinator(m, x)
+TakeRefusal(m) == \E x \in msgs : ReloadRefusedByInitiator(m, x)
 Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol)
         /\ \A m \in Members : WF_vars(receiveAck(m)) /\ WF_vars(TakeRefusal(m))
 
@@ -819,7 +819,7 @@ KeyAgreement ==
 
 \* "during a change only the initiator writes TKDS data sets": once the
 \* target is being written, no member has an update of its own in process
-\* (the coordinator writes routed updates in single steps).
+\* (the initiator writes routed updates in single steps).
 SingleWriter ==
     (record.change # "none" /\ dsets[Target].status = "inUse") =>
         \A u \in Updates : upd[u].phase # "request"
@@ -838,7 +838,7 @@ NoEarlyActivation ==
 
 \* A member shows it has staged the target: it holds a staged copy, it is on
 \* the target, or it sent a reload message (its reloadAck, sent once staged,
-\* or, as the coordinator, which stages first, its reload requests).
+\* or, as the initiator, which stages first, its reload requests).
 ShownStaged(m) ==
     staged[m] # NoCopy \/ Switched(m) \/ \E x \in sent : x.step = "reload" /\ x.from = m
 
@@ -933,7 +933,7 @@ TypeOK ==
     /\ cur \in [Members -> {OldKey, NewKey}] /\ new \in [Members -> {0, NewKey}]
     /\ newCommitted \in [Members -> BOOLEAN]
     /\ record.change \in {"none", "running", "committed"} /\ record.active \in DataSets
-    /\ coord \in Members \cup {None}
+    /\ initiator \in Members \cup {None}
     /\ lost \subseteq Members
     /\ faults \in 0..FaultBudget
 

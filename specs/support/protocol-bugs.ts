@@ -1,7 +1,7 @@
 // Deliberate protocol bugs, to show the generated paths have teeth. Each is a test-side wrapper
-// around the implementation (a method of Coordinator, Member or the DASD wrapped for one run and
+// around the implementation (a method of Initiator, Member or the DASD wrapped for one run and
 // restored after it) or a change to how the adapter drives it; product code has no bug switch.
-import { Coordinator } from '../../impl/coordinator.ts';
+import { Initiator } from '../../impl/initiator.ts';
 import { MemoryDasd } from '../../impl/dasd.ts';
 import { Member } from '../../impl/member.ts';
 import type { Message } from '../../impl/sysplex.ts';
@@ -66,10 +66,10 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     name: 'a member switches before every member staged: the first reloadAck counts for all',
     install: () =>
       wrapMethod(
-        Coordinator.prototype,
+        Initiator.prototype,
         'acknowledged',
         (original) =>
-          function (this: Coordinator, msg: Message) {
+          function (this: Initiator, msg: Message) {
             original.call(this, msg);
             if (msg.type !== 'reloadAck') return;
             for (const other of ['SYSA', 'SYSB', 'SYSC'])
@@ -93,10 +93,10 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     name: 'backout runs after commit: a member lost after commit makes the initiator back out',
     install: () =>
       wrapMethod(
-        Coordinator.prototype,
+        Initiator.prototype,
         'memberLost',
         (original) =>
-          function (this: Coordinator, lost: string) {
+          function (this: Initiator, lost: string) {
             if (!this.committed) return original.call(this, lost);
             this.committed = false;
             this.backout(`member ${lost} lost`);
@@ -107,10 +107,10 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     name: 'a member lost before commit is ignored (no backout)',
     install: () =>
       wrapMethod(
-        Coordinator.prototype,
+        Initiator.prototype,
         'memberLost',
         (original) =>
-          function (this: Coordinator, lost: string) {
+          function (this: Initiator, lost: string) {
             if (this.committed) original.call(this, lost);
           },
       ),
@@ -149,10 +149,10 @@ export const PROTOCOL_BUGS: readonly Bug[] = [
     name: 'no suspension: updates go on being processed while the delta is applied and the members reload',
     install: () =>
       wrapMethod(
-        Coordinator.prototype,
+        Initiator.prototype,
         'suspend',
         (original) =>
-          function (this: Coordinator) {
+          function (this: Initiator) {
             original.call(this);
             this.suspended = false;
           },

@@ -1,5 +1,5 @@
 ---------------------- MODULE MC_backoutAfterCommit ----------------------
-\* Non-vacuity of NoBackoutAfterCommit: a lost member makes the coordinator
+\* Non-vacuity of NoBackoutAfterCommit: a lost member makes the initiator
 \* back out even after commit.
 \* MC_backoutAfterCommit.cfg puts BackoutAfterCommit_BackoutFrom in place of
 \* CoordinatedCMK's BackoutFrom.

@@ -21,9 +21,9 @@ import type { KeyMismatch, Member } from './member.ts';
 import type { Message } from './sysplex.ts';
 import type { MessageType, Outcome, RefusalReason, SpecAction, StepName } from './vocabulary.ts';
 
-/** Steps whose start or done line is a spec action of the coordinator (CoordinatedCMK.tla). */
+/** Steps whose start or done line is a spec action of the initiator (CoordinatedCMK.tla). */
 const STEP_START_ACTIONS: Partial<Record<StepName, SpecAction>> = {
-  switch: 'SwitchByCoordinator',
+  switch: 'SwitchByInitiator',
   resume: 'resume',
 };
 const STEP_DONE_ACTIONS: Partial<Record<StepName, SpecAction>> = {
@@ -66,12 +66,12 @@ export function validate(
     );
   }
   // this member still drives a change whose record write settled it (it resumes, or awaits acknowledgements)
-  const busy = initiator.coordinator;
+  const busy = initiator.initiator;
   if (busy && record.change === 'none') {
     refuse(
       initiator.name,
       'changeRunning',
-      `${initiator.name} still coordinates change ${busy.change} (${busy.phase})`,
+      `${initiator.name} still drives change ${busy.change} (${busy.phase})`,
     );
   }
   const reference = initiator.new.status === 'committed' ? initiator.new.mkvp : null;
@@ -162,7 +162,7 @@ interface Fanout {
   readonly done: () => void;
 }
 
-export class Coordinator {
+export class Initiator {
   readonly change: string;
   readonly target: string;
   readonly old: string;
@@ -203,7 +203,7 @@ export class Coordinator {
     this.change = change;
     this.old = old;
     this.target = target;
-    member.coordinator = this;
+    member.initiator = this;
   }
 
   get phase(): InitiatorStep {
@@ -243,7 +243,7 @@ export class Coordinator {
     if (!member.up) {
       // The initiator went down while it validated: a member that is down does nothing, and the
       // change never began (as in lostBeforeStart).
-      new Coordinator(cluster, member, change, member.active, target).#end('backedOut');
+      new Initiator(cluster, member, change, member.active, target).#end('backedOut');
       return { change, refusals: [] };
     }
     const seen = cluster.dasd.readClusterRecord();
@@ -276,7 +276,7 @@ export class Coordinator {
       cluster.emit({ event: 'outcome', actor: member.name, change, outcome: 'refused' });
       return { change, refusals };
     }
-    const co = new Coordinator(cluster, member, change, member.active, target);
+    const co = new Initiator(cluster, member, change, member.active, target);
     co.#newMkvp = member.new.mkvp;
     co.#seen = seen;
     co.archive = archive;
@@ -297,7 +297,7 @@ export class Coordinator {
    */
   static takeover(cluster: Cluster, member: Member, record: ClusterRecord): void {
     const stepBefore = member.initiatorStep;
-    const co = new Coordinator(cluster, member, record.changeId!, record.active, record.target!);
+    const co = new Initiator(cluster, member, record.changeId!, record.active, record.target!);
     co.archive = record.archive ?? null;
     const rollForward = record.change === 'committed';
     co.#routingStarted = true; // the change runs: the record says so
@@ -515,7 +515,7 @@ export class Coordinator {
       dataSet: this.target,
       mkvp: m.staged.mkvp,
       records: m.staged.size,
-      action: 'ReloadByCoordinator',
+      action: 'ReloadByInitiator',
     });
     this.#fanOut('reload', 'reload', { target: this.target, mkvp: m.staged.mkvp }, () => {
       this.#done('reload', { target: this.target, members: c.sysplex.group() });
@@ -560,7 +560,7 @@ export class Coordinator {
   /**
    * `switch` (phase 2): this initiator sets its master key and goes live on the target (the second
    * half of DESIGN.md's `commit`, after the record write), then asks each member: one action, the
-   * spec's SwitchByCoordinator.
+   * spec's SwitchByInitiator.
    */
   switch(): void {
     if (!this.#member.switchTo(this.change, this.target))
@@ -692,7 +692,7 @@ export class Coordinator {
       c.suspension.wallMs = performance.now() - c.suspension.startWall;
     }
     const waiting = this.#waiting.splice(0);
-    this.#member.coordinator = null; // updates are processed as usual from here on
+    this.#member.initiator = null; // updates are processed as usual from here on
     // A waiting update whose caller's member went down since was reported `unknown` there: dropped.
     // Another change began since (this one never did): it is taken as any update, routed to that one's initiator.
     if (c.dasd.readClusterRecord().change !== 'none') {
@@ -854,7 +854,7 @@ export class Coordinator {
   // ---- machinery ----
 
   #alive(): boolean {
-    return this.#member.coordinator === this && this.#member.up;
+    return this.#member.initiator === this && this.#member.up;
   }
 
   /** Starts a step: trace, timing, and the faults set at it. false if this initiator did not survive them. */
@@ -938,7 +938,7 @@ export class Coordinator {
   #retryTakeover(stepBefore: InitiatorStep | null, lostInitiator: string): void {
     const c = this.#cluster;
     const m = this.#member;
-    m.coordinator = null;
+    m.initiator = null;
     m.initiatorStep = stepBefore;
     c.scheduler.add(
       { kind: 'timer', timer: 'retry', step: 'takeover', member: m.name },
@@ -967,15 +967,15 @@ export class Coordinator {
   /** This member is no longer the initiator the record names (it was taken over): stop. */
   #abandon(reason: string): void {
     this.#cancelFanout();
-    this.#member.coordinator = null;
-    this.#member.fence(this.change, `stops coordinating: ${reason}`);
+    this.#member.initiator = null;
+    this.#member.fence(this.change, `stops driving the change: ${reason}`);
   }
 
   #end(outcome: Outcome): void {
     this.#setPhase(
       outcome === 'refused' ? 'refused' : outcome === 'completed' ? 'completed' : 'backedOut',
     );
-    this.#member.coordinator = null;
+    this.#member.initiator = null;
     this.#decide(outcome);
   }
 
