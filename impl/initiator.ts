@@ -694,17 +694,13 @@ export class Initiator {
     const waiting = this.#waiting.splice(0);
     this.#member.initiator = null; // updates are processed as usual from here on
     // A waiting update whose caller's member went down since was reported `unknown` there: dropped.
-    // Another change began since (this one never did): it is taken as any update, routed to that one's initiator.
-    if (c.dasd.readClusterRecord().change !== 'none') {
-      for (const req of waiting) this.#member.take(req);
-    } else
-      for (const req of waiting)
-        if (!this.#member.callerGone(req))
-          this.#member.answer(
-            req,
-            this.#member.write(req, this.#member.active, 'ApplyRouted').result,
-            true,
-          );
+    for (const req of waiting)
+      if (!this.#member.callerGone(req))
+        this.#member.answer(
+          req,
+          this.#member.write(req, this.#member.active, 'ApplyRouted').result,
+          true,
+        );
     this.#done('resume', { waiting: waiting.length, active: this.#member.active });
     this.#end(outcome);
   }
@@ -719,14 +715,17 @@ export class Initiator {
     this.#backingOut = true;
     this.#cancelFanout();
     if (!this.#enter('backout', reason, action, refusal)) return;
+    // beginRouting's record write failed: the change never began; nothing to undo, no one to tell
+    if (!this.#routingStarted) {
+      this.#done('backout', { active: this.old });
+      return this.#end('backedOut');
+    }
     const c = this.#cluster;
     const m = this.#member;
     this.suspended = true;
     m.staged = null;
     try {
-      // a change whose beginRouting never wrote the record left nothing on disk to undo
-      if (this.#routingStarted && c.dasd.exists(this.target))
-        c.dasd.markUnusable(this.target, { by: this.me });
+      if (c.dasd.exists(this.target)) c.dasd.markUnusable(this.target, { by: this.me });
       const record = c.dasd.readClusterRecord();
       if (record.changeId === this.change && record.change === 'running') {
         c.dasd.compareAndSetClusterRecord(

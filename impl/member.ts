@@ -228,9 +228,9 @@ export class Member {
     if (this.callerGone(req)) return;
     const done = this.writtenResult(req.id);
     if (done) return this.answer(req, done);
-    // the initiator takes its own updates while the change runs, and holds them while it suspends
-    // (a backout of a change whose record was never written too): the spec's Routes
-    if (this.initiator?.running || this.initiator?.suspended) return this.initiator.takeUpdate(req);
+    // the initiator takes its own updates while the change runs, and holds them while it suspends:
+    // the spec's Routes
+    if (this.initiator?.running) return this.initiator.takeUpdate(req);
     const c = this.#cluster;
     // A routed update is resent to the same initiator until it answers; if that initiator left
     // the group meanwhile, the caller cannot know the outcome (it may have been applied).

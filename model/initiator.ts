@@ -225,6 +225,8 @@ export const initiatorMachine = setup({
         refuse: { target: 'refused', actions: 'refuseChange' },
         // validated, not begun: nothing to undo or tell; only remembered (issue 9)
         memberLost: { actions: 'expel' },
+        // beginRouting's record write failed: the change never began, nothing to undo or tell
+        ioError: { target: 'backedOut' },
         crash: { target: 'down' },
       },
     },

@@ -598,16 +598,6 @@ class Replay {
     if (line.phase !== 'done' || (result !== 'refused' && result !== 'failed')) return;
     const [first] =
       (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
-    // an I/O error on its record write: step 2 failed (as #step takes it)
-    if (result === 'failed' && this.#leaf(w.snapshot) === 'validate')
-      w.snapshot = this.#feed(
-        initiatorMachine,
-        w.snapshot,
-        { type: 'validated' },
-        line,
-        'statechart',
-        what,
-      );
     const event: InitiatorEvent =
       result === 'refused'
         ? {

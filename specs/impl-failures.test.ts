@@ -693,7 +693,7 @@ test('a fenced member takes no part in a beginRouting that reaches it late', () 
   );
 });
 
-test('an I/O error writing the record at beginRouting: the change never began, so its backout has nothing to undo and fences no one', () => {
+test('an I/O error writing the record at beginRouting: the change never began, so it ends backed out at once: nothing to undo, no one to tell, no one fenced', () => {
   const sim = new Simulation({
     ...base,
     updates: undefined,
@@ -719,6 +719,7 @@ test('an I/O error writing the record at beginRouting: the change never began, s
     'the untouched target stays usable',
   );
   assert.equal(eventsOf(sim.trace, 'fence').length, 0);
+  assert.equal(eventsOf(sim.trace, 'send').length, 0, 'no member is told anything');
 });
 
 const ALL: MessageType[] = [

@@ -233,6 +233,8 @@ describe('statechart graph coverage', () => {
       'up.serving on liveUpdate -> (stays)':
         "the cluster view leaves out the writer's liveUpdate messages",
       'up.routing on liveUpdate -> (stays)': 'as above',
+      'validate on ioError -> backedOut':
+        "the cover paths take the cluster's ioError at applyDelta and commit; beginRouting's failed record write is run by impl-failures.test.ts and impl-races.test.ts",
       'backout on ioError -> fenced':
         'the implementation writes as backout starts; the cluster view injects I/O errors at applyDelta',
       'backout on timeout -> (stays)':

@@ -128,8 +128,9 @@ const SAMPLE: Record<string, SimulateOptions> = {
     dynamicUpdates: false,
     faults: [{ kind: 'drop', message: 'routeUpdate', count: 2 }],
   },
-  // found by the soak: the initiator holds its own update while it backs out a change that never began
-  'an own update held during a record-less backout': {
+  // found by the soak (then, a change that never began was backed out with requests, holding the
+  // initiator's own updates meanwhile): now it ends at once, and the updates go on
+  'a change whose record write failed, with updates at every member': {
     seed: 1218380964,
     members: [...ABC, { name: 'SYSD' }],
     initiator: 'SYSD',

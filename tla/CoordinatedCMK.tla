@@ -713,9 +713,10 @@ crash(m) == mstate[m] \notin {"down", "fenced"} /\ Fault("crash") /\ Leave(m)
 
 (* ioError: a DASD write of the initiator fails before commit: "any ...  *)
 (* error makes the initiator backout".  If it was beginRouting's write of  *)
-(* the cluster record, the change backs out before it began: the record    *)
-(* stays none and the members are told.  (A failed write of the backout    *)
-(* itself fences: fence; a failed update write refuses the update: apply.) *)
+(* the cluster record, the change never began: the record stays none, no   *)
+(* member routes for it, so there is nothing to undo and no one to tell;   *)
+(* it ends backed out.  (A failed write of the backout itself fences:      *)
+(* fence; a failed update write refuses the update: apply.)               *)
 ioError(i) ==
     \/ /\ initiator = i /\ record.change = "running" /\ istate[i] \in Driving \ {"backout"}
        /\ Fault("ioError")
@@ -724,11 +725,9 @@ ioError(i) ==
                       upd>>
     \/ /\ istate[i] = "validate" /\ mstate[i] \in Operating
        /\ Fault("ioError")
-       /\ istate' = [istate EXCEPT ![i] = "backout"]
-       /\ initiator' = i
-       /\ SendAll("backout", i, Group(i))
-       /\ waiting' = Group(i)
-       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, delta, lost, upd>>
+       /\ istate' = [istate EXCEPT ![i] = "backedOut"]
+       /\ UNCHANGED <<mstate, regs, copies, dsets, record, seen, initiator, waiting, delta, lost, net,
+                      upd>>
 
 (* restart: the member comes back (a fenced one, when the operator starts  *)
 (* ICSF again) and runs its restartCheck.                                  *)
