@@ -105,27 +105,39 @@ export function batchModules(traces: readonly Conversion[], traceCfg: string): B
   };
 }
 
+/** Runs TLC on a batch: which traces (numbered from 1) some behaviour took to their end, or whether TLC found a violation. */
+export function runBatch(
+  jar: string,
+  traces: readonly Conversion[],
+): { accepted: Set<number>; violation: boolean; seconds: number } {
+  const batch = batchModules(traces, readFileSync(join(TLA_DIR, TRACE_CONFIG), 'utf8'));
+  const run = runTlc(jar, 'TraceBatch', batch.config, batch.files, ['-deadlock']);
+  const out = parseTlcOutput(run.output, run.status, run.properties);
+  const violation = out.result.kind === 'invariant' || out.result.kind === 'property';
+  if (out.result.kind !== 'ok' && !violation) {
+    throw new Error(`TLC could not check the batch of traces:\n${out.message || run.output}`);
+  }
+  const accepted = new Set<number>();
+  if (!violation) {
+    for (const m of run.output.matchAll(/^<<"accepted", (\d+)>>$/gm)) accepted.add(Number(m[1]));
+  }
+  return { accepted, violation, seconds: run.seconds };
+}
+
 /**
  * The verdict on each NDJSON trace, as validateTrace gives it: the traces are checked in one TLC
- * run, and each one it does not accept is checked again alone. Throws (as validateTrace) if a
- * trace cannot be converted or TLC itself fails.
+ * run, and each one it does not accept is checked again alone (all of them if TLC found a
+ * violation, where it stops). Throws, as validateTrace, if a trace cannot be converted or TLC
+ * itself fails.
  */
 export function validateBatch(jar: string, ndjsons: readonly string[]): TraceVerdict[] {
   if (ndjsons.length < 2) return ndjsons.map((nd) => validateTrace(jar, nd));
   const traces = ndjsons.map(convertNdjson);
-  const batch = batchModules(traces, readFileSync(join(TLA_DIR, TRACE_CONFIG), 'utf8'));
-  const run = runTlc(jar, 'TraceBatch', batch.config, batch.files, ['-deadlock']);
-  const out = parseTlcOutput(run.output, run.status, run.properties);
-  const accepted = new Set<number>();
-  if (out.result.kind === 'ok') {
-    for (const m of run.output.matchAll(/^<<"accepted", (\d+)>>$/gm)) accepted.add(Number(m[1]));
-  } else if (out.result.kind !== 'invariant' && out.result.kind !== 'property') {
-    throw new Error(`TLC could not check the batch of traces:\n${out.message || run.output}`);
-  }
-  // TLC stops at a violation: every trace of the batch is checked alone
+  const { accepted, seconds } = runBatch(jar, traces);
   return traces.map((c, i) => {
     if (!accepted.has(i + 1)) return validateTrace(jar, ndjsons[i]!);
     const n = c.observations.length;
-    return { accepted: true, observations: n, taken: n, seconds: run.seconds / traces.length };
+    // its share of the batch's run
+    return { accepted: true, observations: n, taken: n, seconds: seconds / traces.length };
   });
 }
