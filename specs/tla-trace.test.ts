@@ -439,7 +439,7 @@ describe('many traces in one TLC run (tla/trace-batch.ts)', () => {
 
   it('the batch run itself takes every accepted trace to its end, and no broken one', () => {
     const run = runBatch(tlcJar(), mixed.map(convertNdjson));
-    assert.equal(run.violation, false);
+    assert.equal(run.stopped, false);
     const expected = mixed.flatMap((nd, i) => (broken.includes(nd) ? [] : [i + 1]));
     assert.deepEqual(
       [...run.accepted].sort((a, b) => a - b),
@@ -478,6 +478,15 @@ describe('many traces in one TLC run (tla/trace-batch.ts)', () => {
         batchModules([convertNdjson(valid)], cfg.replace('PROPERTY', 'PROPERTY EventuallySettled')),
       /checks the properties EventuallySettled, StagedBeforeSwitch, .* but a batch checks StagedBeforeSwitch, NoBackoutAfterCommit, RefinesChangeMasterKey/,
     );
+  });
+
+  it("checks each trace's constants against the spec's ASSUME, which TLC leaves out in an instance", () => {
+    const c = convertNdjson(valid);
+    const refusedUnknown = c.data.map(([name, expr]): [string, string] =>
+      name === 'TraceRefusedUpdates' ? [name, '{99}'] : [name, expr],
+    );
+    const run = runBatch(tlcJar(), [convertNdjson(accepted[0]!), { ...c, data: refusedUnknown }]);
+    assert.equal(run.stopped, true);
   });
 
   it("declares the spec's variables", () => {

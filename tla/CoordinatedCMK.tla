@@ -46,10 +46,12 @@ FirstByName(S) == CHOOSE m \in S : \A o \in S : Rank(m) <= Rank(o)
 \* out although its acknowledgement is still on its way; make a DASD write fail.
 FaultNames == {"crash", "drop", "duplicate", "delay", "ioError"}
 
-ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
-       /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
-       /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
-       /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
+ConstantsOK ==
+    /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
+    /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
+    /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
+    /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
+ASSUME ConstantsOK
 
 None == "none"
 OldKey == 1

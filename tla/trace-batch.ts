@@ -5,7 +5,7 @@
 // initial state, says which trace a behaviour walks. A step that takes the last observation of
 // trace tr prints <<"accepted", tr>>. Every invariant and property of models/trace.cfg is checked
 // on each state and step, as the instance of the trace the behaviour walks. A trace the batch
-// does not accept, or every trace of a batch where TLC finds a violation, is checked alone
+// does not accept, or every trace of a batch where TLC stops (a violation, a false ASSUME), is checked alone
 // (validateTrace), so its verdict and the line it names are exactly those of the single check.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,6 +71,8 @@ export function batchModules(traces: readonly Conversion[], traceCfg: string): B
     `VARIABLES ${all.join(', ')}`,
     `BatchVars == <<${all.join(', ')}>>`,
     ...traces.flatMap((c, i) => instance(c, i + 1)),
+    // TLC checks the ASSUMEs of the root module only
+    ...ids.map((i) => `ASSUME T${i}!ConstantsOK`),
     `TraceLengths == <<${traces.map((c) => c.observations.length).join(', ')}>>`,
     `BatchInit == tr \\in 1..${traces.length} /\\ ${ofTrace('TraceInit')}`,
     '\\* A step of trace tr; the one that takes its last observation says so.',
@@ -105,29 +107,35 @@ export function batchModules(traces: readonly Conversion[], traceCfg: string): B
   };
 }
 
-/** Runs TLC on a batch: which traces (numbered from 1) some behaviour took to their end, or whether TLC found a violation. */
+/**
+ * Runs TLC on a batch: which traces (numbered from 1) some behaviour took to their end, or
+ * `stopped` if TLC stopped at a violation or at a trace's constants that break an ASSUME.
+ */
 export function runBatch(
   jar: string,
   traces: readonly Conversion[],
-): { accepted: Set<number>; violation: boolean; seconds: number } {
+): { accepted: Set<number>; stopped: boolean; seconds: number } {
   const batch = batchModules(traces, readFileSync(join(TLA_DIR, TRACE_CONFIG), 'utf8'));
   const run = runTlc(jar, 'TraceBatch', batch.config, batch.files, ['-deadlock']);
   const out = parseTlcOutput(run.output, run.status, run.properties);
-  const violation = out.result.kind === 'invariant' || out.result.kind === 'property';
-  if (out.result.kind !== 'ok' && !violation) {
+  const stopped =
+    out.result.kind === 'invariant' ||
+    out.result.kind === 'property' ||
+    /^Error: Assumption .* is false/m.test(run.output);
+  if (out.result.kind !== 'ok' && !stopped) {
     throw new Error(`TLC could not check the batch of traces:\n${out.message || run.output}`);
   }
   const accepted = new Set<number>();
-  if (!violation) {
+  if (!stopped) {
     for (const m of run.output.matchAll(/^<<"accepted", (\d+)>>$/gm)) accepted.add(Number(m[1]));
   }
-  return { accepted, violation, seconds: run.seconds };
+  return { accepted, stopped, seconds: run.seconds };
 }
 
 /**
  * The verdict on each NDJSON trace, as validateTrace gives it: the traces are checked in one TLC
- * run, and each one it does not accept is checked again alone (all of them if TLC found a
- * violation, where it stops). Throws, as validateTrace, if a trace cannot be converted or TLC
+ * run, and each one it does not accept is checked again alone (all of them if TLC stopped at a
+ * violation or a false ASSUME). Throws, as validateTrace, if a trace cannot be converted or TLC
  * itself fails.
  */
 export function validateBatch(jar: string, ndjsons: readonly string[]): TraceVerdict[] {
