@@ -5,8 +5,9 @@
 // initial state, says which trace a behaviour walks. A step that takes the last observation of
 // trace tr prints <<"accepted", tr>>. Every invariant and property of models/trace.cfg is checked
 // on each state and step, as the instance of the trace the behaviour walks. A trace the batch
-// does not accept, or every trace of a batch where TLC stops (a violation, a false ASSUME), is checked alone
-// (validateTrace), so its verdict and the line it names are exactly those of the single check.
+// does not accept, or every trace of a batch where TLC stops (a violation, a false ASSUME), is
+// checked alone (validateTrace), so its verdict and the line it names are those of the single
+// check.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { convertNdjson, type Conversion } from './trace-to-tla.ts';
