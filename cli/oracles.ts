@@ -3,11 +3,13 @@
 //  - invariants: the design's invariants over the trace (impl/invariants.ts, checkTrace),
 //  - statechart: replay through the statecharts (model/replay.ts),
 //  - tla: TLC on tla/TraceCMK.tla (tla/trace.ts): is the trace a behaviour of CoordinatedCMK?
+//    Many traces at once: one TLC run for them all (tla/trace-batch.ts), the same violations.
 // `tkds-cmk conform` and the soak (specs/soak.ts) both ask them here.
 import { checkTrace, type TraceEvent } from '../impl/index.ts';
 import { ReplayError, replayTrace } from '../model/replay.ts';
-import { TraceConversionError } from '../tla/trace-to-tla.ts';
-import { validateTrace } from '../tla/trace.ts';
+import { validateBatch } from '../tla/trace-batch.ts';
+import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
+import { validateTrace, type TraceVerdict } from '../tla/trace.ts';
 
 export const ORACLES = ['invariants', 'statechart', 'tla'] as const;
 export type OracleName = (typeof ORACLES)[number];
@@ -44,14 +46,43 @@ export function statechartOracle(events: readonly TraceEvent[]): Violation[] {
 
 /** TLC on the trace (the NDJSON text), with the jar found by tla/tlc-runner.ts. */
 export function tlaOracle(jar: string, ndjson: string): Violation[] {
-  let v;
   try {
-    v = validateTrace(jar, ndjson);
+    return verdictViolations(validateTrace(jar, ndjson));
   } catch (e) {
-    // a line the spec has no observation for
     if (!(e instanceof TraceConversionError)) throw e;
-    return [{ check: 'tla', rule: 'CoordinatedCMK', line: e.line, actor: null, detail: e.message }];
+    return [conversionViolation(e)];
   }
+}
+
+/**
+ * tlaOracle on each of many traces, in one TLC run (tla/trace-batch.ts): the same violations, as a
+ * trace the batch does not accept is checked again alone.
+ */
+export function tlaOracleBatch(jar: string, ndjsons: readonly string[]): Violation[][] {
+  const found: Violation[][] = ndjsons.map(() => []);
+  const convertible: number[] = [];
+  ndjsons.forEach((nd, i) => {
+    try {
+      convertNdjson(nd);
+      convertible.push(i);
+    } catch (e) {
+      if (!(e instanceof TraceConversionError)) throw e;
+      found[i] = [conversionViolation(e)];
+    }
+  });
+  validateBatch(
+    jar,
+    convertible.map((i) => ndjsons[i]!),
+  ).forEach((v, k) => (found[convertible[k]!] = verdictViolations(v)));
+  return found;
+}
+
+/** A line the spec has no observation for. */
+function conversionViolation(e: TraceConversionError): Violation {
+  return { check: 'tla', rule: 'CoordinatedCMK', line: e.line, actor: null, detail: e.message };
+}
+
+function verdictViolations(v: TraceVerdict): Violation[] {
   if (v.accepted) return [];
   if (v.violated) {
     const b = v.violated;

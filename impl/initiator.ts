@@ -770,9 +770,10 @@ export class Initiator {
     this.#setPhase('fenced');
     for (const req of this.#waiting.splice(0))
       this.#member.answer(req, { ok: false, reason: 'fenced' });
-    for (const to of c.sysplex.group())
-      if (to !== this.me) c.sysplex.send(this.me, to, 'fence', this.change, { reason });
+    // the spec's FenceOnIoError is one step: its line, then the fence requests it puts on their way
+    const group = c.sysplex.group().filter((n) => n !== this.me);
     this.#member.fence(this.change, reason, 'FenceOnIoError');
+    for (const to of group) c.sysplex.send(this.me, to, 'fence', this.change, { reason });
     this.#decide('fenced');
   }
 
@@ -843,6 +844,8 @@ export class Initiator {
   memberJoined(joined: string): void {
     const f = this.#fanout;
     if (!f || !(this.committed || f.step === 'backout')) return;
+    // a late notice: the member left the group again since (its memberLost follows)
+    if (!this.#cluster.sysplex.inGroup(joined)) return;
     // one down before the change began, and back, has nothing of it to catch up on (its restart
     // check read the record): the spec's memberJoined is for a member lost during the change
     if (this.#downAtRecord.delete(joined)) return;

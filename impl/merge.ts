@@ -53,11 +53,13 @@ const isFate = (e: TraceEvent): e is Fate =>
 
 /**
  * Lines the trace shows for a member that is down or fenced (docs/trace-format.md `update`,
- * `outcome`): its callers' updates that fail at once or whose outcome became unknown, and the backout of a change
- * it was about to begin. They may follow its going down; its other lines come before.
+ * `outcome`, `send`): its callers' updates that fail at once or whose outcome became unknown, the
+ * fence requests of an initiator as it shuts down, and the outcome of a change it fenced or was
+ * about to begin. They may follow its going down; its other lines come before.
  */
 function writtenWhileDown(e: TraceEvent): boolean {
   if (e.event === 'outcome') return e.outcome === 'backedOut' || e.outcome === 'fenced';
+  if (e.event === 'send') return e.msg === 'fence'; // a fencing initiator's, as it shuts down
   if (e.event !== 'update') return false;
   return (
     e.phase === 'unknown' ||

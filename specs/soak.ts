@@ -2,7 +2,8 @@
 // the reference implementation (specs/support/arbitraries.ts: 1-5 members, every kind of fault),
 // each trace checked by every oracle (cli/oracles.ts). Every trace this implementation writes
 // must conform, so any violation is a finding: it is printed with the options that reproduce it,
-// and the exit status is 1. `--jobs J` shares the runs out to J processes (TLC is the slow part).
+// and the exit status is 1. `--jobs J` shares the runs out to J processes (TLC is the slow part);
+// each process checks its traces with TLC TLA_BATCH at a time, in one TLC run.
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ import { simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts
 import {
   invariantsOracle,
   statechartOracle,
-  tlaOracle,
+  tlaOracleBatch,
   ORACLES,
   type OracleName,
   type Violation,
@@ -37,7 +38,10 @@ const emptyReport = (): SoakReport => ({
   outcomes: {},
 });
 
-/** Runs number `shard`, `shard + jobs`, ... of `runs` random changes from `seed`; checks every trace with the oracles asked for. */
+/** How many traces one TLC run checks (tla/trace-batch.ts). */
+export const TLA_BATCH = 50;
+
+/** Runs number `shard`, `shard + jobs`, ... of `runs` random changes from `seed`; checks every trace with the oracles asked for (TLC on TLA_BATCH traces at a time). */
 export function soak(
   runs: number,
   seed: number,
@@ -47,6 +51,26 @@ export function soak(
 ): SoakReport {
   const jar = oracles.includes('tla') ? tlcJar() : '';
   const report = emptyReport();
+  let pending: {
+    run: number;
+    options: SimulateOptions;
+    ndjson: string;
+    violations: Violation[];
+  }[] = [];
+  const settle = () => {
+    if (oracles.includes('tla')) {
+      const tla = tlaOracleBatch(
+        jar,
+        pending.map((p) => p.ndjson),
+      );
+      pending.forEach((p, k) => p.violations.push(...tla[k]!));
+    }
+    for (const { run, options, violations } of pending) {
+      for (const o of new Set(violations.map((v) => v.check))) report.rejected[o]++;
+      if (violations.length > 0) report.findings.push({ run, options, violations });
+    }
+    pending = [];
+  };
   fc.sample(optionsArb, { numRuns: runs, seed }).forEach((options, i) => {
     if (i % jobs !== shard) return;
     const r = simulateChange(options);
@@ -55,11 +79,11 @@ export function soak(
     const violations: Violation[] = [];
     if (oracles.includes('invariants')) violations.push(...invariantsOracle(r.trace));
     if (oracles.includes('statechart')) violations.push(...statechartOracle(r.trace));
-    if (oracles.includes('tla')) violations.push(...tlaOracle(jar, toNdjson(r.trace)));
-    for (const o of new Set(violations.map((v) => v.check))) report.rejected[o]++;
-    if (violations.length === 0) return;
-    report.findings.push({ run: i + 1, options, violations });
+    const ndjson = oracles.includes('tla') ? toNdjson(r.trace) : '';
+    pending.push({ run: i + 1, options, ndjson, violations });
+    if (pending.length === TLA_BATCH) settle();
   });
+  settle();
   return report;
 }
 

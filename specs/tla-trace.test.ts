@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { Simulation, simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
 import { eventsOf, stepHolding } from './impl-support.ts';
 import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
-import { validateTrace, violationOf } from '../tla/trace.ts';
+import { validateTrace, violationOf, type TraceVerdict } from '../tla/trace.ts';
+import { batchModules, declaredVariables, runBatch, validateBatch } from '../tla/trace-batch.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configNames, TLA_DIR, tlcJar } from '../tla/tlc-runner.ts';
@@ -141,6 +142,36 @@ const SAMPLE: Record<string, SimulateOptions> = {
       { kind: 'drop', message: 'fence', count: 4 },
     ],
   },
+  // found by the soak (10,000 with TLC): a fence request dropped as it is sent, before the line of
+  // the step that sends it (FenceOnIoError)
+  'a fence request dropped as the initiator shuts down': {
+    seed: 774391109,
+    members: [...ABC, { name: 'SYSD' }, { name: 'SYSE' }],
+    initiator: 'SYSC',
+    dataSet: { tokens: 3, objects: 12 },
+    updates: { count: 6, every: 2 },
+    faults: [
+      { kind: 'crash', member: 'SYSB', at: 'applyDelta', restartAfter: 48 },
+      { kind: 'drop', message: 'fence', count: 1 },
+      { kind: 'ioError', at: 'backout' },
+    ],
+  },
+  // found by the soak (10,000 with TLC): a memberJoined notice the initiator takes after the member
+  // left the group again; it sent that member the backout
+  'a late memberJoined notice of a member that left again': {
+    seed: 976441564,
+    members: ABC,
+    initiator: 'SYSB',
+    dataSet: { tokens: 3, objects: 109, secureFraction: 0 },
+    updates: { count: 14, every: 5 },
+    dynamicUpdates: false,
+    chunk: 31,
+    faults: [
+      { kind: 'partition', member: 'SYSC', at: 'reencipher', restartAfter: 3 },
+      { kind: 'crash', member: 'SYSC', at: 'suspend', restartAfter: 18 },
+      { kind: 'crash', member: 'SYSC', at: 'finish', restartAfter: 33 },
+    ],
+  },
   // found by the soak: a refused update whose answer was lost is refused again when resent, never written
   'a refusal answered again': {
     seed: 403126097,
@@ -203,6 +234,15 @@ function edit(ndjson: string, change: (lines: Line[]) => Line[]): string {
       .join('\n') + '\n'
   );
 }
+
+/** The trace with a line's fields changed where `at` picks it. */
+const changed = (nd: string, at: (l: Line) => boolean, fields: Record<string, unknown>) =>
+  edit(nd, (ls) => ls.map((l) => (at(l) ? { ...l, ...fields } : l)));
+const switchOfSYSB = (l: Line) => l.event === 'switch' && l.actor === 'SYSB';
+const finishRecord = (l: Line) => l.event === 'record' && l.from === 'committed' && l.to === 'none';
+/** A trace that breaks the protocol: every applyDelta line dropped. */
+const withoutApplyDelta = (nd: string) =>
+  edit(nd, (ls) => ls.filter((l) => !(l.event === 'step' && l.step === 'applyDelta')));
 
 describe('the converter', () => {
   it('maps the example of docs/trace-format.md to one observation per spec action, members renamed in name order', () => {
@@ -413,19 +453,13 @@ describe('traces that break the protocol are rejected where they leave it', () =
   }
 
   it('a member switching to the old data set', () => {
-    const isSwitch = (l: Line) => l.event === 'switch' && l.actor === 'SYSB';
-    const broken = edit(valid, (ls) =>
-      ls.map((l) => (isSwitch(l) ? { ...l, dataSet: 'CSF.TKDS' } : l)),
-    );
-    rejectedAt(broken, isSwitch, 'SwitchAtMember');
+    const broken = changed(valid, switchOfSYSB, { dataSet: 'CSF.TKDS' });
+    rejectedAt(broken, switchOfSYSB, 'SwitchAtMember');
   });
 
   it('a finish record naming the old data set', () => {
-    const isFinish = (l: Line) => l.event === 'record' && l.from === 'committed' && l.to === 'none';
-    const broken = edit(valid, (ls) =>
-      ls.map((l) => (isFinish(l) ? { ...l, active: 'CSF.TKDS' } : l)),
-    );
-    rejectedAt(broken, isFinish, 'FinishByInitiator');
+    const broken = changed(valid, finishRecord, { active: 'CSF.TKDS' });
+    rejectedAt(broken, finishRecord, 'FinishByInitiator');
   });
 
   it('every MKVP relabelled so that the key never changed', () => {
@@ -453,9 +487,7 @@ describe('traces that break the protocol are rejected where they leave it', () =
   });
 
   it('an applyDelta dropped', () => {
-    const broken = edit(valid, (ls) =>
-      ls.filter((l) => !(l.event === 'step' && l.step === 'applyDelta')),
-    );
+    const broken = withoutApplyDelta(valid);
     const reload = broken
       .trim()
       .split('\n')
@@ -465,5 +497,88 @@ describe('traces that break the protocol are rejected where they leave it', () =
     assert.equal(v.accepted, false);
     assert.equal(v.stopped?.line, reload.seq);
     assert.equal(v.stopped?.observation.ev, 'ReloadByInitiator');
+  });
+});
+
+describe('many traces in one TLC run (tla/trace-batch.ts)', () => {
+  const valid = traceOf(SAMPLE['fault-free, 3 members, updates']!);
+  const accepted = [
+    'fault-free, single system, updates',
+    'initiator lost after commit: takeover rolls forward',
+    'lost acknowledgement and duplicated request',
+    'a fence shuts a member down; a member that restarts takes the backout over and fences too',
+    'archive, with updates after finish',
+  ].map((name) => traceOf(SAMPLE[name]!));
+  const broken = [
+    changed(valid, switchOfSYSB, { dataSet: 'CSF.TKDS' }),
+    withoutApplyDelta(valid),
+    changed(valid, finishRecord, { active: 'CSF.TKDS' }),
+  ];
+  // mixed: broken traces between accepted ones
+  const mixed = [accepted[0]!, broken[0]!, ...accepted.slice(1, 3), broken[1]!, broken[2]!];
+  mixed.push(...accepted.slice(3));
+  const withoutSeconds = (v: TraceVerdict) => ({ ...v, seconds: 0 });
+
+  it('the batch run itself takes every accepted trace to its end, and no broken one', () => {
+    const run = runBatch(tlcJar(), mixed.map(convertNdjson));
+    assert.equal(run.stopped, false);
+    const expected = mixed.flatMap((nd, i) => (broken.includes(nd) ? [] : [i + 1]));
+    assert.deepEqual(
+      [...run.accepted].sort((a, b) => a - b),
+      expected,
+    );
+  });
+
+  it('gives each trace the verdict of the single check: a broken one rejected at the same line', () => {
+    const batch = validateBatch(tlcJar(), mixed);
+    const single = mixed.map((nd) => validateTrace(tlcJar(), nd));
+    assert.deepEqual(batch.map(withoutSeconds), single.map(withoutSeconds));
+    assert.deepEqual(
+      batch.map((v) => v.accepted),
+      mixed.map((nd) => !broken.includes(nd)),
+    );
+    assert.deepEqual(
+      batch.filter((v) => !v.accepted).map((v) => v.stopped!.observation.ev),
+      ['SwitchAtMember', 'ReloadByInitiator', 'FinishByInitiator'],
+    );
+  });
+
+  it("checks models/trace.cfg's invariants per trace, and refuses a config whose properties it does not check", () => {
+    const cfg = readFileSync(join(TLA_DIR, 'models/trace.cfg'), 'utf8');
+    const b = batchModules([convertNdjson(valid), convertNdjson(accepted[0]!)], cfg);
+    assert.equal(
+      configNames(b.config.text, 'INVARIANT').join(),
+      configNames(cfg, 'INVARIANT').join(),
+    );
+    for (const inv of configNames(cfg, 'INVARIANT'))
+      assert.match(
+        b.files['TraceBatch.tla']!,
+        new RegExp(`^${inv} == CASE tr = 1 -> T1!${inv}\\n +\\[\\] tr = 2 -> T2!${inv}$`, 'm'),
+      );
+    assert.throws(
+      () =>
+        batchModules([convertNdjson(valid)], cfg.replace('PROPERTY', 'PROPERTY EventuallySettled')),
+      /checks the properties EventuallySettled, StagedBeforeSwitch, .* but a batch checks StagedBeforeSwitch, NoBackoutAfterCommit, RefinesChangeMasterKey/,
+    );
+  });
+
+  it("checks each trace's constants against the spec's ASSUME, which TLC leaves out in an instance", () => {
+    const c = convertNdjson(valid);
+    const refusedUnknown = c.data.map(([name, expr]): [string, string] =>
+      name === 'TraceRefusedUpdates' ? [name, '{99}'] : [name, expr],
+    );
+    const run = runBatch(tlcJar(), [convertNdjson(accepted[0]!), { ...c, data: refusedUnknown }]);
+    assert.equal(run.stopped, true);
+  });
+
+  it("declares the spec's variables", () => {
+    const text = readFileSync(join(TLA_DIR, 'CoordinatedCMK.tla'), 'utf8');
+    const vars = declaredVariables(text);
+    assert.equal(vars[0], 'mstate');
+    assert.equal(vars.at(-1), 'faults');
+    assert.ok(vars.includes('newCommitted') && vars.includes('sent'));
+    assert.deepEqual(declaredVariables(readFileSync(join(TLA_DIR, 'TraceCMK.tla'), 'utf8')), [
+      'cursor',
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import {
   TLA_DIR,
   VARIANTS_DIR,
   actionPropertiesOf,
+  configConstants,
   configNames,
   loadManifest,
   locateJar,
@@ -270,6 +271,20 @@ describe('reading TLC', () => {
       'SPECIFICATION Spec\nINVARIANTS\n  A B\nPROPERTY \\* liveness\n  P\n  Q \\* and Q\nCONSTANTS\n  X = 1\nINVARIANT C\n';
     assert.deepEqual(configNames(cfg, 'PROPERTY'), ['P', 'Q']);
     assert.deepEqual(configNames(cfg, 'INVARIANT'), ['A', 'B', 'C']);
+  });
+
+  it('reads the CONSTANTS section of a config: replaced by a definition or given a value', () => {
+    const cfg =
+      'SPECIFICATION Spec\nCONSTANTS\n  Members <- TraceMembers \\* the trace\'s\n  Kinds = {"a", "b"}\nCONSTANT N = 3\nINVARIANT C\n';
+    assert.deepEqual(configConstants(cfg), [
+      { name: 'Members', op: '<-', value: 'TraceMembers' },
+      { name: 'Kinds', op: '=', value: '{"a", "b"}' },
+      { name: 'N', op: '=', value: '3' },
+    ]);
+    assert.throws(
+      () => configConstants('CONSTANTS\n  Members\n'),
+      /config line "Members": expected NAME <- Definition or NAME = value/,
+    );
   });
 });
 

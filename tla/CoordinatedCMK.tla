@@ -48,10 +48,12 @@ FirstByName(S) == CHOOSE m \in S : \A o \in S : Rank(m) <= Rank(o)
 \* the operator clears a member's new register with the TKE (clearNew).
 FaultNames == {"crash", "drop", "duplicate", "delay", "ioError", "clearNew"}
 
-ASSUME /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
-       /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
-       /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
-       /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
+ConstantsOK ==
+    /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
+    /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
+    /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
+    /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
+ASSUME ConstantsOK
 
 None == "none"
 OldKey == 1
@@ -845,17 +847,19 @@ ShownStaged(m) ==
 \* puts a member on the target unless every other member has staged it (the
 \* member itself makes its staged copy live, or its restart check finds the
 \* change committed).  An action property: checked on each step.
-StagedBeforeSwitch ==
-    [][\A m \in Members : ~Switched(m) /\ Switched(m)' => \A o \in Others(m) : ShownStaged(o)]_vars
+StagedBeforeSwitchStep ==
+    \A m \in Members : ~Switched(m) /\ Switched(m)' => \A o \in Others(m) : ShownStaged(o)
+StagedBeforeSwitch == [][StagedBeforeSwitchStep]_vars
 
 \* No backout once the record went to committed, and no commit after a
 \* backout: from a record naming the target active, no step marks the target
 \* unusable (as a backout does), and while it is marked so, no step names it
 \* active.  An action property: checked on each step.
 Unusable == dsets[Target].status = "unusable"
-NoBackoutAfterCommit ==
-    [][/\ RecordActive = Target => ~Unusable'
-       /\ Unusable => RecordActive' # Target]_vars
+NoBackoutAfterCommitStep ==
+    /\ RecordActive = Target => ~Unusable'
+    /\ Unusable => RecordActive' # Target
+NoBackoutAfterCommit == [][NoBackoutAfterCommitStep]_vars
 
 \* "the change never alters the old data set other than by the routed
 \* updates, and never deletes it": it stays (archived or not), its header

@@ -88,4 +88,15 @@ TraceInit == Init /\ cursor = 1
 TraceNext == cursor <= Len(Trace) /\ Take(Trace[cursor]) /\ cursor' = cursor + 1
 
 TraceSpec == TraceInit /\ [][TraceNext]_<<vars, cursor>>
+
+\* For a batch of traces in one TLC run (tla/trace-batch.ts): each trace is an
+\* instance of this module, and its steps are checked against the PROPERTY
+\* list of models/trace.cfg written as a condition on the first state and an
+\* action on every step, as TLC checks them on a single trace.
+CMKVars == CMK!vars
+PropertiesInit == CMK!Init
+PropertiesStep ==
+    /\ [StagedBeforeSwitchStep]_vars
+    /\ [NoBackoutAfterCommitStep]_vars
+    /\ [CMK!Next]_CMKVars
 =============================================================================

@@ -267,6 +267,28 @@ export function configNames(cfgText: string, section: 'INVARIANT' | 'PROPERTY'):
   return names;
 }
 
+/** A TLC config's CONSTANTS section: each constant, replaced by a definition (`<-`) or given a value (`=`). */
+export function configConstants(
+  cfgText: string,
+): { name: string; op: '<-' | '='; value: string }[] {
+  const constants: { name: string; op: '<-' | '='; value: string }[] = [];
+  let inside = false;
+  for (const raw of cfgText.split('\n')) {
+    let line = raw.replace(/\\\*.*$/, '').trim();
+    const head = line.split(/\s+/)[0]!;
+    if (CFG_KEYWORDS.has(head)) {
+      inside = head === 'CONSTANT' || head === 'CONSTANTS';
+      line = line.slice(head.length).trim();
+    }
+    if (!inside || line === '') continue;
+    const m = /^(\w+)\s*(<-|=)\s*(.+)$/.exec(line);
+    if (!m)
+      throw new Error(`config line "${raw.trim()}": expected NAME <- Definition or NAME = value`);
+    constants.push({ name: m[1]!, op: m[2] as '<-' | '=', value: m[3]! });
+  }
+  return constants;
+}
+
 function lastNumber(text: string, re: RegExp): number | undefined {
   let found: string | undefined;
   for (const m of text.matchAll(re)) found = m[1];
@@ -356,18 +378,19 @@ export function formatLine(name: string, o: Outcome): string {
 
 /**
  * Runs TLC in a scratch folder holding copies of tla/*.tla, tla/variants/*.tla, the config (a
- * path relative to tla/) and any `extra` files (name -> text); TLC's states and any trace files
- * it writes stay there. 2 workers.
+ * path relative to tla/, or a generated one: its file name and text) and any `extra` files (name
+ * -> text); TLC's states and any trace files it writes stay there. 2 workers.
  */
 export function runTlc(
   jar: string,
   module: string,
-  config: string,
+  config: string | { name: string; text: string },
   extra: Record<string, string> = {},
   args: string[] = [],
 ): TlcRun {
-  const cfgText = readFileSync(join(TLA_DIR, config), 'utf8');
-  const cfg = basename(config);
+  const cfgText =
+    typeof config === 'string' ? readFileSync(join(TLA_DIR, config), 'utf8') : config.text;
+  const cfg = typeof config === 'string' ? basename(config) : config.name;
   const properties = configNames(cfgText, 'PROPERTY');
   const actionProperties = actionPropertiesOf(
     properties,

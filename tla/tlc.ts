@@ -11,20 +11,21 @@ import {
   runModel,
   tlcJar,
 } from './tlc-runner.ts';
-import { describeVerdict, validateTrace } from './trace.ts';
+import { describeVerdict } from './trace.ts';
+import { validateBatch } from './trace-batch.ts';
 
 function checkTraces(files: string[]): number {
   if (files.length === 0) {
     console.error('--trace needs one or more NDJSON trace files');
     return 2;
   }
-  let rejected = 0;
-  for (const file of files) {
-    const verdict = validateTrace(tlcJar(), readFileSync(file, 'utf8'));
-    console.log(describeVerdict(file, verdict));
-    if (!verdict.accepted) rejected++;
-  }
-  return rejected > 0 ? 1 : 0;
+  // all in one TLC run (tla/trace-batch.ts); a trace it does not accept is checked alone
+  const verdicts = validateBatch(
+    tlcJar(),
+    files.map((f) => readFileSync(f, 'utf8')),
+  );
+  verdicts.forEach((v, i) => console.log(describeVerdict(files[i]!, v)));
+  return verdicts.some((v) => !v.accepted) ? 1 : 0;
 }
 
 function main(names: string[]): number {
