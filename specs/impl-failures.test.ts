@@ -1038,3 +1038,26 @@ test('the initiator crashes at commit after its record write: the takeover rolls
   );
   assertSettled(sim);
 });
+
+test('an initiator cut off and back at once: the group reported it lost, so the first member by name takes its change over, not the initiator itself', () => {
+  for (const [at, outcome] of [
+    ['reencipher', 'backedOut'],
+    ['switch', 'completed'],
+  ] as const) {
+    const sim = new Simulation({
+      ...base,
+      members: [{ name: 'SYSA' }, { name: 'SYSB' }, { name: 'SYSC' }],
+      initiator: 'SYSB',
+      faults: [{ kind: 'partition', member: 'SYSB', at, restartAfter: 0 }],
+    });
+    sim.startChange();
+    runChecked(sim);
+    assert.deepEqual(
+      eventsOf(sim.trace, 'takeover').map((e) => [e.actor, e.from]),
+      [['SYSA', 'SYSB']],
+      at,
+    );
+    assert.equal(sim.outcome, outcome, at);
+    assertSettled(sim);
+  }
+});
