@@ -12,6 +12,7 @@ import {
   type SimulateOptions,
 } from '../impl/index.ts';
 import { ReplayError, replayTrace, type BrokenRule, type TraceLine } from '../model/replay.ts';
+import { STEP_NAMES } from '../impl/vocabulary.ts';
 
 const RETRIES = 3; // the implementation's default timing.retries
 
@@ -89,25 +90,12 @@ describe('trace replay: implementation traces through the statecharts', () => {
   }
 
   it('accepts the traces of random runs (faults, schedules, updates)', () => {
-    const steps = [
-      'validate',
-      'beginRouting',
-      'reencipher',
-      'suspend',
-      'applyDelta',
-      'reload',
-      'commit',
-      'switch',
-      'finish',
-      'resume',
-      'backout',
-    ] as const;
     const member = fc.constantFrom('SYSA', 'SYSB', 'SYSC');
     const fault: fc.Arbitrary<Fault> = fc.oneof(
       fc.record({
         kind: fc.constantFrom('crash' as const, 'partition' as const),
         member,
-        at: fc.constantFrom(...steps),
+        at: fc.constantFrom(...STEP_NAMES),
         restartAfter: fc.integer({ min: 0, max: 30 }),
       }),
       fc.record({
