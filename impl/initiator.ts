@@ -589,15 +589,7 @@ export class Initiator {
       this.#decide('completed');
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
-      c.emit({
-        event: 'step',
-        actor: this.me,
-        step: 'finish',
-        phase: 'done',
-        change: this.change,
-        result: 'failed',
-        reason: `${e.message}; finish is retried`,
-      });
+      this.#doneFailed('finish', `${e.message}; finish is retried`);
       return this.#retryLater(() => this.finish());
     }
     const active = this.#archive();
@@ -736,15 +728,7 @@ export class Initiator {
       }
     } catch (e) {
       if (!(e instanceof DasdIoError)) throw e;
-      c.emit({
-        event: 'step',
-        actor: this.me,
-        step: 'backout',
-        phase: 'done',
-        change: this.change,
-        result: 'failed',
-        reason: e.message,
-      });
+      this.#doneFailed('backout', e.message);
       this.#closeStep();
       return this.fence(`backout could not finish: ${e.message}`);
     }
@@ -950,8 +934,8 @@ export class Initiator {
   }
 
   /** A step failed before commit (I/O error, coprocessor refusal): back out. */
-  #failed(step: StepName, e: unknown): void {
-    if (!(e instanceof DasdIoError) && !(e instanceof CoprocessorError)) throw e;
+  /** The `step ... done` line of a step a failed write (or a coprocessor's refusal) ended. */
+  #doneFailed(step: StepName, reason: string): void {
     this.#cluster.emit({
       event: 'step',
       actor: this.me,
@@ -959,8 +943,13 @@ export class Initiator {
       phase: 'done',
       change: this.change,
       result: 'failed',
-      reason: e.message,
+      reason,
     });
+  }
+
+  #failed(step: StepName, e: unknown): void {
+    if (!(e instanceof DasdIoError) && !(e instanceof CoprocessorError)) throw e;
+    this.#doneFailed(step, e.message);
     this.#closeStep();
     // an I/O error is the spec's ioError; a coprocessor's refusal is outside the spec
     this.backout(`${step} failed: ${e.message}`, e instanceof DasdIoError ? 'ioError' : undefined);
