@@ -191,14 +191,17 @@ class Placed {
   place(e: TraceEvent): void {
     const who = subject(e);
     const m = who === null ? undefined : this.member(who);
+    // who goes down: one the env takes down or expels, or a member its own fence shuts down
+    const down =
+      e.event === 'crash' || e.event === 'partition' || (e.event === 'expel' && m!.up)
+        ? m!
+        : leavesByFence(e)
+          ? this.member(e.actor)
+          : null;
     if (e.event === 'send') this.#sent.add(e.id);
-    else if (e.event === 'crash' || e.event === 'partition' || (e.event === 'expel' && m!.up)) {
-      m!.up = false;
-      m!.downs++;
-    } else if (leavesByFence(e)) {
-      const self = this.member(e.actor);
-      self.up = false;
-      self.downs++;
+    else if (down) {
+      down.up = false;
+      down.downs++;
     } else if (e.event === 'restart' || e.event === 'heal') {
       m!.up = true;
       m!.awaitingCheck = true;

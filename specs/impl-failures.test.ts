@@ -342,6 +342,7 @@ test('two backouts that cannot finish fence every member in the group; nothing i
   );
   assert.throws(() => sim.keyCheckValue('SYSB', 'TOKEN00:00000001:O'), /fenced/);
 });
+
 test('a member that never acknowledges switch is expelled after the retry budget, then rejoins on the new key', () => {
   const sim = new Simulation({
     ...base,
@@ -624,6 +625,7 @@ test('a fenced change whose backout a restarted member takes over and completes:
     ],
   );
 });
+
 test('a fence that reaches a member before it hears the initiator lost shuts it down; a member that restarts takes the backout over (EventuallySettled)', () => {
   const sim = new Simulation({
     ...base,
@@ -659,6 +661,7 @@ test('a fence that reaches a member before it hears the initiator lost shuts it 
   );
   assert.equal(sim.outcome, 'backedOut');
 });
+
 test('a fenced member takes no part in a beginRouting that reaches it late', () => {
   // beginRouting is on its way to SYSB when SYSC is lost; the backout cannot write and fences;
   // the fence reaches SYSB first. The record still says running, but SYSB is fenced: it does nothing.
