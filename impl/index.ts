@@ -26,6 +26,7 @@ export { checkTrace, checkState, TraceChecker, INVARIANT_NAMES } from './invaria
 export type { InvariantName, InvariantResult } from './invariants.ts';
 export {
   parseTrace,
+  TraceParser,
   toNdjson,
   formatEvent,
   validateEvent,

@@ -69,6 +69,7 @@ export interface InvariantResult {
   ok: boolean;
   detail?: string; // the first violation
   line?: number; // trace form: the line of the first violation
+  actor?: string; // trace form: that line's actor
   form: 'state' | 'trace' | 'state+trace' | 'run';
 }
 
@@ -540,7 +541,10 @@ export class TraceChecker {
     if (this.#actions === null) throw new Error('TraceChecker: construct it with keepActions');
     return this.#actions;
   }
-  readonly #first = new Map<InvariantName | TraceRuleName, { line: number; detail: string }>();
+  readonly #first = new Map<
+    InvariantName | TraceRuleName,
+    { line: number; actor: string; detail: string }
+  >();
   #record: {
     change: string;
     active: string;
@@ -551,7 +555,7 @@ export class TraceChecker {
   readonly #changes = new Map<string, ChangeInTrace>();
   readonly #headers = new Map<string, string>();
   readonly #applies = new Map<string, { dataSet: string; line: number }[]>();
-  readonly #acked: { id: string; line: number }[] = [];
+  readonly #acked: { id: string; line: number; actor: string }[] = [];
   readonly #createdHandles = new Map<Handle, string>();
   /** Routed updates: id -> origin; and `id@member` for each updateResult delivered. */
   readonly #routed = new Map<string, string>();
@@ -589,7 +593,8 @@ export class TraceChecker {
       throw new Error(
         `TraceChecker: ${name} judges at ${item.type === 'action' ? item.step.action : item.event.event}, an item TRACE_RULE_READS does not give it`,
       );
-    if (!this.#first.has(name)) this.#first.set(name, { line: this.#line, detail });
+    if (!this.#first.has(name))
+      this.#first.set(name, { line: this.#line, actor: item.event.actor, detail });
   }
 
   #changeOf(id: string | null | undefined): ChangeInTrace | undefined {
@@ -840,7 +845,7 @@ export class TraceChecker {
         }
         if (e.phase === 'route') this.#routed.set(e.id, e.actor);
         if (e.phase === 'ack') {
-          this.#acked.push({ id: e.id, line: this.#line });
+          this.#acked.push({ id: e.id, line: this.#line, actor: e.actor });
           if (!this.#applies.has(e.id))
             this.#violate(
               'NoLostUpdate',
@@ -903,7 +908,7 @@ export class TraceChecker {
   }
 
   /** NoLostUpdate over the trace: every acked update reached the final active data set by an apply, or by a re-encipherment that began after it. */
-  #lostUpdate(): { line: number; detail: string } | null {
+  #lostUpdate(): { line: number; actor: string; detail: string } | null {
     const r = this.#record;
     if (!r) return null;
     const d = r.change === 'committed' ? r.target! : r.active;
@@ -922,6 +927,7 @@ export class TraceChecker {
       if (!carried)
         return {
           line: a.line,
+          actor: a.actor,
           detail: `acknowledged update ${a.id} was applied to ${applies.map((x) => x.dataSet).join(', ')} and never reached ${d}`,
         };
     }
@@ -945,7 +951,7 @@ export class TraceChecker {
     return names.map((name) => {
       const v = name === 'NoLostUpdate' ? (this.#first.get(name) ?? lost) : this.#first.get(name);
       return v
-        ? { name, ok: false, detail: v.detail, line: v.line, form: 'trace' }
+        ? { name, ok: false, detail: v.detail, line: v.line, actor: v.actor, form: 'trace' }
         : { name, ok: true, form: 'trace' };
     });
   }

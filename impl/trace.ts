@@ -414,15 +414,17 @@ export function validateEvent(v: unknown, line: number): TraceEvent {
 }
 
 /**
- * Parses and validates NDJSON: a header first (of this version), then events; seq 1, 2, 3...,
- * ticks never going back.
+ * Parses and validates a trace a line at a time (feed the lines of NDJSON in order, without their
+ * `\n`): a header first (of this version), then events; seq 1, 2, 3..., ticks never going back.
+ * It keeps only the last tick, so a trace of any length can be read as a stream.
  */
-export function parseTrace(ndjson: string): TraceEvent[] {
-  const lines = ndjson.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const out: TraceEvent[] = [];
-  lines.forEach((text, i) => {
-    const line = i + 1;
+export class TraceParser {
+  /** The lines read so far. */
+  lines = 0;
+  #tick = 0;
+
+  line(text: string): TraceEvent {
+    const line = ++this.lines;
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -445,12 +447,19 @@ export function parseTrace(ndjson: string): TraceEvent[] {
         `trace format version ${ev.version}; this reader takes version ${TRACE_VERSION}`,
       );
     }
-    const prev = out[out.length - 1];
-    if (prev && ev.tick < prev.tick)
-      throw new TraceFormatError(line, `tick ${ev.tick} goes back from ${prev.tick}`);
-    out.push(ev);
-  });
-  return out;
+    if (line > 1 && ev.tick < this.#tick)
+      throw new TraceFormatError(line, `tick ${ev.tick} goes back from ${this.#tick}`);
+    this.#tick = ev.tick;
+    return ev;
+  }
+}
+
+/** Parses and validates NDJSON held whole (TraceParser, line by line). */
+export function parseTrace(ndjson: string): TraceEvent[] {
+  const lines = ndjson.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const parser = new TraceParser();
+  return lines.map((text) => parser.line(text));
 }
 
 // ---- JSON Schema (docs/trace.schema.json is this, pretty-printed) ----

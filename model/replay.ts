@@ -261,7 +261,11 @@ const str = (line: TraceLine, field: string): string => {
   return v;
 };
 
-class Replay {
+/**
+ * The statechart replay of a trace, a line at a time (`feed` the lines in order; `result` at the
+ * end): it throws a ReplayError at the first line the statecharts do not allow.
+ */
+export class Replay {
   #retryBudget: number | undefined;
   #lines = 0;
   #initiator: AnyMachineSnapshot | null = null;
@@ -304,9 +308,16 @@ class Replay {
   /** The cluster, as the header names it. */
   #cluster: string[] | null = null;
 
-  constructor(options: ReplayOptions) {
+  readonly #stream = new ActionStream();
+
+  constructor(options: ReplayOptions = {}) {
     this.#retryBudget = options.retryBudget;
     this.#actions = options.keepActions ? [] : null;
+  }
+
+  /** The next trace line: each item of the action stream it gives. */
+  feed(line: TraceLine): void {
+    for (const item of this.#stream.next(line as unknown as TraceEvent)) this.#item(item);
   }
 
   get #self(): string | null {
@@ -435,7 +446,7 @@ class Replay {
   }
 
   /** One item of the action stream: a spec action, or an observation. */
-  item(item: StreamItem): void {
+  #item(item: StreamItem): void {
     const action = item.type === 'action' ? item.step.action : null;
     this.#current = { action, event: item.event.event, line: item.event.seq, moves: [] };
     if (action !== null)
@@ -1064,8 +1075,6 @@ export function replayTrace(
   options: ReplayOptions = {},
 ): ReplayResult {
   const replay = new Replay(options);
-  const stream = new ActionStream();
-  for (const line of lines)
-    for (const item of stream.next(line as unknown as TraceEvent)) replay.item(item);
+  for (const line of lines) replay.feed(line);
   return replay.result();
 }

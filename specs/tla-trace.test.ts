@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Simulation, simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
 import { eventsOf, stepHolding } from './impl-support.ts';
 import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
-import { validateTrace, violationOf, type TraceVerdict } from '../tla/trace.ts';
+import { linesOf, validateTrace, violationOf, type TraceVerdict } from '../tla/trace.ts';
 import { batchModules, declaredVariables, runBatch, validateBatch } from '../tla/trace-batch.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -407,10 +407,10 @@ describe('trace validation checks the invariants and properties on the way', () 
       'Error: Invariant NoLostUpdate is violated.',
       ...Array.from({ length: 6 }, (_, i) => `State ${i + 1}: <...>`),
     ].join('\n');
-    const v = violationOf('NoLostUpdate', output, all, nd);
+    const v = violationOf('NoLostUpdate', output, all, linesOf(nd));
     assert.equal(v.taken, 5);
     assert.deepEqual([v.violated!.name, v.violated!.line], ['NoLostUpdate', all[4]!.seq]);
-    assert.equal(JSON.parse(v.violated!.text).seq, all[4]!.seq);
+    assert.equal(JSON.parse(v.violated!.text!).seq, all[4]!.seq);
   });
 });
 
@@ -436,7 +436,7 @@ describe('traces that break the protocol are rejected where they leave it', () =
       moved.includes(v.stopped!.line),
       `stopped at line ${v.stopped!.line}, not in the moved lines ${moved}`,
     );
-    assert.match(v.stopped!.text, /"(msg|event)":"switch"/);
+    assert.match(v.stopped!.text!, /"(msg|event)":"switch"/);
   });
 
   /** TLC rejects the trace at the first line `at` picks, taking it as the action it names. */

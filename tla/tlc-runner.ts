@@ -198,11 +198,17 @@ export function specFiles(): string[] {
 }
 
 /** Runs `use` in a scratch folder holding copies of every spec module and the `extra` files, then removes it. */
-function inWorkFolder<T>(extra: Record<string, string>, use: (work: string) => T): T {
+/** A file TLC reads besides the spec's: its text, or a file that holds it (copied, never read into memory). */
+export type TlcFile = string | { readonly copyOf: string };
+
+function inWorkFolder<T>(extra: Record<string, TlcFile>, use: (work: string) => T): T {
   const work = mkdtempSync(join(tmpdir(), 'tkds-tlc-'));
   try {
     for (const f of specFiles()) copyFileSync(f, join(work, basename(f)));
-    for (const [name, text] of Object.entries(extra)) writeFileSync(join(work, name), text);
+    for (const [name, file] of Object.entries(extra)) {
+      if (typeof file === 'string') writeFileSync(join(work, name), file);
+      else copyFileSync(file.copyOf, join(work, name));
+    }
     return use(work);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -385,7 +391,7 @@ export function runTlc(
   jar: string,
   module: string,
   config: string | { name: string; text: string },
-  extra: Record<string, string> = {},
+  extra: Record<string, TlcFile> = {},
   args: string[] = [],
 ): TlcRun {
   const cfgText =

@@ -4,7 +4,7 @@
 // after the TLA+ action that takes it. The other lines (data set writes, progress, outcomes,
 // group notices) are not actions of the spec; see docs/conformance.md.
 import { parseTrace, type TraceEvent, type TraceEventOf } from '../impl/index.ts';
-import { ActionStreamError, FAULT_ACTIONS, specSteps, type SpecStep } from '../impl/actions.ts';
+import { ActionStream, FAULT_ACTIONS } from '../impl/actions.ts';
 
 /** One observation: the spec action `ev` (its TLA+ name), with its member, argument, peer, message step and update. */
 export interface Observation {
@@ -59,94 +59,147 @@ export function convertNdjson(ndjson: string): Conversion {
 
 /** One observation per spec action of the trace (impl/actions.ts), its parameters in the spec's names. */
 export function convertTrace(events: readonly TraceEvent[]): Conversion {
-  const header = events[0];
-  if (header?.event !== 'header') throw new TraceConversionError(1, 'the trace has no header line');
-  const names = memberNames(header.members.map((m) => m.member));
-  const { dataSetOf, keyOf } = initialState(header, events);
-  const spec = (line: number, member: string | null): string => {
+  const module: string[] = [];
+  const converter = new TraceConverter((text) => module.push(text));
+  for (const e of events) converter.feed(e);
+  const { names, constants } = converter.finish();
+  const observations = converter.observations;
+  const trace = `<<\n${observations.map((o) => `  ${tlaRecord(o)}`).join(',\n')}\n>>`;
+  return {
+    observations,
+    names,
+    data: [...constants, ['Trace', trace]],
+    module: module.join(''),
+  };
+}
+
+/**
+ * The conversion a line at a time (`feed` the trace's lines in order, then `finish`): the module
+ * TraceData is written to `write` as the lines arrive, its observations (the tuple `Trace`) first
+ * and the constants the whole trace decides (initiators, updates, faults) after them, so no line
+ * is held. The observations are kept (`observations`): one per spec action, they name the line
+ * where TLC stops.
+ */
+export class TraceConverter {
+  readonly observations: Observation[] = [];
+  readonly #write: (text: string) => void;
+  readonly #stream = new ActionStream();
+  #line = 0;
+  #names: Map<string, string> | null = null;
+  #uncommitted: string[] = [];
+  #state: ReturnType<typeof initialState> | null = null;
+  readonly #updates = new Map<string, number>();
+  readonly #initiators = new Set<string>();
+  #faults = 0;
+
+  constructor(write: (text: string) => void) {
+    this.#write = write;
+  }
+
+  feed(e: TraceEvent): void {
+    const line = ++this.#line;
+    if (line === 1) return this.#header(e);
+    const state = this.#state!;
+    if (e.event === 'step' && e.step === 'validate' && e.phase === 'done') {
+      const outside = (e.refusals ?? []).find((r) => !MODELLED_REFUSALS.has(r.reason));
+      if (outside) {
+        throw new TraceConversionError(
+          e.seq,
+          `refusal reason ${outside.reason} is outside the spec (it takes release levels and coprocessors as valid)`,
+        );
+      }
+      this.#initiators.add(e.actor);
+      state.validated(e.target ?? null);
+    }
+    if (e.event === 'ioError') this.#faults++;
+    for (const item of this.#stream.next(e)) {
+      if (item.type !== 'action') continue;
+      if (item.unasked !== null) throw new TraceConversionError(line, item.unasked);
+      const s = item.step;
+      if (FAULT_ACTIONS.has(s.action)) this.#faults++;
+      const o: Observation = {
+        seq: s.line,
+        ev: s.action,
+        m: this.#spec(s.line, s.member),
+        arg: s.result ?? s.kind ?? 'none',
+        peer: this.#spec(s.line, s.peer),
+        step: s.step ?? 'none',
+        u: this.#updateIndex(s.update),
+        ds: state.dataSetOf(s.dataSet),
+        key: state.keyOf(s.mkvp),
+      };
+      this.#write(`${this.observations.length ? ',\n' : ''}  ${tlaRecord(o)}`);
+      this.observations.push(o);
+    }
+    if (e.event === 'write' && e.op === 'rename' && e.to) state.renamed(e.dataSet, e.to);
+  }
+
+  /** The end of the trace: the rest of the module; the member names and the constants. */
+  finish(): { names: Map<string, string>; constants: [string, string][] } {
+    const names = this.#names;
+    if (names === null) throw new TraceConversionError(1, 'the trace has no header line');
+    const set = (xs: Iterable<string>) =>
+      `{${[...xs].map((x) => JSON.stringify(names.get(x) ?? x)).join(', ')}}`;
+    const refused = this.observations.filter((o) => o.ev === 'ApplyRefused').map((o) => o.u);
+    const constants: [string, string][] = [
+      ['TraceMembers', set(names.keys())],
+      ['TraceInitiators', set(this.#initiators)],
+      ['TraceUncommittedNew', set(this.#uncommitted)],
+      ['TraceNumUpdates', String(this.#updates.size)],
+      ['TraceRefusedUpdates', `{${[...new Set(refused)].join(', ')}}`],
+      ['TraceFaults', String(this.#faults)],
+    ];
+    this.#write(
+      [
+        '\n>>',
+        ...constants.map(([name, expr]) => `${name} == ${expr}`),
+        '=============================================================================',
+        '',
+      ].join('\n'),
+    );
+    return { names, constants };
+  }
+
+  #header(header: TraceEvent): void {
+    if (header.event !== 'header')
+      throw new TraceConversionError(1, 'the trace has no header line');
+    const names = memberNames(header.members.map((m) => m.member));
+    this.#state = initialState(header);
+    this.#names = names;
+    this.#uncommitted = header.members
+      .filter((m) => m.newStatus === 'uncommitted')
+      .map((m) => m.member);
+    this.#write(
+      [
+        '---------------------------- MODULE TraceData ----------------------------',
+        '\\* Generated by tla/trace-to-tla.ts from an NDJSON trace (docs/trace-format.md).',
+        `\\* Members: ${[...names].map(([t, s]) => (t === s ? t : `${t} as ${s}`)).join(', ')}.`,
+        'Trace == <<\n',
+      ].join('\n'),
+    );
+  }
+
+  #spec(line: number, member: string | null): string {
     if (member === null) return 'none';
-    const n = names.get(member);
+    const n = this.#names!.get(member);
     if (n === undefined)
       throw new TraceConversionError(line, `${member} is not a member of the cluster`);
     return n;
-  };
-  for (const e of events) {
-    if (e.event !== 'step' || e.step !== 'validate' || e.phase !== 'done') continue;
-    const outside = (e.refusals ?? []).find((r) => !MODELLED_REFUSALS.has(r.reason));
-    if (outside) {
-      throw new TraceConversionError(
-        e.seq,
-        `refusal reason ${outside.reason} is outside the spec (it takes release levels and coprocessors as valid)`,
-      );
-    }
   }
-  let steps: SpecStep[];
-  try {
-    steps = specSteps(events);
-  } catch (e) {
-    if (e instanceof ActionStreamError)
-      throw new TraceConversionError(e.line, e.message.replace(/^trace line \d+: /, ''));
-    throw e;
-  }
-  const updates = new Map<string, number>();
-  const updateIndex = (id: string | null): number => {
-    if (id === null) return 0;
-    if (!updates.has(id)) updates.set(id, updates.size + 1);
-    return updates.get(id)!;
-  };
-  const observations: Observation[] = steps.map((s) => ({
-    seq: s.line,
-    ev: s.action,
-    m: spec(s.line, s.member),
-    arg: s.result ?? s.kind ?? 'none',
-    peer: spec(s.line, s.peer),
-    step: s.step ?? 'none',
-    u: updateIndex(s.update),
-    ds: dataSetOf(s.dataSet, s.line),
-    key: keyOf(s.mkvp),
-  }));
-  const faults =
-    steps.filter((s) => FAULT_ACTIONS.has(s.action)).length +
-    events.filter((e) => e.event === 'ioError').length;
-  const initiators = new Set(
-    events
-      .filter((e) => e.event === 'step' && e.step === 'validate' && e.phase === 'done')
-      .map((e) => e.actor),
-  );
-  const uncommitted = header.members
-    .filter((m) => m.newStatus === 'uncommitted')
-    .map((m) => m.member);
 
-  const set = (xs: Iterable<string>) =>
-    `{${[...xs].map((x) => JSON.stringify(names.get(x) ?? x)).join(', ')}}`;
-  const data: [string, string][] = [
-    ['TraceMembers', set(names.keys())],
-    ['TraceInitiators', set(initiators)],
-    ['TraceUncommittedNew', set(uncommitted)],
-    ['TraceNumUpdates', String(updates.size)],
-    [
-      'TraceRefusedUpdates',
-      `{${[...new Set(observations.filter((o) => o.ev === 'ApplyRefused').map((o) => o.u))].join(', ')}}`,
-    ],
-    ['TraceFaults', String(faults)],
-    ['Trace', `<<\n${observations.map((o) => `  ${tlaRecord(o)}`).join(',\n')}\n>>`],
-  ];
-  const module = [
-    '---------------------------- MODULE TraceData ----------------------------',
-    '\\* Generated by tla/trace-to-tla.ts from an NDJSON trace (docs/trace-format.md).',
-    `\\* Members: ${[...names].map(([t, s]) => (t === s ? t : `${t} as ${s}`)).join(', ')}.`,
-    ...data.map(([name, expr]) => `${name} == ${expr}`),
-    '=============================================================================',
-    '',
-  ].join('\n');
-  return { observations, names, data, module };
+  #updateIndex(id: string | null): number {
+    if (id === null) return 0;
+    if (!this.#updates.has(id)) this.#updates.set(id, this.#updates.size + 1);
+    return this.#updates.get(id)!;
+  }
 }
 
 /**
  * The header against the spec's Init (every member serving, `cur` the active data set's MKVP, one
- * new MKVP loaded everywhere, no change running), and the spec's names for the data sets and keys.
+ * new MKVP loaded everywhere, no change running), and the spec's names for the data sets and keys,
+ * told as the trace goes: the first validate's target, and each rename.
  */
-function initialState(header: TraceEventOf<'header'>, events: readonly TraceEvent[]) {
+function initialState(header: TraceEventOf<'header'>) {
   const outside = (why: string) =>
     new TraceConversionError(1, `the header's state is outside the spec's Init: ${why}`);
   const oldKey = header.dataSets.find((d) => d.dataSet === header.active)?.mkvp ?? null;
@@ -158,32 +211,26 @@ function initialState(header: TraceEventOf<'header'>, events: readonly TraceEven
       throw outside(`${m.member}'s cur MKVP is not the MKVP of ${header.active}`);
   }
   if (newKeys.size > 1) throw outside('the members have new master keys of different MKVPs');
-  const validated = events.find(
-    (e): e is TraceEventOf<'step'> =>
-      e.event === 'step' && e.step === 'validate' && e.phase === 'done',
-  );
-  const target = validated?.target ?? null;
   const newKey = [...newKeys][0] ?? null;
   // A name is the spec's data set it names at a line: finish's archive renames the old data set
   // to the archive name and the target to the old name (`write` lines of op `rename`), which the
   // spec does not see (its OldDS and Target are the data sets, whatever their names).
   const named = new Map<string, string>([[header.active, 'CSF.TKDS']]);
-  if (target !== null) named.set(target, 'CSF.TKDS.NEW');
-  const renames = events.filter(
-    (e): e is TraceEventOf<'write'> => e.event === 'write' && e.op === 'rename' && !!e.to,
-  );
-  let renamed = 0;
+  let validated = false;
   return {
-    /** The spec's name of data set `d` at line `line` (asked in line order). */
-    dataSetOf: (d: string | null, line: number): string => {
-      for (; renamed < renames.length && renames[renamed]!.seq < line; renamed++) {
-        const r = renames[renamed]!;
-        const ds = named.get(r.dataSet) ?? 'other';
-        named.delete(r.dataSet);
-        named.set(r.to!, ds);
-      }
-      return d === null ? 'none' : (named.get(d) ?? 'other');
+    /** A validate done: the first names the spec's Target. */
+    validated: (target: string | null): void => {
+      if (!validated && target !== null) named.set(target, 'CSF.TKDS.NEW');
+      validated = true;
     },
+    /** A rename: later lines name the data set `from` named by `to`. */
+    renamed: (from: string, to: string): void => {
+      const ds = named.get(from) ?? 'other';
+      named.delete(from);
+      named.set(to, ds);
+    },
+    /** The spec's name of data set `d` at the line being read. */
+    dataSetOf: (d: string | null): string => (d === null ? 'none' : (named.get(d) ?? 'other')),
     keyOf: (k: string | null): number => (k === null ? 0 : k === oldKey ? 1 : k === newKey ? 2 : 3),
   };
 }
