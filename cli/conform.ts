@@ -1,19 +1,13 @@
 // `tkds-cmk conform TRACE [--tla]`: is a trace (docs/trace-format.md), from this implementation or
 // another, a behaviour of the protocol? The oracles of cli/oracles.ts (the design's invariants,
 // the statecharts, and with --tla TLC on the TLA+ spec), each naming the first violation with its
-// trace line, actor and rule.
-import { parseTrace, TraceFormatError, type TraceEvent } from '../impl/index.ts';
+// trace line, actor and rule. The trace (a file, or standard input for `-`) is read as a stream:
+// each line is parsed and fed to every oracle as it arrives, and none is kept.
+import { TraceFormatError, TraceParser } from '../impl/index.ts';
 import { locateJar, requireJava, TlcSetupError } from '../tla/tlc-runner.ts';
-import {
-  firstViolation,
-  invariantsOracle,
-  statechartOracle,
-  tlaOracle,
-  type OracleName,
-  type Violation,
-} from './oracles.ts';
+import { firstViolation, StreamedOracles } from './oracles.ts';
 import { readFileSync, statSync } from 'node:fs';
-import { readText } from './files.ts';
+import { readLines } from './files.ts';
 import { UsageError } from './options.ts';
 
 /** A jar TLA2TOOLS_JAR names holds TLC: a zip (it begins PK\x03\x04) with tlc2/TLC.class in it. */
@@ -47,29 +41,33 @@ export function tlaJar(): string {
 }
 
 export async function conform(
-  file: string,
+  path: string,
   opts: { tla: boolean; json: boolean },
 ): Promise<number> {
-  const text = readText(file);
-  let events: TraceEvent[];
+  const file = path === '-' ? 'standard input' : path;
+  const oracles = new StreamedOracles(opts.tla ? tlaJar() : undefined);
+  const parser = new TraceParser();
+  let checks;
   try {
-    events = parseTrace(text);
-  } catch (e) {
-    if (e instanceof TraceFormatError) throw new UsageError(`${file}: ${e.message}`);
-    throw e;
+    for await (const text of readLines(path)) {
+      try {
+        oracles.feed(parser.line(text));
+      } catch (e) {
+        if (e instanceof TraceFormatError) throw new UsageError(`${file}: ${e.message}`);
+        throw e;
+      }
+    }
+    if (parser.lines === 0) throw new UsageError(`${file}: the trace is empty`);
+    checks = oracles.finish();
+  } finally {
+    oracles.close();
   }
-  if (events.length === 0) throw new UsageError(`${file}: the trace is empty`);
-
-  const checks: { name: OracleName; violations: Violation[] }[] = [
-    { name: 'invariants', violations: invariantsOracle(events) },
-    { name: 'statechart', violations: statechartOracle(events) },
-  ];
-  if (opts.tla) checks.push({ name: 'tla', violations: tlaOracle(tlaJar(), text) });
+  const events = parser.lines;
   const first = firstViolation(checks.flatMap((c) => c.violations));
 
   if (opts.json) {
     process.stdout.write(
-      JSON.stringify({ file, events: events.length, conforms: !first, checks }, null, 2) + '\n',
+      JSON.stringify({ file, events, conforms: !first, checks }, null, 2) + '\n',
     );
   } else {
     for (const c of checks)
@@ -82,7 +80,7 @@ export async function conform(
         `${file} does not conform: ${first.rule} broken at ${where}: ${first.detail}\n`,
       );
     } else {
-      process.stdout.write(`${file} conforms (${events.length} events)\n`);
+      process.stdout.write(`${file} conforms (${events} events)\n`);
     }
   }
   return first ? 1 : 0;

@@ -7,7 +7,10 @@ import {
   accessSync,
   closeSync,
   constants,
+  createReadStream,
+  fstatSync,
   lstatSync,
+  open,
   mkdirSync,
   openSync,
   readFileSync,
@@ -17,7 +20,10 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
+import { Socket } from 'node:net';
+import { promisify } from 'node:util';
 import { dirname, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { UsageError } from './options.ts';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -177,6 +183,42 @@ export function writeOutput(flag: string, path: string, text: string): void {
   } finally {
     out.abandon();
   }
+}
+
+/**
+ * The lines of a file, or of standard input (`-`), as they arrive: split at each `\n` (a last
+ * line without one counts too), read in chunks and never held whole, so a trace of any length can
+ * be checked, and a line is seen before its writer has written the next. An unreadable file is a
+ * UsageError naming it. Stopping early (a bad line) closes the file.
+ */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  let input: Readable;
+  if (path === '-') input = process.stdin;
+  else {
+    try {
+      // a FIFO is read as a pipe: a read of a file would wait for its writer even after we stop
+      const fd = await promisify(open)(path, 'r'); // a FIFO's open waits for its writer
+      input = fstatSync(fd).isFIFO()
+        ? new Socket({ fd, readable: true, writable: false })
+        : createReadStream('', { fd });
+    } catch (e) {
+      throw new UsageError(`cannot read ${path}: ${code(e)}`);
+    }
+  }
+  input.setEncoding('utf8');
+  let rest = '';
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      yield* lines;
+    }
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${code(e)}`);
+  } finally {
+    input.destroy();
+  }
+  if (rest !== '') yield rest;
 }
 
 export function readText(path: string): string {
