@@ -28,13 +28,17 @@ function cli(...args: string[]) {
   return cliWith({}, ...args);
 }
 
-/** The CLI with extra environment variables; `kill` after that many ms guards a run that would not end. */
-function cliWith(extra: { env?: Record<string, string>; kill?: number }, ...args: string[]) {
+/** The CLI with extra environment variables and standard input; `kill` after that many ms guards a run that would not end. */
+function cliWith(
+  extra: { env?: Record<string, string>; kill?: number; input?: string },
+  ...args: string[]
+) {
   const r = spawnSync(process.execPath, [join(root, 'bin/tkds-cmk.js'), ...args], {
     cwd: work,
     encoding: 'utf8',
     env: { ...env, ...extra.env },
     ...(extra.kill ? { timeout: extra.kill } : {}),
+    ...(extra.input !== undefined ? { input: extra.input } : {}),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -175,6 +179,58 @@ test('conform: a real trace conforms; a corrupted one fails at its line; a malfo
   );
 });
 
+test('conform reads its trace as a stream: a FIFO or standard input is judged as lines arrive, its writer still open', async () => {
+  const trace = join(work, 'stream.ndjson');
+  const small = ['--members', 'SYSA,SYSB', '--objects', '20', '--updates', '3'];
+  assert.equal(
+    cli('run', '-q', ...small, '--trace', trace, '--summary', join(work, 'stream.json')).status,
+    0,
+  );
+  const text = readFileSync(trace, 'utf8');
+  const lines = text.trim().split('\n').length;
+
+  // the whole trace through standard input conforms, as the file does
+  const piped = cliWith({ input: text }, 'conform', '-');
+  assert.equal(piped.status, 0, piped.stdout + piped.stderr);
+  assert.match(piped.stdout, new RegExp(`^standard input conforms \\(${lines} events\\)$`, 'm'));
+  assertUsageError(cliWith({ input: '' }, 'conform', '-'), /standard input: the trace is empty/);
+
+  // a FIFO whose writer stays open after a bad line 4: conform names the line without waiting
+  // for the end of the file (a reader of the whole file would wait for the writer, and be killed)
+  const head = join(work, 'stream-head.ndjson');
+  writeFileSync(head, text.split('\n').slice(0, 3).join('\n') + '\n{"seq":4,\n');
+  const fifo = join(work, 'stream.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const writer = spawn('sh', ['-c', 'exec > "$2"; cat "$1"; exec sleep 60', 'sh', head, fifo], {
+    stdio: 'ignore',
+  });
+  try {
+    assertUsageError(
+      cliWith({ kill: 30_000 }, 'conform', fifo),
+      /stream\.fifo: trace line 4: not JSON/,
+    );
+  } finally {
+    writer.kill();
+  }
+
+  // standard input from a writer that keeps it open after a bad line 4: the same
+  const child = spawn(process.execPath, [join(root, 'bin/tkds-cmk.js'), 'conform', '-'], {
+    cwd: work,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  child.stdin.write(text.split('\n').slice(0, 3).join('\n') + '\nnot a trace line\n');
+  const guard = setTimeout(() => child.kill(), 30_000);
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  clearTimeout(guard);
+  child.stdin.destroy();
+  assert.equal(code, 2, `exit 2 before the writer closes; stderr: ${stderr}`);
+  assert.equal(stderr.trim().split('\n').length, 1, stderr);
+  assert.match(stderr, /^tkds-cmk: standard input: trace line 4: not JSON/);
+});
+
 test('conform --tla: TLC finds the trace a behaviour of the TLA+ spec; a member switching before the last reload is not', () => {
   const trace = join(work, 'tla.ndjson');
   assert.equal(
@@ -197,6 +253,10 @@ test('conform --tla: TLC finds the trace a behaviour of the TLA+ spec; a member 
   const good = cli('conform', trace, '--tla');
   assert.equal(good.status, 0, good.stdout + good.stderr);
   assert.match(good.stdout, /^ok {3}tla$/m);
+  // read from standard input, TraceData written as the lines come: the same verdict
+  const piped = cliWith({ input: readFileSync(trace, 'utf8') }, 'conform', '-', '--tla');
+  assert.equal(piped.status, 0, piped.stdout + piped.stderr);
+  assert.match(piped.stdout, /^ok {3}tla$/m);
   const corrupt = switchBeforeLastReload(trace, (e) => e.event === 'switch' && e.actor === 'SYSB');
   const bad = cli('conform', corrupt.file, '--tla');
   assert.equal(bad.status, 1, bad.stdout + bad.stderr);

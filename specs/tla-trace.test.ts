@@ -6,13 +6,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulation, simulateChange, toNdjson, type SimulateOptions } from '../impl/index.ts';
 import { eventsOf, stepHolding } from './impl-support.ts';
-import { convertNdjson, TraceConversionError } from '../tla/trace-to-tla.ts';
+import { convertNdjson, TraceConversionError, TraceConverter } from '../tla/trace-to-tla.ts';
 import { linesOf, validateTrace, violationOf, type TraceVerdict } from '../tla/trace.ts';
 import { batchModules, declaredVariables, runBatch, validateBatch } from '../tla/trace-batch.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configNames, TLA_DIR, tlcJar } from '../tla/tlc-runner.ts';
-import { INVARIANT_NAMES } from '../impl/index.ts';
+import { INVARIANT_NAMES, parseTrace } from '../impl/index.ts';
 
 const AB = [{ name: 'SYSA' }, { name: 'SYSB' }];
 const ABC = [...AB, { name: 'SYSC' }];
@@ -296,6 +296,28 @@ describe('the converter', () => {
         if (o.ev === 'commit')
           assert.deepEqual([line.event, line.from, line.to], ['record', 'running', 'committed']);
       }
+    }
+  });
+
+  it('writes TraceData as the lines come (TraceConverter): each observation once its line is fed, the same module as the whole trace gives', () => {
+    for (const opts of Object.values(SAMPLE)) {
+      const nd = traceOf(opts);
+      let written = '';
+      const converter = new TraceConverter((text) => (written += text));
+      for (const e of parseTrace(nd)) {
+        converter.feed(e);
+        const last = converter.observations.at(-1);
+        if (last?.seq === e.seq)
+          assert.ok(
+            written.includes(`[seq |-> ${e.seq}, ev |-> "${last.ev}", `),
+            `line ${e.seq}: its observation is not written yet`,
+          );
+      }
+      assert.doesNotMatch(written, /^TraceFaults ==/m, 'the constants come at the end');
+      converter.finish();
+      const whole = convertNdjson(nd);
+      assert.equal(written, whole.module);
+      assert.deepEqual(converter.observations, whole.observations);
     }
   });
 

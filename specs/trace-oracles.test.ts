@@ -15,6 +15,7 @@ import {
 } from '../impl/index.ts';
 import { ReplayError, replayTrace, type TraceLine } from '../model/replay.ts';
 import { parseFlags, runFlags, runOptions } from '../cli/options.ts';
+import { StreamedOracles } from '../cli/oracles.ts';
 
 /** A run of the implementation, its trace as a reader gets it (NDJSON, parsed back). */
 function traceOf(options: SimulateOptions): TraceLine[] {
@@ -275,7 +276,14 @@ function assertRejected(
   assert.ok(r, `no result named ${rule}`);
   assert.equal(r.ok, false, `${rule} holds on the wrong trace`);
   assert.equal(r.line, line.seq, r.detail);
+  // conform's oracles, fed a line at a time, holding none: the same line, and its actor
+  const streamed = new StreamedOracles();
+  for (const l of lines) streamed.feed(l as unknown as TraceEvent);
+  const [invariants, statechart] = streamed.finish();
+  const s = invariants!.violations.find((x) => x.rule === rule);
+  assert.deepEqual([s?.line, s?.actor], [line.seq, line.actor], `streamed ${rule}`);
   const v = verdict(lines);
+  assert.equal(statechart!.violations[0]?.line, v.replay?.line, 'streamed statechart');
   if (!replay) return;
   assert.ok(v.replay, 'the statechart replay accepts the wrong trace');
   assert.equal(v.replay.line, line.seq, v.replay.message);
