@@ -101,7 +101,8 @@ Exit status: 0 when the change would run, 1 when it would be refused, 2 for unus
 Checks a trace (NDJSON, docs/trace-format.md) from this or any implementation: replays it
 through the statecharts and checks the design's invariants over it; with --tla also validates
 it against the TLA+ spec with TLC (needs Java; fetches TLC once). Prints the first violation
-with its trace line, actor and rule.
+with its trace line, actor and rule. TRACE is read as a stream, a line at a time (a file, a
+FIFO, or - for standard input); a bad line is reported as soon as it arrives.
 
 Options:
   --tla                  also check the trace against tla/CoordinatedCMK.tla with TLC
@@ -109,6 +110,7 @@ Options:
 
 Examples:
   tkds-cmk run --trace out/run.ndjson && tkds-cmk conform out/run.ndjson --tla
+  my-implementation --trace /dev/stdout | tkds-cmk conform -
 
 Exit status: 0 when the trace conforms, 1 when it does not, 2 for an unusable file.`,
 
