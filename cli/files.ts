@@ -1,4 +1,5 @@
 // Reading and writing the CLI's files: whole or not at all, with errors that name the flag and file.
+// A trace to check is read as a stream instead (readLines), a line at a time.
 // An output (--trace, --summary) is checked before the run, then written through a temporary file
 // in its own directory and renamed over it: never a device, a FIFO, a directory or a symlink.
 // The trace is streamed into its temporary file as the run emits it (OutputStream), so that it is
@@ -196,8 +197,9 @@ export async function* readLines(path: string): AsyncGenerator<string> {
   if (path === '-') input = process.stdin;
   else {
     try {
-      // a FIFO is read as a pipe: a read of a file would wait for its writer even after we stop
-      const fd = await promisify(open)(path, 'r'); // a FIFO's open waits for its writer
+      // a FIFO's open waits for its writer; it is read as a pipe, since a pending read of a file
+      // stream would keep the process waiting for that writer after a bad line stopped the check
+      const fd = await promisify(open)(path, 'r');
       input = fstatSync(fd).isFIFO()
         ? new Socket({ fd, readable: true, writable: false })
         : createReadStream('', { fd });
