@@ -115,9 +115,7 @@ export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = 
     none: "the `step backout start` line naming the refusal, just after, is the initiator statechart's refuse",
   },
   clearNew: { none: 'a register changed outside the protocol; the statecharts keep no registers' },
-  commit: {
-    none: "the initiator statechart is in its commit step; commitDone is the `step commit done` line, after the initiator's own switch",
-  },
+  commit: { initiator: ['commitDone'] }, // the record says committed: the point of no return
   SwitchByInitiator: { initiator: ['memberLost'] },
   SwitchAtMember: { member: ['switch'] },
   FinishByInitiator: {
@@ -163,10 +161,10 @@ export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = 
 
 /** The observations (lines that are no spec action) that move a statechart, and the events they may feed. */
 export const OBSERVATION_TRANSITIONS: Readonly<Partial<Record<TraceEventName, Moves>>> = {
-  // validate start; beginRouting done failed; a step done failed; commit done; backout start
+  // validate start; beginRouting done failed; a step done failed; backout start
   // (the member lost or the refusal it names); a step start finding members lost
   step: {
-    initiator: ['startChange', 'validated', 'refuse', 'ioError', 'commitDone', 'memberLost'],
+    initiator: ['startChange', 'validated', 'refuse', 'ioError', 'memberLost'],
   },
   memberLost: { initiator: ['memberLost'] },
   memberJoined: { initiator: ['memberJoined'] },
@@ -196,6 +194,7 @@ const AT_STEP_DONE: Readonly<Record<string, readonly string[]>> = {
   beginRouting: ['reencipher'],
   suspend: ['applyDelta'],
   reload: ['commit'],
+  commit: ['switch'],
   switch: ['finish'],
   finish: ['completed'],
   backout: ['backout', 'backedOut'],
@@ -779,8 +778,6 @@ export class Replay {
           `${what}: the delta holds ${this.#applied.join(', ') || 'nothing'}`,
           'NoLostUpdate',
         );
-      case 'commit':
-        return this.#toInitiator({ type: 'commitDone' }, line, what);
       default:
         return AT_STEP_DONE[step] ? this.#expect(AT_STEP_DONE[step]!, line, what) : undefined;
     }
@@ -798,6 +795,13 @@ export class Replay {
         { type: 'validated' },
         line,
         'writes the cluster record none -> running',
+      );
+    // the commit step's record write: the point of no return
+    if (to === 'committed' && state === 'commit' && line.actor === this.#self)
+      return this.#toInitiator(
+        { type: 'commitDone' },
+        line,
+        'writes the cluster record running -> committed',
       );
     const finishing = line.active === this.#target;
     const writers =

@@ -159,6 +159,22 @@ describe('the replay: one table, spec action -> statechart transition', () => {
     assert.ok(used.size >= 15, `only ${used.size} actions moved a statechart in the sample`);
   });
 
+  it("the initiator's own steps move its statechart on the line of their spec action", () => {
+    const moved = replayTrace(traceOf({ seed: 1 }) as unknown as TraceLine[], {
+      keepActions: true,
+    })
+      .actions!.filter((a) => a.moves.some((m) => m.startsWith('initiator.')))
+      .map((a) => `${a.action} ${a.moves.join(' ')}`);
+    // the commit record write is the point of no return: commitDone there, not a line later
+    for (const step of [
+      'BeginRoutingByInitiator initiator.validated',
+      'reencipher initiator.reencipherDone',
+      'applyDelta initiator.applyDeltaDone',
+      'commit initiator.commitDone',
+    ])
+      assert.ok(moved.includes(step), `${step} not in ${moved.join(', ')}`);
+  });
+
   it('a move the table does not list stops the replay (the table binds the code)', () => {
     const table = ACTION_TRANSITIONS as Record<string, unknown>;
     const entry = table.reencipher;
