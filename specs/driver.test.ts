@@ -273,7 +273,7 @@ describe('tkds-cmk drive', () => {
       [['--paths', file], /drive needs the command that runs the implementation/],
       [
         ['--paths', bad, '--', 'x'],
-        /--paths .*bad.json: version: this tool reads version 1, found 9/,
+        /--paths .*bad.json: version: this tool reads version 2, found 9/,
       ],
       [['--paths', notCluster, '--', 'x'], /the harness plays cluster paths, not member paths/],
       [['--paths', file, '--limit', '0', '--', 'x'], /--limit must be a whole number from 1/],

@@ -74,7 +74,7 @@ describe('the paths document', () => {
         },
       );
     };
-    refused((d) => (d.version = 2), /^version: this tool reads version 1, found 2$/);
+    refused((d) => (d.version = 1), /^version: this tool reads version 2, found 1$/);
     refused((d) => (d.format = 'x'), /^format: expected "tkds-cmk-paths"/);
     refused((d) => (d.machine = 'sysplex'), /^machine: expected one of initiator, member, cluster/);
     refused((d) => delete d.paths[2].steps[1].event.type, /^paths\[2\]\.steps\[1\]\.event: /);
@@ -119,7 +119,11 @@ describe('tkds-cmk paths', () => {
         ['--machine', 'sysplex'],
         /--machine must be one of initiator, member, cluster, not 'sysplex'/,
       ],
-      [['--set', 'all'], /--set must be one of cover, shortest, not 'all'/],
+      [['--set', 'all'], /--set must be one of cover, shortest, faults, not 'all'/],
+      [
+        ['--machine', 'member', '--set', 'faults'],
+        /--set faults: cluster paths only, not member paths/,
+      ],
       [['--out', 'adir'], /--out adir is a directory, not a regular file/],
       [['--out', '/dev/null'], /--out \/dev\/null is a character device/],
       [['--bogus'], /Unknown option '--bogus'/],
