@@ -137,18 +137,20 @@ Exit status: 0 when the logs were merged, 2 for unusable input (one line naming 
 line: bad JSON, a line of another system, a delivery nobody sent, logs that contradict each
 other, ...).`,
 
-  paths: `Usage: tkds-cmk paths [--machine NAME] [--set cover|shortest] [--out FILE]
+  paths: `Usage: tkds-cmk paths [--machine NAME] [--set cover|shortest|faults] [--out FILE]
 
 Writes the model-based test paths that xstate/graph generates from a statechart as one JSON
-document (format "tkds-cmk-paths", version 1, docs/mbt.md): each path a list of steps, each
+document (format "tkds-cmk-paths", version 2, docs/mbt.md): each path a list of steps, each
 step an event with its fields, the statechart state (value and context) it reaches, and the
 transitions it takes; each path lists the transitions it covers.
 
 Options:
   --machine NAME         cluster (default: the initiator, the members and the messages in
                          flight; the paths 'drive' plays), initiator or member
-  --set SET              cover (default: together they take every transition) or shortest
-                         (a shortest path to every reachable state; many more)
+  --set SET              cover (default: together they take every transition but those of
+                         the faults set), shortest (a shortest path to every reachable state;
+                         many more) or faults (cluster only: duplicate, delay, partition and
+                         a second initiator)
   --out FILE             write the document here (a regular file or a new one, written whole
                          through a temporary file) instead of on stdout
 
@@ -172,7 +174,7 @@ transitions executed on it.
 Options:
   --paths FILE           the paths to play (a 'tkds-cmk paths' document of the cluster);
                          default: the cluster's paths, generated now
-  --set SET              without --paths: cover (default) or shortest
+  --set SET              without --paths: cover (default), shortest or faults
   --limit N              play only the first N paths
   --timeout MS           how long to wait for each answer (default 10000)
   --tla                  also check each path's trace with TLC (needs Java; slow)

@@ -34,6 +34,7 @@ import {
   isUp,
   leafOf,
   narrate,
+  rivalRefusal,
   type ClusterContext,
   type ClusterEvent,
   type Message,
@@ -244,15 +245,24 @@ export class PathAdapter {
         );
       case 'drop':
         return impl.send('drop', { action: (await this.delivery(event.message)).id });
+      case 'duplicate': {
+        // a second delivery of the message becomes pending; the first one arrives now
+        const original = await this.delivery(event.message);
+        await impl.send('duplicate', { action: original.id });
+        return this.fire(original);
+      }
+      case 'delay':
+        return this.fire(await this.delivery(event.message));
       case 'crash':
-        return impl.send('crash', { member: event.member });
+      case 'partition':
+        return impl.send(event.type, { member: event.member });
+      case 'heal':
+        await this.#dropMessagesTo(event.member);
+        return impl.send('heal', { member: event.member });
+      case 'rivalStart':
+        return this.#rivalStart(event.member, before);
       case 'restart': {
-        // The cluster view loses every message to a member that left the group (model/cluster.ts
-        // leaveGroup); the sysplex drops them only while it is out, and would hand them to it
-        // once it is back: they are dropped here.
-        for (const a of await this.pending())
-          if (a.kind === 'deliver' && a.message.to === event.member)
-            await impl.send('drop', { action: a.id });
+        await this.#dropMessagesTo(event.member);
         const rejoin = await this.find(
           (a) => a.kind === 'restart' && a.how === 'rejoin' && a.member === event.member,
         );
@@ -275,6 +285,34 @@ export class PathAdapter {
     }
   }
 
+  /**
+   * The cluster view loses every message to a member that left the group (model/cluster.ts
+   * leaveGroup); the sysplex drops them only while it is out, and would hand them to it once it is
+   * back: they are dropped before it comes back.
+   */
+  async #dropMessagesTo(member: string): Promise<void> {
+    for (const a of await this.pending())
+      if (a.kind === 'deliver' && a.message.to === member)
+        await this.impl.send('drop', { action: a.id });
+  }
+
+  /**
+   * A second change started at `member`: refused at once for the reason the model gives, or, while
+   * the first initiator validates (its validate runs first here), passed: then the first one's
+   * beginRouting wins the compare-and-set and the second one's, fired after it (settle), loses.
+   */
+  async #rivalStart(member: string, before: ClusterContext | null): Promise<void> {
+    if (before && leafOf(before.initiator.value) === 'validate') await this.#startChange();
+    const { refusals } = await this.impl.send('startChange', { member });
+    const refusal = rivalRefusal(this.#model!);
+    if (refusal?.type !== 'refuse')
+      return assert.deepEqual(refusals, [], `validate at ${member} refused a change`);
+    assert.ok(
+      refusals.some((r) => r.reason === refusal.reason),
+      `validate at ${member} did not refuse for ${refusal.reason}: ${JSON.stringify(refusals)}`,
+    );
+  }
+
   /** Fires notifications, restart checks and the step actions the model's step implies, until none is left. */
   async settle(): Promise<void> {
     const model = this.#model;
@@ -282,8 +320,12 @@ export class PathAdapter {
     const self = model.initiator.context.self;
     const step = leafOf(model.initiator.value);
     const steps = AUTOMATIC_ORDER.slice(0, AUTOMATIC_UP_TO[step] ?? 0);
+    // a second initiator the model refused after both validated: its beginRouting, after the first one's
+    const loser = model.rival?.value === 'refused' ? model.rival.context.self : null;
     for (let guard = 0; guard < 1000; guard++) {
       const pending = await this.pending();
+      const beginsAt = (member: string | null) => (a: Pending) =>
+        a.kind === 'work' && a.step === 'beginRouting' && a.member === member;
       const next = pending.find(
         (a) =>
           a.kind === 'notify' ||
@@ -291,7 +333,8 @@ export class PathAdapter {
             (UNMODELLED.includes(a.message.type) || this.#staleAck(a, model))) ||
           (a.kind === 'work' &&
             (a.step === 'restartCheck' ||
-              (a.member === self && (steps as readonly string[]).includes(a.step)))),
+              (a.member === self && (steps as readonly string[]).includes(a.step)))) ||
+          (beginsAt(loser)(a) && !pending.some(beginsAt(self))),
       );
       // entering reencipher, the first chunk is copied (reencipherDone copies the rest)
       const firstChunk = async () => {
@@ -394,7 +437,7 @@ export class PathAdapter {
 
   /** What the model says each observable is, in the terms of ClusterView. */
   expected(model: ClusterContext): object {
-    const { initiator, members } = model;
+    const { initiator, members, rival } = model;
     const step = leafOf(initiator.value);
     return {
       record: {
@@ -413,7 +456,11 @@ export class PathAdapter {
           name,
           up,
           state: leafOf(part.value),
-          initiatorStep: plays ? INITIATOR_STEP[step] : null,
+          initiatorStep: plays
+            ? INITIATOR_STEP[step]
+            : name === rival?.context.self
+              ? INITIATOR_STEP[leafOf(rival.value)]
+              : null,
           suspended: plays && SUSPENDED.has(step),
           cur: m.cur,
           new: name === this.#differs ? 'other' : m.next,

@@ -10,8 +10,10 @@ import { INIT_EVENT, step } from '../model/step.ts';
 import { pathsOf, shortestPathsOf, type GeneratedPath } from '../model/subjects.ts';
 
 export const PATHS_FORMAT = 'tkds-cmk-paths';
-export const PATHS_VERSION = 1;
-export const PATH_SETS = ['cover', 'shortest'] as const;
+/** 2: the cluster's context has `partitioned`, `rival`, `rivals`; its events duplicate, delay, partition, heal, rivalStart. */
+export const PATHS_VERSION = 2;
+/** faults: the cluster statechart's transition-cover paths under the other faults (model/supply.ts clusterFaultSupply). */
+export const PATH_SETS = ['cover', 'shortest', 'faults'] as const;
 export type PathSet = (typeof PATH_SETS)[number];
 export const MACHINE_NAMES = Object.keys(machines) as MachineName[];
 
@@ -101,7 +103,14 @@ export function exportPath(machine: MachineName, path: GeneratedPath): ExportedP
 }
 
 export function pathsDocument(machine: MachineName, set: PathSet): PathsDocument {
-  const generated = set === 'cover' ? pathsOf(machine) : shortestPathsOf(machine);
+  if (set === 'faults' && machine !== 'cluster')
+    throw new Error(`the faults set holds cluster paths, not ${machine} paths`);
+  const generated =
+    set === 'cover'
+      ? pathsOf(machine)
+      : set === 'shortest'
+        ? shortestPathsOf(machine)
+        : pathsOf('faults');
   return {
     format: PATHS_FORMAT,
     version: PATHS_VERSION,

@@ -34,7 +34,8 @@ export type Pending = ActionDescriptor & { readonly id: number; readonly label: 
 /** Each command: [its fields, the fields of its answer]. */
 export interface Commands {
   init: [{ setup: Setup }, Record<string, never>];
-  startChange: [Record<string, never>, { refusals: Pick<Refusal, 'subject' | 'reason'>[] }];
+  /** `member`: where the operator starts it (a second initiator); the first member when left out. */
+  startChange: [{ member?: string }, { refusals: Pick<Refusal, 'subject' | 'reason'>[] }];
   pending: [Record<string, never>, { actions: Pending[] }];
   fire: [{ action: number }, Record<string, never>];
   drop: [{ action: number }, Record<string, never>];

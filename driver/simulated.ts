@@ -22,8 +22,8 @@ export class SimulatedImplementation implements Implementation {
       this.#sim = new Simulation(simulateOptions(setup, (e) => this.trace.push(e)));
       return {};
     },
-    startChange: () => ({
-      refusals: this.sim.startChange().map(({ subject, reason }) => ({ subject, reason })),
+    startChange: ({ member }) => ({
+      refusals: this.sim.startChange(member).map(({ subject, reason }) => ({ subject, reason })),
     }),
     pending: () => ({
       actions: this.sim.pending().map(({ due: _due, owner: _owner, ...a }) => a),

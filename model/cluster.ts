@@ -27,8 +27,11 @@ import { memberMachine, type MemberContext, type MemberEvent } from './member.ts
 import { step, type Effect } from './step.ts';
 import { UPDATE_BOUND } from './supply.ts';
 
-/** Faults (crash, drop, ioError) per generated path. */
+/** Faults (crash, drop, ioError; duplicate, delay, partition) per generated path. */
 export const FAULT_BUDGET = 2;
+
+/** Changes a second operator starts per generated path (the second initiator). */
+export const RIVAL_BOUND = 1;
 
 export const DEFAULT_CLUSTER = ['SYSA', 'SYSB', 'SYSC'] as const;
 
@@ -57,6 +60,15 @@ export interface ClusterContext {
   readonly network: readonly Message[];
   readonly faults: number;
   readonly updates: number;
+  /** Members cut off from the group (partition): down until `heal`. */
+  readonly partitioned: readonly string[];
+  /**
+   * A second initiator's role (DESIGN.md step 1: two initiators that validate at once): its
+   * validate and refusal; null before it starts and once its member leaves the group.
+   */
+  readonly rival: Part<InitiatorContext> | null;
+  /** Changes a second operator started (at most RIVAL_BOUND). */
+  readonly rivals: number;
 }
 
 export interface ClusterInput {
@@ -74,7 +86,12 @@ export type ClusterEvent =
   | { type: 'drop'; message: Message }
   | { type: 'crash'; member: string }
   | { type: 'restart'; member: string }
-  | { type: 'update'; member: string };
+  | { type: 'update'; member: string }
+  | { type: 'duplicate'; message: Message }
+  | { type: 'delay'; message: Message }
+  | { type: 'partition'; member: string }
+  | { type: 'heal'; member: string }
+  | { type: 'rivalStart'; member: string };
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'beginRouting',
@@ -100,7 +117,16 @@ export function initialClusterContext(input: ClusterInput = {}): ClusterContext 
   const members = Object.fromEntries(
     names.map((name) => [name, partOf(initialTransition(memberMachine, {})[0])]),
   );
-  return { initiator: partOf(first), members, network: [], faults: 0, updates: 0 };
+  return {
+    initiator: partOf(first),
+    members,
+    network: [],
+    faults: 0,
+    updates: 0,
+    partitioned: [],
+    rival: null,
+    rivals: 0,
+  };
 }
 
 function partOf<C>(snapshot: { value: StateValue; context: C }): Part<C> {
@@ -166,7 +192,8 @@ function addMessages(network: readonly Message[], messages: readonly Message[]):
 }
 
 const messageOf = (event: ClusterEvent): Message | null => {
-  if (event.type === 'drop') return event.message;
+  if (event.type === 'drop' || event.type === 'duplicate' || event.type === 'delay')
+    return event.message;
   if (!(MESSAGE_TYPES as readonly string[]).includes(event.type)) return null;
   const { type, from, to, id } = event as Message;
   return id === undefined ? { type, from, to } : { type, from, to, id };
@@ -199,6 +226,24 @@ function initiatorEventOf(context: ClusterContext, event: ClusterEvent): Initiat
     default:
       return null;
   }
+}
+
+/**
+ * What a second initiator's validate finds while this change runs (impl validate): the record
+ * shows the change (changeRunning), or it is settled and the target is active (finish) or marked
+ * unusable (backout). null while the first initiator validates too: the compare-and-set of
+ * beginRouting separates them, and the first one's record write wins (DESIGN.md step 1).
+ */
+export function rivalRefusal(context: ClusterContext): InitiatorEvent | null {
+  const { value, context: first } = context.initiator;
+  if (value === 'validate') return null;
+  const { change, active } = first.record;
+  if (change !== 'none') return { type: 'refuse', member: first.self, reason: 'changeRunning' };
+  return {
+    type: 'refuse',
+    member: 'target',
+    reason: active === 'target' ? 'targetIsActive' : 'targetNotEmpty',
+  };
 }
 
 function initiatorAccepts(context: ClusterContext, event: ClusterEvent): boolean {
@@ -317,7 +362,9 @@ function compose(probe?: Probe) {
   /** A member left: messages to it are lost; the initiator learns it, or a survivor takes over. */
   const leaveGroup = (context: ClusterContext, name: string): ClusterContext => {
     const network = context.network.filter((m) => m.to !== name);
-    const after = { ...context, network };
+    // a member that leaves the group forgets a second change it started (its validate or refusal)
+    const rival = context.rival?.context.self === name ? null : context.rival;
+    const after = { ...context, network, rival };
     if (name !== context.initiator.context.self)
       return toInitiator(after, { type: 'memberLost', member: name });
     const down = toInitiator(after, { type: 'crash' });
@@ -341,16 +388,58 @@ function compose(probe?: Probe) {
     return toInitiator(after, { type: message.type, member: message.from });
   };
 
+  /** Steps the second initiator's role with an event (its effects are none: it never begins). */
+  const toRival = (context: ClusterContext, event: InitiatorEvent | null): ClusterContext => {
+    const stepped = context.rival && event && stepPart(initiatorMachine, context.rival, event);
+    return stepped ? { ...context, rival: stepped.part } : context;
+  };
+
+  /** A second operator starts a change at `member`: its validate, refused unless the first one validates too. */
+  const rivalStart = (context: ClusterContext, member: string): ClusterContext => {
+    const [idle] = initialTransition(initiatorMachine, {
+      self: member,
+      cluster: Object.keys(context.members),
+    });
+    const started = toRival(
+      { ...context, rival: partOf(idle), rivals: context.rivals + 1 },
+      { type: 'startChange' },
+    );
+    return toRival(started, rivalRefusal(started));
+  };
+
+  /** A delivery that leaves a copy of the message in flight (its receiver still in the group). */
+  const duplicate = (context: ClusterContext, message: Message): ClusterContext => {
+    const after = deliver(context, message);
+    const receiver = after.members[message.to];
+    if (!receiver || !isUp(receiver)) return after;
+    return { ...after, network: addMessages(after.network, [message]) };
+  };
+
   /** The cluster's reaction to one of its events (the statechart's guards decide whether it may happen). */
-  return (context: ClusterContext, event: ClusterEvent): ClusterContext => {
+  const react = (context: ClusterContext, event: ClusterEvent): ClusterContext => {
     const message = messageOf(event);
     if (event.type === 'drop')
       return {
         ...context,
         network: context.network.filter((m) => !message || !sameMessage(m, message)),
       };
+    if (event.type === 'duplicate') return duplicate(context, event.message);
     if (message) return deliver(context, message);
     switch (event.type) {
+      case 'partition':
+        return toMember(
+          { ...context, partitioned: [...context.partitioned, event.member].sort() },
+          event.member,
+          { type: 'crash' },
+        );
+      case 'heal':
+        return toMember(
+          { ...context, partitioned: context.partitioned.filter((m) => m !== event.member) },
+          event.member,
+          { type: 'restart', record: context.initiator.context.record },
+        );
+      case 'rivalStart':
+        return rivalStart(context, event.member);
       case 'crash':
         return toMember(context, event.member, { type: 'crash' });
       case 'restart':
@@ -369,6 +458,14 @@ function compose(probe?: Probe) {
         return local ? toInitiator(context, local) : context;
       }
     }
+  };
+
+  return (context: ClusterContext, event: ClusterEvent): ClusterContext => {
+    const next = react(context, event);
+    // the first initiator's record write won the compare-and-set: the second one's beginRouting loses
+    return next.rival?.value === 'validate' && next.initiator.value !== 'validate'
+      ? toRival(next, rivalRefusal(next))
+      : next;
   };
 }
 
@@ -400,6 +497,18 @@ export const clusterMachine = setup({
       return part !== undefined && isUp(part);
     },
     memberDown: ({ context, event }) => context.members[memberOf(event)]?.value === 'down',
+    partitioned: ({ context, event }) =>
+      context.partitioned.includes(memberOf(event)) &&
+      context.members[memberOf(event)]?.value === 'down',
+    rivalMayStart: ({ context, event }) => {
+      const part = context.members[memberOf(event)];
+      return (
+        context.rivals < RIVAL_BOUND &&
+        part !== undefined &&
+        isUp(part) &&
+        memberOf(event) !== context.initiator.context.self
+      );
+    },
     decided: ({ context }, params: { outcome: Outcome }) => outcomeOf(context) === params.outcome,
   },
   actions: {
@@ -446,6 +555,11 @@ export const clusterMachine = setup({
         crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
         restart: { guard: 'memberDown', actions: 'step' },
         update: { guard: and(['memberUp', 'updatesLeft']), actions: 'step' },
+        duplicate: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
+        delay: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
+        partition: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
+        heal: { guard: 'partitioned', actions: 'step' },
+        rivalStart: { guard: 'rivalMayStart', actions: 'step' },
       },
       always: [
         { guard: { type: 'decided', params: { outcome: 'completed' } }, target: 'completed' },
@@ -456,11 +570,17 @@ export const clusterMachine = setup({
     completed: {
       description:
         'Outcome: every member that is up runs on the target under the new key; a member that was down switches when it restarts.',
-      on: { restart: { guard: 'memberDown', actions: 'step' } },
+      on: {
+        restart: { guard: 'memberDown', actions: 'step' },
+        heal: { guard: 'partitioned', actions: 'step' },
+      },
     },
     backedOut: {
       description: 'Outcome: every member that is up runs on the old data set under the old key.',
-      on: { restart: { guard: 'memberDown', actions: 'step' } },
+      on: {
+        restart: { guard: 'memberDown', actions: 'step' },
+        heal: { guard: 'partitioned', actions: 'step' },
+      },
     },
     refused: {
       type: 'final',
@@ -478,6 +598,9 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
   memberUp: 'Only a member that is up can crash or take a request.',
   memberDown: 'Only a member that is down can restart.',
+  partitioned: 'Only a member cut off from the group (and still down) can be reconnected.',
+  rivalMayStart:
+    'At most RIVAL_BOUND changes started at a second member that is up and does not drive this one.',
   decided:
     'The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).',
 };
@@ -507,6 +630,15 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   crash: 'A member crashes or is partitioned out (a fault); the group tells the others.',
   restart: 'A member that was down restarts and runs its restart check.',
   update: 'A dynamic update request reaches a member.',
+  duplicate:
+    'A message in flight is delivered and a copy of it stays in flight, to arrive once more (a fault).',
+  delay:
+    'A message in flight is delivered before the ones ahead of it, which are delayed (a fault: paths otherwise deliver in order).',
+  partition:
+    'A member is cut off from the group (a fault): treated as gone, the group tells the others.',
+  heal: 'A member cut off from the group is reconnected and runs its restart check.',
+  rivalStart:
+    'An operator starts a second change at another member: its validate, refused unless the first initiator validates at the same time, when beginRouting refuses it (DESIGN.md step 1).',
 };
 
 /**
@@ -529,7 +661,8 @@ export function clusterTakes(
 function eventPhrase(event: EventObject): string {
   const e = event as ClusterEvent;
   const message = messageOf(e);
-  if (e.type === 'drop' && message) return `drop ${message.type} ${message.from}->${message.to}`;
+  if ((e.type === 'drop' || e.type === 'duplicate' || e.type === 'delay') && message)
+    return `${e.type} ${message.type} ${message.from}->${message.to}`;
   if (message)
     return `${message.type} ${message.from}->${message.to}${message.id ? ` (${message.id})` : ''}`;
   return 'member' in e ? `${e.type} ${e.member}` : e.type;

@@ -6,7 +6,7 @@ import { clusterMachine, clusterTakes, type ClusterContext } from './cluster.ts'
 import { explore, transitionCover, type Graph, type Takes } from './coverage.ts';
 import { initiatorMachine, type InitiatorContext } from './initiator.ts';
 import { memberMachine } from './member.ts';
-import { clusterSupply, initiatorSupply, memberSupply } from './supply.ts';
+import { clusterFaultSupply, clusterSupply, initiatorSupply, memberSupply } from './supply.ts';
 
 export interface Subject {
   readonly machine: AnyStateMachine;
@@ -23,6 +23,12 @@ export const SUBJECTS = {
   cluster: {
     machine: clusterMachine,
     events: (s) => clusterSupply(s.context as ClusterContext),
+    takes: clusterTakes as Takes,
+  },
+  /** The cluster statechart under the other faults (duplicate, delay, partition, a second initiator). */
+  faults: {
+    machine: clusterMachine,
+    events: (s) => clusterFaultSupply(s.context as ClusterContext),
     takes: clusterTakes as Takes,
   },
 } as const satisfies Record<string, Subject>;

@@ -5,7 +5,7 @@
 import { ACKS, type InitiatorContext, type InitiatorEvent } from './initiator.ts';
 import type { MemberEvent } from './member.ts';
 import { RECORD_READINGS } from './record.ts';
-import { leafOf, type ClusterContext, type ClusterEvent } from './cluster.ts';
+import { isUp, leafOf, type ClusterContext, type ClusterEvent } from './cluster.ts';
 
 /** Dynamic updates per generated path. */
 export const UPDATE_BOUND = 1;
@@ -100,5 +100,46 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
       { type: 'restart' as const, member },
     ]),
     { type: 'update', member: names[1] ?? names[0]! },
+  ];
+}
+
+/** The faults clusterSupply injects (with the restart that follows a crash). */
+/** Faults per path of the `faults` subject (within FAULT_BUDGET): two multiply its graph by 15. */
+const NEW_FAULTS_PER_PATH = 1;
+const FIRST_FAULTS: readonly string[] = ['drop', 'crash', 'restart', 'ioError'];
+
+/**
+ * The cluster's environment with the other faults, a path set of its own (the `faults` subject):
+ * clusterSupply's protocol events and updates without its faults, and instead the first message in
+ * flight duplicated, any other one delivered before it (delay), a member partitioned and healed,
+ * and a second change started once, at the first member by name that is up and does not drive
+ * this one. While both validate, the first one's record write comes next (the compare-and-set
+ * separates them). One fault a path (NEW_FAULTS_PER_PATH).
+ */
+export function clusterFaultSupply(context: ClusterContext): ClusterEvent[] {
+  if (context.rival?.value === 'validate') return [{ type: 'validated' }];
+  const names = Object.keys(context.members);
+  const self = context.initiator.context.self;
+  const rival = names.find((m) => m !== self && isUp(context.members[m]!));
+  const rivalStart = rival ? [{ type: 'rivalStart' as const, member: rival }] : [];
+  const first = clusterSupply(context).filter((e) => !FIRST_FAULTS.includes(e.type));
+  if (leafOf(context.initiator.value) === 'validate')
+    return [...first, ...(context.initiator.context.lost.length === 0 ? rivalStart : [])];
+  const [next] = context.network;
+  const faults =
+    context.faults < NEW_FAULTS_PER_PATH
+      ? [
+          ...(next ? [{ type: 'duplicate' as const, message: next }] : []),
+          ...context.network.slice(1).map((message) => ({ type: 'delay' as const, message })),
+          ...names
+            .filter((m) => !context.partitioned.includes(m))
+            .map((member) => ({ type: 'partition' as const, member })),
+        ]
+      : [];
+  return [
+    ...first,
+    ...faults,
+    ...context.partitioned.map((member) => ({ type: 'heal' as const, member })),
+    ...rivalStart,
   ];
 }

@@ -18,6 +18,7 @@ import {
   PATHS_VERSION,
   pathsDocument,
   PathsFormatError,
+  type PathSet,
 } from '../driver/paths.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -26,14 +27,20 @@ const MACHINES: MachineName[] = ['initiator', 'member', 'cluster'];
 describe('the paths document', () => {
   for (const name of MACHINES) {
     it(`${name}: has the documented shape, and its paths take every transition of the ${name} statechart`, () => {
-      const doc = checkPathsDocument(JSON.parse(JSON.stringify(pathsDocument(name, 'cover'))));
-      assert.equal(doc.format, PATHS_FORMAT);
-      assert.equal(doc.version, PATHS_VERSION);
-      assert.equal(doc.machine, name);
-      assert.ok(doc.paths.length > 5);
-      for (const path of doc.paths)
-        assert.deepEqual(path.covers, [...new Set(path.steps.flatMap((s) => s.takes))]);
-      const covered = new Set(doc.paths.flatMap((p) => p.covers));
+      // the cluster's paths are two sets: cover, and faults (the other faults)
+      const sets: PathSet[] = name === 'cluster' ? ['cover', 'faults'] : ['cover'];
+      const docs = sets.map((set) =>
+        checkPathsDocument(JSON.parse(JSON.stringify(pathsDocument(name, set)))),
+      );
+      for (const doc of docs) {
+        assert.equal(doc.format, PATHS_FORMAT);
+        assert.equal(doc.version, PATHS_VERSION);
+        assert.equal(doc.machine, name);
+        assert.ok(doc.paths.length > 5);
+        for (const path of doc.paths)
+          assert.deepEqual(path.covers, [...new Set(path.steps.flatMap((s) => s.takes))]);
+      }
+      const covered = new Set(docs.flatMap((doc) => doc.paths.flatMap((p) => p.covers)));
       const own = transitionsOf(machines[name]).map((t) => `${name}: ${t.key}`);
       assert.deepEqual(
         own.filter((t) => !covered.has(t)),
@@ -74,7 +81,7 @@ describe('the paths document', () => {
         },
       );
     };
-    refused((d) => (d.version = 2), /^version: this tool reads version 1, found 2$/);
+    refused((d) => (d.version = 1), /^version: this tool reads version 2, found 1$/);
     refused((d) => (d.format = 'x'), /^format: expected "tkds-cmk-paths"/);
     refused((d) => (d.machine = 'sysplex'), /^machine: expected one of initiator, member, cluster/);
     refused((d) => delete d.paths[2].steps[1].event.type, /^paths\[2\]\.steps\[1\]\.event: /);
@@ -119,7 +126,11 @@ describe('tkds-cmk paths', () => {
         ['--machine', 'sysplex'],
         /--machine must be one of initiator, member, cluster, not 'sysplex'/,
       ],
-      [['--set', 'all'], /--set must be one of cover, shortest, not 'all'/],
+      [['--set', 'all'], /--set must be one of cover, shortest, faults, not 'all'/],
+      [
+        ['--machine', 'member', '--set', 'faults'],
+        /--set faults: cluster paths only, not member paths/,
+      ],
       [['--out', 'adir'], /--out adir is a directory, not a regular file/],
       [['--out', '/dev/null'], /--out \/dev\/null is a character device/],
       [['--bogus'], /Unknown option '--bogus'/],

@@ -89,9 +89,35 @@ describe('model-based tests: the cluster statechart drives the implementation', 
     );
   });
 
+  it('the other faults (duplicate, delay, partition, a second initiator): their own path set runs on the implementation', async (t) => {
+    const all = [...pathsOf('faults'), ...shortestPathsOf('faults')];
+    const failures: string[] = [];
+    for (const path of all) {
+      await run(path).catch((e: Error) =>
+        failures.push(`${narrate(path.steps).join(' / ')}\n  ${e.message.split('\n')[0]}`),
+      );
+    }
+    const taken = new Set(all.flatMap((p) => p.steps.map((s) => s.event.type)));
+    t.diagnostic(
+      `faults paths: ${pathsOf('faults').length} cover, ${shortestPathsOf('faults').length} shortest, ${all.reduce((n, p) => n + p.steps.length - 1, 0)} steps`,
+    );
+    for (const kind of ['duplicate', 'delay', 'partition', 'heal', 'rivalStart'])
+      assert.ok(taken.has(kind), `no faults path takes ${kind}`);
+    assert.deepEqual(
+      failures.slice(0, 3),
+      [],
+      `${failures.length} of ${all.length} paths differ from the model`,
+    );
+  });
+
   it('executed transition coverage: every transition is taken on the implementation, or listed with its reason', async (t) => {
     // paths no earlier test ran (a filtered run) run here; a path that fails counts up to its last agreeing step
-    for (const path of [...pathsOf('cluster'), ...shortestPathsOf('cluster')])
+    for (const path of [
+      ...pathsOf('cluster'),
+      ...shortestPathsOf('cluster'),
+      ...pathsOf('faults'),
+      ...shortestPathsOf('faults'),
+    ])
       if (!ran.has(path)) await run(path).catch(() => {});
     const coverage = Object.entries(executedCoverage(executed));
     t.diagnostic(
