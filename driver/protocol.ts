@@ -25,7 +25,7 @@ export interface Setup {
   /** Resends of a request before the initiator gives a silent member up (RETRY_BUDGET). */
   readonly retries: number;
   /** Steps whose first data set write fails (an I/O error fault). */
-  readonly ioErrors: readonly ('applyDelta' | 'commit')[];
+  readonly ioErrors: readonly ('beginRouting' | 'applyDelta' | 'commit' | 'backout')[];
 }
 
 /** A pending action: what it is (impl/sysplex.ts ActionDescriptor), an id to fire it by, a label for people. */

@@ -38,7 +38,7 @@ export interface Part<C> {
   readonly context: C;
 }
 
-export type MessageType = Request | Ack | 'routeUpdate';
+export type MessageType = Request | Ack | 'routeUpdate' | 'fence';
 export type Outcome = 'completed' | 'backedOut' | 'refused';
 
 /** A message in flight (sysplex messaging); `id` names the update a routeUpdate carries. */
@@ -64,11 +64,13 @@ export interface ClusterInput {
 }
 
 export type LocalStep =
-  'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout' | 'ioError';
+  'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout';
 
 export type ClusterEvent =
   | { type: 'startChange' }
   | { [T in LocalStep]: { type: T } }[LocalStep]
+  // `backout: 'fails'`: the first write of the backout the failed write leads to fails too
+  | { type: 'ioError'; backout?: 'fails' }
   | { type: 'refuse'; member: string; reason: 'newMkvpDiffers' }
   | { [T in MessageType]: { type: T; from: string; to: string; id?: string } }[MessageType]
   | { type: 'drop'; message: Message }
@@ -88,6 +90,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'backout',
   'backoutAck',
   'routeUpdate',
+  'fence',
 ];
 
 const messageKey = (m: Message) => `${m.type} ${m.from}>${m.to} ${m.id ?? ''}`;
@@ -156,7 +159,7 @@ const SELF_PART: Readonly<Record<string, Request>> = {
 };
 
 function isRequest(type: MessageType): type is Request {
-  return !type.endsWith('Ack') && type !== 'routeUpdate';
+  return !type.endsWith('Ack') && type !== 'routeUpdate' && type !== 'fence';
 }
 
 function addMessages(network: readonly Message[], messages: readonly Message[]): Message[] {
@@ -191,9 +194,10 @@ function initiatorEventOf(context: ClusterContext, event: ClusterEvent): Initiat
     case 'reencipherDone':
     case 'commitDone':
     case 'timeout':
-    case 'ioError':
     case 'refuse':
       return event;
+    case 'ioError':
+      return { type: 'ioError' };
     case 'applyDeltaDone':
       return { type: 'applyDeltaDone', applied: context.initiator.context.delta };
     default:
@@ -251,9 +255,14 @@ function compose(probe?: Probe) {
     if (selfPart) return toMember(context, self, { type: selfPart });
     if (effect.type === 'send' || effect.type === 'sendToJoined') {
       const message = (effect.params as { message: Request }).message;
-      // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored.
+      // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored
+      // (a fence is not: its receiver reads the record).
       const current = context.network.filter(
-        (m) => m.type === message || m.type === `${message}Ack` || m.type === 'routeUpdate',
+        (m) =>
+          m.type === message ||
+          m.type === `${message}Ack` ||
+          m.type === 'routeUpdate' ||
+          m.type === 'fence',
       );
       const to =
         effect.type === 'send'
@@ -268,6 +277,18 @@ function compose(probe?: Probe) {
           to.map((member) => ({ type: message, from: self, to: member })),
         ),
       };
+    }
+    if (effect.type === 'fence') {
+      // DESIGN.md "Failures": backout cannot finish; it tells every member in the group to fence
+      // and shuts down (impl/initiator.ts fence)
+      const group = Object.keys(context.members).filter(
+        (m) => m !== self && isUp(context.members[m]!),
+      );
+      const told = addMessages(
+        context.network,
+        group.map((to) => ({ type: 'fence' as const, from: self, to })),
+      );
+      return toMember({ ...context, network: told }, self, { type: 'fence' });
     }
     if (effect.type === 'partitionSilent') {
       const silent = (effect.params as { members: readonly string[] }).members;
@@ -337,6 +358,12 @@ function compose(probe?: Probe) {
     const after = { ...context, network };
     if (message.type === 'routeUpdate')
       return toInitiator(after, { type: 'update', id: message.id ?? '', member: message.from });
+    if (message.type === 'fence') {
+      // the member reads the record: a fence of a change it no longer shows running is late, and
+      // touches nothing (a member that took the change over has backed it out: impl/member.ts)
+      if (after.initiator.context.record.change !== 'running') return after;
+      return toMember(after, message.to, { type: 'fence' });
+    }
     if (isRequest(message.type)) return toMember(after, message.to, { type: message.type });
     return toInitiator(after, { type: message.type, member: message.from });
   };
@@ -364,6 +391,13 @@ function compose(probe?: Probe) {
           id: `u${context.updates + 1}`,
           record: context.initiator.context.record,
         });
+      case 'ioError': {
+        const failed = toInitiator(context, { type: 'ioError' });
+        if (event.backout !== 'fails' || leafOf(failed.initiator.value) !== 'backout')
+          return failed;
+        // the backout's first write fails before it sends anything
+        return toInitiator({ ...failed, network: context.network }, { type: 'ioError' });
+      }
       default: {
         const local = initiatorEventOf(context, event);
         return local ? toInitiator(context, local) : context;
@@ -399,7 +433,12 @@ export const clusterMachine = setup({
       const part = context.members[memberOf(event)];
       return part !== undefined && isUp(part);
     },
-    memberDown: ({ context, event }) => context.members[memberOf(event)]?.value === 'down',
+    memberDown: ({ context, event }) =>
+      ['down', 'fenced'].includes(context.members[memberOf(event)]?.value as string),
+    takesRequests: ({ context, event }) => {
+      const part = context.members[memberOf(event)];
+      return part !== undefined && (isUp(part) || part.value === 'fenced');
+    },
     decided: ({ context }, params: { outcome: Outcome }) => outcomeOf(context) === params.outcome,
   },
   actions: {
@@ -442,10 +481,11 @@ export const clusterMachine = setup({
         backout: { guard: 'inFlight', actions: 'step' },
         backoutAck: { guard: 'inFlight', actions: 'step' },
         routeUpdate: { guard: 'inFlight', actions: 'step' },
+        fence: { guard: 'inFlight', actions: 'step' },
         drop: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
         crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
         restart: { guard: 'memberDown', actions: 'step' },
-        update: { guard: and(['memberUp', 'updatesLeft']), actions: 'step' },
+        update: { guard: and(['takesRequests', 'updatesLeft']), actions: 'step' },
       },
       always: [
         { guard: { type: 'decided', params: { outcome: 'completed' } }, target: 'completed' },
@@ -477,7 +517,8 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   faultsLeft: 'At most FAULT_BUDGET faults per path keep the graph small.',
   updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
   memberUp: 'Only a member that is up can crash or take a request.',
-  memberDown: 'Only a member that is down can restart.',
+  memberDown: 'Only a member that is down (or fenced: its ICSF shut down) can restart.',
+  takesRequests: 'A member that is up takes a request; a fenced one refuses it.',
   decided:
     'The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).',
 };
@@ -491,7 +532,8 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   applyDeltaDone: 'The initiator applied the delta to the target.',
   commitDone: 'The initiator runs on the target under the new key.',
   timeout: "The initiator's wait for acknowledgements runs out.",
-  ioError: 'A write of the initiator fails during applyDelta or commit (a fault).',
+  ioError:
+    "A write of the initiator fails (a fault): beginRouting's record write, or a write of applyDelta or commit; with backout: 'fails', the first write of the backout it leads to too.",
   beginRouting: 'Delivery of beginRouting to a member.',
   beginRoutingAck: "Delivery of a member's beginRoutingAck to the initiator.",
   reload: 'Delivery of reload to a member.',
@@ -503,6 +545,7 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   backout: 'Delivery of backout to a member.',
   backoutAck: "Delivery of a member's backoutAck to the initiator.",
   routeUpdate: "Delivery of a member's routed dynamic update to the initiator.",
+  fence: 'Delivery of fence to a member (it fences if the record still shows the change running).',
   drop: 'A message in flight is lost (a fault).',
   crash: 'A member crashes or is partitioned out (a fault); the group tells the others.',
   restart: 'A member that was down restarts and runs its restart check.',

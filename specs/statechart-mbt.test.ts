@@ -40,15 +40,6 @@ const CANNOT_HAPPEN: Readonly<Record<string, string>> = {
 const NOT_YET_EXECUTED: Readonly<Record<string, string>> = {
   'initiator: backout on timeout -> (stays)':
     'a member still silent after the resend in backout takes 3 faults; the cluster view allows FAULT_BUDGET = 2',
-  'initiator: validate on ioError -> backedOut':
-    "no generated path fails beginRouting's record write (the cover paths take the cluster's ioError at applyDelta and commit); impl-failures.test.ts and impl-races.test.ts run it",
-  'initiator: backout on ioError -> fenced':
-    "the cluster view offers no ioError in backout; the implementation fails backout's first write in the action that enters backout",
-  'initiator: fenced on takeover [changeUnderway] -> takeover': 'needs the fence path (above)',
-  'member: up on fence -> fenced':
-    "the cluster view gives the initiator's fence action no effect on the members",
-  'member: fenced on update -> (stays)': 'needs the fence path (above)',
-  'member: fenced on restart -> restartCheck': 'needs the fence path (above)',
   'member: restartCheck on always [curMatchesActive && changeRunning] -> up.routing':
     'a restart that reads running needs a change left running (after a fence, or before the loss is noticed); the cluster view notices a loss at once',
   'member: restartCheck on always -> fenced':
