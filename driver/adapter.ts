@@ -276,6 +276,8 @@ export class PathAdapter {
         return impl.send('drop', { action: (await this.delivery(event.message)).id });
       case 'crash':
         return impl.send('crash', { member: event.member });
+      case 'clearNew':
+        return impl.send('clearNew', { member: event.member });
       case 'restart': {
         // The cluster view loses every message to a member that left the group (model/cluster.ts
         // leaveGroup); the sysplex drops them only while it is out, and would hand them to it

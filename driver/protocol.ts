@@ -44,6 +44,7 @@ export interface Commands {
   partition: [{ member: string }, Record<string, never>];
   heal: [{ member: string }, Record<string, never>];
   update: [{ member: string; op: UpdateOp }, { update: string }];
+  clearNew: [{ member: string }, Record<string, never>];
   observe: [Record<string, never>, { view: ClusterView }];
 }
 export type CommandName = keyof Commands;
@@ -63,6 +64,7 @@ export const COMMANDS: { readonly [C in CommandName]: readonly (keyof Params<C>)
   partition: ['member'],
   heal: ['member'],
   update: ['member', 'op'],
+  clearNew: ['member'],
   observe: [],
 };
 

@@ -38,7 +38,7 @@ export interface Part<C> {
   readonly context: C;
 }
 
-export type MessageType = Request | Ack | 'routeUpdate' | 'fence';
+export type MessageType = Request | Ack | 'routeUpdate' | 'fence' | 'reloadRefused';
 export type Outcome = 'completed' | 'backedOut' | 'refused';
 
 /** A message in flight (sysplex messaging); `id` names the update a routeUpdate carries. */
@@ -76,7 +76,8 @@ export type ClusterEvent =
   | { type: 'drop'; message: Message }
   | { type: 'crash'; member: string }
   | { type: 'restart'; member: string }
-  | { type: 'update'; member: string };
+  | { type: 'update'; member: string }
+  | { type: 'clearNew'; member: string };
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'beginRouting',
@@ -91,6 +92,7 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'backoutAck',
   'routeUpdate',
   'fence',
+  'reloadRefused',
 ];
 
 const messageKey = (m: Message) => `${m.type} ${m.from}>${m.to} ${m.id ?? ''}`;
@@ -159,7 +161,7 @@ const SELF_PART: Readonly<Record<string, Request>> = {
 };
 
 function isRequest(type: MessageType): type is Request {
-  return !type.endsWith('Ack') && type !== 'routeUpdate' && type !== 'fence';
+  return !['routeUpdate', 'fence', 'reloadRefused'].includes(type) && !type.endsWith('Ack');
 }
 
 function addMessages(network: readonly Message[], messages: readonly Message[]): Message[] {
@@ -358,6 +360,18 @@ function compose(probe?: Probe) {
     const after = { ...context, network };
     if (message.type === 'routeUpdate')
       return toInitiator(after, { type: 'update', id: message.id ?? '', member: message.from });
+    if (message.type === 'reloadRefused')
+      return toInitiator(after, {
+        type: 'refuse',
+        member: message.from,
+        reason: 'newNotCommitted',
+      });
+    // phase 1's register check: a member whose new register was cleared stages nothing and
+    // refuses instead of acknowledging (impl/member.ts)
+    if (message.type === 'reload' && after.members[message.to]!.context.next === null) {
+      const refusal = { type: 'reloadRefused' as const, from: message.to, to: message.from };
+      return { ...after, network: addMessages(after.network, [refusal]) };
+    }
     if (message.type === 'fence') {
       // the member reads the record: a fence of a change it no longer shows running is late, and
       // touches nothing (a member that took the change over has backed it out: impl/member.ts)
@@ -385,6 +399,12 @@ function compose(probe?: Probe) {
           type: 'restart',
           record: context.initiator.context.record,
         });
+      case 'clearNew': {
+        // outside the protocol: no statechart takes it; the member's registers just change
+        const part = context.members[event.member]!;
+        const cleared = { ...part, context: { ...part.context, next: null } };
+        return { ...context, members: { ...context.members, [event.member]: cleared } };
+      }
       case 'update':
         return toMember({ ...context, updates: context.updates + 1 }, event.member, {
           type: 'update',
@@ -435,6 +455,18 @@ export const clusterMachine = setup({
     },
     memberDown: ({ context, event }) =>
       ['down', 'fenced'].includes(context.members[memberOf(event)]?.value as string),
+    newClearable: ({ context, event }) => {
+      const part = context.members[memberOf(event)];
+      if (!part || part.context.next === null) return false;
+      if (!isUp(part)) return true;
+      const { self, record } = context.initiator.context;
+      return (
+        record.change === 'running' &&
+        memberOf(event) !== self &&
+        !part.context.staged &&
+        leafOf(part.value) !== 'switched'
+      );
+    },
     takesRequests: ({ context, event }) => {
       const part = context.members[memberOf(event)];
       return part !== undefined && (isUp(part) || part.value === 'fenced');
@@ -482,10 +514,15 @@ export const clusterMachine = setup({
         backoutAck: { guard: 'inFlight', actions: 'step' },
         routeUpdate: { guard: 'inFlight', actions: 'step' },
         fence: { guard: 'inFlight', actions: 'step' },
+        reloadRefused: { guard: 'inFlight', actions: 'step' },
         drop: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
         crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
         restart: { guard: 'memberDown', actions: 'step' },
         update: { guard: and(['takesRequests', 'updatesLeft']), actions: 'step' },
+        clearNew: {
+          guard: and(['newClearable', 'faultsLeft']),
+          actions: ['countFault', 'step'],
+        },
       },
       always: [
         { guard: { type: 'decided', params: { outcome: 'completed' } }, target: 'completed' },
@@ -519,6 +556,8 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   memberUp: 'Only a member that is up can crash or take a request.',
   memberDown: 'Only a member that is down (or fenced: its ICSF shut down) can restart.',
   takesRequests: 'A member that is up takes a request; a fenced one refuses it.',
+  newClearable:
+    "The member's new register holds the new key, and it is down, fenced, or up in a running change it is not driving and has not staged yet (the spec's clearNew).",
   decided:
     'The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).',
 };
@@ -546,10 +585,14 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   backoutAck: "Delivery of a member's backoutAck to the initiator.",
   routeUpdate: "Delivery of a member's routed dynamic update to the initiator.",
   fence: 'Delivery of fence to a member (it fences if the record still shows the change running).',
+  reloadRefused:
+    "Delivery of a member's refusal of reload (its new register was cleared) to the initiator.",
   drop: 'A message in flight is lost (a fault).',
   crash: 'A member crashes or is partitioned out (a fault); the group tells the others.',
   restart: 'A member that was down restarts and runs its restart check.',
   update: 'A dynamic update request reaches a member.',
+  clearNew:
+    "The operator clears a member's new master key register with the TKE (a fault: outside the protocol).",
 };
 
 /**

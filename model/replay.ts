@@ -114,7 +114,9 @@ export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = 
   ReloadRefusedByInitiator: {
     none: "the `step backout start` line naming the refusal, just after, is the initiator statechart's refuse",
   },
-  clearNew: { none: 'a register changed outside the protocol; the statecharts keep no registers' },
+  clearNew: {
+    none: "a register changed outside the protocol: no statechart moves; the member's context loses its new key",
+  },
   commit: {
     none: "the initiator statechart is in its commit step; commitDone is the `step commit done` line, after the initiator's own switch",
   },
@@ -506,6 +508,10 @@ class Replay {
         return;
       case 'restartCheck':
         return this.#restartCheck(line);
+      case 'clearNew':
+        // every active coprocessor's new register cleared: its restart check finds no new key
+        if (line.action === 'clearNew') this.#clearNew(str(line, 'member'));
+        return;
       case 'record':
         this.#record = {
           change: str(line, 'to') as RecordView['change'],
@@ -912,6 +918,12 @@ class Replay {
       `takes over (record ${record.change})`,
       record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit',
     );
+  }
+
+  #clearNew(name: string): void {
+    const m = this.#member(name);
+    const context = { ...(m.context as MemberContext), next: null };
+    this.#members.set(name, memberMachine.resolveState({ value: m.value, context }));
   }
 
   #restartCheck(line: TraceLine): void {

@@ -106,6 +106,7 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
       { type: 'restart' as const, member },
     ]),
     { type: 'update', member: names[1] ?? names[0]! },
+    { type: 'clearNew', member: names[1] ?? names[0]! },
     // a fenced member refuses secure work
     ...names
       .filter((member, i) => i !== 1 && context.members[member]!.value === 'fenced')

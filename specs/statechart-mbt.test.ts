@@ -24,8 +24,6 @@ function run(path: GeneratedPath): Promise<void> {
  * disagreements between the statecharts and the implementation, printed by the coverage test.
  */
 const CANNOT_HAPPEN: Readonly<Record<string, string>> = {
-  'initiator: beforeCommit on refuse -> backout':
-    'no member ever refuses a request: impl/member.ts onMessage ignores one it cannot act on, and the initiator times out',
   'initiator: initiator on finishAck -> (stays)':
     'only an initiator in finish asks for finishAck; it leaves finish for completed (final, no transition) or by going down (messages to it are lost)',
   'initiator: initiator on backoutAck -> (stays)':
@@ -42,8 +40,6 @@ const NOT_YET_EXECUTED: Readonly<Record<string, string>> = {
     'a member still silent after the resend in backout takes 3 faults; the cluster view allows FAULT_BUDGET = 2',
   'member: restartCheck on always [curMatchesActive && changeRunning] -> up.routing':
     'a restart that reads running needs a change left running (after a fence, or before the loss is noticed); the cluster view notices a loss at once',
-  'member: restartCheck on always -> fenced':
-    'only registers changed outside the protocol (Simulation.clearNew) fence a restart; the cluster view has no such event',
 };
 
 describe('model-based tests: the cluster statechart drives the implementation', () => {

@@ -235,11 +235,8 @@ describe('statechart graph coverage', () => {
       'up.routing on liveUpdate -> (stays)': 'as above',
       'backout on timeout -> (stays)':
         'a member silent twice in backout takes more faults than FAULT_BUDGET',
-      'beforeCommit on refuse -> backout': 'in the cluster view a member never refuses a request',
       'restartCheck on always [curMatchesActive && changeRunning] -> up.routing':
         'a loss before commit backs out at once: no restart reads running',
-      'restartCheck on always -> fenced':
-        'in a protocol run a restarting member always matches the record: only tampered registers fence',
     };
     const seen = new Set<unknown>();
     for (const path of pathsOf('cluster')) {
