@@ -415,7 +415,7 @@ function compose(probe?: Probe) {
         const failed = toInitiator(context, { type: 'ioError' });
         if (event.backout !== 'fails' || leafOf(failed.initiator.value) !== 'backout')
           return failed;
-        // the backout's first write fails before it sends anything
+        // the backout's first write fails before it sends anything: the initiator fences
         return toInitiator({ ...failed, network: context.network }, { type: 'ioError' });
       }
       default: {
@@ -459,13 +459,9 @@ export const clusterMachine = setup({
       const part = context.members[memberOf(event)];
       if (!part || part.context.next === null) return false;
       if (!isUp(part)) return true;
-      const { self, record } = context.initiator.context;
-      return (
-        record.change === 'running' &&
-        memberOf(event) !== self &&
-        !part.context.staged &&
-        leafOf(part.value) !== 'switched'
-      );
+      // the spec's clearNew, while re-encipherment runs (one step keeps the graph small)
+      const { self } = context.initiator.context;
+      return leafOf(context.initiator.value) === 'reencipher' && memberOf(event) !== self;
     },
     takesRequests: ({ context, event }) => {
       const part = context.members[memberOf(event)];
@@ -519,10 +515,7 @@ export const clusterMachine = setup({
         crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
         restart: { guard: 'memberDown', actions: 'step' },
         update: { guard: and(['takesRequests', 'updatesLeft']), actions: 'step' },
-        clearNew: {
-          guard: and(['newClearable', 'faultsLeft']),
-          actions: ['countFault', 'step'],
-        },
+        clearNew: { guard: 'newClearable', actions: 'step' },
       },
       always: [
         { guard: { type: 'decided', params: { outcome: 'completed' } }, target: 'completed' },
@@ -557,7 +550,7 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   memberDown: 'Only a member that is down (or fenced: its ICSF shut down) can restart.',
   takesRequests: 'A member that is up takes a request; a fenced one refuses it.',
   newClearable:
-    "The member's new register holds the new key, and it is down, fenced, or up in a running change it is not driving and has not staged yet (the spec's clearNew).",
+    "The member's new register holds a key, and it is down or fenced, or up while the initiator (another member) re-enciphers: before it staged the target (the spec's clearNew).",
   decided:
     'The initiator reached this outcome, or it was lost after the record write that decides it (finish: completed; backout: backedOut).',
 };
@@ -572,7 +565,7 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   commitDone: 'The initiator runs on the target under the new key.',
   timeout: "The initiator's wait for acknowledgements runs out.",
   ioError:
-    "A write of the initiator fails (a fault): beginRouting's record write, or a write of applyDelta or commit; with backout: 'fails', the first write of the backout it leads to too.",
+    "A write of the initiator fails (a fault): beginRouting's record write, or a write of applyDelta or commit; with backout: 'fails', the first write of the backout it leads to too (it fences).",
   beginRouting: 'Delivery of beginRouting to a member.',
   beginRoutingAck: "Delivery of a member's beginRoutingAck to the initiator.",
   reload: 'Delivery of reload to a member.',
@@ -592,7 +585,7 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   restart: 'A member that was down restarts and runs its restart check.',
   update: 'A dynamic update request reaches a member.',
   clearNew:
-    "The operator clears a member's new master key register with the TKE (a fault: outside the protocol).",
+    "The operator clears a member's new master key register with the TKE (outside the protocol; not a fault of FAULT_BUDGET: the supply offers it for one member).",
 };
 
 /**

@@ -463,6 +463,7 @@ class Replay {
         if (
           line.actor === self &&
           this.#running() &&
+          line.change === this.#change && // another change's is ignored (Initiator.acknowledged)
           /^(beginRouting|reload|switch|finish|backout)Ack$/.test(msg)
         ) {
           this.#toInitiator(
@@ -523,6 +524,8 @@ class Replay {
       case 'update':
         return this.#update(line);
       case 'fence':
+        // a restart check that fences said so first (its restartCheck line, FenceOnRestartCheck)
+        if (this.#leaf(this.#member(line.actor)) === 'fenced') return;
         // the initiator fences itself when its backout cannot write (a takeover's record write, too)
         if (line.actor === self) {
           this.#undecide();
