@@ -63,6 +63,7 @@ export const INITIATOR_STEP: Readonly<Record<string, string | null>> = {
   completed: 'completed',
   backout: 'backout',
   backedOut: 'backedOut',
+  fenced: 'fenced',
   refused: 'refused',
   down: null,
 };
@@ -104,17 +105,28 @@ type Step = ExportedPath['steps'][number];
 /** Replaces the adapter's handling of an event (a test's deliberate bug); resolves true when it handled it. */
 export type Override = (adapter: PathAdapter, event: ClusterEvent) => Promise<boolean>;
 
-/** The cluster a path runs on: its members (the last one's new key differs on a path that `refuse`s) and its I/O error. */
+/** The step of the implementation whose first write an ioError in each initiator step fails. */
+const FAILED_WRITE = {
+  validate: 'beginRouting',
+  applyDelta: 'applyDelta',
+  commit: 'commit',
+} as const;
+
+/** The cluster a path runs on: its members (the last one's new key differs on a path that `refuse`s) and its I/O errors. */
 export function setupOf(steps: readonly Step[]): Setup {
   const ioErrors: Setup['ioErrors'][number][] = [];
   let refuses = false;
   steps.forEach((step, i) => {
-    if (step.event.type === 'refuse') refuses = true;
-    if (step.event.type === 'ioError') {
+    const event = step.event as ClusterEvent;
+    if (event.type === 'refuse') refuses = true;
+    if (event.type === 'ioError') {
       const at = leafOf(contextOf(steps[i - 1]!).initiator.value);
-      if (at !== 'applyDelta' && at !== 'commit')
-        throw new Error(`the adapter injects an I/O error at applyDelta or commit, not at ${at}`);
-      ioErrors.push(at);
+      if (!Object.hasOwn(FAILED_WRITE, at))
+        throw new Error(
+          `the adapter injects an I/O error at validate, applyDelta or commit, not at ${at}`,
+        );
+      ioErrors.push(FAILED_WRITE[at as keyof typeof FAILED_WRITE]);
+      if (event.backout === 'fails') ioErrors.push('backout');
     }
   });
   const names = Object.keys(contextOf(steps[0]!).members);
@@ -143,6 +155,11 @@ export class PathAdapter {
   #differs: string | null = null;
   /** The model state the adapter last settled for (the initiator's step and its player). */
   #model: ClusterContext | null = null;
+  /**
+   * Members whose initiator statechart ended `fenced` as they played it: the implementation shows
+   * that step (MemberView initiatorStep: it drove the change) until the member goes down.
+   */
+  readonly #fencedDrivers = new Set<string>();
   /** Transitions of steps the implementation was confirmed to agree with (executed coverage). */
   readonly executed = new Set<string>();
   /** Transitions the parts' statecharts took for deliveries the cluster view leaves out, not yet confirmed. */
@@ -185,6 +202,15 @@ export class PathAdapter {
   async exec(event: ClusterEvent, after: ClusterContext): Promise<void> {
     const before = this.#model;
     this.#model = after;
+    const player = before?.initiator.context.self;
+    if (
+      player &&
+      isUp(before.members[player]!) &&
+      leafOf(after.members[player]!.value) === 'fenced'
+    )
+      this.#fencedDrivers.add(player);
+    for (const [name, part] of Object.entries(after.members))
+      if (part.value === 'down') this.#fencedDrivers.delete(name);
     if (!(await this.#override?.(this, event))) await this.#drive(event, before);
     await this.settle();
   }
@@ -232,9 +258,13 @@ export class PathAdapter {
       case 'commitDone':
         return this.fire(await this.required(this.work('commit', self), `commit at ${self}`));
       case 'ioError': {
-        // the step whose write the path's fault fails
-        const step = (await this.work('applyDelta', self)) ?? (await this.work('commit', self));
-        return this.fire(await this.required(step, `applyDelta or commit at ${self}`));
+        // validate passes; beginRouting, whose record write the path's fault fails, follows
+        if (before && leafOf(before.initiator.value) === 'validate') return this.#startChange();
+        // the step whose write the path's fault fails (and with it, the backout's: a member then
+        // takes over from the initiator, which fences)
+        const at = before?.initiator.context.self ?? self;
+        const step = (await this.work('applyDelta', at)) ?? (await this.work('commit', at));
+        return this.fire(await this.required(step, `applyDelta or commit at ${at}`));
       }
       case 'timeout':
         return this.fire(
@@ -261,6 +291,8 @@ export class PathAdapter {
         return impl.send('heal', { member: event.member });
       case 'rivalStart':
         return this.#rivalStart(event.member, before);
+      case 'clearNew':
+        return impl.send('clearNew', { member: event.member });
       case 'restart': {
         await this.#dropMessagesTo(event.member);
         const rejoin = await this.find(
@@ -458,9 +490,11 @@ export class PathAdapter {
           state: leafOf(part.value),
           initiatorStep: plays
             ? INITIATOR_STEP[step]
-            : name === rival?.context.self
-              ? INITIATOR_STEP[leafOf(rival.value)]
-              : null,
+            : this.#fencedDrivers.has(name)
+              ? 'fenced'
+              : name === rival?.context.self
+                ? INITIATOR_STEP[leafOf(rival.value)]
+                : null,
           suspended: plays && SUSPENDED.has(step),
           cur: m.cur,
           new: name === this.#differs ? 'other' : m.next,

@@ -25,7 +25,7 @@ export interface Setup {
   /** Resends of a request before the initiator gives a silent member up (RETRY_BUDGET). */
   readonly retries: number;
   /** Steps whose first data set write fails (an I/O error fault). */
-  readonly ioErrors: readonly ('applyDelta' | 'commit')[];
+  readonly ioErrors: readonly ('beginRouting' | 'applyDelta' | 'commit' | 'backout')[];
 }
 
 /** A pending action: what it is (impl/sysplex.ts ActionDescriptor), an id to fire it by, a label for people. */
@@ -45,6 +45,7 @@ export interface Commands {
   partition: [{ member: string }, Record<string, never>];
   heal: [{ member: string }, Record<string, never>];
   update: [{ member: string; op: UpdateOp }, { update: string }];
+  clearNew: [{ member: string }, Record<string, never>];
   observe: [Record<string, never>, { view: ClusterView }];
 }
 export type CommandName = keyof Commands;
@@ -64,6 +65,7 @@ export const COMMANDS: { readonly [C in CommandName]: readonly (keyof Params<C>)
   partition: ['member'],
   heal: ['member'],
   update: ['member', 'op'],
+  clearNew: ['member'],
   observe: [],
 };
 

@@ -36,6 +36,7 @@ export class SimulatedImplementation implements Implementation {
     partition: ({ member }) => (this.sim.partition(member), {}),
     heal: ({ member }) => (this.sim.heal(member), {}),
     update: ({ member, op }) => ({ update: this.sim.submitUpdate(member, op) }),
+    clearNew: ({ member }) => (this.sim.clearNew(member), {}),
     observe: () => ({ view: this.sim.observe() }),
   };
 

@@ -41,7 +41,7 @@ export interface Part<C> {
   readonly context: C;
 }
 
-export type MessageType = Request | Ack | 'routeUpdate';
+export type MessageType = Request | Ack | 'routeUpdate' | 'fence' | 'reloadRefused';
 export type Outcome = 'completed' | 'backedOut' | 'refused';
 
 /** A message in flight (sysplex messaging); `id` names the update a routeUpdate carries. */
@@ -76,11 +76,13 @@ export interface ClusterInput {
 }
 
 export type LocalStep =
-  'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout' | 'ioError';
+  'validated' | 'reencipherDone' | 'applyDeltaDone' | 'commitDone' | 'timeout';
 
 export type ClusterEvent =
   | { type: 'startChange' }
   | { [T in LocalStep]: { type: T } }[LocalStep]
+  // `backout: 'fails'`: the first write of the backout the failed write leads to fails too
+  | { type: 'ioError'; backout?: 'fails' }
   | { type: 'refuse'; member: string; reason: 'newMkvpDiffers' }
   | { [T in MessageType]: { type: T; from: string; to: string; id?: string } }[MessageType]
   | { type: 'drop'; message: Message }
@@ -91,7 +93,8 @@ export type ClusterEvent =
   | { type: 'delay'; message: Message }
   | { type: 'partition'; member: string }
   | { type: 'heal'; member: string }
-  | { type: 'rivalStart'; member: string };
+  | { type: 'rivalStart'; member: string }
+  | { type: 'clearNew'; member: string };
 
 export const MESSAGE_TYPES: readonly MessageType[] = [
   'beginRouting',
@@ -105,6 +108,8 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'backout',
   'backoutAck',
   'routeUpdate',
+  'fence',
+  'reloadRefused',
 ];
 
 const messageKey = (m: Message) => `${m.type} ${m.from}>${m.to} ${m.id ?? ''}`;
@@ -182,7 +187,7 @@ const SELF_PART: Readonly<Record<string, Request>> = {
 };
 
 function isRequest(type: MessageType): type is Request {
-  return !type.endsWith('Ack') && type !== 'routeUpdate';
+  return !['routeUpdate', 'fence', 'reloadRefused'].includes(type) && !type.endsWith('Ack');
 }
 
 function addMessages(network: readonly Message[], messages: readonly Message[]): Message[] {
@@ -218,9 +223,10 @@ function initiatorEventOf(context: ClusterContext, event: ClusterEvent): Initiat
     case 'reencipherDone':
     case 'commitDone':
     case 'timeout':
-    case 'ioError':
     case 'refuse':
       return event;
+    case 'ioError':
+      return { type: 'ioError' };
     case 'applyDeltaDone':
       return { type: 'applyDeltaDone', applied: context.initiator.context.delta };
     default:
@@ -296,9 +302,14 @@ function compose(probe?: Probe) {
     if (selfPart) return toMember(context, self, { type: selfPart });
     if (effect.type === 'send' || effect.type === 'sendToJoined') {
       const message = (effect.params as { message: Request }).message;
-      // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored.
+      // Requests and acknowledgements of an earlier step still in flight are stale: they are ignored
+      // (a fence is not: its receiver reads the record).
       const current = context.network.filter(
-        (m) => m.type === message || m.type === `${message}Ack` || m.type === 'routeUpdate',
+        (m) =>
+          m.type === message ||
+          m.type === `${message}Ack` ||
+          m.type === 'routeUpdate' ||
+          m.type === 'fence',
       );
       const to =
         effect.type === 'send'
@@ -313,6 +324,18 @@ function compose(probe?: Probe) {
           to.map((member) => ({ type: message, from: self, to: member })),
         ),
       };
+    }
+    if (effect.type === 'fence') {
+      // DESIGN.md "Failures": backout cannot finish; it tells every member in the group to fence
+      // and shuts down (impl/initiator.ts fence)
+      const group = Object.keys(context.members).filter(
+        (m) => m !== self && isUp(context.members[m]!),
+      );
+      const told = addMessages(
+        context.network,
+        group.map((to) => ({ type: 'fence' as const, from: self, to })),
+      );
+      return toMember({ ...context, network: told }, self, { type: 'fence' });
     }
     if (effect.type === 'partitionSilent') {
       const silent = (effect.params as { members: readonly string[] }).members;
@@ -384,6 +407,24 @@ function compose(probe?: Probe) {
     const after = { ...context, network };
     if (message.type === 'routeUpdate')
       return toInitiator(after, { type: 'update', id: message.id ?? '', member: message.from });
+    if (message.type === 'reloadRefused')
+      return toInitiator(after, {
+        type: 'refuse',
+        member: message.from,
+        reason: 'newNotCommitted',
+      });
+    // phase 1's register check: a member whose new register was cleared stages nothing and
+    // refuses instead of acknowledging (impl/member.ts)
+    if (message.type === 'reload' && after.members[message.to]!.context.next === null) {
+      const refusal = { type: 'reloadRefused' as const, from: message.to, to: message.from };
+      return { ...after, network: addMessages(after.network, [refusal]) };
+    }
+    if (message.type === 'fence') {
+      // the member reads the record: a fence of a change it no longer shows running is late, and
+      // touches nothing (a member that took the change over has backed it out: impl/member.ts)
+      if (after.initiator.context.record.change !== 'running') return after;
+      return toMember(after, message.to, { type: 'fence' });
+    }
     if (isRequest(message.type)) return toMember(after, message.to, { type: message.type });
     return toInitiator(after, { type: message.type, member: message.from });
   };
@@ -447,12 +488,25 @@ function compose(probe?: Probe) {
           type: 'restart',
           record: context.initiator.context.record,
         });
+      case 'clearNew': {
+        // outside the protocol: no statechart takes it; the member's registers just change
+        const part = context.members[event.member]!;
+        const cleared = { ...part, context: { ...part.context, next: null } };
+        return { ...context, members: { ...context.members, [event.member]: cleared } };
+      }
       case 'update':
         return toMember({ ...context, updates: context.updates + 1 }, event.member, {
           type: 'update',
           id: `u${context.updates + 1}`,
           record: context.initiator.context.record,
         });
+      case 'ioError': {
+        const failed = toInitiator(context, { type: 'ioError' });
+        if (event.backout !== 'fails' || leafOf(failed.initiator.value) !== 'backout')
+          return failed;
+        // the backout's first write fails before it sends anything: the initiator fences
+        return toInitiator({ ...failed, network: context.network }, { type: 'ioError' });
+      }
       default: {
         const local = initiatorEventOf(context, event);
         return local ? toInitiator(context, local) : context;
@@ -496,7 +550,23 @@ export const clusterMachine = setup({
       const part = context.members[memberOf(event)];
       return part !== undefined && isUp(part);
     },
-    memberDown: ({ context, event }) => context.members[memberOf(event)]?.value === 'down',
+    // a member cut off from the group comes back only when reconnected (heal)
+    memberDown: ({ context, event }) =>
+      !context.partitioned.includes(memberOf(event)) &&
+      ['down', 'fenced'].includes(context.members[memberOf(event)]?.value as string),
+    // the spec's clearNew: the record says running, at a member that is not the initiator
+    newClearable: ({ context, event }) => {
+      const part = context.members[memberOf(event)];
+      const { self, record } = context.initiator.context;
+      if (!part || part.context.next === null || memberOf(event) === self) return false;
+      if (record.change !== 'running') return false;
+      // one that is up: while re-encipherment runs, before it staged the target (one step keeps the graph small)
+      return !isUp(part) || leafOf(context.initiator.value) === 'reencipher';
+    },
+    takesRequests: ({ context, event }) => {
+      const part = context.members[memberOf(event)];
+      return part !== undefined && (isUp(part) || part.value === 'fenced');
+    },
     partitioned: ({ context, event }) =>
       context.partitioned.includes(memberOf(event)) &&
       context.members[memberOf(event)]?.value === 'down',
@@ -551,10 +621,13 @@ export const clusterMachine = setup({
         backout: { guard: 'inFlight', actions: 'step' },
         backoutAck: { guard: 'inFlight', actions: 'step' },
         routeUpdate: { guard: 'inFlight', actions: 'step' },
+        fence: { guard: 'inFlight', actions: 'step' },
+        reloadRefused: { guard: 'inFlight', actions: 'step' },
         drop: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
         crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
         restart: { guard: 'memberDown', actions: 'step' },
-        update: { guard: and(['memberUp', 'updatesLeft']), actions: 'step' },
+        update: { guard: and(['takesRequests', 'updatesLeft']), actions: 'step' },
+        clearNew: { guard: 'newClearable', actions: 'step' },
         duplicate: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
         delay: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
         partition: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
@@ -597,7 +670,11 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   faultsLeft: 'At most FAULT_BUDGET faults per path keep the graph small.',
   updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
   memberUp: 'Only a member that is up can crash or take a request.',
-  memberDown: 'Only a member that is down can restart.',
+  memberDown:
+    'Only a member that is down (or fenced: its ICSF shut down) and not cut off from the group can restart.',
+  takesRequests: 'A member that is up takes a request; a fenced one refuses it.',
+  newClearable:
+    "The spec's clearNew: the record says running, and the member (not the initiator) has a key in its new register and is down or fenced, or up while the initiator re-enciphers (before it staged the target).",
   partitioned: 'Only a member cut off from the group (and still down) can be reconnected.',
   rivalMayStart:
     'At most RIVAL_BOUND changes started at a second member that is up and does not drive this one.',
@@ -614,7 +691,8 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   applyDeltaDone: 'The initiator applied the delta to the target.',
   commitDone: 'The initiator runs on the target under the new key.',
   timeout: "The initiator's wait for acknowledgements runs out.",
-  ioError: 'A write of the initiator fails during applyDelta or commit (a fault).',
+  ioError:
+    "A write of the initiator fails (a fault): beginRouting's record write, or a write of applyDelta or commit; with backout: 'fails', the first write of the backout it leads to too (it fences).",
   beginRouting: 'Delivery of beginRouting to a member.',
   beginRoutingAck: "Delivery of a member's beginRoutingAck to the initiator.",
   reload: 'Delivery of reload to a member.',
@@ -626,6 +704,9 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   backout: 'Delivery of backout to a member.',
   backoutAck: "Delivery of a member's backoutAck to the initiator.",
   routeUpdate: "Delivery of a member's routed dynamic update to the initiator.",
+  fence: 'Delivery of fence to a member (it fences if the record still shows the change running).',
+  reloadRefused:
+    "Delivery of a member's refusal of reload (its new register was cleared) to the initiator.",
   drop: 'A message in flight is lost (a fault).',
   crash: 'A member crashes or is partitioned out (a fault); the group tells the others.',
   restart: 'A member that was down restarts and runs its restart check.',
@@ -639,6 +720,8 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   heal: 'A member cut off from the group is reconnected and runs its restart check.',
   rivalStart:
     'An operator starts a second change at another member: its validate, refused unless the first initiator validates at the same time, when beginRouting refuses it (DESIGN.md step 1).',
+  clearNew:
+    "The operator clears a member's new master key register with the TKE (outside the protocol; not a fault of FAULT_BUDGET: the supply offers it for one member).",
 };
 
 /**

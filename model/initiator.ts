@@ -201,12 +201,12 @@ export const initiatorMachine = setup({
   description: 'The initiator of a coordinated TKDS change master key (DESIGN.md "The protocol").',
   context: ({ input }) => initialInitiatorContext(input),
   initial: 'idle',
+  // an acknowledgement of an earlier step, still in flight when the next request went out (finish
+  // and backout are each the last step that asks for one: nothing comes after them to ignore theirs)
   on: {
     beginRoutingAck: { actions: 'ignoreStaleAck' },
     reloadAck: { actions: 'ignoreStaleAck' },
     switchAck: { actions: 'ignoreStaleAck' },
-    finishAck: { actions: 'ignoreStaleAck' },
-    backoutAck: { actions: 'ignoreStaleAck' },
   },
   states: {
     idle: {

@@ -85,6 +85,8 @@ export const memberMachine = setup({
     readClusterRecord: assign({
       record: ({ context, event }) => (event.type === 'restart' ? event.record : context.record),
     }),
+    // it learned the active data set from the record, even if it may not serve it
+    learnActive: assign({ active: ({ context }) => activeDataSet(context.record) }),
     loadActive: assign(({ context }) => ({
       active: activeDataSet(context.record),
       live: activeDataSet(context.record),
@@ -236,7 +238,7 @@ export const memberMachine = setup({
           target: 'up.serving',
           actions: ['setMasterKey', 'loadActive'],
         },
-        { target: 'fenced', actions: 'leaveGroup' },
+        { target: 'fenced', actions: ['learnActive', 'leaveGroup'] },
       ],
     },
   },

@@ -114,7 +114,9 @@ export const ACTION_TRANSITIONS: Readonly<Record<SpecAction, Moves | NoMove>> = 
   ReloadRefusedByInitiator: {
     none: "the `step backout start` line naming the refusal, just after, is the initiator statechart's refuse",
   },
-  clearNew: { none: 'a register changed outside the protocol; the statecharts keep no registers' },
+  clearNew: {
+    none: "a register changed outside the protocol: no statechart moves; the member's context loses its new key",
+  },
   commit: { initiator: ['commitDone'] }, // the record says committed: the point of no return
   SwitchByInitiator: { initiator: ['memberLost'] },
   SwitchAtMember: { member: ['switch'] },
@@ -471,6 +473,7 @@ export class Replay {
         if (
           line.actor === self &&
           this.#running() &&
+          line.change === this.#change && // another change's is ignored (Initiator.acknowledged)
           /^(beginRouting|reload|switch|finish|backout)Ack$/.test(msg)
         ) {
           this.#toInitiator(
@@ -516,6 +519,10 @@ export class Replay {
         return;
       case 'restartCheck':
         return this.#restartCheck(line);
+      case 'clearNew':
+        // every active coprocessor's new register cleared: its restart check finds no new key
+        if (line.action === 'clearNew') this.#clearNew(str(line, 'member'));
+        return;
       case 'record':
         this.#record = {
           change: str(line, 'to') as RecordView['change'],
@@ -527,6 +534,8 @@ export class Replay {
       case 'update':
         return this.#update(line);
       case 'fence':
+        // a restart check that fences said so first (its restartCheck line, FenceOnRestartCheck)
+        if (this.#leaf(this.#member(line.actor)) === 'fenced') return;
         // the initiator fences itself when its backout cannot write (a takeover's record write, too)
         if (line.actor === self) {
           this.#undecide();
@@ -927,6 +936,12 @@ export class Replay {
       `takes over (record ${record.change})`,
       record.change === 'committed' ? 'statechart' : 'NoBackoutAfterCommit',
     );
+  }
+
+  #clearNew(name: string): void {
+    const m = this.#member(name);
+    const context = { ...(m.context as MemberContext), next: null };
+    this.#members.set(name, memberMachine.resolveState({ value: m.value, context }));
   }
 
   #restartCheck(line: TraceLine): void {

@@ -60,9 +60,11 @@ export function memberSupply(): MemberEvent[] {
 /**
  * The cluster's environment, bounded: messages are delivered in order (the first one in flight;
  * any one may still be dropped), a timeout only fires when nothing is in flight, and one member
- * (the first after the initiator) takes dynamic updates. Faults are bounded by FAULT_BUDGET; an
- * I/O error is tried where a step of the initiator writes as one action (applyDelta, commit). Validation
- * takes no time: nothing else happens while the initiator validates.
+ * (the first after the initiator) takes dynamic updates (a fenced member, too: it refuses them).
+ * Faults are bounded by FAULT_BUDGET; an I/O error is tried where a step of the initiator writes
+ * as one action (beginRouting's record write as validate passes, applyDelta, commit), alone or
+ * failing the backout it leads to as well (the fence). Validation takes no time: nothing else
+ * happens while the initiator validates.
  */
 export function clusterSupply(context: ClusterContext): ClusterEvent[] {
   const names = Object.keys(context.members);
@@ -84,6 +86,8 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
           ]
         : []),
       ...crashes,
+      // beginRouting's record write fails: the change never begins
+      { type: 'ioError' as const },
     ];
   }
   const [next] = context.network;
@@ -93,13 +97,20 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
     { type: 'applyDeltaDone' },
     { type: 'commitDone' },
     ...(next ? [{ ...next } as ClusterEvent] : [{ type: 'timeout' as const }]),
-    ...(step === 'applyDelta' || step === 'commit' ? [{ type: 'ioError' as const }] : []),
+    ...(step === 'applyDelta' || step === 'commit'
+      ? [{ type: 'ioError' as const }, { type: 'ioError' as const, backout: 'fails' as const }]
+      : []),
     ...context.network.map((message) => ({ type: 'drop' as const, message })),
     ...names.flatMap((member) => [
       { type: 'crash' as const, member },
       { type: 'restart' as const, member },
     ]),
     { type: 'update', member: names[1] ?? names[0]! },
+    { type: 'clearNew', member: names[1] ?? names[0]! },
+    // a fenced member refuses secure work
+    ...names
+      .filter((member, i) => i !== 1 && context.members[member]!.value === 'fenced')
+      .map((member) => ({ type: 'update' as const, member })),
   ];
 }
 
