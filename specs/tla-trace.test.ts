@@ -410,6 +410,31 @@ describe('traces of the steps the spec added since', () => {
   });
 });
 
+describe('a member whose new register holds another key (OtherNew)', () => {
+  const sim = new Simulation({
+    seed: 5,
+    members: [...AB, { name: 'SYSC', newKey: 'differs' }],
+    dataSet: data,
+  });
+  const refusals = sim.startChange().map((r) => r.reason);
+  sim.runUntilQuiet();
+  const nd = toNdjson(sim.trace);
+
+  it("is the spec's OtherNew, its key OtherKey; the key most members hold is NewKey", () => {
+    assert.deepEqual(refusals, ['newMkvpDiffers']);
+    const constants = new Map(convertNdjson(nd).data);
+    assert.equal(constants.get('TraceOtherNew'), '{"SYSC"}');
+    assert.equal(constants.get('TraceUncommittedNew'), '{}');
+  });
+
+  it("validate refuses it (newMkvpDiffers): the trace starts in the spec's Init and is a behaviour", () => {
+    const v = validateTrace(tlcJar(), nd);
+    assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
+    assert.equal(v.taken, v.observations);
+    assert.ok(v.observations > 0);
+  });
+});
+
 describe('trace validation checks the invariants and properties on the way', () => {
   it('models/trace.cfg checks every DESIGN invariant and safety property, and the refinement', () => {
     const cfg = readFileSync(join(TLA_DIR, 'models/trace.cfg'), 'utf8');

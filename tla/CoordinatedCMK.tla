@@ -13,9 +13,10 @@
 (* Abstractions:                                                           *)
 (*  - Keys are numbers and an MKVP is the key's number: OldKey is in every *)
 (*    `cur` register at the start, NewKey in every `new` register (loaded  *)
-(*    by the TKE).  A record's `key` is the MKVP its blob is wrapped under *)
-(*    (0: a clear object, not enciphered); its `val` stands for the key    *)
-(*    value, i.e. its key check value.                                     *)
+(*    by the TKE) but those of OtherNew, which hold OtherKey (validate     *)
+(*    refuses: newMkvpDiffers).  A record's `key` is the MKVP its blob is  *)
+(*    wrapped under (0: a clear object, not enciphered); its `val` stands  *)
+(*    for the key value, i.e. its key check value.                         *)
 (*  - Release levels and coprocessors are taken as valid, so validate's    *)
 (*    levelBelowHCR77A0 and noActiveCoprocessor do not arise.              *)
 (*  - The liveUpdate of a dynamic update reaches the live copies with its  *)
@@ -33,6 +34,7 @@ CONSTANTS
     Members,        \* the cluster, e.g. {"SYSA", "SYSB", "SYSC"} (names from NameOrder)
     Initiators,     \* the members where an operator starts a change (two may race)
     UncommittedNew, \* members whose `new` register the TKE left uncommitted
+    OtherNew,       \* members whose `new` register the TKE loaded with another key
     NumUpdates,     \* dynamic updates callers make: ids 1..NumUpdates (see OpOf)
     RefusedUpdates, \* the ones that are refused (no such token or object, a failed write ...)
     FaultKinds,     \* the faults injected: a subset of FaultNames
@@ -51,6 +53,7 @@ FaultNames == {"crash", "drop", "duplicate", "delay", "ioError", "clearNew"}
 ConstantsOK ==
     /\ Members # {} /\ Members \subseteq {NameOrder[i] : i \in 1..8}
     /\ Initiators \subseteq Members /\ UncommittedNew \subseteq Members
+    /\ OtherNew \subseteq Members
     /\ NumUpdates \in Nat /\ RefusedUpdates \subseteq 1..NumUpdates
     /\ FaultKinds \subseteq FaultNames /\ FaultBudget \in Nat
 ASSUME ConstantsOK
@@ -58,6 +61,7 @@ ASSUME ConstantsOK
 None == "none"
 OldKey == 1
 NewKey == 2
+OtherKey == 3  \* another key the TKE loaded into some `new` registers (OtherNew)
 OldDS == "CSF.TKDS"       \* the active data set when the change starts
 Target == "CSF.TKDS.NEW"  \* the target data set
 DataSets == {OldDS, Target}
@@ -223,10 +227,13 @@ NotTo(m) == {x \in msgs : x.to # m}
 Leave(m) == LeaveAs(m, "down", "idle", "unknown") /\ msgs' = NotTo(m) /\ UNCHANGED sent
 
 -----------------------------------------------------------------------------
+\* The `new` registers as the TKE loaded them.
+LoadedNew == [m \in Members |-> IF m \in OtherNew THEN OtherKey ELSE NewKey]
+
 Init ==
     /\ mstate = [m \in Members |-> "serving"]
     /\ cur = [m \in Members |-> OldKey]
-    /\ new = [m \in Members |-> NewKey]
+    /\ new = LoadedNew
     /\ newCommitted = [m \in Members |-> m \notin UncommittedNew]
     /\ dsets = [d \in DataSets |->
                   IF d = OldDS
@@ -933,7 +940,7 @@ EventuallySettled == []<>Settled
 TypeOK ==
     /\ mstate \in [Members -> MemberStates]
     /\ istate \in [Members -> InitiatorStates]
-    /\ cur \in [Members -> {OldKey, NewKey}] /\ new \in [Members -> {0, NewKey}]
+    /\ cur \in [Members -> {OldKey, NewKey}] /\ new \in [Members -> {0, NewKey, OtherKey}]
     /\ newCommitted \in [Members -> BOOLEAN]
     /\ record.change \in {"none", "running", "committed"} /\ record.active \in DataSets
     /\ initiator \in Members \cup {None}
@@ -954,5 +961,5 @@ RefinesChangeMasterKey == CMK!Spec
 RefusalChangesNothing ==
     /\ record = [active |-> OldDS, change |-> "none", init |-> None]
     /\ dsets[Target].status = "empty"
-    /\ \A m \in Members : cur[m] = OldKey /\ new[m] = NewKey
+    /\ cur = [m \in Members |-> OldKey] /\ new = LoadedNew
 =============================================================================

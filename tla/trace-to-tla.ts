@@ -145,6 +145,7 @@ export class TraceConverter {
       ['TraceMembers', set(names.keys())],
       ['TraceInitiators', set(this.#initiators)],
       ['TraceUncommittedNew', set(this.#uncommitted)],
+      ['TraceOtherNew', set(this.#state!.otherNew)],
       ['TraceNumUpdates', String(this.#updates.size)],
       ['TraceRefusedUpdates', `{${[...new Set(refused)].join(', ')}}`],
       ['TraceFaults', String(this.#faults)],
@@ -195,29 +196,33 @@ export class TraceConverter {
 }
 
 /**
- * The header against the spec's Init (every member serving, `cur` the active data set's MKVP, one
- * new MKVP loaded everywhere, no change running), and the spec's names for the data sets and keys,
- * told as the trace goes: the first validate's target, and each rename.
+ * The header against the spec's Init (every member serving, `cur` the active data set's MKVP, no
+ * change running), and the spec's names for the data sets and keys, told as the trace goes: the
+ * first validate's target, and each rename. The new MKVP most members hold (the first member's by
+ * name on a tie) is the spec's NewKey; the members whose new register holds another are its
+ * OtherNew (their keys all OtherKey: validate refuses newMkvpDiffers wherever it runs).
  */
 function initialState(header: TraceEventOf<'header'>) {
   const outside = (why: string) =>
     new TraceConversionError(1, `the header's state is outside the spec's Init: ${why}`);
   const oldKey = header.dataSets.find((d) => d.dataSet === header.active)?.mkvp ?? null;
   if (header.record !== 'none') throw outside(`the cluster record shows a change ${header.record}`);
-  const newKeys = new Set(header.members.map((m) => m.new).filter((k) => k !== null));
   for (const m of header.members) {
     if (m.state !== 'serving') throw outside(`${m.member} starts ${m.state}, not serving`);
     if (m.cur !== oldKey)
       throw outside(`${m.member}'s cur MKVP is not the MKVP of ${header.active}`);
   }
-  if (newKeys.size > 1) throw outside('the members have new master keys of different MKVPs');
-  const newKey = [...newKeys][0] ?? null;
+  const newKey = mostHeld(
+    [...header.members].sort((a, b) => (a.member < b.member ? -1 : 1)).map((m) => m.new),
+  );
   // A name is the spec's data set it names at a line: finish's archive renames the old data set
   // to the archive name and the target to the old name (`write` lines of op `rename`), which the
   // spec does not see (its OldDS and Target are the data sets, whatever their names).
   const named = new Map<string, string>([[header.active, 'CSF.TKDS']]);
   let validated = false;
   return {
+    /** The members whose new register holds another key than the spec's NewKey. */
+    otherNew: header.members.filter((m) => m.new !== null && m.new !== newKey).map((m) => m.member),
     /** A validate done: the first names the spec's Target. */
     validated: (target: string | null): void => {
       if (!validated && target !== null) named.set(target, 'CSF.TKDS.NEW');
@@ -233,6 +238,15 @@ function initialState(header: TraceEventOf<'header'>) {
     dataSetOf: (d: string | null): string => (d === null ? 'none' : (named.get(d) ?? 'other')),
     keyOf: (k: string | null): number => (k === null ? 0 : k === oldKey ? 1 : k === newKey ? 2 : 3),
   };
+}
+
+/** The key most registers hold (the first of them on a tie); null: none holds one. */
+function mostHeld(keys: readonly (string | null)[]): string | null {
+  const counts = new Map<string, number>();
+  for (const k of keys) if (k !== null) counts.set(k, (counts.get(k) ?? 0) + 1);
+  let most: string | null = null;
+  for (const [k, n] of counts) if (most === null || n > counts.get(most)!) most = k;
+  return most;
 }
 
 /** The cluster (the header's members), in name order, as SYSA, SYSB, ... */
