@@ -66,6 +66,9 @@ export function tlaOracle(jar: string, ndjson: string): Violation[] {
   }
 }
 
+/** How many traces one TLC run checks (tla/trace-batch.ts): the soak's and `drive --tla`'s batches. */
+export const TLA_BATCH = 50;
+
 /**
  * tlaOracle on each of many traces, in one TLC run (tla/trace-batch.ts): the same violations, as a
  * trace the batch does not accept is checked again alone.

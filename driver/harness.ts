@@ -8,7 +8,13 @@ import { createInterface } from 'node:readline';
 import type { Coverage } from '../model/coverage.ts';
 import type { MachineName } from '../model/index.ts';
 import { parseTrace, toNdjson, TraceFormatError, type TraceEvent } from '../impl/index.ts';
-import { invariantsOracle, statechartOracle, tlaOracle, type Violation } from '../cli/oracles.ts';
+import {
+  invariantsOracle,
+  statechartOracle,
+  TLA_BATCH,
+  tlaOracleBatch,
+  type Violation,
+} from '../cli/oracles.ts';
 import { executedCoverage, runPath } from './adapter.ts';
 import type { PathsDocument } from './paths.ts';
 import type { Answer, CommandName, Implementation, Params } from './protocol.ts';
@@ -184,26 +190,43 @@ export interface DriveResult {
   readonly coverage: Record<MachineName, Coverage['transitions']>;
 }
 
-/** The oracles on one path's trace: its format, the invariants, the statecharts, and TLC with a jar. */
-export function checkPathTrace(trace: readonly TraceEvent[], jar?: string): PathRun['violations'] {
-  const ndjson = toNdjson(trace);
-  let events: TraceEvent[];
-  try {
-    events = parseTrace(ndjson);
-  } catch (e) {
-    if (!(e instanceof TraceFormatError)) throw e;
-    return [{ check: 'format', detail: e.message }];
+/**
+ * The oracles on each path's trace: its format, the invariants, the statecharts, and with a jar
+ * TLC, on all the traces in one TLC run (cli/oracles.ts tlaOracleBatch). A trace whose format is
+ * wrong gets that violation only.
+ */
+export function checkPathTraces(
+  traces: readonly (readonly TraceEvent[])[],
+  jar?: string,
+): PathRun['violations'][] {
+  const ndjsons = traces.map((t) => toNdjson(t));
+  const found: PathRun['violations'][] = [];
+  const wellFormed: number[] = [];
+  ndjsons.forEach((ndjson, i) => {
+    try {
+      const events = parseTrace(ndjson);
+      found.push([...invariantsOracle(events), ...statechartOracle(events)]);
+      wellFormed.push(i);
+    } catch (e) {
+      if (!(e instanceof TraceFormatError)) throw e;
+      found.push([{ check: 'format', detail: e.message }]);
+    }
+  });
+  if (jar && wellFormed.length > 0) {
+    const tla = tlaOracleBatch(
+      jar,
+      wellFormed.map((i) => ndjsons[i]!),
+    );
+    wellFormed.forEach((i, k) => (found[i] = [...found[i]!, ...tla[k]!]));
   }
-  return [
-    ...invariantsOracle(events),
-    ...statechartOracle(events),
-    ...(jar ? tlaOracle(jar, ndjson) : []),
-  ];
+  return found;
 }
 
 /**
  * Plays every path of a cluster paths document on the implementation `command` starts (one
- * process for all of them: `init` starts each afresh), and checks each path's trace. Rejects with
+ * process for all of them: `init` starts each afresh), and checks each path's trace; with a jar,
+ * TLA_BATCH paths are played before their traces are checked in one TLC run (`onPath` hears of
+ * each path once its trace is checked). Rejects with
  * a DriverError when the implementation breaks the protocol; the child never outlives the call.
  */
 export async function drive(
@@ -222,23 +245,36 @@ export async function drive(
   const child = new ChildImplementation(command, { timeoutMs: options.timeoutMs ?? 10_000 });
   const executed = new Set<string>();
   const runs: PathRun[] = [];
+  const batchSize = options.jar ? TLA_BATCH : 1;
+  let played: { run: Omit<PathRun, 'violations'>; trace: readonly TraceEvent[] }[] = [];
+  const check = () => {
+    const violations = checkPathTraces(
+      played.map((p) => p.trace),
+      options.jar,
+    );
+    played.forEach(({ run }, k) => {
+      runs.push({ ...run, violations: violations[k]! });
+      options.onPath?.(runs.at(-1)!, runs.length - 1);
+    });
+    played = [];
+  };
   try {
-    for (const [i, path] of doc.paths.entries()) {
+    for (const path of doc.paths) {
       let failure: string | null = null;
       await runPath(child, path, { executed }).catch((e: Error) => {
         if (e instanceof DriverError) throw e;
         failure = e.message.split('\n')[0]!;
       });
-      const run: PathRun = {
+      const run = {
         description: path.description,
         steps: path.steps.length - 1,
         failure,
         traceLines: child.trace.length,
-        violations: checkPathTrace(child.trace, options.jar),
       };
-      runs.push(run);
-      options.onPath?.(run, i);
+      played.push({ run, trace: child.trace });
+      if (played.length === batchSize) check();
     }
+    check();
   } finally {
     await child.close();
   }

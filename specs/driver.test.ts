@@ -2,7 +2,8 @@
 // process (driver/reference.ts) that speaks the driver protocol in JSON lines, follows the cluster
 // statechart's transition-cover paths through the harness (driver/harness.ts), each path's trace
 // conforms to every oracle, and the transitions executed through the process are exactly those the
-// in-process adapter executes on the same paths. An implementation that breaks the protocol (exits,
+// in-process adapter executes on the same paths; TLC checks the traces of every cover and faults
+// path, 50 in one TLC run (the failure names the path and the first rejected line). An implementation that breaks the protocol (exits,
 // writes what is not JSON, answers another request, refuses a command, says nothing) fails the
 // harness with one line naming it, and is never left running.
 import assert from 'node:assert/strict';
@@ -14,7 +15,15 @@ import { after, before, describe, it } from 'node:test';
 import { leafOf, type ClusterContext } from '../model/cluster.ts';
 import { locateJar } from '../tla/tlc-runner.ts';
 import { executedCoverage, runPath } from '../driver/adapter.ts';
-import { ChildImplementation, drive, DriverError, type DriveResult } from '../driver/harness.ts';
+import { toNdjson, type TraceEvent } from '../impl/index.ts';
+import {
+  checkPathTraces,
+  ChildImplementation,
+  drive,
+  DriverError,
+  type DriveResult,
+  type PathRun,
+} from '../driver/harness.ts';
 import { pathsDocument, type ExportedPath } from '../driver/paths.ts';
 import { SimulatedImplementation } from '../driver/simulated.ts';
 
@@ -26,6 +35,18 @@ const summary = (coverage: DriveResult['coverage']) =>
   Object.entries(coverage)
     .map(([m, c]) => `${m} ${c.covered}/${c.total}`)
     .join(', ');
+
+/** A path's trace conforms: else the path and its first violation, with its trace line. */
+function assertConforms(run: PathRun): void {
+  const v = run.violations[0];
+  assert.equal(run.failure, null, run.description);
+  assert.equal(
+    v,
+    undefined,
+    v &&
+      `${run.description}: ${v.check}${'rule' in v ? ` ${v.rule} at trace line ${v.line}` : ''}: ${v.detail}`,
+  );
+}
 
 /** Is a process with this id running? */
 function running(pid: number): boolean {
@@ -40,15 +61,14 @@ function running(pid: number): boolean {
 describe('the reference implementation as a child process, through the harness', () => {
   let result: DriveResult;
   before(async () => {
-    result = await drive(REFERENCE, doc);
+    result = await drive(REFERENCE, doc, { jar: locateJar() });
   });
 
-  it('follows every transition-cover path of the cluster statechart, and every trace conforms (invariants, statechart)', (t) => {
+  it('follows every transition-cover path of the cluster statechart, and every trace conforms (invariants, statechart, TLC in batches)', (t) => {
     assert.equal(result.runs.length, doc.paths.length);
     assert.ok(result.runs.length >= 20);
     for (const run of result.runs) {
-      assert.equal(run.failure, null, run.description);
-      assert.deepEqual(run.violations, [], run.description);
+      assertConforms(run);
       assert.ok(run.traceLines > run.steps, `${run.description}: ${run.traceLines} trace lines`);
     }
     t.diagnostic(
@@ -76,12 +96,11 @@ describe('the reference implementation as a child process, through the harness',
     );
   });
 
-  it('follows every path of the faults set (duplicate, delay, partition, a second initiator), every trace conforms, and with the cover set executes every cluster transition', async (t) => {
-    const faults = await drive(REFERENCE, pathsDocument('cluster', 'faults'));
-    for (const run of faults.runs) {
-      assert.equal(run.failure, null, run.description);
-      assert.deepEqual(run.violations, [], run.description);
-    }
+  it('follows every path of the faults set (duplicate, delay, partition, a second initiator), every trace conforms (TLC too), and with the cover set executes every cluster transition', async (t) => {
+    const faults = await drive(REFERENCE, pathsDocument('cluster', 'faults'), {
+      jar: locateJar(),
+    });
+    for (const run of faults.runs) assertConforms(run);
     const executed = new Set([...result.executed, ...faults.executed]);
     t.diagnostic(
       `faults set: ${faults.runs.length} paths; executed: ${summary(executedCoverage(executed))}`,
@@ -89,14 +108,32 @@ describe('the reference implementation as a child process, through the harness',
     const cluster = executedCoverage(executed).cluster;
     assert.equal(cluster.covered, cluster.total, cluster.missing.join('; '));
   });
+});
 
-  it('the trace of a path through the process conforms to the TLA+ spec too (TLC)', async () => {
-    const one = await drive(
-      REFERENCE,
-      { ...doc, paths: doc.paths.slice(0, 1) },
-      { jar: locateJar() },
+describe("the paths' traces checked in one TLC run (checkPathTraces)", () => {
+  it('a broken trace among conforming ones is rejected at its own line, the others accepted', async () => {
+    const traces: TraceEvent[][] = [];
+    for (const path of doc.paths.slice(0, 3)) {
+      const impl = new SimulatedImplementation();
+      await runPath(impl, path);
+      traces.push(impl.trace);
+    }
+    // the second one with its applyDelta lines removed: its initiator's reload leaves the spec
+    const broken = traces[1]!
+      .filter((e) => !(e.event === 'step' && e.step === 'applyDelta'))
+      .map((e, i) => ({ ...e, seq: i + 1 }));
+    const reload = broken.find((e) => e.event === 'reload' && e.actor === 'SYSA')!;
+    assert.ok(reload, 'the path reloads');
+    const found = checkPathTraces([traces[0]!, broken, traces[2]!], locateJar());
+    assert.deepEqual(found[0], []);
+    assert.deepEqual(found[2], []);
+    const tla = found[1]!.filter((v) => v.check === 'tla');
+    assert.deepEqual(
+      tla.map((v) => ['line' in v && v.line, 'rule' in v && v.rule]),
+      [[reload.seq, 'CoordinatedCMK']],
+      JSON.stringify(found[1]),
     );
-    assert.deepEqual(one.runs[0]!.violations, []);
+    assert.match(toNdjson(broken).split('\n')[reload.seq - 1]!, /"event":"reload"/);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   invariantsOracle,
   statechartOracle,
   tlaOracleBatch,
+  TLA_BATCH,
   ORACLES,
   type OracleName,
   type Violation,
@@ -37,9 +38,6 @@ const emptyReport = (): SoakReport => ({
   findings: [],
   outcomes: {},
 });
-
-/** How many traces one TLC run checks (tla/trace-batch.ts). */
-export const TLA_BATCH = 50;
 
 /** Runs number `shard`, `shard + jobs`, ... of `runs` random changes from `seed`; checks every trace with the oracles asked for (TLC on TLA_BATCH traces at a time). */
 export function soak(
