@@ -272,8 +272,9 @@ export class Sysplex {
     { lost: (m: string) => void; joined: (m: string) => void }
   >();
   // The spec's view of the messages on their way (CoordinatedCMK.tla `msgs`, a set): at most one
-  // copy of each request, acknowledgement or refusal (type, from, to). A delivery of one that is not on its
-  // way there (a late original after its resend, a duplicate) is the spec's `duplicate`.
+  // copy of each request, acknowledgement or refusal (type, from, to) sent to a member in the group.
+  // A delivery of one that is not on its way there (a late original after its resend, a duplicate)
+  // is the spec's `duplicate`.
   readonly #specInFlight = new Set<string>();
   #nextMessage = 1;
   readonly counts: MessageCounts = { messages: 0, dropped: 0, duplicated: 0 };
@@ -367,7 +368,7 @@ export class Sysplex {
     };
     this.counts.messages++;
     this.#emit({ event: 'send', actor: from, ...this.#fields(msg), ...(action ? { action } : {}) });
-    if (inSpec(type)) this.#specInFlight.add(specKey(msg));
+    if (inSpec(type) && this.#group.has(to)) this.#specInFlight.add(specKey(msg));
     let fault = this.#ruleFault(msg);
     if (
       fault === null &&

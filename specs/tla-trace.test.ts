@@ -410,6 +410,26 @@ describe('traces of the steps the spec added since', () => {
   });
 });
 
+describe('a message sent to a member outside the group', () => {
+  it('is lost at once to the spec: its drop later is no spec action, and TLC accepts the trace', () => {
+    // SYSB takes beginRouting after its initiator SYSA crashed; its acknowledgement to SYSA is
+    // then dropped (the spec's Answer sends nothing to a member outside the group)
+    const sim = new Simulation({ seed: 3, members: AB, dataSet: data });
+    sim.startChange();
+    const pending = (type: string) =>
+      sim.pending().find((a) => a.kind === 'deliver' && a.message.type === type);
+    for (let i = 0; !pending('beginRouting'); i++) assert.ok(i < 100 && sim.step());
+    sim.crash('SYSA');
+    sim.fire(pending('beginRouting')!.id);
+    sim.drop(pending('beginRoutingAck')!.id);
+    sim.runUntilQuiet();
+    const drop = eventsOf(sim.trace, 'drop').find((e) => e.msg === 'beginRoutingAck');
+    assert.deepEqual([drop?.to, drop?.action], ['SYSA', undefined]);
+    const v = validateTrace(tlcJar(), toNdjson(sim.trace));
+    assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
+  });
+});
+
 describe('a member whose new register holds another key (OtherNew)', () => {
   const sim = new Simulation({
     seed: 5,
