@@ -177,7 +177,7 @@ Options:
   --set SET              without --paths: cover (default), shortest or faults
   --limit N              play only the first N paths
   --timeout MS           how long to wait for each answer (default 10000)
-  --tla                  also check each path's trace with TLC (needs Java; slow)
+  --tla                  also check each path's trace with TLC (needs Java; 50 traces a TLC run)
   --json                 print the result as JSON
 
 Examples:
