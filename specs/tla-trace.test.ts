@@ -410,6 +410,33 @@ describe('traces of the steps the spec added since', () => {
   });
 });
 
+describe('a member lost after finish wrote the record', () => {
+  it('counts as lost: the initiator, still awaiting finishAcks, tells it again when it rejoins, and TLC accepts the trace', () => {
+    const sim = new Simulation({ seed: 3, members: ABC, dataSet: data });
+    sim.startChange();
+    const finished = () =>
+      eventsOf(sim.trace, 'record').some((e) => e.action === 'FinishByInitiator');
+    for (let i = 0; !finished(); i++) assert.ok(i < 10_000 && sim.step());
+    sim.crash('SYSC');
+    sim.restart('SYSC');
+    // SYSC's restart check and the group's notices (lost, then joined) come before the finishAcks
+    const next = () =>
+      sim.pending().find((a) => a.kind === 'notify' || (a.kind === 'work' && a.member === 'SYSC'));
+    for (let a = next(), i = 0; a; a = next(), i++) {
+      assert.ok(i < 100);
+      sim.fire(a.id);
+    }
+    sim.runUntilQuiet();
+    assert.equal(sim.outcome, 'completed');
+    const resent = eventsOf(sim.trace, 'send').find(
+      (e) => e.action === 'memberJoined' && e.to === 'SYSC',
+    );
+    assert.equal(resent?.msg, 'finish');
+    const v = validateTrace(tlcJar(), toNdjson(sim.trace));
+    assert.ok(v.accepted, `rejected at trace line ${v.stopped?.line}:\n${v.stopped?.text}`);
+  });
+});
+
 describe('a message sent to a member outside the group', () => {
   it('is lost at once to the spec: its drop later is no spec action, and TLC accepts the trace', () => {
     // SYSB takes beginRouting after its initiator SYSA crashed; its acknowledgement to SYSA is

@@ -215,7 +215,11 @@ LeaveAs(m, s, is, out) ==
     /\ staged' = [staged EXCEPT ![m] = NoCopy]
     /\ istate' = [istate EXCEPT ![m] = is]
     /\ initiator' = IF initiator = m THEN None ELSE initiator
-    /\ lost' = IF record.change # "none" THEN lost \cup {m} ELSE lost
+    \* lost during the change: while the record shows it, or while its initiator still awaits
+    \* the acknowledgements of finish or backout (it tells a member that rejoins again)
+    /\ lost' = IF \/ record.change # "none"
+                  \/ initiator # None /\ istate[initiator] \in {"finish", "backout"}
+               THEN lost \cup {m} ELSE lost
     /\ upd' = [u \in Updates |->
                  IF upd[u] = [phase |-> "request", at |-> m] \/ (upd[u].phase = "route" /\ initiator = m)
                  THEN [upd[u] EXCEPT !.phase = out] ELSE upd[u]]
