@@ -70,7 +70,7 @@ describe('the reference implementation as a child process, through the harness',
     // the cluster transitions of the other faults are the faults set's (below)
     assert.deepEqual(
       result.coverage.cluster.missing.filter(
-        (m) => !/ on (duplicate|delay|partition|heal|rivalStart) /.test(m),
+        (m) => !/ on (duplicate|delay|partition|heal|rivalStart|notice) /.test(m),
       ),
       [],
     );
