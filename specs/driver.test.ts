@@ -106,6 +106,23 @@ describe('the reference implementation as a child process, through the harness',
     );
     assert.deepEqual(one.runs[0]!.violations, []);
   });
+
+  it('so does a restart before the initiator heard the member left (a loss noticed late)', async () => {
+    const faults = pathsDocument('cluster', 'faults');
+    const late = faults.paths.filter((p) =>
+      p.steps.some(
+        (s, i) =>
+          s.event.type === 'restart' &&
+          (p.steps[i - 1]!.state.context as ClusterContext).unnoticed.length > 0,
+      ),
+    );
+    assert.ok(late.length > 0, 'no faults path restarts a member before its loss is noticed');
+    const run = await drive(REFERENCE, { ...faults, paths: late }, { jar: locateJar() });
+    for (const r of run.runs) {
+      assert.equal(r.failure, null, r.description);
+      assert.deepEqual(r.violations, [], r.description);
+    }
+  });
 });
 
 describe('a path replayed through the driver', () => {
