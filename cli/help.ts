@@ -140,7 +140,7 @@ other, ...).`,
   paths: `Usage: tkds-cmk paths [--machine NAME] [--set cover|shortest|faults] [--out FILE]
 
 Writes the model-based test paths that xstate/graph generates from a statechart as one JSON
-document (format "tkds-cmk-paths", version 2, docs/mbt.md): each path a list of steps, each
+document (format "tkds-cmk-paths", version 3, docs/mbt.md): each path a list of steps, each
 step an event with its fields, the statechart state (value and context) it reaches, and the
 transitions it takes; each path lists the transitions it covers.
 
@@ -173,8 +173,8 @@ transitions executed on it.
 
 Options:
   --paths FILE           the paths to play (a 'tkds-cmk paths' document of the cluster);
-                         default: the cluster's paths, generated now
-  --set SET              without --paths: cover (default), shortest or faults
+                         default: the cluster's cover and faults sets, generated now
+  --set SET              without --paths: only cover, shortest or faults
   --limit N              play only the first N paths
   --timeout MS           how long to wait for each answer (default 10000)
   --tla                  also check each path's trace with TLC (needs Java; 50 traces a TLC run)
@@ -182,13 +182,16 @@ Options:
 
 Examples:
   tkds-cmk drive -- node --import tsx driver/reference.ts
-  tkds-cmk drive --limit 5 --tla -- node --import tsx driver/reference.ts
+  tkds-cmk drive --set faults --tla -- node --import tsx driver/reference.ts
   tkds-cmk drive --paths cluster-paths.json -- java -jar my-cluster-sim.jar
 
-Exit status: 0 when the implementation followed every path and every trace conforms, 1 when
-one did not or the implementation broke the protocol (one line on stderr: it exited early,
-wrote a line that is not JSON, answered the wrong request, refused a command, or was silent),
-2 for unusable input.`,
+Required coverage: every transition the paths of the set (or file) take, all of them even with
+--limit, must be executed on the implementation; each one short is printed 'never executed'.
+
+Exit status: 0 when the implementation followed every path, every trace conforms and the
+required coverage is complete, 1 when not (a run narrowed by --limit is short) or the
+implementation broke the protocol (one line on stderr: it exited early, wrote a line that is
+not JSON, answered the wrong request, refused a command, or was silent), 2 for unusable input.`,
 
   statechart: `Usage: tkds-cmk statechart [--out DIR]
 

@@ -7,10 +7,11 @@
 //
 // Step granularity. The implementation runs each step as its own pending action; the model
 // takes some of them with no event of its own (eventless transitions). After every event the
-// adapter SETTLES the implementation: it fires the pending membership notifications, restart
-// checks, deliveries of the messages the model leaves out (updateResult, liveUpdate and its ack),
-// and the initiator's step actions the model's current step implies (`reload` in reload, `switch`
-// in switch, `resume` at an outcome, the first re-encipherment chunk as reencipher starts, so
+// adapter SETTLES the implementation: it fires the pending membership notifications (but those
+// to the initiator of a loss the model notices late, until its `notice` event), restart checks,
+// deliveries of the messages the model leaves out (updateResult, liveUpdate and its ack), and the
+// initiator's step actions the model's current step implies (`reload` in reload, `switch` in
+// switch, `resume` at an outcome, the first re-encipherment chunk as reencipher starts, so
 // that routed updates fall between chunks). The step actions a model event stands for are fired
 // by that event: `validated` runs validate (and beginRouting follows), `reencipherDone` the
 // chunks left, `applyDeltaDone` applyDelta, `commitDone` commit. So the model's applyDelta is the
@@ -291,6 +292,8 @@ export class PathAdapter {
         return impl.send('heal', { member: event.member });
       case 'rivalStart':
         return this.#rivalStart(event.member, before);
+      case 'notice':
+        return; // settling fires the notices held for it
       case 'clearNew':
         return impl.send('clearNew', { member: event.member });
       case 'restart': {
@@ -352,6 +355,9 @@ export class PathAdapter {
     const self = model.initiator.context.self;
     const step = leafOf(model.initiator.value);
     const steps = AUTOMATIC_ORDER.slice(0, AUTOMATIC_UP_TO[step] ?? 0);
+    // the group's notices to the initiator of a loss the model notices late wait for its `notice`
+    const heldNotice = (a: Extract<Pending, { kind: 'notify' }>) =>
+      a.observer === self && model.unnoticed.includes(a.member);
     // a second initiator the model refused after both validated: its beginRouting, after the first one's
     const loser = model.rival?.value === 'refused' ? model.rival.context.self : null;
     for (let guard = 0; guard < 1000; guard++) {
@@ -360,7 +366,7 @@ export class PathAdapter {
         a.kind === 'work' && a.step === 'beginRouting' && a.member === member;
       const next = pending.find(
         (a) =>
-          a.kind === 'notify' ||
+          (a.kind === 'notify' && !heldNotice(a)) ||
           (a.kind === 'deliver' &&
             (UNMODELLED.includes(a.message.type) || this.#staleAck(a, model))) ||
           (a.kind === 'work' &&

@@ -10,8 +10,12 @@ import { INIT_EVENT, step } from '../model/step.ts';
 import { pathsOf, shortestPathsOf, type GeneratedPath } from '../model/subjects.ts';
 
 export const PATHS_FORMAT = 'tkds-cmk-paths';
-/** 2: the cluster's context has `partitioned`, `rival`, `rivals`; its events duplicate, delay, partition, heal, rivalStart. */
-export const PATHS_VERSION = 2;
+/**
+ * 2: the cluster's context has `partitioned`, `rival`, `rivals`; its events duplicate, delay,
+ * partition, heal, rivalStart. 3: its context has `unnoticed`; `crash` may carry `notice: "late"`
+ * (a reader of 2 would play it as a crash noticed at once); the event notice.
+ */
+export const PATHS_VERSION = 3;
 /** faults: the cluster statechart's transition-cover paths under the other faults (model/supply.ts clusterFaultSupply). */
 export const PATH_SETS = ['cover', 'shortest', 'faults'] as const;
 export type PathSet = (typeof PATH_SETS)[number];

@@ -69,6 +69,11 @@ export interface ClusterContext {
   readonly rival: Part<InitiatorContext> | null;
   /** Changes a second operator started (at most RIVAL_BOUND). */
   readonly rivals: number;
+  /**
+   * Members that left the group whose notice (memberLost) has not reached the initiator yet: it
+   * acts as if they were still there until `notice` delivers it (a crash with a late notice).
+   */
+  readonly unnoticed: readonly string[];
 }
 
 export interface ClusterInput {
@@ -86,7 +91,9 @@ export type ClusterEvent =
   | { type: 'refuse'; member: string; reason: 'newMkvpDiffers' }
   | { [T in MessageType]: { type: T; from: string; to: string; id?: string } }[MessageType]
   | { type: 'drop'; message: Message }
-  | { type: 'crash'; member: string }
+  // `notice: 'late'`: the group's notice of the loss reaches the initiator later, by `notice`
+  | { type: 'crash'; member: string; notice?: 'late' }
+  | { type: 'notice'; member: string }
   | { type: 'restart'; member: string }
   | { type: 'update'; member: string }
   | { type: 'duplicate'; message: Message }
@@ -131,6 +138,7 @@ export function initialClusterContext(input: ClusterInput = {}): ClusterContext 
     partitioned: [],
     rival: null,
     rivals: 0,
+    unnoticed: [],
   };
 }
 
@@ -376,6 +384,8 @@ function compose(probe?: Probe) {
       case 'leaveGroup':
         return leaveGroup(context, name);
       case 'joinGroup':
+        // back before the initiator heard it left: both notices come with `notice`
+        if (context.unnoticed.includes(name)) return context;
         return toInitiator(context, { type: 'memberJoined', member: name });
       default:
         return context;
@@ -388,6 +398,8 @@ function compose(probe?: Probe) {
     // a member that leaves the group forgets a second change it started (its validate or refusal)
     const rival = context.rival?.context.self === name ? null : context.rival;
     const after = { ...context, network, rival };
+    // a late notice: the initiator learns it by `notice`
+    if (context.unnoticed.includes(name)) return after;
     if (name !== context.initiator.context.self)
       return toInitiator(after, { type: 'memberLost', member: name });
     const down = toInitiator(after, { type: 'crash' });
@@ -481,8 +493,21 @@ function compose(probe?: Probe) {
         );
       case 'rivalStart':
         return rivalStart(context, event.member);
-      case 'crash':
-        return toMember(context, event.member, { type: 'crash' });
+      case 'crash': {
+        const late = event.notice === 'late';
+        const unnoticed = late ? [...context.unnoticed, event.member].sort() : context.unnoticed;
+        return toMember({ ...context, unnoticed }, event.member, { type: 'crash' });
+      }
+      case 'notice': {
+        // the group's notices to the initiator, in the order they happened: lost, then joined if back
+        const told = toInitiator(
+          { ...context, unnoticed: context.unnoticed.filter((m) => m !== event.member) },
+          { type: 'memberLost', member: event.member },
+        );
+        return isUp(told.members[event.member]!)
+          ? toInitiator(told, { type: 'memberJoined', member: event.member })
+          : told;
+      }
       case 'restart':
         return toMember(context, event.member, {
           type: 'restart',
@@ -550,6 +575,12 @@ export const clusterMachine = setup({
       const part = context.members[memberOf(event)];
       return part !== undefined && isUp(part);
     },
+    // a late notice is of a member other than the one playing the initiator, one at a time
+    noticeMayBeLate: ({ context, event }) =>
+      event.type !== 'crash' ||
+      event.notice !== 'late' ||
+      (memberOf(event) !== context.initiator.context.self && context.unnoticed.length === 0),
+    unnoticed: ({ context, event }) => context.unnoticed.includes(memberOf(event)),
     // a member cut off from the group comes back only when reconnected (heal)
     memberDown: ({ context, event }) =>
       !context.partitioned.includes(memberOf(event)) &&
@@ -624,7 +655,11 @@ export const clusterMachine = setup({
         fence: { guard: 'inFlight', actions: 'step' },
         reloadRefused: { guard: 'inFlight', actions: 'step' },
         drop: { guard: and(['inFlight', 'faultsLeft']), actions: ['countFault', 'step'] },
-        crash: { guard: and(['memberUp', 'faultsLeft']), actions: ['countFault', 'step'] },
+        crash: {
+          guard: and(['memberUp', 'noticeMayBeLate', 'faultsLeft']),
+          actions: ['countFault', 'step'],
+        },
+        notice: { guard: 'unnoticed', actions: 'step' },
         restart: { guard: 'memberDown', actions: 'step' },
         update: { guard: and(['takesRequests', 'updatesLeft']), actions: 'step' },
         clearNew: { guard: 'newClearable', actions: 'step' },
@@ -670,6 +705,9 @@ export const clusterGuards: Readonly<Record<string, string>> = {
   faultsLeft: 'At most FAULT_BUDGET faults per path keep the graph small.',
   updatesLeft: 'At most UPDATE_BOUND dynamic updates per path keep the graph small.',
   memberUp: 'Only a member that is up can crash or take a request.',
+  noticeMayBeLate:
+    'A loss is noticed late only for a member that does not play the initiator, and one such notice at a time.',
+  unnoticed: 'Only a loss whose notice has not reached the initiator yet can be noticed.',
   memberDown:
     'Only a member that is down (or fenced: its ICSF shut down) and not cut off from the group can restart.',
   takesRequests: 'A member that is up takes a request; a fenced one refuses it.',
@@ -708,7 +746,10 @@ export const clusterEvents: Readonly<Record<ClusterEvent['type'], string>> = {
   reloadRefused:
     "Delivery of a member's refusal of reload (its new register was cleared) to the initiator.",
   drop: 'A message in flight is lost (a fault).',
-  crash: 'A member crashes or is partitioned out (a fault); the group tells the others.',
+  crash:
+    "A member crashes or is partitioned out (a fault); the group tells the others (with notice: 'late', the initiator only later, by notice).",
+  notice:
+    "The group's late notice that a member left reaches the initiator (memberLost; memberJoined too if it is back).",
   restart: 'A member that was down restarts and runs its restart check.',
   update: 'A dynamic update request reaches a member.',
   duplicate:
@@ -748,6 +789,7 @@ function eventPhrase(event: EventObject): string {
     return `${e.type} ${message.type} ${message.from}->${message.to}`;
   if (message)
     return `${message.type} ${message.from}->${message.to}${message.id ? ` (${message.id})` : ''}`;
+  if (e.type === 'crash' && e.notice === 'late') return `crash ${e.member} (noticed late)`;
   return 'member' in e ? `${e.type} ${e.member}` : e.type;
 }
 

@@ -114,6 +114,12 @@ export function clusterSupply(context: ClusterContext): ClusterEvent[] {
   ];
 }
 
+/** The initiator's change runs and is not committed (DESIGN.md steps 2-6). */
+const beforeCommit = (context: ClusterContext) => {
+  const value = context.initiator.value;
+  return typeof value === 'object' && 'beforeCommit' in value;
+};
+
 /** The faults clusterSupply injects (with the restart that follows a crash). */
 /** Faults per path of the `faults` subject (within FAULT_BUDGET): two multiply its graph by 15. */
 const NEW_FAULTS_PER_PATH = 1;
@@ -125,10 +131,19 @@ const FIRST_FAULTS: readonly string[] = ['drop', 'crash', 'restart', 'ioError'];
  * flight duplicated, any other one delivered before it (delay), a member partitioned and healed,
  * and a second change started once, at the first member by name that is up and does not drive
  * this one. While both validate, the first one's record write comes next (the compare-and-set
- * separates them). One fault a path (NEW_FAULTS_PER_PATH).
+ * separates them). Before commit, a member other than the initiator may crash with its loss
+ * noticed late: until `notice` tells the initiator, only the member's restart may happen (its
+ * restart check then reads the record running). One fault a path (NEW_FAULTS_PER_PATH).
  */
 export function clusterFaultSupply(context: ClusterContext): ClusterEvent[] {
   if (context.rival?.value === 'validate') return [{ type: 'validated' }];
+  // a loss noticed late: the member may restart before the initiator hears it left, and nothing
+  // else happens meanwhile (the implementation's next step would find the loss on its own)
+  if (context.unnoticed.length > 0)
+    return context.unnoticed.flatMap((member) => [
+      { type: 'notice' as const, member },
+      { type: 'restart' as const, member },
+    ]);
   const names = Object.keys(context.members);
   const self = context.initiator.context.self;
   const rival = names.find((m) => m !== self && isUp(context.members[m]!));
@@ -145,6 +160,12 @@ export function clusterFaultSupply(context: ClusterContext): ClusterEvent[] {
           ...names
             .filter((m) => !context.partitioned.includes(m))
             .map((member) => ({ type: 'partition' as const, member })),
+          // before commit, the initiator's notice of a member's loss may come late
+          ...(beforeCommit(context)
+            ? names
+                .filter((m) => m !== self)
+                .map((member) => ({ type: 'crash' as const, member, notice: 'late' as const }))
+            : []),
         ]
       : [];
   return [

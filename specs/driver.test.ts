@@ -90,7 +90,7 @@ describe('the reference implementation as a child process, through the harness',
     // the cluster transitions of the other faults are the faults set's (below)
     assert.deepEqual(
       result.coverage.cluster.missing.filter(
-        (m) => !/ on (duplicate|delay|partition|heal|rivalStart) /.test(m),
+        (m) => !/ on (duplicate|delay|partition|heal|rivalStart|notice) /.test(m),
       ),
       [],
     );
@@ -107,6 +107,14 @@ describe('the reference implementation as a child process, through the harness',
     );
     const cluster = executedCoverage(executed).cluster;
     assert.equal(cluster.covered, cluster.total, cluster.missing.join('; '));
+    // what `drive` requires by default: every transition the two sets' paths take
+    const required = [...doc.paths, ...pathsDocument('cluster', 'faults').paths].flatMap(
+      (p) => p.covers,
+    );
+    assert.deepEqual(
+      required.filter((t) => !executed.has(t)),
+      [],
+    );
   });
 });
 
@@ -134,6 +142,23 @@ describe("the paths' traces checked in one TLC run (checkPathTraces)", () => {
       JSON.stringify(found[1]),
     );
     assert.match(toNdjson(broken).split('\n')[reload.seq - 1]!, /"event":"reload"/);
+  });
+
+  it('so does a restart before the initiator heard the member left (a loss noticed late)', async () => {
+    const faults = pathsDocument('cluster', 'faults');
+    const late = faults.paths.filter((p) =>
+      p.steps.some(
+        (s, i) =>
+          s.event.type === 'restart' &&
+          (p.steps[i - 1]!.state.context as ClusterContext).unnoticed.length > 0,
+      ),
+    );
+    assert.ok(late.length > 0, 'no faults path restarts a member before its loss is noticed');
+    const run = await drive(REFERENCE, { ...faults, paths: late }, { jar: locateJar() });
+    for (const r of run.runs) {
+      assert.equal(r.failure, null, r.description);
+      assert.deepEqual(r.violations, [], r.description);
+    }
   });
 });
 
@@ -298,7 +323,7 @@ describe('tkds-cmk drive', () => {
     spawnSync(process.execPath, [join(root, 'bin/tkds-cmk.js'), 'drive', ...args], {
       cwd: root,
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 300_000,
     });
 
   it('plays the paths of a file on the reference process and reports executed coverage (exit 0)', () => {
@@ -313,6 +338,28 @@ describe('tkds-cmk drive', () => {
       r.stdout,
       /^executed transition coverage: initiator \d+\/\d+, member \d+\/\d+, cluster \d+\/\d+$/m,
     );
+  });
+
+  it('a narrowed run (--limit) executes less than the paths of the set take: exit 1, each named', () => {
+    const r = cli('--paths', file, '--limit', '1', '--', ...REFERENCE);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /^1\/1 paths followed to the end with conforming traces/m);
+    const [, done, total] =
+      /^required: (\d+)\/(\d+) transitions the set's 2 paths take, executed$/m.exec(r.stdout)!;
+    assert.ok(Number(done) < Number(total), r.stdout);
+    const named = [...r.stdout.matchAll(/^ {2}never executed: (.+)$/gm)].map((m) => m[1]);
+    const second = doc.paths[1]!.covers.filter((t) => !doc.paths[0]!.covers.includes(t));
+    assert.deepEqual(named.sort(), [...new Set(second)].sort());
+  });
+
+  it('by default plays the cover and faults sets, and the reference executes all they take (exit 0)', () => {
+    const r = cli('--', ...REFERENCE);
+    assert.equal(r.status, 0, r.stdout.split('\n').slice(-12).join('\n') + r.stderr);
+    const paths = doc.paths.length + pathsDocument('cluster', 'faults').paths.length;
+    assert.match(r.stdout, new RegExp(`^${paths}/${paths} paths followed to the end`, 'm'));
+    const [, done, total] = /^required: (\d+)\/(\d+) transitions/m.exec(r.stdout)!;
+    assert.equal(done, total);
+    assert.doesNotMatch(r.stdout, /never executed/);
   });
 
   it('an implementation that breaks the protocol: exit 1, one line on stderr', () => {
@@ -330,7 +377,7 @@ describe('tkds-cmk drive', () => {
       [['--paths', file], /drive needs the command that runs the implementation/],
       [
         ['--paths', bad, '--', 'x'],
-        /--paths .*bad.json: version: this tool reads version 2, found 9/,
+        /--paths .*bad.json: version: this tool reads version 3, found 9/,
       ],
       [['--paths', notCluster, '--', 'x'], /the harness plays cluster paths, not member paths/],
       [['--paths', file, '--limit', '0', '--', 'x'], /--limit must be a whole number from 1/],

@@ -81,7 +81,7 @@ describe('the paths document', () => {
         },
       );
     };
-    refused((d) => (d.version = 1), /^version: this tool reads version 2, found 1$/);
+    refused((d) => (d.version = 2), /^version: this tool reads version 3, found 2$/);
     refused((d) => (d.format = 'x'), /^format: expected "tkds-cmk-paths"/);
     refused((d) => (d.machine = 'sysplex'), /^machine: expected one of initiator, member, cluster/);
     refused((d) => delete d.paths[2].steps[1].event.type, /^paths\[2\]\.steps\[1\]\.event: /);
