@@ -234,8 +234,6 @@ describe('statechart graph coverage', () => {
       'up.serving on liveUpdate -> (stays)':
         "the cluster view leaves out the writer's liveUpdate messages",
       'up.routing on liveUpdate -> (stays)': 'as above',
-      'restartCheck on always -> fenced':
-        "the spec's clearNew needs the record running; a member cleared while down left the group since validate, and a change with a lost member backs out rather than commit",
     };
     const seen = new Set<unknown>();
     // both path sets of the cluster statechart (a restart that reads running comes from the faults set)

@@ -665,10 +665,13 @@ FenceAtMember(m) ==
     /\ msgs' = NotTo(m) /\ UNCHANGED sent
     /\ UNCHANGED faults
 
+\* m's registers fit the active data set's header: cur, or a committed new.
+RegistersFit(m) ==
+    LET hdr == dsets[RecordActive].hdr IN cur[m] = hdr \/ (newCommitted[m] /\ new[m] = hdr)
+
 FenceOnRestartCheck(m) ==
-    LET hdr == dsets[RecordActive].hdr IN
     /\ mstate[m] = "restartCheck"
-    /\ cur[m] # hdr /\ ~(newCommitted[m] /\ new[m] = hdr)
+    /\ ~RegistersFit(m)
     /\ mstate' = [mstate EXCEPT ![m] = "fenced"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
@@ -743,19 +746,24 @@ ioError(i) ==
                       upd>>
 
 (* restart: the member comes back (a fenced one, when the operator starts  *)
-(* ICSF again) and runs its restartCheck.                                  *)
+(* ICSF again) and runs its restartCheck.  A fenced member whose registers *)
+(* fit no header would be fenced again at once, a step that changes        *)
+(* nothing: the spec leaves it out (the operator fixes the registers       *)
+(* first).                                                                 *)
 restart(m) ==
-    /\ mstate[m] \in {"down", "fenced"}
+    /\ mstate[m] = "down" \/ (mstate[m] = "fenced" /\ RegistersFit(m))
     /\ mstate' = [mstate EXCEPT ![m] = "restartCheck"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
 (* clearNew: the operator clears member m's new master key register with  *)
-(* the TKE while a change runs, before m staged the target, so that phase  *)
-(* 1's register check (reloadRefused) finds it.  (Cleared later, the       *)
-(* member could not switch: the implementation fences it at switch; this   *)
-(* spec leaves that out, and the initiator's own check at commit.)       *)
+(* the TKE while a change runs, before m staged the target: phase 1's     *)
+(* register check (reloadRefused) finds it; or, once the change is        *)
+(* committed, while m is down: its restart check fences it                 *)
+(* (FenceOnRestartCheck).  (Cleared after m staged the target, m could not *)
+(* switch: the implementation fences it at switch; this spec leaves that   *)
+(* out, and the initiator's own check at commit.)                          *)
 clearNew(m) ==
-    /\ record.change = "running" /\ initiator # m
+    /\ record.change \in {"running", "committed"} /\ initiator # m
     /\ newCommitted[m] /\ staged[m] = NoCopy /\ ~Switched(m)
     /\ Fault("clearNew")
     /\ new' = [new EXCEPT ![m] = 0]
