@@ -107,7 +107,10 @@ export interface AuditState {
     readonly name: string;
     readonly archive: string | null;
     readonly mkvp: Mkvp;
-    readonly records: ReadonlyMap<Handle, TkdsRecord> | null;
+    readonly records: {
+      has(handle: Handle): boolean;
+      values(): Iterable<TkdsRecord>;
+    } | null;
     readonly updated: ReadonlySet<Handle>;
   } | null;
   /** Nothing is in flight: no pending action. */
@@ -275,7 +278,8 @@ export const OldDataSetPreservedState: Check = (s) => {
   if (h.mkvp !== old.mkvp || !h.usable)
     return `the header of the old data set ${name} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
   if (old.records === null) return null;
-  for (const [handle, before] of old.records) {
+  for (const before of old.records.values()) {
+    const handle = before.handle;
     if (old.updated.has(handle)) continue;
     const now = s.dasd.get(name, handle);
     if (!now) return `the old data set ${name} lost ${handle}, which no update deleted`;

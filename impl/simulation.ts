@@ -25,6 +25,7 @@ import {
   type PendingAction,
 } from './sysplex.ts';
 import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
+import type { OrderedMap } from './sorted-set.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Initiator, validate, type Refusal } from './initiator.ts';
@@ -206,7 +207,7 @@ export class Simulation {
     name: string;
     archive: string | null;
     mkvp: string;
-    records: Map<Handle, TkdsRecord> | null;
+    records: OrderedMap<Handle, TkdsRecord> | null; // a snapshot: O(1), it shares the data set's nodes
     updated: Set<Handle>;
   } | null = null;
   #kcvBefore: Record<string, string> = {};
@@ -850,8 +851,7 @@ export class Simulation {
     const old = this.#old;
     if (!old) return;
     if (w.op === 'record' && w.next!.change === 'running' && old.records === null) {
-      if (w.next!.active === old.name)
-        old.records = new Map([...streamRecords(this.#dasd, old.name)].map((r) => [r.handle, r]));
+      if (w.next!.active === old.name) old.records = this.#dasd.snapshot(old.name);
       return;
     }
     const at = old.archive !== null && this.#dasd.exists(old.archive) ? old.archive : old.name;
