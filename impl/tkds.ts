@@ -11,6 +11,7 @@ import { OptionsError } from './options-error.ts';
 import type { Mkvp } from './coprocessor.ts';
 import type { Rng } from './rng.ts';
 import { OrderedMap } from './sorted-set.ts';
+import { Slab } from './slab.ts';
 
 export type Handle = string;
 export type HandleKind = 'token' | 'object';
@@ -230,6 +231,9 @@ export function generateRecords(
   return out.sort((x, y) => compareHandles(x.handle, y.handle));
 }
 
+/** Where new clear values are kept (impl/slab.ts): they are made by the million at scale. */
+const clearValues = new Slab();
+
 /** One new object with a fresh value: a secure key of a random kind, or a clear object. */
 export function newObject(
   rng: Rng,
@@ -256,6 +260,6 @@ export function newObject(
     token,
     seq,
     { label, class: kind.class, keyType: kind.keyType, length: kind.length },
-    { type: 'clear', bytes: rng.bytes(kind.length) },
+    { type: 'clear', bytes: clearValues.copy(rng.bytes(kind.length)) },
   );
 }

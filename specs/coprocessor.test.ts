@@ -356,6 +356,20 @@ describe('rewrap: `cur` -> committed `new`', () => {
     refused('malformedBlob', () => cp.rewrap(blob.subarray(0, 30)));
   });
 
+  it('blobs made earlier keep their bytes while thousands more are made (they share slabs)', () => {
+    const { cp } = withCur();
+    const values = Array.from({ length: 3000 }, (_, i) => random(1 + (i % 80)));
+    const blobs = values.map((v) => cp.wrap(v));
+    const copies = blobs.map((b) => Uint8Array.from(b));
+    withCommittedNew(cp);
+    const moved = blobs.map((b) => cp.rewrap(b));
+    blobs.forEach((b, i) => assert.deepEqual(b, copies[i], `blob ${i} unchanged by later wraps`));
+    blobs.forEach((b, i) => assert.deepEqual(cp.unwrap(b), values[i]));
+    moved[0]!.fill(0); // a holder spoiling its own blob does not reach its neighbours
+    cp.setMasterKey();
+    moved.slice(1).forEach((b, i) => assert.deepEqual(cp.unwrap(b), values[i + 1]));
+  });
+
   it('property: wrap -> rewrap -> setMasterKey -> unwrap returns the value with the same KCV', () => {
     const arbKey = fc.uint8Array({ minLength: 32, maxLength: 32 });
     fc.assert(
