@@ -12,7 +12,7 @@
 // the records).
 // A result names the first violation; a trace result gives its line (1-based).
 
-import { blobMkvp, type Mkvp } from './coprocessor.ts';
+import { blobMkvp, blobUnder, type Mkvp } from './coprocessor.ts';
 import { streamRecords, type Dasd } from './dasd.ts';
 import type {
   Handle,
@@ -119,16 +119,6 @@ export interface AuditState {
 
 type Check = (s: AuditState) => string | null;
 
-const mkvpCache = new WeakMap<Uint8Array, Mkvp>();
-function mkvpOfBlob(blob: Uint8Array): Mkvp {
-  let m = mkvpCache.get(blob);
-  if (m === undefined) {
-    m = blobMkvp(blob);
-    mkvpCache.set(blob, m);
-  }
-  return m;
-}
-
 /** Every place records are kept: data sets on DASD and in-store copies. */
 function* stores(s: AuditState): Generator<{ where: string; records: Iterable<TkdsRecord> }> {
   for (const name of s.dasd.names())
@@ -207,9 +197,9 @@ export const KeyAgreement: Check = (s) => {
       if (
         r.kind === 'object' &&
         r.value.type === 'secure' &&
-        mkvpOfBlob(r.value.blob) !== c.copy.mkvp
+        !blobUnder(r.value.blob, c.copy.mkvp)
       ) {
-        return `${c.member}'s live copy holds ${r.handle} under MKVP ${mkvpOfBlob(r.value.blob)}, not ${c.copy.mkvp}`;
+        return `${c.member}'s live copy holds ${r.handle} under MKVP ${blobMkvp(r.value.blob)}, not ${c.copy.mkvp}`;
       }
     }
   }

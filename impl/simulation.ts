@@ -210,7 +210,8 @@ export class Simulation {
     records: OrderedMap<Handle, TkdsRecord> | null; // a snapshot: O(1), it shares the data set's nodes
     updated: Set<Handle>;
   } | null = null;
-  #kcvBefore: Record<string, string> = {};
+  /** The old data set as the change began (a snapshot), for the key check values before it. */
+  #before: OrderedMap<Handle, TkdsRecord> | null = null;
 
   constructor(options: SimulateOptions = {}) {
     this.#opts = options;
@@ -392,7 +393,7 @@ export class Simulation {
               records: null,
               updated: new Set(),
             };
-        this.#kcvBefore = this.#kcvOf(oldName);
+        this.#before = this.#dasd.snapshot(oldName);
       }
     }
     return refusals;
@@ -697,10 +698,11 @@ export class Simulation {
         ? { name: 'EventuallySettled', ok: true, form: 'run' }
         : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
-    const after = this.#kcvOf(r.change === 'committed' ? r.target! : r.active);
-    const before = Object.fromEntries(
-      Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)),
-    );
+    const last = r.change === 'committed' ? r.target! : r.active;
+    const after = this.#dasd.exists(last)
+      ? this.#kcvs(streamRecords(this.#dasd, last, null, 256))
+      : {};
+    const before = this.#before ? this.#kcvs(this.#before.values(), this.#destroyed) : {};
     const s = this.#cluster.suspension;
     return {
       outcome,
@@ -737,11 +739,11 @@ export class Simulation {
       : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
   }
 
-  #kcvOf(dataSet: string): Record<string, string> {
+  /** The key check value of every secure object of `records` (but those in `skip`), by handle. */
+  #kcvs(records: Iterable<TkdsRecord>, skip?: ReadonlySet<Handle>): Record<string, string> {
     const out: Record<string, string> = {};
-    if (!this.#dasd.exists(dataSet)) return out;
-    for (const r of streamRecords(this.#dasd, dataSet, null, 256)) {
-      if (r.kind === 'object' && r.value.type === 'secure')
+    for (const r of records) {
+      if (r.kind === 'object' && r.value.type === 'secure' && !skip?.has(r.handle))
         out[r.handle] = this.#auditor.kcv(r.value.blob) ?? '(unknown key)';
     }
     return out;

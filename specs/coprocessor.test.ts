@@ -12,6 +12,7 @@ import {
   MASTER_KEY_BYTES,
   MAX_KEY_VALUE_BYTES,
   blobMkvp,
+  blobUnder,
   kcvOf,
   mkvpOf,
   type CoprocessorErrorCode,
@@ -249,6 +250,20 @@ describe('wrap and unwrap under `cur`', () => {
       /key value must be .*1 to 4096 bytes, got 0 bytes/,
     );
     assert.throws(() => cp.wrap(new Uint8Array(4097)), /got 4097 bytes/);
+  });
+
+  it('blobUnder tells whether a blob records an MKVP, as blobMkvp does, and refuses what is no blob', () => {
+    const { cp } = withCur();
+    const blob = cp.wrap(random(32));
+    const mkvp = blobMkvp(blob);
+    assert.equal(blobUnder(blob, mkvp), true);
+    for (let i = 0; i < mkvp.length; i++) {
+      const other = mkvp.slice(0, i) + (mkvp[i] === '0' ? '1' : '0') + mkvp.slice(i + 1);
+      assert.equal(blobUnder(blob, other), false, `one hex digit differs at ${i}`);
+    }
+    assert.equal(blobUnder(blob, mkvp.slice(0, 30)), false);
+    assert.equal(blobUnder(blob, mkvp.toUpperCase()), mkvp === mkvp.toUpperCase());
+    assert.throws(() => blobUnder(blob.subarray(0, 30), mkvp), /malformed blob/);
   });
 
   it('refuses with an empty `cur` (emptyCur)', () => {
