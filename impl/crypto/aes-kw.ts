@@ -23,6 +23,7 @@ const KW_IV = 0xa6a6a6a6; // both halves of RFC 3394's default IV
 const KWP_AIV = 0xa65959a6; // RFC 5649's alternative IV constant (high half of the AIV)
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_KWP_BYTES = 0xffff_ffff; // MLI is a 32-bit field
+const SCRATCH_BLOCKS = 64; // scratch words are kept for key data of up to 512 bytes
 
 /** A KEK whose AES key schedule is expanded once, for wrapping and unwrapping many keys. */
 export interface KeyWrapper {
@@ -80,7 +81,9 @@ function once(kek: Uint8Array, op: (w: KeyWrapper) => Uint8Array): Uint8Array {
 class Wrapper implements KeyWrapper {
   #aes: AesCipher | null;
   readonly #block = new Uint32Array(4); // AES state: A | R[i]
-  #words = new Uint32Array(10); // [A, R[1..n]] as 2(n+1) words; zeroed after each call
+  // [A, R[1..n]] as 2(n+1) words, one array per n up to SCRATCH_BLOCKS (keys of mixed sizes take
+  // turns: a re-encipherment would otherwise make a new one per call); zeroed after each call
+  readonly #words: Uint32Array[] = [];
 
   constructor(aes: AesCipher) {
     this.#aes = aes;
@@ -157,7 +160,7 @@ class Wrapper implements KeyWrapper {
   destroy(): void {
     this.#aes?.destroy();
     this.#aes = null;
-    this.#words.fill(0);
+    for (const w of this.#words) w?.fill(0);
   }
 
   /** Wrap `data` (zero-padded to whole blocks) with initial value a0 || a1 (into `out` from `at`, if given). */
@@ -245,11 +248,10 @@ class Wrapper implements KeyWrapper {
     return this.#aes;
   }
 
-  /** Zeroed scratch words for A and n blocks, reused while the size repeats (bulk work). */
+  /** Zeroed scratch words for A and n blocks, kept for reuse when n is small (bulk work). */
   #scratch(n: number): Uint32Array {
-    const size = 2 * (n + 1);
-    if (this.#words.length !== size) this.#words = new Uint32Array(size);
-    return this.#words;
+    if (n > SCRATCH_BLOCKS) return new Uint32Array(2 * (n + 1));
+    return (this.#words[n] ??= new Uint32Array(2 * (n + 1)));
   }
 }
 
