@@ -20,6 +20,7 @@ import type {
   ObjectAttributes,
   ObjectRecord,
   ObjectValue,
+  SecureValue,
   TkdsRecord,
   TokenRecord,
 } from './tkds.ts';
@@ -92,8 +93,8 @@ export interface AuditState {
     readonly copy: InStoreCopy;
   }[];
   readonly initiators: readonly { readonly member: string; readonly change: string }[];
-  /** The KCV of a blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
-  readonly kcv: (blob: Uint8Array) => string | null;
+  /** The KCV of a secure value's blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
+  readonly kcv: (value: SecureValue) => string | null;
   readonly originals: ReadonlyMap<Handle, Original>;
   /** Objects that an applied dynamic update deleted (destroyObject, deleteToken). */
   readonly destroyed: ReadonlySet<Handle>;
@@ -305,7 +306,7 @@ export const TargetComplete: Check = (s) => {
       return `${missing} as it is there (attributes or value type differ)`;
     const same =
       r.value.type === 'secure' && t.value.type === 'secure'
-        ? s.kcv(t.value.blob) === s.kcv(r.value.blob)
+        ? s.kcv(t.value) === s.kcv(r.value)
         : r.value.type === 'clear' &&
           t.value.type === 'clear' &&
           sameBytes(t.value.bytes, r.value.bytes);
@@ -352,7 +353,7 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
       const o = s.originals.get(r.handle);
       if (r.value.type === 'secure') {
         if (!o || !('kcv' in o)) return `${where}: secure object ${r.handle} was never made as one`;
-        const k = s.kcv(r.value.blob);
+        const k = s.kcv(r.value);
         if (k !== o.kcv)
           return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${o.kcv}`;
       } else {

@@ -24,7 +24,13 @@ import {
   type MessageFaultRule,
   type PendingAction,
 } from './sysplex.ts';
-import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
+import {
+  generateRecords,
+  tokenRecord,
+  type Handle,
+  type SecureValue,
+  type TkdsRecord,
+} from './tkds.ts';
 import type { OrderedMap } from './sorted-set.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
@@ -137,20 +143,21 @@ const DEFAULT_TIMING: Omit<Timing, 'chunk'> = {
 const NAME = /^[A-Z#@$][A-Z0-9#@$]{0,7}$/;
 const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
 
-/** Computes key check values inside coprocessors that hold the run's master keys. */
+/** Computes key check values inside coprocessors that hold the run's master keys (cached per value: values are immutable). */
 class Auditor {
   readonly #cps = new Map<Mkvp, Coprocessor>();
-  readonly #cache = new WeakMap<Uint8Array, string>();
+  readonly #cache = new WeakMap<SecureValue, string>();
   add(cp: Coprocessor): void {
     this.#cps.set(cp.cur.mkvp!, cp);
   }
-  kcv(blob: Uint8Array): string | null {
-    let k = this.#cache.get(blob);
+  kcv(value: SecureValue): string | null {
+    let k = this.#cache.get(value);
     if (k === undefined) {
+      const blob = value.blob;
       const cp = this.#cps.get(blobMkvp(blob));
       if (!cp) return null;
       k = cp.keyCheckValue(blob);
-      this.#cache.set(blob, k);
+      this.#cache.set(value, k);
     }
     return k;
   }
@@ -658,7 +665,7 @@ export class Simulation {
       initiators: members
         .filter((m) => m.initiator?.running)
         .map((m) => ({ member: m.name, change: m.initiator!.change })),
-      kcv: (blob) => this.#auditor.kcv(blob),
+      kcv: (value) => this.#auditor.kcv(value),
       originals: this.#originals,
       destroyed: this.#destroyed,
       acked: this.#acked.map((id): AckedUpdate => {
@@ -744,7 +751,7 @@ export class Simulation {
     const out: Record<string, string> = {};
     for (const r of records) {
       if (r.kind === 'object' && r.value.type === 'secure' && !skip?.has(r.handle))
-        out[r.handle] = this.#auditor.kcv(r.value.blob) ?? '(unknown key)';
+        out[r.handle] = this.#auditor.kcv(r.value) ?? '(unknown key)';
     }
     return out;
   }
@@ -798,9 +805,7 @@ export class Simulation {
     if (r.kind !== 'object') return;
     this.#originals.set(
       r.handle,
-      r.value.type === 'secure'
-        ? { kcv: this.#auditor.kcv(r.value.blob)! }
-        : { bytes: r.value.bytes },
+      r.value.type === 'secure' ? { kcv: this.#auditor.kcv(r.value)! } : r.value, // (a clear value is its own original: immutable, it has the bytes)
     );
   }
 

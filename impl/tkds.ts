@@ -54,6 +54,45 @@ export interface ObjectAttributes {
 export type ObjectValue =
   | { readonly type: 'secure'; readonly blob: Uint8Array } // a coprocessor blob under the master key
   | { readonly type: 'clear'; readonly bytes: Uint8Array }; // not enciphered
+export type SecureValue = Extract<ObjectValue, { type: 'secure' }>;
+
+/**
+ * Compact values for the millions of records a data set holds at scale: the value keeps the
+ * buffer its bytes are in (a slab's chunk, impl/slab.ts) and their place there, and makes a view
+ * of them on each read. A stored Uint8Array costs 96 bytes of view object, and a plain value
+ * object 40, beside bytes of 12 to 100. Two reads give two views of the same bytes: compare
+ * values by their bytes (or by the value object), not by the identity of the array read.
+ */
+abstract class SlabValue {
+  readonly #buffer: ArrayBufferLike;
+  readonly #at: number;
+  readonly #length: number;
+  constructor(bytes: Uint8Array) {
+    this.#buffer = bytes.buffer;
+    this.#at = bytes.byteOffset;
+    this.#length = bytes.length;
+  }
+  protected view(): Uint8Array {
+    return new Uint8Array(this.#buffer, this.#at, this.#length);
+  }
+}
+class SecureSlabValue extends SlabValue {
+  readonly type = 'secure';
+  get blob(): Uint8Array {
+    return this.view();
+  }
+}
+class ClearSlabValue extends SlabValue {
+  readonly type = 'clear';
+  get bytes(): Uint8Array {
+    return this.view();
+  }
+}
+
+/** A secure value holding `blob` (made by a coprocessor: in its slab), compactly. */
+export function secureValue(blob: Uint8Array): ObjectValue {
+  return new SecureSlabValue(blob);
+}
 
 export interface TokenRecord {
   readonly kind: 'token';
@@ -260,7 +299,7 @@ export function newObject(
       token,
       seq,
       { label, class: 'secretKey', keyType: kind.keyType, length: kind.length },
-      { type: 'secure', blob },
+      secureValue(blob),
     );
   }
   const kind = rng.pick(CLEAR_KINDS);
@@ -268,6 +307,6 @@ export function newObject(
     token,
     seq,
     { label, class: kind.class, keyType: kind.keyType, length: kind.length },
-    { type: 'clear', bytes: clearValues.copy(rng.bytes(kind.length)) },
+    new ClearSlabValue(clearValues.copy(rng.bytes(kind.length))),
   );
 }

@@ -87,9 +87,9 @@ function state(
     dasd,
     copies: [{ member: 'SYSA', kind: 'live', copy: live }],
     initiators: edit.initiators ?? [],
-    kcv: (b) => {
+    kcv: (v) => {
       try {
-        return cp.keyCheckValue(b);
+        return cp.keyCheckValue(v.blob);
       } catch {
         return null;
       }
