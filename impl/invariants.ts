@@ -73,8 +73,11 @@ export interface InvariantResult {
   form: 'state' | 'trace' | 'state+trace' | 'run';
 }
 
-/** The value a stored object had when it was made: a secure key's KCV or a clear object's bytes. */
-export type Original = { readonly kcv: string } | { readonly bytes: Uint8Array };
+/**
+ * The value a stored object had when it was made (values are immutable): a secure key is
+ * compared by its key check value, a clear object by its bytes.
+ */
+export type Original = ObjectValue;
 
 /** An acknowledged dynamic update; `superseded` when a later-applied update touched its handle. */
 export interface AckedUpdate {
@@ -342,7 +345,7 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
   const d = survivingDataSet(s.view);
   if (!s.dasd.exists(d)) return `the surviving data set ${d} does not exist`;
   for (const [h, o] of s.originals) {
-    if ('kcv' in o !== (kind === 'secure') || s.destroyed.has(h)) continue;
+    if (o.type !== kind || s.destroyed.has(h)) continue;
     const r = s.dasd.get(d, h);
     if (!r || r.kind !== 'object' || r.value.type !== kind)
       return `${kind} object ${h} is missing from ${d}`;
@@ -352,13 +355,14 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
       if (r.kind !== 'object' || r.value.type !== kind) continue;
       const o = s.originals.get(r.handle);
       if (r.value.type === 'secure') {
-        if (!o || !('kcv' in o)) return `${where}: secure object ${r.handle} was never made as one`;
+        if (o?.type !== 'secure')
+          return `${where}: secure object ${r.handle} was never made as one`;
         const k = s.kcv(r.value);
-        if (k !== o.kcv)
-          return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${o.kcv}`;
+        const made = s.kcv(o);
+        if (k !== made)
+          return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${made}`;
       } else {
-        if (!o || !('bytes' in o))
-          return `${where}: clear object ${r.handle} was never made as one`;
+        if (o?.type !== 'clear') return `${where}: clear object ${r.handle} was never made as one`;
         if (!sameBytes(r.value.bytes, o.bytes))
           return `${where}: clear object ${r.handle} is not byte-identical to what was stored`;
       }

@@ -803,10 +803,8 @@ export class Simulation {
 
   #remember(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
-    this.#originals.set(
-      r.handle,
-      r.value.type === 'secure' ? { kcv: this.#auditor.kcv(r.value)! } : r.value, // (a clear value is its own original: immutable, it has the bytes)
-    );
+    if (r.value.type === 'secure') this.#auditor.kcv(r.value); // its key check value, cached now
+    this.#originals.set(r.handle, r.value);
   }
 
   #onWrite(w: DasdWrite): void {

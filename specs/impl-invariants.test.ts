@@ -97,8 +97,8 @@ function state(
     originals:
       edit.originals ??
       new Map<string, Original>([
-        [secure.handle, { kcv: cp.keyCheckValue((secure.value as { blob: Uint8Array }).blob) }],
-        [clear.handle, { bytes: new Uint8Array([1, 2, 3]) }],
+        [secure.handle, secure.value],
+        [clear.handle, { type: 'clear', bytes: new Uint8Array([1, 2, 3]) }],
       ]),
     destroyed: new Set(),
     acked: edit.acked ?? [],
