@@ -90,7 +90,7 @@ class ClearSlabValue extends SlabValue {
 }
 
 /** A secure value holding `blob` (made by a coprocessor: in its slab), compactly. */
-export function secureValue(blob: Uint8Array): ObjectValue {
+export function secureValue(blob: Uint8Array): SecureValue {
   return new SecureSlabValue(blob);
 }
 
