@@ -14,7 +14,7 @@
 
 import { CoprocessorError, type Coprocessor } from './coprocessor.ts';
 import { DasdIoError, sameClusterRecord, type ClusterRecord } from './dasd.ts';
-import { withValue, type Handle, type TkdsRecord } from './tkds.ts';
+import { secureValue, withValue, type Handle, type TkdsRecord } from './tkds.ts';
 import { writeRecords, type RecordWrite, type UpdateRequest } from './updates.ts';
 import { MIN_LEVEL, type Cluster } from './cluster.ts';
 import type { KeyMismatch, Member } from './member.ts';
@@ -448,7 +448,7 @@ export class Initiator {
 
   #rewrapped(r: TkdsRecord, cp: Coprocessor): TkdsRecord {
     return r.kind === 'object' && r.value.type === 'secure'
-      ? withValue(r, { type: 'secure', blob: cp.rewrap(r.value.blob) })
+      ? withValue(r, secureValue(cp.rewrap(r.value.blob)))
       : r;
   }
 

@@ -12,7 +12,7 @@
 // the records).
 // A result names the first violation; a trace result gives its line (1-based).
 
-import { blobMkvp, type Mkvp } from './coprocessor.ts';
+import { blobMkvp, blobUnder, type Mkvp } from './coprocessor.ts';
 import { streamRecords, type Dasd } from './dasd.ts';
 import type {
   Handle,
@@ -20,6 +20,7 @@ import type {
   ObjectAttributes,
   ObjectRecord,
   ObjectValue,
+  SecureValue,
   TkdsRecord,
   TokenRecord,
 } from './tkds.ts';
@@ -73,8 +74,11 @@ export interface InvariantResult {
   form: 'state' | 'trace' | 'state+trace' | 'run';
 }
 
-/** The value a stored object had when it was made: a secure key's KCV or a clear object's bytes. */
-export type Original = { readonly kcv: string } | { readonly bytes: Uint8Array };
+/**
+ * The value a stored object had when it was made (values are immutable): a secure key is
+ * compared by its key check value, a clear object by its bytes.
+ */
+export type Original = ObjectValue;
 
 /** An acknowledged dynamic update; `superseded` when a later-applied update touched its handle. */
 export interface AckedUpdate {
@@ -93,8 +97,8 @@ export interface AuditState {
     readonly copy: InStoreCopy;
   }[];
   readonly initiators: readonly { readonly member: string; readonly change: string }[];
-  /** The KCV of a blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
-  readonly kcv: (blob: Uint8Array) => string | null;
+  /** The KCV of a secure value's blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
+  readonly kcv: (value: SecureValue) => string | null;
   readonly originals: ReadonlyMap<Handle, Original>;
   /** Objects that an applied dynamic update deleted (destroyObject, deleteToken). */
   readonly destroyed: ReadonlySet<Handle>;
@@ -108,7 +112,10 @@ export interface AuditState {
     readonly name: string;
     readonly archive: string | null;
     readonly mkvp: Mkvp;
-    readonly records: ReadonlyMap<Handle, TkdsRecord> | null;
+    readonly records: {
+      has(handle: Handle): boolean;
+      values(): Iterable<TkdsRecord>;
+    } | null;
     readonly updated: ReadonlySet<Handle>;
   } | null;
   /** Nothing is in flight: no pending action. */
@@ -116,16 +123,6 @@ export interface AuditState {
 }
 
 type Check = (s: AuditState) => string | null;
-
-const mkvpCache = new WeakMap<Uint8Array, Mkvp>();
-function mkvpOfBlob(blob: Uint8Array): Mkvp {
-  let m = mkvpCache.get(blob);
-  if (m === undefined) {
-    m = blobMkvp(blob);
-    mkvpCache.set(blob, m);
-  }
-  return m;
-}
 
 /** Every place records are kept: data sets on DASD and in-store copies. */
 function* stores(s: AuditState): Generator<{ where: string; records: Iterable<TkdsRecord> }> {
@@ -205,9 +202,9 @@ export const KeyAgreement: Check = (s) => {
       if (
         r.kind === 'object' &&
         r.value.type === 'secure' &&
-        mkvpOfBlob(r.value.blob) !== c.copy.mkvp
+        !blobUnder(r.value.blob, c.copy.mkvp)
       ) {
-        return `${c.member}'s live copy holds ${r.handle} under MKVP ${mkvpOfBlob(r.value.blob)}, not ${c.copy.mkvp}`;
+        return `${c.member}'s live copy holds ${r.handle} under MKVP ${blobMkvp(r.value.blob)}, not ${c.copy.mkvp}`;
       }
     }
   }
@@ -276,7 +273,8 @@ export const OldDataSetPreservedState: Check = (s) => {
   if (h.mkvp !== old.mkvp || !h.usable)
     return `the header of the old data set ${name} changed (MKVP ${h.mkvp}, usable ${h.usable})`;
   if (old.records === null) return null;
-  for (const [handle, before] of old.records) {
+  for (const before of old.records.values()) {
+    const handle = before.handle;
     if (old.updated.has(handle)) continue;
     const now = s.dasd.get(name, handle);
     if (!now) return `the old data set ${name} lost ${handle}, which no update deleted`;
@@ -312,7 +310,7 @@ export const TargetComplete: Check = (s) => {
       return `${missing} as it is there (attributes or value type differ)`;
     const same =
       r.value.type === 'secure' && t.value.type === 'secure'
-        ? s.kcv(t.value.blob) === s.kcv(r.value.blob)
+        ? s.kcv(t.value) === s.kcv(r.value)
         : r.value.type === 'clear' &&
           t.value.type === 'clear' &&
           sameBytes(t.value.bytes, r.value.bytes);
@@ -348,7 +346,7 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
   const d = survivingDataSet(s.view);
   if (!s.dasd.exists(d)) return `the surviving data set ${d} does not exist`;
   for (const [h, o] of s.originals) {
-    if ('kcv' in o !== (kind === 'secure') || s.destroyed.has(h)) continue;
+    if (o.type !== kind || s.destroyed.has(h)) continue;
     const r = s.dasd.get(d, h);
     if (!r || r.kind !== 'object' || r.value.type !== kind)
       return `${kind} object ${h} is missing from ${d}`;
@@ -358,13 +356,14 @@ function valueCheck(s: AuditState, kind: 'secure' | 'clear'): string | null {
       if (r.kind !== 'object' || r.value.type !== kind) continue;
       const o = s.originals.get(r.handle);
       if (r.value.type === 'secure') {
-        if (!o || !('kcv' in o)) return `${where}: secure object ${r.handle} was never made as one`;
-        const k = s.kcv(r.value.blob);
-        if (k !== o.kcv)
-          return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${o.kcv}`;
+        if (o?.type !== 'secure')
+          return `${where}: secure object ${r.handle} was never made as one`;
+        const k = s.kcv(r.value);
+        const made = s.kcv(o);
+        if (k !== made)
+          return `${where}: ${r.handle} has key check value ${k ?? '(under no known key)'}, it was made with ${made}`;
       } else {
-        if (!o || !('bytes' in o))
-          return `${where}: clear object ${r.handle} was never made as one`;
+        if (o?.type !== 'clear') return `${where}: clear object ${r.handle} was never made as one`;
         if (!sameBytes(r.value.bytes, o.bytes))
           return `${where}: clear object ${r.handle} is not byte-identical to what was stored`;
       }

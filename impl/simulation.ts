@@ -24,7 +24,14 @@ import {
   type MessageFaultRule,
   type PendingAction,
 } from './sysplex.ts';
-import { generateRecords, tokenRecord, type Handle, type TkdsRecord } from './tkds.ts';
+import {
+  generateRecords,
+  tokenRecord,
+  type Handle,
+  type SecureValue,
+  type TkdsRecord,
+} from './tkds.ts';
+import type { OrderedMap } from './sorted-set.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Initiator, validate, type Refusal } from './initiator.ts';
@@ -136,20 +143,21 @@ const DEFAULT_TIMING: Omit<Timing, 'chunk'> = {
 const NAME = /^[A-Z#@$][A-Z0-9#@$]{0,7}$/;
 const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
 
-/** Computes key check values inside coprocessors that hold the run's master keys. */
+/** Computes key check values inside coprocessors that hold the run's master keys (cached per value: values are immutable). */
 class Auditor {
   readonly #cps = new Map<Mkvp, Coprocessor>();
-  readonly #cache = new WeakMap<Uint8Array, string>();
+  readonly #cache = new WeakMap<SecureValue, string>();
   add(cp: Coprocessor): void {
     this.#cps.set(cp.cur.mkvp!, cp);
   }
-  kcv(blob: Uint8Array): string | null {
-    let k = this.#cache.get(blob);
+  kcv(value: SecureValue): string | null {
+    let k = this.#cache.get(value);
     if (k === undefined) {
+      const blob = value.blob;
       const cp = this.#cps.get(blobMkvp(blob));
       if (!cp) return null;
       k = cp.keyCheckValue(blob);
-      this.#cache.set(blob, k);
+      this.#cache.set(value, k);
     }
     return k;
   }
@@ -206,10 +214,11 @@ export class Simulation {
     name: string;
     archive: string | null;
     mkvp: string;
-    records: Map<Handle, TkdsRecord> | null;
+    records: OrderedMap<Handle, TkdsRecord> | null; // a snapshot: O(1), it shares the data set's nodes
     updated: Set<Handle>;
   } | null = null;
-  #kcvBefore: Record<string, string> = {};
+  /** The old data set as the change began (a snapshot), for the key check values before it. */
+  #before: OrderedMap<Handle, TkdsRecord> | null = null;
 
   constructor(options: SimulateOptions = {}) {
     this.#opts = options;
@@ -391,7 +400,7 @@ export class Simulation {
               records: null,
               updated: new Set(),
             };
-        this.#kcvBefore = this.#kcvOf(oldName);
+        this.#before = this.#dasd.snapshot(oldName);
       }
     }
     return refusals;
@@ -656,7 +665,7 @@ export class Simulation {
       initiators: members
         .filter((m) => m.initiator?.running)
         .map((m) => ({ member: m.name, change: m.initiator!.change })),
-      kcv: (blob) => this.#auditor.kcv(blob),
+      kcv: (value) => this.#auditor.kcv(value),
       originals: this.#originals,
       destroyed: this.#destroyed,
       acked: this.#acked.map((id): AckedUpdate => {
@@ -696,10 +705,11 @@ export class Simulation {
         ? { name: 'EventuallySettled', ok: true, form: 'run' }
         : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
-    const after = this.#kcvOf(r.change === 'committed' ? r.target! : r.active);
-    const before = Object.fromEntries(
-      Object.entries(this.#kcvBefore).filter(([h]) => !this.#destroyed.has(h)),
-    );
+    const last = r.change === 'committed' ? r.target! : r.active;
+    const after = this.#dasd.exists(last)
+      ? this.#kcvs(streamRecords(this.#dasd, last, null, 256))
+      : {};
+    const before = this.#before ? this.#kcvs(this.#before.values(), this.#destroyed) : {};
     const s = this.#cluster.suspension;
     return {
       outcome,
@@ -736,12 +746,12 @@ export class Simulation {
       : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
   }
 
-  #kcvOf(dataSet: string): Record<string, string> {
+  /** The key check value of every secure object of `records` (but those in `skip`), by handle. */
+  #kcvs(records: Iterable<TkdsRecord>, skip?: ReadonlySet<Handle>): Record<string, string> {
     const out: Record<string, string> = {};
-    if (!this.#dasd.exists(dataSet)) return out;
-    for (const r of streamRecords(this.#dasd, dataSet, null, 256)) {
-      if (r.kind === 'object' && r.value.type === 'secure')
-        out[r.handle] = this.#auditor.kcv(r.value.blob) ?? '(unknown key)';
+    for (const r of records) {
+      if (r.kind === 'object' && r.value.type === 'secure' && !skip?.has(r.handle))
+        out[r.handle] = this.#auditor.kcv(r.value) ?? '(unknown key)';
     }
     return out;
   }
@@ -793,12 +803,8 @@ export class Simulation {
 
   #remember(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
-    this.#originals.set(
-      r.handle,
-      r.value.type === 'secure'
-        ? { kcv: this.#auditor.kcv(r.value.blob)! }
-        : { bytes: r.value.bytes },
-    );
+    if (r.value.type === 'secure') this.#auditor.kcv(r.value); // its key check value, cached now
+    this.#originals.set(r.handle, r.value);
   }
 
   #onWrite(w: DasdWrite): void {
@@ -850,8 +856,7 @@ export class Simulation {
     const old = this.#old;
     if (!old) return;
     if (w.op === 'record' && w.next!.change === 'running' && old.records === null) {
-      if (w.next!.active === old.name)
-        old.records = new Map([...streamRecords(this.#dasd, old.name)].map((r) => [r.handle, r]));
+      if (w.next!.active === old.name) old.records = this.#dasd.snapshot(old.name);
       return;
     }
     const at = old.archive !== null && this.#dasd.exists(old.archive) ? old.archive : old.name;

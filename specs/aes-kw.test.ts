@@ -501,3 +501,34 @@ describe('createKeyWrapper', () => {
     );
   });
 });
+
+describe('wrapPad into a given array', () => {
+  it('writes the same bytes as a fresh wrap at the offset asked, and nothing outside them', () => {
+    fc.assert(
+      fc.property(arbKek, arbKwpData, fc.nat(40), fc.nat(40), (kek, data, at, after) => {
+        const w = createKeyWrapper(kek);
+        const fresh = w.wrapPad(data);
+        const out = new Uint8Array(at + fresh.length + after).fill(0x5a);
+        assert.equal(w.wrapPad(data, out, at), out);
+        assert.equal(toHex(out.subarray(at, at + fresh.length)), toHex(fresh));
+        assert.ok(
+          out.subarray(0, at).every((b) => b === 0x5a),
+          'bytes before `at` untouched',
+        );
+        assert.ok(
+          out.subarray(at + fresh.length).every((b) => b === 0x5a),
+          'bytes after untouched',
+        );
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses an array without room for the result (KeyWrapError), writing nothing', () => {
+    const w = createKeyWrapper(new Uint8Array(32).fill(1));
+    const out = new Uint8Array(39).fill(7); // 32 bytes of key data wrap to 40
+    assert.throws(() => w.wrapPad(new Uint8Array(32), out), KeyWrapError);
+    assert.throws(() => w.wrapPad(new Uint8Array(16), out, 16), /24 bytes from byte 16/);
+    assert.ok(out.every((b) => b === 7));
+  });
+});

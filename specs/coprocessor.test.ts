@@ -12,6 +12,7 @@ import {
   MASTER_KEY_BYTES,
   MAX_KEY_VALUE_BYTES,
   blobMkvp,
+  blobUnder,
   kcvOf,
   mkvpOf,
   type CoprocessorErrorCode,
@@ -251,6 +252,20 @@ describe('wrap and unwrap under `cur`', () => {
     assert.throws(() => cp.wrap(new Uint8Array(4097)), /got 4097 bytes/);
   });
 
+  it('blobUnder tells whether a blob records an MKVP, as blobMkvp does, and refuses what is no blob', () => {
+    const { cp } = withCur();
+    const blob = cp.wrap(random(32));
+    const mkvp = blobMkvp(blob);
+    assert.equal(blobUnder(blob, mkvp), true);
+    for (let i = 0; i < mkvp.length; i++) {
+      const other = mkvp.slice(0, i) + (mkvp[i] === '0' ? '1' : '0') + mkvp.slice(i + 1);
+      assert.equal(blobUnder(blob, other), false, `one hex digit differs at ${i}`);
+    }
+    assert.equal(blobUnder(blob, mkvp.slice(0, 30)), false);
+    assert.equal(blobUnder(blob, mkvp.toUpperCase()), mkvp === mkvp.toUpperCase());
+    assert.throws(() => blobUnder(blob.subarray(0, 30), mkvp), /malformed blob/);
+  });
+
   it('refuses with an empty `cur` (emptyCur)', () => {
     const cp = new Coprocessor('SYSA.CP1');
     const blob = withCur().cp.wrap(random(32));
@@ -354,6 +369,20 @@ describe('rewrap: `cur` -> committed `new`', () => {
     const moved = cp.rewrap(blob);
     refused('wkidMismatch', () => cp.rewrap(moved));
     refused('malformedBlob', () => cp.rewrap(blob.subarray(0, 30)));
+  });
+
+  it('blobs made earlier keep their bytes while thousands more are made (they share slabs)', () => {
+    const { cp } = withCur();
+    const values = Array.from({ length: 3000 }, (_, i) => random(1 + (i % 80)));
+    const blobs = values.map((v) => cp.wrap(v));
+    const copies = blobs.map((b) => Uint8Array.from(b));
+    withCommittedNew(cp);
+    const moved = blobs.map((b) => cp.rewrap(b));
+    blobs.forEach((b, i) => assert.deepEqual(b, copies[i], `blob ${i} unchanged by later wraps`));
+    blobs.forEach((b, i) => assert.deepEqual(cp.unwrap(b), values[i]));
+    moved[0]!.fill(0); // a holder spoiling its own blob does not reach its neighbours
+    cp.setMasterKey();
+    moved.slice(1).forEach((b, i) => assert.deepEqual(cp.unwrap(b), values[i + 1]));
   });
 
   it('property: wrap -> rewrap -> setMasterKey -> unwrap returns the value with the same KCV', () => {

@@ -87,9 +87,9 @@ function state(
     dasd,
     copies: [{ member: 'SYSA', kind: 'live', copy: live }],
     initiators: edit.initiators ?? [],
-    kcv: (b) => {
+    kcv: (v) => {
       try {
-        return cp.keyCheckValue(b);
+        return cp.keyCheckValue(v.blob);
       } catch {
         return null;
       }
@@ -97,8 +97,8 @@ function state(
     originals:
       edit.originals ??
       new Map<string, Original>([
-        [secure.handle, { kcv: cp.keyCheckValue((secure.value as { blob: Uint8Array }).blob) }],
-        [clear.handle, { bytes: new Uint8Array([1, 2, 3]) }],
+        [secure.handle, secure.value],
+        [clear.handle, { type: 'clear', bytes: new Uint8Array([1, 2, 3]) }],
       ]),
     destroyed: new Set(),
     acked: edit.acked ?? [],

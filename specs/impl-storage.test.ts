@@ -10,8 +10,11 @@ import {
   tokenRecord,
   objectRecord,
   withValue,
+  secureValue,
   InStoreCopy,
+  type ObjectRecord,
 } from '../impl/tkds.ts';
+import { Slab } from '../impl/slab.ts';
 import { MemoryDasd, DasdIoError, streamRecords, type DasdWrite } from '../impl/dasd.ts';
 
 const fakeWrap = (v: Uint8Array): Uint8Array => Uint8Array.from([0xb1, ...v.map((b) => b ^ 0x5a)]);
@@ -235,4 +238,37 @@ test('withValue: a new frozen record with the new value that shares the handle a
   assert.equal(w.value, value);
   assert.ok(Object.isFrozen(w) && Object.isFrozen(w.value));
   assert.deepEqual(r.value, { type: 'secure', blob: Uint8Array.of(1, 2) });
+});
+
+test('compact values: every read gives the bytes stored, through later slab writes, DASD writes and snapshots', () => {
+  // a blob's bytes: what secureValue was given; a clear value's: what the generator drew
+  const slab = new Slab();
+  const blobs = Array.from({ length: 3000 }, (_, i) =>
+    slab.copy(Uint8Array.from({ length: 44 + 8 * (i % 7) }, (_, k) => (i * 13 + k) & 0xff)),
+  );
+  const values = blobs.map((b) => secureValue(b));
+  const expected = blobs.map((b) => Uint8Array.from(b));
+  const dasd = new MemoryDasd('A');
+  dasd.allocate('A', { by: 'SYSA' });
+  const records = generateRecords(new Rng(5), { tokens: 3, objects: 3000 }, fakeWrap);
+  const objects = records.filter((r): r is ObjectRecord => r.kind === 'object');
+  const clearBefore = objects.map((r) => (r.value.type === 'clear' ? [...r.value.bytes] : null));
+  objects.forEach((r, i) => dasd.put('A', withValue(r, values[i]!), { by: 'SYSA' }));
+  const snap = dasd.snapshot('A');
+  // more values into the same slab, and writes over half the records
+  const later = Array.from({ length: 3000 }, (_, i) =>
+    secureValue(slab.copy(new Uint8Array(60).fill(i))),
+  );
+  objects.forEach((r, i) => i % 2 === 0 && dasd.put('A', withValue(r, later[i]!), { by: 'SYSA' }));
+  objects.forEach((r, i) => {
+    const now = dasd.get('A', r.handle) as ObjectRecord;
+    const was = snap.get(r.handle) as ObjectRecord;
+    assert.ok(was.value.type === 'secure' && now.value.type === 'secure');
+    assert.deepEqual(was.value.blob, expected[i], `snapshot keeps ${r.handle}`);
+    assert.deepEqual(now.value.blob, i % 2 === 0 ? new Uint8Array(60).fill(i) : expected[i]);
+    assert.notEqual(was.value.blob, was.value.blob, 'each read is a new view');
+  });
+  objects.forEach((r, i) => {
+    if (r.value.type === 'clear') assert.deepEqual([...r.value.bytes], clearBefore[i]);
+  });
 });

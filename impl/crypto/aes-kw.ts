@@ -23,6 +23,7 @@ const KW_IV = 0xa6a6a6a6; // both halves of RFC 3394's default IV
 const KWP_AIV = 0xa65959a6; // RFC 5649's alternative IV constant (high half of the AIV)
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_KWP_BYTES = 0xffff_ffff; // MLI is a 32-bit field
+const SCRATCH_BLOCKS = 64; // scratch words are kept for key data of up to 512 bytes
 
 /** A KEK whose AES key schedule is expanded once, for wrapping and unwrapping many keys. */
 export interface KeyWrapper {
@@ -30,8 +31,11 @@ export interface KeyWrapper {
   wrap(keyData: Uint8Array): Uint8Array;
   /** RFC 3394 unwrap: `wrapped` of at least 24 bytes, a multiple of 8. */
   unwrap(wrapped: Uint8Array): Uint8Array;
-  /** RFC 5649 wrap: `keyData` of 1 to 2^32-1 bytes. */
-  wrapPad(keyData: Uint8Array): Uint8Array;
+  /**
+   * RFC 5649 wrap: `keyData` of 1 to 2^32-1 bytes. With `out`, the result is written there from
+   * byte `at` (it must have room: 8 * (ceil(length / 8) + 1) bytes) and `out` is returned.
+   */
+  wrapPad(keyData: Uint8Array, out?: Uint8Array, at?: number): Uint8Array;
   /** RFC 5649 unwrap: `wrapped` of at least 16 bytes, a multiple of 8. */
   unwrapPad(wrapped: Uint8Array): Uint8Array;
   /** Overwrite the expanded KEK with zeros; every later call throws KeyWrapError. */
@@ -77,7 +81,9 @@ function once(kek: Uint8Array, op: (w: KeyWrapper) => Uint8Array): Uint8Array {
 class Wrapper implements KeyWrapper {
   #aes: AesCipher | null;
   readonly #block = new Uint32Array(4); // AES state: A | R[i]
-  #words = new Uint32Array(10); // [A, R[1..n]] as 2(n+1) words; zeroed after each call
+  // [A, R[1..n]] as 2(n+1) words, one array per n up to SCRATCH_BLOCKS (keys of mixed sizes take
+  // turns: a re-encipherment would otherwise make a new one per call); zeroed after each call
+  readonly #words: Uint32Array[] = [];
 
   constructor(aes: AesCipher) {
     this.#aes = aes;
@@ -111,12 +117,17 @@ class Wrapper implements KeyWrapper {
     }
   }
 
-  wrapPad(keyData: Uint8Array): Uint8Array {
+  wrapPad(keyData: Uint8Array, out?: Uint8Array, at = 0): Uint8Array {
     const len = byteLength(keyData, 'key data');
     if (len < 1 || len > MAX_KWP_BYTES) {
       throw new KeyWrapError(`KWP key data must be 1 to ${MAX_KWP_BYTES} bytes, got ${len} bytes`);
     }
-    return this.#wrap(keyData, KWP_AIV, len);
+    const size = 8 * (Math.ceil(len / 8) + 1);
+    if (out !== undefined && !(out instanceof Uint8Array && at >= 0 && out.length - at >= size))
+      throw new KeyWrapError(
+        `KWP output must be a Uint8Array with ${size} bytes from byte ${at}, got ${describeLength(out)}`,
+      );
+    return this.#wrap(keyData, KWP_AIV, len, out, at);
   }
 
   unwrapPad(wrapped: Uint8Array): Uint8Array {
@@ -149,11 +160,11 @@ class Wrapper implements KeyWrapper {
   destroy(): void {
     this.#aes?.destroy();
     this.#aes = null;
-    this.#words.fill(0);
+    for (const w of this.#words) w?.fill(0);
   }
 
-  /** Wrap `data` (zero-padded to whole blocks) with initial value a0 || a1. */
-  #wrap(data: Uint8Array, a0: number, a1: number): Uint8Array {
+  /** Wrap `data` (zero-padded to whole blocks) with initial value a0 || a1 (into `out` from `at`, if given). */
+  #wrap(data: Uint8Array, a0: number, a1: number, out?: Uint8Array, at = 0): Uint8Array {
     const aes = this.#cipher();
     const n = Math.ceil(data.length / 8);
     const w = this.#scratch(n);
@@ -167,7 +178,7 @@ class Wrapper implements KeyWrapper {
       // RFC 5649 4.1: a single padded block is encrypted as one AES block, AIV || P
       if (n === 1) aes.encryptWords(w);
       else this.#wrapProcess(aes, w, n);
-      return toBytes(w, 8 * (n + 1), 0);
+      return toBytes(w, 8 * (n + 1), 0, out, at);
     } finally {
       w.fill(0);
     }
@@ -237,11 +248,10 @@ class Wrapper implements KeyWrapper {
     return this.#aes;
   }
 
-  /** Zeroed scratch words for A and n blocks, reused while the size repeats (bulk work). */
+  /** Zeroed scratch words for A and n blocks, kept for reuse when n is small (bulk work). */
   #scratch(n: number): Uint32Array {
-    const size = 2 * (n + 1);
-    if (this.#words.length !== size) this.#words = new Uint32Array(size);
-    return this.#words;
+    if (n > SCRATCH_BLOCKS) return new Uint32Array(2 * (n + 1));
+    return (this.#words[n] ??= new Uint32Array(2 * (n + 1)));
   }
 }
 
@@ -250,12 +260,17 @@ function high32(t: number): number {
   return t >= TWO_POW_32 ? Math.floor(t / TWO_POW_32) : 0;
 }
 
-/** `len` bytes of the words after A (or from A when `from` is 0) as a fresh Uint8Array. */
-function toBytes(w: Uint32Array, len: number, from = 2): Uint8Array {
-  const out = new Uint8Array(len);
+/** `len` bytes of the words after A (or from A when `from` is 0): into `out` from `at`, else a fresh Uint8Array. */
+function toBytes(
+  w: Uint32Array,
+  len: number,
+  from = 2,
+  out: Uint8Array = new Uint8Array(len),
+  at = 0,
+): Uint8Array {
   const whole = len >>> 2;
-  writeWords(w, from, out, 0, whole);
-  for (let i = whole * 4; i < len; i++) out[i] = w[from + (i >>> 2)]! >>> (24 - 8 * (i & 3));
+  writeWords(w, from, out, at, whole);
+  for (let i = whole * 4; i < len; i++) out[at + i] = w[from + (i >>> 2)]! >>> (24 - 8 * (i & 3));
   return out;
 }
 
