@@ -218,9 +218,8 @@ environment event, a guard is named after the rule it enforces.
   step; ten deliberate protocol bugs are each caught by them. It prints the coverage AS EXECUTED
   ON THE IMPLEMENTATION, \`executed transition coverage: initiator X/Y, member X/Y, cluster X/Y\`:
   a transition counts once the implementation, driven through a step that takes it, showed what
-  the model says (initiator 55/55, member 30/31, cluster 31/31). The one transition never
-  executed is printed as an open gap with its reason (a restart check that reads running: three
-  faults, or a restart before the loss is noticed); any other gap fails the test.
+  the model says (initiator 55/55, member 31/31, cluster 39/39, over the cover, faults and
+  shortest paths). The test requires 100%: a transition never executed fails it, by name.
 - \`specs/statechart-replay.test.ts\`: implementation traces replayed through the statecharts
   (\`model/replay.ts\`); corrupted traces are rejected with the line, the actor, the state and the
   broken rule.
