@@ -23,7 +23,7 @@ import {
   type InitiatorEvent,
   type Request,
 } from './initiator.ts';
-import { memberMachine, registersFit, type MemberContext, type MemberEvent } from './member.ts';
+import { memberMachine, type MemberContext, type MemberEvent } from './member.ts';
 import { step, type Effect } from './step.ts';
 import { UPDATE_BOUND } from './supply.ts';
 
@@ -582,14 +582,9 @@ export const clusterMachine = setup({
       (memberOf(event) !== context.initiator.context.self && context.unnoticed.length === 0),
     unnoticed: ({ context, event }) => context.unnoticed.includes(memberOf(event)),
     // a member cut off from the group comes back only when reconnected (heal)
-    // a fenced one whose registers fit no header would be fenced again at once (the spec's restart)
-    memberDown: ({ context, event }) => {
-      const part = context.members[memberOf(event)];
-      if (!part || context.partitioned.includes(memberOf(event))) return false;
-      if (part.value === 'fenced')
-        return registersFit(part.context, context.initiator.context.record);
-      return part.value === 'down';
-    },
+    memberDown: ({ context, event }) =>
+      !context.partitioned.includes(memberOf(event)) &&
+      ['down', 'fenced'].includes(context.members[memberOf(event)]?.value as string),
     // the spec's clearNew: the record shows the change, at a member that is not the initiator
     newClearable: ({ context, event }) => {
       const part = context.members[memberOf(event)];
@@ -715,7 +710,7 @@ export const clusterGuards: Readonly<Record<string, string>> = {
     'A loss is noticed late only for a member that does not play the initiator, and one such notice at a time.',
   unnoticed: 'Only a loss whose notice has not reached the initiator yet can be noticed.',
   memberDown:
-    'Only a member that is down, or fenced (its ICSF shut down) with registers that fit the active header, and not cut off from the group can restart.',
+    'Only a member that is down (or fenced: its ICSF shut down) and not cut off from the group can restart.',
   takesRequests: 'A member that is up takes a request; a fenced one refuses it.',
   newClearable:
     "The spec's clearNew: the member (not the initiator) has a key in its new register, and the record says running while it is down, fenced, or up while the initiator re-enciphers (before it staged the target), or committed while it is down or fenced.",

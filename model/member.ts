@@ -57,12 +57,6 @@ export function initialMemberContext(input: MemberInput = {}): MemberContext {
 
 /** The MKVP a restarting member must match: the header of the data set the record names. */
 const expectedKey = (context: MemberContext): Key => headerKey(activeDataSet(context.record));
-
-/** Its registers fit the header of the data set `record` names (the spec's RegistersFit): its restart check passes. */
-export const registersFit = (context: MemberContext, record: RecordView): boolean => {
-  const key = headerKey(activeDataSet(record));
-  return context.cur === key || context.next === key;
-};
 const effect = () => {};
 
 export const memberMachine = setup({

@@ -710,10 +710,10 @@ export class Replay {
     if (!this.#initiator) throw this.#noChange(line, `${what} before validate`);
     if (phase === 'start') this.#asked.clear();
     if (step === 'beginRouting' && phase === 'done' && this.#leaf(this.#initiator) === 'validate') {
-      // its compare-and-set of the record did not write: refused (validate's record went stale), or an I/O error
-      if (result === 'failed')
-        this.#toInitiator({ type: 'validated' }, line, `${what}: its record write is step 2's`);
-      else if (result === 'refused') {
+      // its compare-and-set of the record did not write: an I/O error (the change never began:
+      // backed out at once), or refused (validate's record went stale)
+      if (result === 'failed') return this.#toInitiator({ type: 'ioError' }, line, what);
+      if (result === 'refused') {
         const [first] =
           (line.refusals as { subject: string; reason: RefusalReason }[] | undefined) ?? [];
         return this.#toInitiator(

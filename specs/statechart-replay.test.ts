@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   parseTrace,
+  Simulation,
   simulateChange,
   toNdjson,
   type Fault,
@@ -157,6 +158,32 @@ describe('trace replay: implementation traces through the statecharts', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it("a member lost after validate, then beginRouting's record write fails: the change never began, backed out at once", () => {
+    const sim = new Simulation({
+      seed: 1,
+      dataSet: { tokens: 1, objects: 2 },
+      faults: [{ kind: 'ioError', at: 'beginRouting' }],
+    });
+    sim.startChange();
+    sim.crash('SYSC');
+    // the group's notice reaches the initiator before its beginRouting
+    for (let a = sim.pending().find((x) => x.kind === 'notify'); a;) {
+      sim.fire(a.id);
+      a = sim.pending().find((x) => x.kind === 'notify');
+    }
+    sim.runUntilQuiet();
+    assert.equal(sim.outcome, 'backedOut');
+    const lines = parseTrace(toNdjson(sim.trace)) as unknown as TraceLine[];
+    const lost = indexOf(lines, (l) => l.event === 'memberLost', 'memberLost');
+    const failed = indexOf(
+      lines,
+      (l) => l.step === 'beginRouting' && l.result === 'failed',
+      'failed write',
+    );
+    assert.ok(lost < failed);
+    assert.equal(replayTrace(lines).initiator?.state, 'backedOut');
   });
 });
 

@@ -746,12 +746,11 @@ ioError(i) ==
                       upd>>
 
 (* restart: the member comes back (a fenced one, when the operator starts  *)
-(* ICSF again) and runs its restartCheck.  A fenced member whose registers *)
-(* fit no header would be fenced again at once, a step that changes        *)
-(* nothing: the spec leaves it out (the operator fixes the registers       *)
-(* first).                                                                 *)
+(* ICSF again) and runs its restartCheck.  (A fenced member whose registers *)
+(* fit no header is fenced again at once: restarted over and over, it      *)
+(* starves no one else, as each member's own steps are fair: Spec.)       *)
 restart(m) ==
-    /\ mstate[m] = "down" \/ (mstate[m] = "fenced" /\ RegistersFit(m))
+    /\ mstate[m] \in {"down", "fenced"}
     /\ mstate' = [mstate EXCEPT ![m] = "restartCheck"]
     /\ UNCHANGED <<regs, copies, dsets, record, coordination, net, upd, faults>>
 
@@ -794,13 +793,14 @@ Settled == Quiescent /\ \A u \in Updates : upd[u].phase \notin {"request", "rout
 
 \* The protocol's steps, weakly fair; a restart belongs to them ("members
 \* come back").  The environment's steps are not fair.
-Protocol ==
-    \E m \in Members :
-        \/ validate(m) \/ beginRouting(m) \/ reencipher(m) \/ suspend(m) \/ applyDelta(m)
-        \/ reload(m) \/ reloadRefused(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
-        \/ receiveAck(m) \/ timeout(m) \/ expel(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
-        \/ \E j \in Members : memberJoined(m, j)
-        \/ restart(m) \/ \E u \in Updates : apply(m, u)
+StepsOf(m) ==
+    \/ validate(m) \/ beginRouting(m) \/ reencipher(m) \/ suspend(m) \/ applyDelta(m)
+    \/ reload(m) \/ reloadRefused(m) \/ commit(m) \/ switch(m) \/ finish(m) \/ resume(m) \/ backout(m)
+    \/ receiveAck(m) \/ timeout(m) \/ expel(m) \/ takeover(m) \/ restartCheck(m) \/ fence(m)
+    \/ \E j \in Members : memberJoined(m, j)
+    \/ \E u \in Updates : apply(m, u)
+
+Protocol == \E m \in Members : StepsOf(m) \/ restart(m)
 
 Environment ==
     \/ \E m \in Members : crash(m) \/ ioError(m) \/ clearNew(m) \/ \E u \in Updates : request(m, u)
@@ -814,9 +814,11 @@ Next == Protocol \/ Environment \/ Done
 
 \* Taking an acknowledgement (or a refusal) is fair on its own: a retry may ask
 \* a member again while its answer is on its way.
+\* Each member's own steps are fair too: another member restarted over and
+\* over (and fenced again each time) does not starve them.
 TakeRefusal(m) == \E x \in msgs : ReloadRefusedByInitiator(m, x)
 Spec == Init /\ [][Next]_vars /\ WF_vars(Protocol)
-        /\ \A m \in Members : WF_vars(receiveAck(m)) /\ WF_vars(TakeRefusal(m))
+        /\ \A m \in Members : WF_vars(receiveAck(m)) /\ WF_vars(TakeRefusal(m)) /\ WF_vars(StepsOf(m))
 
 -----------------------------------------------------------------------------
 (* Invariants: DESIGN.md "Invariants", one operator each.                  *)
