@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTrace, TraceChecker, type InvariantResult, type TraceEvent } from '../impl/index.ts';
 import { Replay, ReplayError, replayTrace } from '../model/replay.ts';
-import { validateBatch } from '../tla/trace-batch.ts';
+import { BATCH_SIZE, validateBatch } from '../tla/trace-batch.ts';
 import { convertNdjson, TraceConversionError, TraceConverter } from '../tla/trace-to-tla.ts';
 import { tlcVerdict, validateTrace, type TraceVerdict } from '../tla/trace.ts';
 import { OutputStream } from './files.ts';
@@ -67,7 +67,7 @@ export function tlaOracle(jar: string, ndjson: string): Violation[] {
 }
 
 /** How many traces one TLC run checks (tla/trace-batch.ts): the soak's and `drive --tla`'s batches. */
-export const TLA_BATCH = 50;
+export const TLA_BATCH = BATCH_SIZE;
 
 /**
  * tlaOracle on each of many traces, in one TLC run (tla/trace-batch.ts): the same violations, as a

@@ -637,6 +637,17 @@ describe('many traces in one TLC run (tla/trace-batch.ts)', () => {
     );
   });
 
+  it('checks many traces `size` at a time, one TLC run each (some 2,000 in one run exhaust its heap)', () => {
+    const good = mixed.filter((nd) => !broken.includes(nd)).slice(0, 5);
+    const verdicts = validateBatch(tlcJar(), good, 2);
+    assert.deepEqual(
+      verdicts.map((v) => v.accepted),
+      good.map(() => true),
+    );
+    // each trace gets its share of its own run's time: three runs (2, 2 and 1 traces)
+    assert.equal(new Set(verdicts.map((v) => v.seconds)).size, 3);
+  });
+
   it("checks models/trace.cfg's invariants per trace, and refuses a config whose properties it does not check", () => {
     const cfg = readFileSync(join(TLA_DIR, 'models/trace.cfg'), 'utf8');
     const b = batchModules([convertNdjson(valid), convertNdjson(accepted[0]!)], cfg);

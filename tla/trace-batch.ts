@@ -133,13 +133,24 @@ export function runBatch(
   return { accepted, stopped, seconds: run.seconds };
 }
 
+/** How many traces one TLC run checks at most: some 2,000 in one run exhaust TLC's 3 GiB heap. */
+export const BATCH_SIZE = 50;
+
 /**
- * The verdict on each NDJSON trace, as validateTrace gives it: the traces are checked in one TLC
- * run, and each one it does not accept is checked again alone (all of them if TLC stopped at a
- * violation or a false ASSUME). Throws, as validateTrace, if a trace cannot be converted or TLC
- * itself fails.
+ * The verdict on each NDJSON trace, as validateTrace gives it: the traces are checked `size` at a
+ * time in one TLC run, and each one it does not accept is checked again alone (all of them if TLC
+ * stopped at a violation or a false ASSUME). Throws, as validateTrace, if a trace cannot be
+ * converted or TLC itself fails.
  */
-export function validateBatch(jar: string, ndjsons: readonly string[]): TraceVerdict[] {
+export function validateBatch(
+  jar: string,
+  ndjsons: readonly string[],
+  size = BATCH_SIZE,
+): TraceVerdict[] {
+  if (ndjsons.length > size)
+    return Array.from({ length: Math.ceil(ndjsons.length / size) }, (_, b) =>
+      validateBatch(jar, ndjsons.slice(b * size, (b + 1) * size), size),
+    ).flat();
   if (ndjsons.length < 2) return ndjsons.map((nd) => validateTrace(jar, nd));
   const traces = ndjsons.map(convertNdjson);
   const { accepted, seconds } = runBatch(jar, traces);
