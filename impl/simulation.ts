@@ -15,6 +15,7 @@
 // SecureValuesPreserved and the KCV report.
 
 import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
+import { KeyCheckValues, kcvText, packKcv } from './key-check-values.ts';
 import { MemoryDasd, streamRecords, type DasdWrite, type WriteOp } from './dasd.ts';
 import { Rng } from './rng.ts';
 import {
@@ -116,7 +117,7 @@ export interface SimulationResult {
   counts: Counts & MessageCounts;
   steps: StepTiming[];
   suspension: { startTick: number; endTick: number; wallMs: number } | null;
-  kcv: { before: Record<string, string>; after: Record<string, string> };
+  kcv: { before: KeyCheckValues; after: KeyCheckValues };
   trace: TraceEvent[]; // empty if keepTrace was false
 }
 
@@ -146,17 +147,22 @@ const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
 /** Computes key check values inside coprocessors that hold the run's master keys (cached per value: values are immutable). */
 class Auditor {
   readonly #cps = new Map<Mkvp, Coprocessor>();
-  readonly #cache = new WeakMap<SecureValue, string>();
+  readonly #cache = new WeakMap<SecureValue, number>(); // packed (impl/key-check-values.ts)
   add(cp: Coprocessor): void {
     this.#cps.set(cp.cur.mkvp!, cp);
   }
   kcv(value: SecureValue): string | null {
+    const k = this.packedKcv(value);
+    return k === null ? null : kcvText(k);
+  }
+  /** The key check value as a number; null if no coprocessor of the run holds the blob's key. */
+  packedKcv(value: SecureValue): number | null {
     let k = this.#cache.get(value);
     if (k === undefined) {
       const blob = value.blob;
       const cp = this.#cps.get(blobMkvp(blob));
       if (!cp) return null;
-      k = cp.keyCheckValue(blob);
+      k = packKcv(cp.keyCheckValue(blob));
       this.#cache.set(value, k);
     }
     return k;
@@ -706,10 +712,10 @@ export class Simulation {
         : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
     const last = r.change === 'committed' ? r.target! : r.active;
-    const after = this.#dasd.exists(last)
-      ? this.#kcvs(streamRecords(this.#dasd, last, null, 256))
-      : {};
-    const before = this.#before ? this.#kcvs(this.#before.values(), this.#destroyed) : {};
+    const after = this.#kcvs(
+      this.#dasd.exists(last) ? streamRecords(this.#dasd, last, null, 256) : [],
+    );
+    const before = this.#kcvs(this.#before?.values() ?? [], this.#destroyed);
     const s = this.#cluster.suspension;
     return {
       outcome,
@@ -747,11 +753,11 @@ export class Simulation {
   }
 
   /** The key check value of every secure object of `records` (but those in `skip`), by handle. */
-  #kcvs(records: Iterable<TkdsRecord>, skip?: ReadonlySet<Handle>): Record<string, string> {
-    const out: Record<string, string> = {};
+  #kcvs(records: Iterable<TkdsRecord>, skip?: ReadonlySet<Handle>): KeyCheckValues {
+    const out = new KeyCheckValues();
     for (const r of records) {
       if (r.kind === 'object' && r.value.type === 'secure' && !skip?.has(r.handle))
-        out[r.handle] = this.#auditor.kcv(r.value) ?? '(unknown key)';
+        out.add(r.handle, this.#auditor.packedKcv(r.value));
     }
     return out;
   }
@@ -803,7 +809,7 @@ export class Simulation {
 
   #remember(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
-    if (r.value.type === 'secure') this.#auditor.kcv(r.value); // its key check value, cached now
+    if (r.value.type === 'secure') this.#auditor.packedKcv(r.value); // its key check value, cached now
     this.#originals.set(r.handle, r.value);
   }
 
