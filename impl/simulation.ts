@@ -16,6 +16,7 @@
 
 import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
 import { KeyCheckValues, kcvText, packKcv } from './key-check-values.ts';
+import { Originals } from './originals.ts';
 import { MemoryDasd, streamRecords, type DasdWrite, type WriteOp } from './dasd.ts';
 import { Rng } from './rng.ts';
 import {
@@ -46,7 +47,6 @@ import {
   type AckedUpdate,
   type AuditState,
   type InvariantResult,
-  type Original,
 } from './invariants.ts';
 import { TRACE_VERSION, type TraceEvent, type TraceEventInput } from './trace.ts';
 import {
@@ -211,7 +211,7 @@ export class Simulation {
   readonly #pendingWrites = new Map<string, Handle[]>();
   readonly #destroyed = new Set<Handle>();
   readonly #acked: string[] = [];
-  readonly #originals = new Map<Handle, Original>();
+  readonly #originals: Originals;
   #nextUpdate = 1;
   #freshTokens = 0;
   /** The change the run reports: the first started, until another one's beginRouting writes the record. */
@@ -355,8 +355,9 @@ export class Simulation {
     this.#dasd.allocate(active, setup);
     for (const r of generateRecords(data, options.dataSet ?? {}, (v) => oldAudit.wrap(v))) {
       this.#dasd.put(active, r, setup);
-      this.#remember(r);
+      this.#cacheKcv(r);
     }
+    this.#originals = new Originals(this.#dasd.snapshot(active));
     this.#dasd.writeHeader(active, oldAudit.cur.mkvp!, setup);
     const ts = options.targetState ?? 'empty';
     if (!(TARGET_STATES as readonly string[]).includes(ts))
@@ -774,7 +775,7 @@ export class Simulation {
         if (full.handle) this.#handleOf.set(full.id, full.handle);
         for (const h of this.#pendingWrites.get(full.id) ?? []) this.#lastTouch.set(h, full.id);
         if (full.op === 'createObject' && full.handle && full.dataSet)
-          this.#remember(this.#dasd.get(full.dataSet, full.handle)!);
+          this.#made(this.#dasd.get(full.dataSet, full.handle)!);
       }
       if (full.phase === 'apply') this.#pendingWrites.delete(full.id);
       if (full.phase === 'ack') this.#acked.push(full.id);
@@ -807,10 +808,16 @@ export class Simulation {
     });
   }
 
-  #remember(r: TkdsRecord): void {
+  /** Caches the key check value of a new object's original now. */
+  #cacheKcv(r: TkdsRecord): void {
+    if (r.kind === 'object' && r.value.type === 'secure') this.#auditor.packedKcv(r.value);
+  }
+
+  /** An object a dynamic update made: its value is its original. */
+  #made(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
-    if (r.value.type === 'secure') this.#auditor.packedKcv(r.value); // its key check value, cached now
-    this.#originals.set(r.handle, r.value);
+    this.#cacheKcv(r);
+    this.#originals.add(r);
   }
 
   #onWrite(w: DasdWrite): void {
