@@ -15,17 +15,18 @@ export function summary(
 /** Secure keys whose key check value is the same before and after the change. */
 export function kcvComparison(result: SimulationResult) {
   const { before, after } = result.kcv;
-  const handles = before.handles();
+  let checked = 0;
   const changed: string[] = [];
   const missing: string[] = [];
-  for (const h of handles) {
+  for (const h of before.handles()) {
+    checked++;
     const k = after.get(h);
     if (k === undefined) missing.push(h);
     else if (k !== before.get(h)) changed.push(h);
   }
   return {
-    checked: handles.length,
-    equal: handles.length - changed.length - missing.length,
+    checked,
+    equal: checked - changed.length - missing.length,
     changed,
     missing,
   };

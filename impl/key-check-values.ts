@@ -1,13 +1,14 @@
 // Key check values by handle: the KCV report of a run (`SimulationResult.kcv`, before and after
 // the change) and the Auditor's cache. A key check value is 3 bytes (`kcvOf`, impl/coprocessor.ts),
 // written as 6 hex digits; kept as a number here. At a million objects a plain object of 700,000
-// handle keys costs about 65 bytes an entry and a 6-character string 24 bytes more; a table of two
-// arrays in handle order (the handle strings shared with the records) costs 16.
+// handle keys costs about 65 bytes an entry and a 6-character string 24 bytes more; the report here
+// is a view of a snapshot, and the Auditor caches numbers.
 
-import { compareHandles, type Handle } from './tkds.ts';
+import type { OrderedMap } from './sorted-set.ts';
+import type { Handle, ObjectRecord, SecureValue, TkdsRecord } from './tkds.ts';
 
 const KCV = /^[0-9a-f]{6}$/;
-/** What a table reports for a secure object whose blob is under no master key of the run. */
+/** What the report gives for a secure object whose blob is under no master key of the run. */
 export const UNKNOWN_KEY = '(unknown key)';
 
 /** A key check value as a number (24 bits). */
@@ -21,50 +22,57 @@ export function kcvText(packed: number): string {
   return packed.toString(16).padStart(6, '0');
 }
 
-/** Key check values by handle, added in handle order; read like a map, serialized as a plain object. */
+/**
+ * The key check values of the secure objects of a data set as it was (a snapshot, O(1): it shares
+ * the data set's nodes), but those in `skip`, by handle: read like a map, serialized as the plain
+ * object `{ handle: kcv }` in handle order. It keeps no table of its own: each value's key check
+ * value is the Auditor's (cached per value), read when asked.
+ */
 export class KeyCheckValues {
-  readonly #handles: Handle[] = [];
-  readonly #kcvs: number[] = []; // packed; -1: under no known key
+  readonly #records: OrderedMap<Handle, TkdsRecord>;
+  readonly #skip: ReadonlySet<Handle>;
+  readonly #kcv: (value: SecureValue) => number | null;
 
-  /** Adds `handle` after every handle added so far; `kcv` null: under no master key of the run. */
-  add(handle: Handle, kcv: number | null): void {
-    const last = this.#handles[this.#handles.length - 1];
-    if (last !== undefined && compareHandles(last, handle) >= 0)
-      throw new Error(`key check values must be added in handle order: ${handle} after ${last}`);
-    this.#handles.push(handle);
-    this.#kcvs.push(kcv ?? -1);
-  }
-
-  get size(): number {
-    return this.#handles.length;
+  /** `kcv`: a secure value's key check value packed, null if under no master key of the run. */
+  constructor(
+    records: OrderedMap<Handle, TkdsRecord>,
+    kcv: (value: SecureValue) => number | null,
+    skip: ReadonlySet<Handle> = new Set(),
+  ) {
+    this.#records = records;
+    this.#kcv = kcv;
+    this.#skip = new Set(skip); // (as it is now)
   }
 
   /** The handles, in handle order. */
-  handles(): readonly Handle[] {
-    return this.#handles;
+  *handles(): Generator<Handle> {
+    for (const [h] of this.#entries()) yield h;
   }
 
   /** The key check value of `handle` (UNKNOWN_KEY if under no known key), or undefined if absent. */
   get(handle: Handle): string | undefined {
-    let lo = 0;
-    let hi = this.#handles.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareHandles(this.#handles[mid]!, handle) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    if (this.#handles[lo] !== handle) return undefined;
-    const k = this.#kcvs[lo]!;
-    return k < 0 ? UNKNOWN_KEY : kcvText(k);
+    const r = this.#records.get(handle);
+    return r && this.#counts(r) ? this.#text(r.value) : undefined;
   }
 
   /** The plain object `{ handle: kcv }` in handle order (JSON.stringify calls it). */
   toJSON(): Record<Handle, string> {
     const out: Record<Handle, string> = {};
-    this.#handles.forEach((h, i) => {
-      const k = this.#kcvs[i]!;
-      out[h] = k < 0 ? UNKNOWN_KEY : kcvText(k);
-    });
+    for (const [h, k] of this.#entries()) out[h] = k;
     return out;
+  }
+
+  *#entries(): Generator<[Handle, string]> {
+    for (const r of this.#records.values())
+      if (this.#counts(r)) yield [r.handle, this.#text(r.value)];
+  }
+
+  #counts(r: TkdsRecord): r is ObjectRecord & { value: SecureValue } {
+    return r.kind === 'object' && r.value.type === 'secure' && !this.#skip.has(r.handle);
+  }
+
+  #text(value: SecureValue): string {
+    const k = this.#kcv(value);
+    return k === null ? UNKNOWN_KEY : kcvText(k);
   }
 }

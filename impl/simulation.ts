@@ -27,13 +27,14 @@ import {
   type PendingAction,
 } from './sysplex.ts';
 import {
+  compareHandles,
   generateRecords,
   tokenRecord,
   type Handle,
   type SecureValue,
   type TkdsRecord,
 } from './tkds.ts';
-import type { OrderedMap } from './sorted-set.ts';
+import { OrderedMap } from './sorted-set.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Initiator, validate, type Refusal } from './initiator.ts';
@@ -713,10 +714,13 @@ export class Simulation {
         : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
     const last = r.change === 'committed' ? r.target! : r.active;
-    const after = this.#kcvs(
-      this.#dasd.exists(last) ? streamRecords(this.#dasd, last, null, 256) : [],
+    const packed = (v: SecureValue): number | null => this.#auditor.packedKcv(v);
+    const none = new OrderedMap<Handle, TkdsRecord>(compareHandles);
+    const after = new KeyCheckValues(
+      this.#dasd.exists(last) ? this.#dasd.snapshot(last) : none,
+      packed,
     );
-    const before = this.#kcvs(this.#before?.values() ?? [], this.#destroyed);
+    const before = new KeyCheckValues(this.#before ?? none, packed, this.#destroyed);
     const s = this.#cluster.suspension;
     return {
       outcome,
@@ -751,16 +755,6 @@ export class Simulation {
     return unfenced.length === 0
       ? null
       : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
-  }
-
-  /** The key check value of every secure object of `records` (but those in `skip`), by handle. */
-  #kcvs(records: Iterable<TkdsRecord>, skip?: ReadonlySet<Handle>): KeyCheckValues {
-    const out = new KeyCheckValues();
-    for (const r of records) {
-      if (r.kind === 'object' && r.value.type === 'secure' && !skip?.has(r.handle))
-        out.add(r.handle, this.#auditor.packedKcv(r.value));
-    }
-    return out;
   }
 
   // ---- the trace and the ledger ----
