@@ -249,9 +249,9 @@ export class OrderedMap<K, V> {
 
   /**
    * Moves the upper half of an overfull node (owned) into a new node, which it returns; `appended`
-   * (the entry that overfilled it is its last): only that entry. Keys written in order (a data set
-   * made or re-enciphered in handle order) then fill their nodes to MAX + 1 - MIN, where halves
-   * would leave every node half empty for good. A split leaf keeps arrays of its own length (a
+   * (the entry that overfilled it is its last): only its last MIN entries. Keys written in order
+   * (a data set made or re-enciphered in handle order) then fill their nodes to MAX + 1 - MIN,
+   * where halves would leave every node half empty for good. A split leaf keeps arrays of its own length (a
    * copy): V8 keeps an array's room after a splice, a million records' worth at scale.
    */
   #split(node: Node<K, V>, appended: boolean): Node<K, V> {
