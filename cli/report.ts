@@ -14,14 +14,19 @@ export function summary(
 
 /** Secure keys whose key check value is the same before and after the change. */
 export function kcvComparison(result: SimulationResult) {
-  const handles = Object.keys(result.kcv.before);
-  const changed = handles.filter(
-    (h) => result.kcv.after[h] !== undefined && result.kcv.after[h] !== result.kcv.before[h],
-  );
-  const missing = handles.filter((h) => result.kcv.after[h] === undefined);
+  const { before, after } = result.kcv;
+  let checked = 0;
+  const changed: string[] = [];
+  const missing: string[] = [];
+  for (const h of before.handles()) {
+    checked++;
+    const k = after.get(h);
+    if (k === undefined) missing.push(h);
+    else if (k !== before.get(h)) changed.push(h);
+  }
   return {
-    checked: handles.length,
-    equal: handles.length - changed.length - missing.length,
+    checked,
+    equal: checked - changed.length - missing.length,
     changed,
     missing,
   };

@@ -10,6 +10,7 @@ export {
   TARGET_STATES,
 } from './simulation.ts';
 export { OptionsError } from './options-error.ts';
+export type { KeyCheckValues } from './key-check-values.ts';
 export { SCHEDULES, type ScheduleName } from './pct.ts';
 export type {
   ChangePlan,

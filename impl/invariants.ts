@@ -99,7 +99,10 @@ export interface AuditState {
   readonly initiators: readonly { readonly member: string; readonly change: string }[];
   /** The KCV of a secure value's blob, computed inside a coprocessor holding its key; null if no key of the run fits. */
   readonly kcv: (value: SecureValue) => string | null;
-  readonly originals: ReadonlyMap<Handle, Original>;
+  /** Every object's original, by handle: a Map, or Originals (impl/originals.ts). */
+  readonly originals: Iterable<readonly [Handle, Original]> & {
+    get(handle: Handle): Original | undefined;
+  };
   /** Objects that an applied dynamic update deleted (destroyObject, deleteToken). */
   readonly destroyed: ReadonlySet<Handle>;
   readonly acked: readonly AckedUpdate[];

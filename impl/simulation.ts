@@ -15,6 +15,8 @@
 // SecureValuesPreserved and the KCV report.
 
 import { Coprocessor, blobMkvp, MASTER_KEY_BYTES, type Mkvp } from './coprocessor.ts';
+import { KeyCheckValues, kcvText, packKcv } from './key-check-values.ts';
+import { Originals } from './originals.ts';
 import { MemoryDasd, streamRecords, type DasdWrite, type WriteOp } from './dasd.ts';
 import { Rng } from './rng.ts';
 import {
@@ -25,13 +27,14 @@ import {
   type PendingAction,
 } from './sysplex.ts';
 import {
+  compareHandles,
   generateRecords,
   tokenRecord,
   type Handle,
   type SecureValue,
   type TkdsRecord,
 } from './tkds.ts';
-import type { OrderedMap } from './sorted-set.ts';
+import { OrderedMap } from './sorted-set.ts';
 import { checkUpdateOp, randomUpdateOp, type UpdateOp } from './updates.ts';
 import { Cluster, LEVEL, type Counts, type StepTiming, type Timing } from './cluster.ts';
 import { Initiator, validate, type Refusal } from './initiator.ts';
@@ -45,7 +48,6 @@ import {
   type AckedUpdate,
   type AuditState,
   type InvariantResult,
-  type Original,
 } from './invariants.ts';
 import { TRACE_VERSION, type TraceEvent, type TraceEventInput } from './trace.ts';
 import {
@@ -116,7 +118,7 @@ export interface SimulationResult {
   counts: Counts & MessageCounts;
   steps: StepTiming[];
   suspension: { startTick: number; endTick: number; wallMs: number } | null;
-  kcv: { before: Record<string, string>; after: Record<string, string> };
+  kcv: { before: KeyCheckValues; after: KeyCheckValues };
   trace: TraceEvent[]; // empty if keepTrace was false
 }
 
@@ -146,17 +148,22 @@ const DATA_SET = /^[A-Z#@$][A-Z0-9#@$-]{0,7}(\.[A-Z#@$][A-Z0-9#@$-]{0,7})*$/;
 /** Computes key check values inside coprocessors that hold the run's master keys (cached per value: values are immutable). */
 class Auditor {
   readonly #cps = new Map<Mkvp, Coprocessor>();
-  readonly #cache = new WeakMap<SecureValue, string>();
+  readonly #cache = new WeakMap<SecureValue, number>(); // packed (impl/key-check-values.ts)
   add(cp: Coprocessor): void {
     this.#cps.set(cp.cur.mkvp!, cp);
   }
   kcv(value: SecureValue): string | null {
+    const k = this.packedKcv(value);
+    return k === null ? null : kcvText(k);
+  }
+  /** The key check value as a number; null if no coprocessor of the run holds the blob's key. */
+  packedKcv(value: SecureValue): number | null {
     let k = this.#cache.get(value);
     if (k === undefined) {
       const blob = value.blob;
       const cp = this.#cps.get(blobMkvp(blob));
       if (!cp) return null;
-      k = cp.keyCheckValue(blob);
+      k = packKcv(cp.keyCheckValue(blob));
       this.#cache.set(value, k);
     }
     return k;
@@ -205,7 +212,7 @@ export class Simulation {
   readonly #pendingWrites = new Map<string, Handle[]>();
   readonly #destroyed = new Set<Handle>();
   readonly #acked: string[] = [];
-  readonly #originals = new Map<Handle, Original>();
+  readonly #originals: Originals;
   #nextUpdate = 1;
   #freshTokens = 0;
   /** The change the run reports: the first started, until another one's beginRouting writes the record. */
@@ -349,8 +356,9 @@ export class Simulation {
     this.#dasd.allocate(active, setup);
     for (const r of generateRecords(data, options.dataSet ?? {}, (v) => oldAudit.wrap(v))) {
       this.#dasd.put(active, r, setup);
-      this.#remember(r);
+      this.#cacheKcv(r);
     }
+    this.#originals = new Originals(this.#dasd.snapshot(active));
     this.#dasd.writeHeader(active, oldAudit.cur.mkvp!, setup);
     const ts = options.targetState ?? 'empty';
     if (!(TARGET_STATES as readonly string[]).includes(ts))
@@ -706,10 +714,13 @@ export class Simulation {
         : { name: 'EventuallySettled', ok: false, form: 'run', detail: unsettled };
     const r = this.#dasd.readClusterRecord();
     const last = r.change === 'committed' ? r.target! : r.active;
-    const after = this.#dasd.exists(last)
-      ? this.#kcvs(streamRecords(this.#dasd, last, null, 256))
-      : {};
-    const before = this.#before ? this.#kcvs(this.#before.values(), this.#destroyed) : {};
+    const packed = (v: SecureValue): number | null => this.#auditor.packedKcv(v);
+    const none = new OrderedMap<Handle, TkdsRecord>(compareHandles);
+    const after = new KeyCheckValues(
+      this.#dasd.exists(last) ? this.#dasd.snapshot(last) : none,
+      packed,
+    );
+    const before = new KeyCheckValues(this.#before ?? none, packed, this.#destroyed);
     const s = this.#cluster.suspension;
     return {
       outcome,
@@ -746,16 +757,6 @@ export class Simulation {
       : `the outcome is fenced, but ${unfenced.join(', ')} ${unfenced.length > 1 ? 'are' : 'is'} up and not fenced`;
   }
 
-  /** The key check value of every secure object of `records` (but those in `skip`), by handle. */
-  #kcvs(records: Iterable<TkdsRecord>, skip?: ReadonlySet<Handle>): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const r of records) {
-      if (r.kind === 'object' && r.value.type === 'secure' && !skip?.has(r.handle))
-        out[r.handle] = this.#auditor.kcv(r.value) ?? '(unknown key)';
-    }
-    return out;
-  }
-
   // ---- the trace and the ledger ----
 
   #emit(e: TraceEventInput): void {
@@ -768,7 +769,7 @@ export class Simulation {
         if (full.handle) this.#handleOf.set(full.id, full.handle);
         for (const h of this.#pendingWrites.get(full.id) ?? []) this.#lastTouch.set(h, full.id);
         if (full.op === 'createObject' && full.handle && full.dataSet)
-          this.#remember(this.#dasd.get(full.dataSet, full.handle)!);
+          this.#made(this.#dasd.get(full.dataSet, full.handle)!);
       }
       if (full.phase === 'apply') this.#pendingWrites.delete(full.id);
       if (full.phase === 'ack') this.#acked.push(full.id);
@@ -801,10 +802,16 @@ export class Simulation {
     });
   }
 
-  #remember(r: TkdsRecord): void {
+  /** Caches the key check value of a new object's original now. */
+  #cacheKcv(r: TkdsRecord): void {
+    if (r.kind === 'object' && r.value.type === 'secure') this.#auditor.packedKcv(r.value);
+  }
+
+  /** An object a dynamic update made: its value is its original. */
+  #made(r: TkdsRecord): void {
     if (r.kind !== 'object') return;
-    if (r.value.type === 'secure') this.#auditor.kcv(r.value); // its key check value, cached now
-    this.#originals.set(r.handle, r.value);
+    this.#cacheKcv(r);
+    this.#originals.add(r);
   }
 
   #onWrite(w: DasdWrite): void {

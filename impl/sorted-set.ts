@@ -214,6 +214,7 @@ export class OrderedMap<K, V> {
       }
       node.keys.splice(i, 0, key);
       node.values.splice(i, 0, value);
+      if (widthOf(node) > MAX) return this.#split(node, i === MAX);
     } else {
       const i = this.#childFor(node, key);
       const child = (node.children[i] = this.#own(node.children[i]!));
@@ -224,9 +225,10 @@ export class OrderedMap<K, V> {
       if (right) {
         node.children.splice(i + 1, 0, right);
         node.firsts.splice(i + 1, 0, firstOf(right));
+        if (widthOf(node) > MAX) return this.#split(node, i + 1 === MAX);
       }
     }
-    return widthOf(node) > MAX ? this.#split(node) : null;
+    return null;
   }
 
   /** Removes `key`, which is under `node` (owned), merging a child that falls below MIN. */
@@ -245,16 +247,26 @@ export class OrderedMap<K, V> {
     if (widthOf(child) < MIN && node.children.length > 1) this.#rebalance(node, i);
   }
 
-  /** Moves the upper half of an overfull node (owned) into a new node, which it returns. */
-  #split(node: Node<K, V>): Node<K, V> {
-    const half = widthOf(node) >> 1;
-    if (node.leaf)
-      return {
+  /**
+   * Moves the upper half of an overfull node (owned) into a new node, which it returns; `appended`
+   * (the entry that overfilled it is its last): only its last MIN entries. Keys written in order
+   * (a data set made or re-enciphered in handle order) then fill their nodes to MAX + 1 - MIN,
+   * where halves would leave every node half empty for good. A split leaf keeps arrays of its own length (a
+   * copy): V8 keeps an array's room after a splice, a million records' worth at scale.
+   */
+  #split(node: Node<K, V>, appended: boolean): Node<K, V> {
+    const half = appended ? MAX + 1 - MIN : widthOf(node) >> 1;
+    if (node.leaf) {
+      const right: Leaf<K, V> = {
         leaf: true,
         owner: this.#owner,
         keys: node.keys.splice(half),
         values: node.values.splice(half),
       };
+      node.keys = node.keys.slice();
+      node.values = node.values.slice();
+      return right;
+    }
     const children = node.children.splice(half);
     const size = children.reduce((s, c) => s + sizeOf(c), 0);
     node.size -= size;
@@ -279,7 +291,7 @@ export class OrderedMap<K, V> {
     parent.children.splice(l + 1, 1);
     parent.firsts.splice(l + 1, 1);
     if (widthOf(left) > MAX) {
-      const extra = this.#split(left);
+      const extra = this.#split(left, false);
       parent.children.splice(l + 1, 0, extra);
       parent.firsts.splice(l + 1, 0, firstOf(extra));
     }

@@ -25,7 +25,10 @@ export function handleOf(token: string, seq: number, kind: HandleKind): Handle {
     throw new Error(`bad sequence number ${seq} for token ${token}`);
   if (kind === 'token' && seq !== 0)
     throw new Error(`a token record has sequence number 0, got ${seq} for ${token}`);
-  return `${token}:${seq.toString(16).padStart(8, '0')}:${kind === 'token' ? 'T' : 'O'}`;
+  // (joined, not a template literal: V8 makes a concatenation of 13 or more characters a tree of
+  // strings, 32 bytes beside the flat string that a comparison makes of it, for each of a million
+  // handles; a join makes the flat string at once)
+  return [token, seq.toString(16).padStart(8, '0'), kind === 'token' ? 'T' : 'O'].join(':');
 }
 
 export function parseHandle(handle: Handle): { token: string; seq: number; kind: HandleKind } {
@@ -60,30 +63,38 @@ export type SecureValue = Extract<ObjectValue, { type: 'secure' }>;
  * Compact values for the millions of records a data set holds at scale: the value keeps the
  * buffer its bytes are in (a slab's chunk, impl/slab.ts) and their place there, and makes a view
  * of them on each read. A stored Uint8Array costs 96 bytes of view object, and a plain value
- * object 40, beside bytes of 12 to 100. Two reads give two views of the same bytes: compare
+ * object 40, beside bytes of 12 to 100; this one costs 40 (its `type` is on the prototype, its
+ * offset and length are one number). Two reads give two views of the same bytes: compare
  * values by their bytes (or by the value object), not by the identity of the array read.
  */
 abstract class SlabValue {
-  readonly #buffer: ArrayBufferLike;
-  readonly #at: number;
-  readonly #length: number;
+  /** The buffer, or (bytes at an offset or of a length too large to pack) the array itself. */
+  readonly #source: ArrayBufferLike | Uint8Array;
+  readonly #place: number; // offset * 2^12 + length: a small integer (an offset in a slab chunk)
   constructor(bytes: Uint8Array) {
-    this.#buffer = bytes.buffer;
-    this.#at = bytes.byteOffset;
-    this.#length = bytes.length;
+    const packs = bytes.byteOffset < 1 << 19 && bytes.length < 1 << 12;
+    this.#source = packs ? bytes.buffer : bytes;
+    this.#place = packs ? bytes.byteOffset * (1 << 12) + bytes.length : 0;
   }
   protected view(): Uint8Array {
-    return new Uint8Array(this.#buffer, this.#at, this.#length);
+    const s = this.#source;
+    return s instanceof Uint8Array
+      ? new Uint8Array(s.buffer, s.byteOffset, s.length)
+      : new Uint8Array(s, this.#place >>> 12, this.#place & 0xfff);
   }
 }
 class SecureSlabValue extends SlabValue {
-  readonly type = 'secure';
+  get type(): 'secure' {
+    return 'secure';
+  }
   get blob(): Uint8Array {
     return this.view();
   }
 }
 class ClearSlabValue extends SlabValue {
-  readonly type = 'clear';
+  get type(): 'clear' {
+    return 'clear';
+  }
   get bytes(): Uint8Array {
     return this.view();
   }

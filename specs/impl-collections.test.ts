@@ -51,6 +51,36 @@ test('SortedSet: random adds, deletes and re-adds agree with a sorted array (spl
   );
 });
 
+test('SortedSet: keys added in order (nodes split to keep most entries), then gaps filled and most deleted, agree with a sorted array', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 12_000 }),
+      fc.array(fc.integer({ min: 0, max: 40_000 }), { maxLength: 600 }),
+      fc.integer({ min: 0, max: 100 }),
+      fc.array(fc.integer({ min: -1, max: 40_001 }), { maxLength: 10 }),
+      (n, more, deletePercent, probes) => {
+        const set = new SortedSet<number>(byNumber);
+        const ref = new Set<number>();
+        const add = (k: number): void => {
+          assert.equal(set.add(k), !ref.has(k));
+          ref.add(k);
+        };
+        for (let i = 0; i < n; i++) add(i * 3); // appended: leaves and branches fill up
+        for (let k = 3 * n; k > 3 * n - 200; k -= 1) add(k); // descending into one gap
+        more.forEach(add);
+        [...ref].forEach((k, i) => {
+          if (i % 100 < deletePercent) {
+            assert.equal(set.delete(k), true);
+            ref.delete(k);
+          }
+        });
+        agrees(set, [...ref].sort(byNumber), probes);
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
 test('SortedSet: 20,000 keys in random order, then most deleted, stay in order with correct positions', () => {
   const keys = Array.from({ length: 20_000 }, (_, i) => i * 3);
   for (let i = keys.length - 1, s = 7; i > 0; i--) {

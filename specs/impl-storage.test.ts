@@ -272,3 +272,26 @@ test('compact values: every read gives the bytes stored, through later slab writ
     if (r.value.type === 'clear') assert.deepEqual([...r.value.bytes], clearBefore[i]);
   });
 });
+
+test('compact values read back any bytes at any place: packed offsets and lengths, and past the packing limits', () => {
+  const buffer = new ArrayBuffer((1 << 19) + (1 << 13));
+  const all = new Uint8Array(buffer);
+  all.forEach((_, k) => (all[k] = (k * 7 + (k >> 8)) & 0xff));
+  for (const [at, length] of [
+    [0, 0],
+    [0, 1],
+    [1, 44],
+    [65535, 92],
+    [(1 << 19) - 1, 4095],
+    [(1 << 19) - 1, 4096], // a length too large to pack
+    [1 << 19, 12], // an offset too large to pack
+    [(1 << 19) + 5, 8000],
+  ] as const) {
+    const bytes = new Uint8Array(buffer, at, length);
+    const v = secureValue(bytes);
+    assert.equal(v.type, 'secure');
+    assert.equal(v.blob.buffer, buffer, `${at}+${length}: a view of the same buffer`);
+    assert.equal(v.blob.byteOffset, at, `${at}+${length}: offset`);
+    assert.deepEqual(v.blob, bytes, `${at}+${length}: bytes`);
+  }
+});

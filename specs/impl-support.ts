@@ -41,10 +41,10 @@ export function stepOrder(trace: readonly TraceEvent[], actor?: string): string[
 
 /** Secure keys whose KCVs before and after are equal, and how many there are. */
 export function kcvSummary(r: SimulationResult): { checked: number; equal: number } {
-  const handles = Object.keys(r.kcv.before);
+  const handles = [...r.kcv.before.handles()];
   return {
     checked: handles.length,
-    equal: handles.filter((h) => r.kcv.after[h] === r.kcv.before[h]).length,
+    equal: handles.filter((h) => r.kcv.after.get(h) === r.kcv.before.get(h)).length,
   };
 }
 
