@@ -867,19 +867,22 @@ export class Initiator {
     return this.#alive();
   }
 
+  /** The `step ... done` line of a step that ended well (with its spec action, if it has one). */
   #done(step: StepName, fields: Record<string, unknown>): void {
     const action = STEP_DONE_ACTIONS[step];
+    this.#emitDone(step, { result: 'ok', ...fields, ...(action ? { action } : {}) });
+    this.#closeStep();
+  }
+
+  #emitDone(step: StepName, fields: Record<string, unknown>): void {
     this.#cluster.emit({
       event: 'step',
       actor: this.me,
       step,
       phase: 'done',
       change: this.change,
-      result: 'ok',
       ...fields,
-      ...(action ? { action } : {}),
     });
-    this.#closeStep();
   }
 
   #closeStep(): void {
@@ -933,18 +936,9 @@ export class Initiator {
     );
   }
 
-  /** A step failed before commit (I/O error, coprocessor refusal): back out. */
   /** The `step ... done` line of a step a failed write (or a coprocessor's refusal) ended. */
   #doneFailed(step: StepName, reason: string): void {
-    this.#cluster.emit({
-      event: 'step',
-      actor: this.me,
-      step,
-      phase: 'done',
-      change: this.change,
-      result: 'failed',
-      reason,
-    });
+    this.#emitDone(step, { result: 'failed', reason });
   }
 
   #failed(step: StepName, e: unknown): void {
